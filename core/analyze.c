@@ -1,0 +1,300 @@
+/* From repetitions to summaries and comparisons. */
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+
+
+/* Collects one value per successful repetition; returns the count. */
+typedef double (*rep_value_fn)(const mlb_rep *r, const void *arg);
+
+static size_t collect(const mlb_run *run, rep_value_fn fn, const void *arg, double *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < run->n_reps; i++) {
+        if (run->reps[i].status != MLB_REP_OK)
+            continue;
+        double v = fn(&run->reps[i], arg);
+        if (isfinite(v))
+            out[n++] = v;
+    }
+    return n;
+}
+
+typedef struct {
+    int phase;
+    int field; /* see phase_value */
+} phase_sel;
+
+enum { F_WALL, F_USER, F_SYS, F_PEAK, F_AVG, F_RATE_ITEMS, F_RATE_TOKENS, F_RATE_STEPS, F_GFLOPS };
+static const char *const field_json[] = {"wall_s",        "cpu_user_s",     "cpu_sys_s",
+                                         "rss_peak_bytes", "rss_avg_bytes", "items_per_s",
+                                         "tokens_per_s",  "steps_per_s",    "gflop_per_s"};
+
+static double phase_value(const mlb_rep *r, const void *arg)
+{
+    const phase_sel *s = arg;
+    const mlb_phase_meas *p = &r->ph[s->phase];
+    if (!p->ran)
+        return NAN;
+    switch (s->field) {
+    case F_WALL: return p->wall_s;
+    case F_USER: return p->cpu_user_s;
+    case F_SYS: return p->cpu_sys_s;
+    case F_PEAK: return p->rss_peak_bytes;
+    case F_AVG: return p->rss_avg_bytes;
+    case F_RATE_ITEMS:
+    case F_RATE_TOKENS:
+    case F_RATE_STEPS: {
+        double w = p->work[s->field - F_RATE_ITEMS];
+        return w > 0 && p->wall_s > 0 ? w / p->wall_s : NAN;
+    }
+    case F_GFLOPS:
+        return p->work[MLB_WORK_FLOPS] > 0 && p->wall_s > 0
+                   ? p->work[MLB_WORK_FLOPS] / p->wall_s * 1e-9
+                   : NAN;
+    }
+    return NAN;
+}
+
+static double metric_value(const mlb_rep *r, const void *arg)
+{
+    const char *name = arg;
+    for (size_t i = 0; i < r->n_metrics; i++)
+        if (!strcmp(r->metrics[i].name, name))
+            return r->metrics[i].value;
+    return NAN;
+}
+
+/* Seconds into train at which the progress metric first reached the target. */
+static double time_to_target(const mlb_rep *r, const void *arg)
+{
+    const mlb_run *run = arg;
+    int lower = 0;
+    for (size_t i = 0; i < r->n_metrics; i++)
+        if (!strcmp(r->metrics[i].name, run->target_metric))
+            lower = r->metrics[i].dir < 0;
+    for (size_t i = 0; i < r->n_progress; i++) {
+        const mlb_progress *p = &r->progress[i];
+        if (strcmp(p->metric, run->target_metric) != 0 || !isfinite(p->value))
+            continue;
+        if (lower ? p->value <= run->target : p->value >= run->target)
+            return p->t;
+    }
+    return INFINITY; /* never reached: counted as missing */
+}
+
+static void add_summary(cJSON *o, const char *key, double *x, size_t n, uint64_t seed)
+{
+    if (n == 0)
+        return;
+    mlb_summary s;
+    if (mlb_summary_compute(x, n, seed, &s) == 0)
+        cJSON_AddItemToObject(o, key, mlb_summary_to_json(&s));
+}
+
+static int metric_seen(char (*names)[64], size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(names[i], name))
+            return 1;
+    return 0;
+}
+
+/* Distinct metric names over the run's successful repetitions. */
+static size_t metric_names(const mlb_run *run, char (*names)[64], int *dirs, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < run->n_reps; i++) {
+        const mlb_rep *r = &run->reps[i];
+        if (r->status != MLB_REP_OK)
+            continue;
+        for (size_t k = 0; k < r->n_metrics && n < cap; k++)
+            if (!metric_seen(names, n, r->metrics[k].name)) {
+                snprintf(names[n], 64, "%s", r->metrics[k].name);
+                dirs[n++] = r->metrics[k].dir;
+            }
+    }
+    return n;
+}
+
+static cJSON *run_summary(const mlb_run *run, uint64_t seed)
+{
+    cJSON *sum = cJSON_CreateObject();
+    size_t n_ok = 0;
+    for (size_t i = 0; i < run->n_reps; i++)
+        n_ok += run->reps[i].status == MLB_REP_OK;
+    cJSON_AddNumberToObject(sum, "repetitions_ok", (double)n_ok);
+    double *x = malloc((run->n_reps + 1) * sizeof(double));
+    if (!x)
+        return sum;
+    cJSON *phases = cJSON_AddObjectToObject(sum, "phases");
+    for (int ph = 0; ph < MLB_PH_N; ph++) {
+        cJSON *po = NULL;
+        for (int f = 0; f <= F_GFLOPS; f++) {
+            phase_sel sel = {ph, f};
+            size_t n = collect(run, phase_value, &sel, x);
+            if (!n)
+                continue;
+            if (!po)
+                po = cJSON_AddObjectToObject(phases, mlb_phase_names[ph]);
+            add_summary(po, field_json[f], x, n, seed);
+        }
+    }
+    /* Latency percentiles over every query of every successful repetition. */
+    size_t n_lat = 0;
+    for (size_t i = 0; i < run->n_reps; i++)
+        if (run->reps[i].status == MLB_REP_OK)
+            n_lat += run->reps[i].n_latency;
+    if (n_lat) {
+        double *lat = malloc(n_lat * sizeof(double));
+        if (lat) {
+            size_t k = 0;
+            for (size_t i = 0; i < run->n_reps; i++)
+                if (run->reps[i].status == MLB_REP_OK)
+                    for (size_t q = 0; q < run->reps[i].n_latency; q++)
+                        lat[k++] = run->reps[i].latency_s[q];
+            gsl_sort(lat, 1, k);
+            cJSON *lo = cJSON_AddObjectToObject(sum, "infer_latency_s");
+            cJSON_AddNumberToObject(lo, "n", (double)k);
+            cJSON_AddNumberToObject(lo, "p50", gsl_stats_quantile_from_sorted_data(lat, 1, k, 0.50));
+            cJSON_AddNumberToObject(lo, "p90", gsl_stats_quantile_from_sorted_data(lat, 1, k, 0.90));
+            cJSON_AddNumberToObject(lo, "p99", gsl_stats_quantile_from_sorted_data(lat, 1, k, 0.99));
+            cJSON_AddNumberToObject(lo, "mean", gsl_stats_mean(lat, 1, k));
+            cJSON_AddNumberToObject(lo, "max", lat[k - 1]);
+            free(lat);
+        }
+    }
+    char names[64][64];
+    int dirs[64];
+    size_t nm = metric_names(run, names, dirs, 64);
+    if (nm) {
+        cJSON *mo = cJSON_AddObjectToObject(sum, "metrics");
+        for (size_t m = 0; m < nm; m++) {
+            size_t n = collect(run, metric_value, names[m], x);
+            if (!n)
+                continue;
+            mlb_summary s;
+            if (mlb_summary_compute(x, n, seed, &s) == 0) {
+                cJSON *j = mlb_summary_to_json(&s);
+                cJSON_AddStringToObject(j, "better", dirs[m] > 0 ? "higher" : "lower");
+                cJSON_AddItemToObject(mo, names[m], j);
+            }
+        }
+    }
+    if (run->target_metric) {
+        cJSON *tt = cJSON_AddObjectToObject(sum, "time_to_target");
+        cJSON_AddStringToObject(tt, "metric", run->target_metric);
+        cJSON_AddNumberToObject(tt, "target", run->target);
+        size_t n = collect(run, time_to_target, run, x);
+        cJSON_AddNumberToObject(tt, "reached", (double)n);
+        cJSON_AddNumberToObject(tt, "of", (double)n_ok);
+        add_summary(tt, "train_s", x, n, seed);
+    }
+    free(x);
+    return sum;
+}
+
+static int push_cmp(mlb_session *s, int a, int b, const char *what, int better, const double *xa,
+                    size_t na, const double *xb, size_t nb)
+{
+    if (na == 0 || nb == 0)
+        return 0;
+    mlb_cmp_entry *v = realloc(s->cmps, (s->n_cmps + 1) * sizeof(*v));
+    if (!v)
+        return -1;
+    s->cmps = v;
+    mlb_cmp_entry *e = &s->cmps[s->n_cmps];
+    memset(e, 0, sizeof(*e));
+    e->a = a;
+    e->b = b;
+    e->better = better;
+    snprintf(e->what, sizeof e->what, "%s", what);
+    if (mlb_compare_samples(xa, na, xb, nb, s->seed, &e->c) < 0)
+        return 0;
+    s->n_cmps++;
+    return 0;
+}
+
+static void compare_pair(mlb_session *s, int a, int b)
+{
+    const mlb_run *ra = &s->runs[a], *rb = &s->runs[b];
+    size_t cap = (ra->n_reps > rb->n_reps ? ra->n_reps : rb->n_reps) + 1;
+    double *xa = malloc(cap * sizeof(double)), *xb = malloc(cap * sizeof(double));
+    if (!xa || !xb)
+        goto out;
+    for (int ph = MLB_PH_TRAIN; ph <= MLB_PH_INFER; ph++) {
+        phase_sel sel = {ph, F_WALL};
+        size_t na = collect(ra, phase_value, &sel, xa), nb = collect(rb, phase_value, &sel, xb);
+        push_cmp(s, a, b, mlb_phase_names[ph], MLB_BETTER_LOWER_TIME, xa, na, xb, nb);
+    }
+    char names[64][64];
+    int dirs[64];
+    size_t nm = metric_names(ra, names, dirs, 64);
+    for (size_t m = 0; m < nm; m++) {
+        size_t na = collect(ra, metric_value, names[m], xa);
+        size_t nb = collect(rb, metric_value, names[m], xb);
+        char what[80];
+        snprintf(what, sizeof what, "metric:%s", names[m]);
+        push_cmp(s, a, b, what, dirs[m] < 0 ? MLB_BETTER_LOWER : MLB_BETTER_HIGHER, xa, na, xb,
+                 nb);
+    }
+out:
+    free(xa);
+    free(xb);
+}
+
+int mlb_session_analyze(mlb_session *s)
+{
+    for (size_t i = 0; i < s->n_runs; i++) {
+        cJSON_Delete(s->runs[i].summary);
+        s->runs[i].summary = run_summary(&s->runs[i], s->seed);
+    }
+    free(s->cmps);
+    s->cmps = NULL;
+    s->n_cmps = 0;
+    for (size_t i = 0; i < s->n_runs; i++)
+        for (size_t j = i + 1; j < s->n_runs; j++)
+            if (s->runs[i].group == s->runs[j].group)
+                compare_pair(s, (int)i, (int)j);
+    /* The family is every comparison of the session that has a test;
+     * Holm's adjustment decides significance (it controls the family-wise
+     * error like Bonferroni, with more power); BH is reported alongside. */
+    size_t n = s->n_cmps, m = 0;
+    double *p = malloc(4 * (n + 1) * sizeof(double));
+    size_t *idx = malloc((n + 1) * sizeof(size_t));
+    if (!p || !idx) {
+        free(p);
+        free(idx);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        mlb_cmp_entry *e = &s->cmps[i];
+        e->p_bonferroni = e->p_holm = e->p_bh = NAN;
+        if (e->c.chosen != MLB_TEST_NONE && isfinite(e->c.chosen_p)) {
+            idx[m] = i;
+            p[m++] = e->c.chosen_p;
+        }
+    }
+    if (m && mlb_p_adjust(p, m, p + m, p + 2 * m, p + 3 * m) == 0) {
+        for (size_t k = 0; k < m; k++) {
+            mlb_cmp_entry *e = &s->cmps[idx[k]];
+            e->p_bonferroni = p[m + k];
+            e->p_holm = p[2 * m + k];
+            e->p_bh = p[3 * m + k];
+            mlb_comparison_set_adjusted(&e->c, e->p_holm, "holm");
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        mlb_cmp_entry *e = &s->cmps[i];
+        const char *what = strncmp(e->what, "metric:", 7) ? e->what : e->what + 7;
+        mlb_verdict(e->verdict, sizeof e->verdict, s->runs[e->a].pl->desc.variant,
+                    s->runs[e->b].pl->desc.variant, what, e->better, &e->c);
+    }
+    free(p);
+    free(idx);
+    return 0;
+}

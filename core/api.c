@@ -1,0 +1,262 @@
+/* libmlbench: the services a plugin calls through its mlb_ctx. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "ctx.h"
+
+double mlb_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+const char *mlb_param_type_name(mlb_param_type type)
+{
+    switch (type) {
+    case MLB_PARAM_INT: return "int";
+    case MLB_PARAM_FLOAT: return "float";
+    case MLB_PARAM_STRING: return "string";
+    case MLB_PARAM_BOOL: return "bool";
+    }
+    return "unknown";
+}
+
+int mlb_param_parse(mlb_param_type type, const char *text, mlb_param_value *out, char *why,
+                    size_t why_len)
+{
+    char *end = NULL;
+    out->i = 0;
+    out->f = 0;
+    out->b = 0;
+    if (!text) {
+        snprintf(why, why_len, "missing value");
+        return -1;
+    }
+    switch (type) {
+    case MLB_PARAM_INT: {
+        errno = 0;
+        long long v = strtoll(text, &end, 10);
+        if (*text == '\0' || *end != '\0' || errno == ERANGE) {
+            snprintf(why, why_len, "'%s' is not an integer", text);
+            return -1;
+        }
+        out->i = v;
+        out->f = (double)v;
+        return 0;
+    }
+    case MLB_PARAM_FLOAT: {
+        errno = 0;
+        double v = strtod(text, &end);
+        if (*text == '\0' || *end != '\0' || errno == ERANGE || !isfinite(v)) {
+            snprintf(why, why_len, "'%s' is not a finite number", text);
+            return -1;
+        }
+        out->f = v;
+        return 0;
+    }
+    case MLB_PARAM_BOOL:
+        if (!strcasecmp(text, "true") || !strcmp(text, "1") || !strcasecmp(text, "yes") ||
+            !strcasecmp(text, "on")) {
+            out->b = 1;
+            return 0;
+        }
+        if (!strcasecmp(text, "false") || !strcmp(text, "0") || !strcasecmp(text, "no") ||
+            !strcasecmp(text, "off")) {
+            out->b = 0;
+            return 0;
+        }
+        snprintf(why, why_len, "'%s' is not a boolean (true/false)", text);
+        return -1;
+    case MLB_PARAM_STRING:
+        return 0;
+    }
+    snprintf(why, why_len, "unknown parameter type %d", (int)type);
+    return -1;
+}
+
+int mlb_ctx_init(mlb_ctx *ctx, const mlb_plugin *plugin, uint64_t seed)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->plugin = plugin;
+    ctx->seed = seed;
+    ctx->log = stderr;
+    ctx->n_params = plugin->n_params;
+    if (plugin->n_params) {
+        ctx->params = calloc(plugin->n_params, sizeof(*ctx->params));
+        if (!ctx->params)
+            return -ENOMEM;
+    }
+    for (size_t i = 0; i < plugin->n_params; i++) {
+        const mlb_param_def *d = &plugin->params[i];
+        char why[256];
+        ctx->params[i].def = d;
+        if (mlb_ctx_set_param(ctx, d->name, d->def ? d->def : "", why, sizeof why) < 0) {
+            snprintf(ctx->err, sizeof ctx->err, "default of parameter '%s': %s", d->name, why);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+int mlb_ctx_set_param(mlb_ctx *ctx, const char *name, const char *text, char *why, size_t why_len)
+{
+    for (size_t i = 0; i < ctx->n_params; i++) {
+        mlb_param_value *p = &ctx->params[i];
+        if (strcmp(p->def->name, name) != 0)
+            continue;
+        mlb_param_value v = *p;
+        if (mlb_param_parse(p->def->type, text, &v, why, why_len) < 0)
+            return -EINVAL;
+        char *copy = strdup(text);
+        if (!copy) {
+            snprintf(why, why_len, "out of memory");
+            return -ENOMEM;
+        }
+        free(p->text);
+        v.text = copy;
+        *p = v;
+        return 0;
+    }
+    snprintf(why, why_len, "no parameter named '%s'", name);
+    return -ENOENT;
+}
+
+void mlb_ctx_free(mlb_ctx *ctx)
+{
+    for (size_t i = 0; i < ctx->n_params; i++)
+        free(ctx->params[i].text);
+    free(ctx->params);
+    free(ctx->metrics);
+    free(ctx->progress);
+    memset(ctx, 0, sizeof(*ctx));
+}
+
+void mlb_ctx_phase_begin(mlb_ctx *ctx, double t0)
+{
+    ctx->phase_t0 = t0;
+    for (int k = 0; k < MLB_WORK_KINDS; k++)
+        ctx->work[k] = 0;
+}
+
+/* A plugin asking for a parameter it did not declare, or with the wrong type,
+ * is a bug in the plugin: fail loudly rather than return a made-up value. */
+static mlb_param_value *param_lookup(mlb_ctx *ctx, const char *name, mlb_param_type type)
+{
+    for (size_t i = 0; i < ctx->n_params; i++) {
+        mlb_param_value *p = &ctx->params[i];
+        if (strcmp(p->def->name, name) != 0)
+            continue;
+        if (p->def->type != type && !(type == MLB_PARAM_STRING)) {
+            fprintf(stderr, "mlbench: plugin %s:%s reads parameter '%s' (%s) as %s\n",
+                    ctx->plugin->task, ctx->plugin->variant, name,
+                    mlb_param_type_name(p->def->type), mlb_param_type_name(type));
+            abort();
+        }
+        return p;
+    }
+    fprintf(stderr, "mlbench: plugin %s:%s reads undeclared parameter '%s'\n", ctx->plugin->task,
+            ctx->plugin->variant, name);
+    abort();
+}
+
+int64_t mlb_param_int(mlb_ctx *ctx, const char *name)
+{
+    return param_lookup(ctx, name, MLB_PARAM_INT)->i;
+}
+
+double mlb_param_float(mlb_ctx *ctx, const char *name)
+{
+    mlb_param_value *p = param_lookup(ctx, name, MLB_PARAM_FLOAT);
+    return p->f;
+}
+
+const char *mlb_param_str(mlb_ctx *ctx, const char *name)
+{
+    return param_lookup(ctx, name, MLB_PARAM_STRING)->text;
+}
+
+int mlb_param_bool(mlb_ctx *ctx, const char *name)
+{
+    return param_lookup(ctx, name, MLB_PARAM_BOOL)->b;
+}
+
+uint64_t mlb_seed(const mlb_ctx *ctx) { return ctx->seed; }
+int mlb_repetition(const mlb_ctx *ctx) { return ctx->rep; }
+
+void mlb_log(mlb_ctx *ctx, mlb_log_level level, const char *fmt, ...)
+{
+    if (level == MLB_LOG_DEBUG && !ctx->verbose)
+        return;
+    static const char *names[] = {"debug", "info", "warning"};
+    FILE *f = ctx->log ? ctx->log : stderr;
+    fprintf(f, "[%s:%s] %s: ", ctx->plugin->task, ctx->plugin->variant,
+            names[level >= MLB_LOG_DEBUG && level <= MLB_LOG_WARN ? level : MLB_LOG_INFO]);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    fputc('\n', f);
+}
+
+int mlb_error(mlb_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->err, sizeof ctx->err, fmt, ap);
+    va_end(ap);
+    return MLB_EFAIL;
+}
+
+void mlb_report_work(mlb_ctx *ctx, mlb_work_kind kind, double amount)
+{
+    if ((int)kind < 0 || (int)kind >= MLB_WORK_KINDS || !isfinite(amount))
+        return;
+    ctx->work[kind] += amount;
+}
+
+void mlb_report_metric(mlb_ctx *ctx, const char *name, double value, mlb_direction dir)
+{
+    for (size_t i = 0; i < ctx->n_metrics; i++) {
+        if (!strcmp(ctx->metrics[i].name, name)) {
+            ctx->metrics[i].value = value;
+            ctx->metrics[i].dir = dir;
+            return;
+        }
+    }
+    if (ctx->n_metrics == ctx->cap_metrics) {
+        size_t cap = ctx->cap_metrics ? 2 * ctx->cap_metrics : 8;
+        mlb_metric *m = realloc(ctx->metrics, cap * sizeof(*m));
+        if (!m)
+            return;
+        ctx->metrics = m;
+        ctx->cap_metrics = cap;
+    }
+    mlb_metric *m = &ctx->metrics[ctx->n_metrics++];
+    snprintf(m->name, sizeof m->name, "%s", name);
+    m->value = value;
+    m->dir = dir >= 0 ? 1 : -1;
+}
+
+void mlb_report_progress(mlb_ctx *ctx, double step, double loss, const char *metric, double value)
+{
+    if (ctx->n_progress == ctx->cap_progress) {
+        size_t cap = ctx->cap_progress ? 2 * ctx->cap_progress : 32;
+        mlb_progress *p = realloc(ctx->progress, cap * sizeof(*p));
+        if (!p)
+            return;
+        ctx->progress = p;
+        ctx->cap_progress = cap;
+    }
+    mlb_progress *p = &ctx->progress[ctx->n_progress++];
+    p->t = mlb_now() - ctx->phase_t0;
+    p->step = step;
+    p->loss = loss;
+    p->value = value;
+    snprintf(p->metric, sizeof p->metric, "%s", metric ? metric : "");
+}

@@ -1,0 +1,33 @@
+/* Plugin discovery: search path, loading with libltdl, ABI checks. */
+#ifndef MLB_CORE_DISCOVER_H
+#define MLB_CORE_DISCOVER_H
+
+#include <stdio.h>
+#include "mlbench/plugin.h"
+
+typedef struct {
+    char *path;
+    void *handle;          /* lt_dlhandle */
+    mlb_plugin desc;       /* normalised copy: fields past the plugin's struct_size are zero */
+    const char *unavailable; /* NULL when it can run here, else the plugin's reason */
+} mlb_plugin_entry;
+
+typedef struct {
+    mlb_plugin_entry *v;
+    size_t n;
+} mlb_registry;
+
+/* Scan each directory (and its immediate subdirectories) for *.so, in order.
+ * Files that are not plugins are skipped with a one-line warning on `warn`.
+ * Returns 0, or -EEXIST when two plugins share task:variant (err names both). */
+int mlb_registry_scan(mlb_registry *r, char *const *dirs, size_t n_dirs, FILE *warn, char *err,
+                      size_t errlen);
+void mlb_registry_free(mlb_registry *r);
+mlb_plugin_entry *mlb_registry_find(mlb_registry *r, const char *task, const char *variant);
+
+/* The directory of the bundled plugins: next to the build tree's engine, or
+ * <prefix>/<libdir>/mlbench/plugins relative to the installed engine. Returns
+ * a malloc'd path, or NULL. */
+char *mlb_bundled_plugin_dir(void);
+
+#endif

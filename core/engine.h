@@ -1,0 +1,61 @@
+/* The engine's plan and what it measured: shared by main.c (the flow),
+ * results.c (JSON) and report.c (terminal table). */
+#ifndef MLB_CORE_ENGINE_H
+#define MLB_CORE_ENGINE_H
+
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#include "runner.h"
+#include "stats.h"
+
+/* One task:variant with its parameters, measured `repetitions` times. */
+typedef struct {
+    mlb_plugin_entry *pl;
+    mlb_ctx params;      /* resolved parameters and seed (template for each repetition) */
+    int group;           /* runs of one group are compared with each other */
+    int repetitions, warmup, infer_queries;
+    double timeout_s;
+    char *target_metric; /* time-to-target, or NULL */
+    double target;
+    mlb_rep *reps;       /* measured repetitions, n_reps <= repetitions */
+    size_t n_reps;
+    mlb_rep_status *warmup_status;
+    size_t n_warmup;
+    mlb_rep_status status; /* ok only when every measured repetition was */
+    char *message;       /* first failure's message */
+    cJSON *summary;      /* built after the run */
+} mlb_run;
+
+/* A comparison of two runs of one group on one quantity. */
+typedef struct {
+    int a, b;            /* run indices */
+    char what[80];       /* "train", "infer", or "metric:accuracy" */
+    int better;          /* MLB_BETTER_* of stats.h */
+    mlb_comparison c;
+    double p_bonferroni, p_holm, p_bh; /* over the session's family; NaN: no test */
+    char verdict[512];
+} mlb_cmp_entry;
+
+typedef struct {
+    mlb_run *runs;
+    size_t n_runs;
+    mlb_cmp_entry *cmps;
+    size_t n_cmps;
+    uint64_t seed;
+    int interrupted;
+} mlb_session;
+
+/* Builds each run's summary and the comparisons of each group. */
+int mlb_session_analyze(mlb_session *s);
+
+/* The results document. */
+cJSON *mlb_results_json(const mlb_session *s, cJSON *environment);
+/* Writes `doc` to path atomically (temporary file in the same directory,
+ * fsync, rename). Returns 0 or a negative errno, with a message in err. */
+int mlb_write_json_atomic(const char *path, const cJSON *doc, char *err, size_t errlen);
+
+/* The comparison table and verdicts, on `f`. */
+void mlb_report_table(FILE *f, const mlb_session *s);
+
+#endif

@@ -1,0 +1,141 @@
+/* The results document (schema mlbench.result/1, docs/results-schema.md) and
+ * its atomic write. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine.h"
+
+#define RESULT_SCHEMA "mlbench.result/1"
+
+static cJSON *params_json(const mlb_ctx *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    for (size_t i = 0; i < c->n_params; i++) {
+        const mlb_param_value *p = &c->params[i];
+        switch (p->def->type) {
+        case MLB_PARAM_INT: cJSON_AddNumberToObject(o, p->def->name, (double)p->i); break;
+        case MLB_PARAM_FLOAT: cJSON_AddNumberToObject(o, p->def->name, p->f); break;
+        case MLB_PARAM_BOOL: cJSON_AddBoolToObject(o, p->def->name, p->b); break;
+        case MLB_PARAM_STRING: cJSON_AddStringToObject(o, p->def->name, p->text); break;
+        }
+    }
+    return o;
+}
+
+static cJSON *run_json(const mlb_run *r, int index)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "index", index);
+    cJSON_AddStringToObject(o, "task", r->pl->desc.task);
+    cJSON_AddStringToObject(o, "variant", r->pl->desc.variant);
+    cJSON_AddStringToObject(o, "plugin_path", r->pl->path);
+    cJSON_AddNumberToObject(o, "group", r->group);
+    cJSON_AddItemToObject(o, "params", params_json(&r->params));
+    cJSON_AddStringToObject(o, "status", mlb_rep_status_name(r->status));
+    if (r->message)
+        cJSON_AddStringToObject(o, "message", r->message);
+    cJSON *cfg = cJSON_AddObjectToObject(o, "config");
+    cJSON_AddNumberToObject(cfg, "repetitions", r->repetitions);
+    cJSON_AddNumberToObject(cfg, "warmup", r->warmup);
+    cJSON_AddNumberToObject(cfg, "infer_queries", r->infer_queries);
+    cJSON_AddNumberToObject(cfg, "timeout_s", r->timeout_s);
+    cJSON *w = cJSON_AddArrayToObject(o, "warmup_status");
+    for (size_t i = 0; i < r->n_warmup; i++)
+        cJSON_AddItemToArray(w, cJSON_CreateString(mlb_rep_status_name(r->warmup_status[i])));
+    cJSON *reps = cJSON_AddArrayToObject(o, "repetitions");
+    for (size_t i = 0; i < r->n_reps; i++)
+        cJSON_AddItemToArray(reps, mlb_rep_to_json(&r->reps[i]));
+    if (r->summary)
+        cJSON_AddItemToObject(o, "summary", cJSON_Duplicate(r->summary, 1));
+    return o;
+}
+
+cJSON *mlb_results_json(const mlb_session *s, cJSON *environment)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "schema", RESULT_SCHEMA);
+    cJSON_AddStringToObject(doc, "status", s->interrupted ? "interrupted" : "complete");
+    cJSON_AddItemToObject(doc, "environment", environment);
+    cJSON *runs = cJSON_AddArrayToObject(doc, "runs");
+    for (size_t i = 0; i < s->n_runs; i++)
+        cJSON_AddItemToArray(runs, run_json(&s->runs[i], (int)i));
+    cJSON *cmps = cJSON_AddArrayToObject(doc, "comparisons");
+    for (size_t i = 0; i < s->n_cmps; i++) {
+        const mlb_cmp_entry *e = &s->cmps[i];
+        cJSON *c = mlb_comparison_to_json(&e->c);
+        cJSON_AddStringToObject(c, "task", s->runs[e->a].pl->desc.task);
+        cJSON_AddStringToObject(c, "a", s->runs[e->a].pl->desc.variant);
+        cJSON_AddStringToObject(c, "b", s->runs[e->b].pl->desc.variant);
+        cJSON_AddNumberToObject(c, "run_a", e->a);
+        cJSON_AddNumberToObject(c, "run_b", e->b);
+        cJSON_AddStringToObject(c, "quantity", e->what);
+        cJSON_AddStringToObject(c, "better", e->better == MLB_BETTER_HIGHER ? "higher" : "lower");
+        cJSON *adj = cJSON_AddObjectToObject(c, "p_adjusted_family");
+        const double pv[3] = {e->p_bonferroni, e->p_holm, e->p_bh};
+        const char *pn[3] = {"bonferroni", "holm", "bh"};
+        for (int k = 0; k < 3; k++) {
+            if (isfinite(pv[k]))
+                cJSON_AddNumberToObject(adj, pn[k], pv[k]);
+            else
+                cJSON_AddNullToObject(adj, pn[k]);
+        }
+        cJSON_AddStringToObject(c, "verdict", e->verdict);
+        cJSON_AddItemToArray(cmps, c);
+    }
+    return doc;
+}
+
+int mlb_write_json_atomic(const char *path, const cJSON *doc, char *err, size_t errlen)
+{
+    char *text = cJSON_Print(doc);
+    if (!text) {
+        snprintf(err, errlen, "%s: cannot serialise results (out of memory)", path);
+        return -ENOMEM;
+    }
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp) {
+        free(text);
+        snprintf(err, errlen, "%s: path too long", path);
+        return -ENAMETOOLONG;
+    }
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(err, errlen, "%s: cannot create temporary file: %s", path, strerror(e));
+        free(text);
+        return -e;
+    }
+    size_t len = strlen(text), off = 0;
+    int rc = 0;
+    while (off < len) {
+        ssize_t w = write(fd, text + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            rc = -errno;
+            break;
+        }
+        off += (size_t)w;
+    }
+    if (rc == 0 && write(fd, "\n", 1) != 1)
+        rc = -errno;
+    if (rc == 0 && fsync(fd) < 0)
+        rc = -errno;
+    fchmod(fd, 0644);
+    if (close(fd) < 0 && rc == 0)
+        rc = -errno;
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = -errno;
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: cannot write results: %s", path, strerror(-rc));
+        unlink(tmp);
+    }
+    free(text);
+    return rc;
+}

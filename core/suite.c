@@ -1,0 +1,621 @@
+/* Suite files: read with libyaml's document API, then walked with strict
+ * structural checks. The document API is used rather than events because it
+ * gives every node its start mark, which is what error messages and the
+ * engine's later plugin checks need, and it resolves aliases for us. */
+#include "suite.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+/* A suite is a few kilobytes; anything this large is a wrong path. */
+#define MLB_SUITE_MAX_BYTES (16u << 20)
+
+typedef struct {
+    const char *path;
+    char *err;
+    size_t errlen;
+    yaml_document_t *doc;
+} ld_ctx;
+
+static mlb_pos pos_of(yaml_mark_t m)
+{
+    /* libyaml marks are 0-based; editors and compilers count from 1. */
+    return (mlb_pos){ (int)m.line + 1, (int)m.column + 1 };
+}
+
+__attribute__((format(printf, 4, 5)))
+static int fail_at(ld_ctx *c, int line, int col, const char *fmt, ...)
+{
+    if (c->err && c->errlen > 0) {
+        int n = snprintf(c->err, c->errlen, "%s:%d:%d: ", c->path, line, col);
+        if (n >= 0 && (size_t)n < c->errlen) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+            va_end(ap);
+        }
+    }
+    return -EINVAL;
+}
+
+__attribute__((format(printf, 3, 4)))
+static int fail(ld_ctx *c, const yaml_node_t *at, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    mlb_pos p = pos_of(at->start_mark);
+    return fail_at(c, p.line, p.col, "%s", msg);
+}
+
+static const char *kind_name(const yaml_node_t *n)
+{
+    switch (n->type) {
+    case YAML_SCALAR_NODE: return "a scalar";
+    case YAML_SEQUENCE_NODE: return "a list";
+    case YAML_MAPPING_NODE: return "a mapping";
+    default: return "nothing";
+    }
+}
+
+static const char *sval(const yaml_node_t *n)
+{
+    return (const char *)n->data.scalar.value;
+}
+
+/* YAML 1.1's plain-scalar spellings of null. A quoted "" is a real string. */
+static int is_null(const yaml_node_t *n)
+{
+    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return 0;
+    const char *v = sval(n);
+    return !strcmp(v, "") || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
+           !strcmp(v, "NULL");
+}
+
+/* A quoted scalar that would otherwise pass for a number: worth naming, as
+ * "got '3'" alone would puzzle the reader. */
+static int quoted(const yaml_node_t *n)
+{
+    return n->type == YAML_SCALAR_NODE && n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE &&
+           !memchr(n->data.scalar.value, '\0', n->data.scalar.length);
+}
+
+/* Scalar text as a C string; a "\0" escape would silently truncate it. */
+static int scalar_text(ld_ctx *c, const yaml_node_t *n, const char *what, const char **out)
+{
+    if (n->type != YAML_SCALAR_NODE)
+        return fail(c, n, "%s: expected a scalar, got %s", what, kind_name(n));
+    if (memchr(n->data.scalar.value, '\0', n->data.scalar.length))
+        return fail(c, n, "%s: value contains a NUL character", what);
+    *out = sval(n);
+    return 0;
+}
+
+static int dup_str(const char *s, char **out)
+{
+    *out = strdup(s);
+    return *out ? 0 : -ENOMEM;
+}
+
+/* A non-empty string: names of suites, tasks, variants, metrics. */
+static int get_name(ld_ctx *c, const yaml_node_t *n, const char *what, char **out)
+{
+    const char *s = NULL;
+    if (n->type != YAML_SCALAR_NODE || is_null(n))
+        return fail(c, n, "%s: expected a name, got %s", what,
+                    is_null(n) ? "nothing" : kind_name(n));
+    int rc = scalar_text(c, n, what, &s);
+    if (rc)
+        return rc;
+    if (!*s)
+        return fail(c, n, "%s: expected a name, got an empty string", what);
+    return dup_str(s, out);
+}
+
+/* Numbers must be plain scalars: a quoted "5" is a string in YAML, and
+ * accepting it would hide a mistake in the file. */
+static int get_int(ld_ctx *c, const yaml_node_t *n, const char *what, int min, int *out)
+{
+    const char *s = NULL;
+    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+        is_null(n))
+        goto bad;
+    s = sval(n);
+    size_t i = (s[0] == '+' || s[0] == '-') ? 1 : 0;
+    if (!s[i])
+        goto bad;
+    for (; s[i]; i++)
+        if (s[i] < '0' || s[i] > '9')
+            goto bad;
+    errno = 0;
+    long v = strtol(s, NULL, 10);
+    if (errno == ERANGE || v > INT_MAX || v < INT_MIN)
+        return fail(c, n, "%s: %s is out of range", what, s);
+    if (v < min)
+        return fail(c, n, "%s: must be >= %d, got %ld", what, min, v);
+    *out = (int)v;
+    return 0;
+bad:
+    if (quoted(n))
+        return fail(c, n, "%s: expected an integer >= %d, got the quoted string \"%s\"", what,
+                    min, sval(n));
+    if (n->type == YAML_SCALAR_NODE && !is_null(n) &&
+        !memchr(n->data.scalar.value, '\0', n->data.scalar.length))
+        return fail(c, n, "%s: expected an integer >= %d, got '%s'", what, min, sval(n));
+    return fail(c, n, "%s: expected an integer >= %d, got %s", what, min,
+                is_null(n) ? "nothing" : kind_name(n));
+}
+
+/* Decimal only: strtod would also take "inf", "nan" and hex floats, none of
+ * which is a sensible timeout or quality target. */
+static int get_double(ld_ctx *c, const yaml_node_t *n, const char *what, int positive,
+                      double *out)
+{
+    const char *s = NULL;
+    char *end;
+    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+        is_null(n))
+        goto bad;
+    s = sval(n);
+    if (!*s || strspn(s, "0123456789+-.eE") != strlen(s))
+        goto bad;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*end || end == s)
+        goto bad;
+    if (errno == ERANGE || !isfinite(v))
+        return fail(c, n, "%s: %s is out of range", what, s);
+    if (positive && !(v > 0))
+        return fail(c, n, "%s: must be > 0, got %s", what, s);
+    *out = v;
+    return 0;
+bad:
+    if (quoted(n))
+        return fail(c, n, "%s: expected a%s number, got the quoted string \"%s\"", what,
+                    positive ? " positive" : "", sval(n));
+    if (n->type == YAML_SCALAR_NODE && !is_null(n) &&
+        !memchr(n->data.scalar.value, '\0', n->data.scalar.length))
+        return fail(c, n, "%s: expected a%s number, got '%s'", what,
+                    positive ? " positive" : "", sval(n));
+    return fail(c, n, "%s: expected a%s number, got %s", what, positive ? " positive" : "",
+                is_null(n) ? "nothing" : kind_name(n));
+}
+
+/* Iterates a mapping's pairs after checking that every key is a non-empty
+ * scalar and none repeats; YAML forbids duplicates, but libyaml keeps both
+ * and a silent "last one wins" would hide typos. */
+static int check_keys(ld_ctx *c, const yaml_node_t *map, const char *where)
+{
+    yaml_node_pair_t *b = map->data.mapping.pairs.start, *e = map->data.mapping.pairs.top;
+    for (yaml_node_pair_t *p = b; p < e; p++) {
+        yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+        const char *ks = NULL;
+        if (k->type != YAML_SCALAR_NODE || is_null(k))
+            return fail(c, k, "%s: keys must be names, got %s", where,
+                        is_null(k) ? "nothing" : kind_name(k));
+        int rc = scalar_text(c, k, where, &ks);
+        if (rc)
+            return rc;
+        for (yaml_node_pair_t *q = b; q < p; q++) {
+            yaml_node_t *k2 = yaml_document_get_node(c->doc, q->key);
+            if (!strcmp(sval(k2), ks)) {
+                mlb_pos first = pos_of(k2->start_mark);
+                return fail(c, k, "%s: duplicate key '%s' (first at line %d)", where, ks,
+                            first.line);
+            }
+        }
+    }
+    return 0;
+}
+
+static int unknown_key(ld_ctx *c, const yaml_node_t *k, const char *where, const char *allowed)
+{
+    return fail(c, k, "%s: unknown key '%s' (expected one of: %s)", where, sval(k), allowed);
+}
+
+static int load_variants(ld_ctx *c, const yaml_node_t *n, const char *where,
+                         mlb_bench_spec *b)
+{
+    if (n->type != YAML_SEQUENCE_NODE)
+        return fail(c, n, "%s: expected a list of variant names, got %s", where,
+                    is_null(n) ? "nothing" : kind_name(n));
+    yaml_node_item_t *it = n->data.sequence.items.start;
+    size_t cnt = (size_t)(n->data.sequence.items.top - it);
+    if (cnt == 0)
+        return fail(c, n, "%s: empty list (omit the key to run every variant)",
+                    where);
+    b->variants = calloc(cnt, sizeof *b->variants);
+    b->variant_pos = calloc(cnt, sizeof *b->variant_pos);
+    if (!b->variants || !b->variant_pos)
+        return -ENOMEM;
+    b->n_variants = cnt;
+    for (size_t i = 0; i < cnt; i++) {
+        yaml_node_t *v = yaml_document_get_node(c->doc, it[i]);
+        int rc = get_name(c, v, where, &b->variants[i]);
+        if (rc)
+            return rc;
+        b->variant_pos[i] = pos_of(v->start_mark);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(b->variants[j], b->variants[i]))
+                return fail(c, v, "%s: '%s' is listed twice", where,
+                            b->variants[i]);
+    }
+    return 0;
+}
+
+static int load_params(ld_ctx *c, const yaml_node_t *n, const char *where, mlb_bench_spec *b)
+{
+    if (n->type != YAML_MAPPING_NODE)
+        return fail(c, n, "%s: expected a mapping of name: value, got %s", where,
+                    is_null(n) ? "nothing" : kind_name(n));
+    const char *sub = where;
+    int rc = check_keys(c, n, sub);
+    if (rc)
+        return rc;
+    yaml_node_pair_t *p = n->data.mapping.pairs.start;
+    size_t cnt = (size_t)(n->data.mapping.pairs.top - p);
+    if (cnt == 0)
+        return 0;
+    b->params = calloc(cnt, sizeof *b->params);
+    if (!b->params)
+        return -ENOMEM;
+    b->n_params = cnt;
+    for (size_t i = 0; i < cnt; i++) {
+        yaml_node_t *k = yaml_document_get_node(c->doc, p[i].key);
+        yaml_node_t *v = yaml_document_get_node(c->doc, p[i].value);
+        const char *vs = NULL;
+        if (v->type != YAML_SCALAR_NODE)
+            return fail(c, v, "%s: '%s' must be a single value, got %s", sub, sval(k),
+                        kind_name(v));
+        if (is_null(v))
+            return fail(c, v, "%s: '%s' has no value", sub, sval(k));
+        if ((rc = scalar_text(c, v, sval(k), &vs)))
+            return rc;
+        mlb_kv *kv = &b->params[i];
+        /* Kept as written: the plugin's declared type decides how to read it,
+         * so "0.010" or "yes" must reach it unchanged. */
+        if ((rc = dup_str(sval(k), &kv->key)) || (rc = dup_str(vs, &kv->value)))
+            return rc;
+        kv->pos = pos_of(k->start_mark);
+        kv->value_pos = pos_of(v->start_mark);
+    }
+    return 0;
+}
+
+static int load_target(ld_ctx *c, const yaml_node_t *n, const char *where, mlb_bench_spec *b)
+{
+    static const char allowed[] = "metric, value";
+    if (n->type != YAML_MAPPING_NODE)
+        return fail(c, n, "%s: expected a mapping {metric: NAME, value: NUMBER}, got %s",
+                    where, is_null(n) ? "nothing" : kind_name(n));
+    const char *sub = where;
+    char what[160];
+    int rc = check_keys(c, n, sub);
+    if (rc)
+        return rc;
+    int have_value = 0;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+        const char *ks = sval(k);
+        if (!strcmp(ks, "metric")) {
+            snprintf(what, sizeof what, "%s: metric", sub);
+            if ((rc = get_name(c, v, what, &b->target_metric)))
+                return rc;
+            b->target_pos = pos_of(v->start_mark);
+        } else if (!strcmp(ks, "value")) {
+            snprintf(what, sizeof what, "%s: value", sub);
+            if ((rc = get_double(c, v, what, 0, &b->target)))
+                return rc;
+            have_value = 1;
+        } else {
+            return unknown_key(c, k, sub, allowed);
+        }
+    }
+    if (!b->target_metric)
+        return fail(c, n, "%s: missing required key 'metric'", sub);
+    if (!have_value)
+        return fail(c, n, "%s: missing required key 'value'", sub);
+    return 0;
+}
+
+static int load_bench(ld_ctx *c, const yaml_node_t *n, size_t idx, mlb_bench_spec *b)
+{
+    static const char allowed[] =
+        "task, variants, params, repetitions, warmup, timeout, infer_queries, target";
+    char where[32];
+    snprintf(where, sizeof where, "benchmark %zu", idx + 1);
+    b->pos = pos_of(n->start_mark);
+    if (n->type != YAML_MAPPING_NODE)
+        return fail(c, n, "%s: expected a mapping with a 'task' key, got %s", where,
+                    is_null(n) ? "nothing" : kind_name(n));
+    int rc = check_keys(c, n, where);
+    if (rc)
+        return rc;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+        const char *ks = sval(k);
+        char what[128];
+        snprintf(what, sizeof what, "%s: %s", where, ks);
+        if (!strcmp(ks, "task")) {
+            rc = get_name(c, v, what, &b->task);
+            b->task_pos = pos_of(v->start_mark);
+        } else if (!strcmp(ks, "variants")) {
+            rc = load_variants(c, v, what, b);
+        } else if (!strcmp(ks, "params")) {
+            rc = load_params(c, v, what, b);
+        } else if (!strcmp(ks, "repetitions")) {
+            rc = get_int(c, v, what, 1, &b->repetitions);
+        } else if (!strcmp(ks, "warmup")) {
+            rc = get_int(c, v, what, 0, &b->warmup);
+        } else if (!strcmp(ks, "infer_queries")) {
+            rc = get_int(c, v, what, 0, &b->infer_queries);
+        } else if (!strcmp(ks, "timeout")) {
+            rc = get_double(c, v, what, 1, &b->timeout_s);
+        } else if (!strcmp(ks, "target")) {
+            rc = load_target(c, v, what, b);
+        } else {
+            rc = unknown_key(c, k, where, allowed);
+        }
+        if (rc)
+            return rc;
+    }
+    if (!b->task)
+        return fail(c, n, "%s: missing required key 'task'", where);
+    return 0;
+}
+
+static int load_benches(ld_ctx *c, const yaml_node_t *n, mlb_suite *s)
+{
+    if (n->type != YAML_SEQUENCE_NODE)
+        return fail(c, n, "benchmarks: expected a list of benchmarks, got %s",
+                    is_null(n) ? "nothing" : kind_name(n));
+    yaml_node_item_t *it = n->data.sequence.items.start;
+    size_t cnt = (size_t)(n->data.sequence.items.top - it);
+    if (cnt == 0)
+        return fail(c, n, "benchmarks: empty list, nothing to run");
+    s->benches = calloc(cnt, sizeof *s->benches);
+    if (!s->benches)
+        return -ENOMEM;
+    /* Every entry gets its "unset" values before any is filled, so a failure
+     * part-way leaves an array that mlb_suite_free can walk whole. */
+    for (size_t i = 0; i < cnt; i++) {
+        mlb_bench_spec *b = &s->benches[i];
+        b->repetitions = b->warmup = b->infer_queries = -1;
+        b->timeout_s = -1;
+        b->target = NAN;
+    }
+    s->n_benches = cnt;
+    for (size_t i = 0; i < cnt; i++) {
+        int rc = load_bench(c, yaml_document_get_node(c->doc, it[i]), i, &s->benches[i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int load_root(ld_ctx *c, const yaml_node_t *root, mlb_suite *s)
+{
+    static const char allowed[] =
+        "suite, repetitions, warmup, timeout, infer_queries, benchmarks";
+    if (root->type != YAML_MAPPING_NODE)
+        return fail(c, root, "a suite must be a mapping with a 'benchmarks' list, got %s",
+                    kind_name(root));
+    int rc = check_keys(c, root, "suite file");
+    if (rc)
+        return rc;
+    int have_benches = 0;
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
+         p < root->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+        const char *ks = sval(k);
+        if (!strcmp(ks, "suite")) {
+            rc = get_name(c, v, "suite", &s->name);
+        } else if (!strcmp(ks, "repetitions")) {
+            rc = get_int(c, v, "repetitions", 1, &s->repetitions);
+        } else if (!strcmp(ks, "warmup")) {
+            rc = get_int(c, v, "warmup", 0, &s->warmup);
+        } else if (!strcmp(ks, "infer_queries")) {
+            rc = get_int(c, v, "infer_queries", 0, &s->infer_queries);
+        } else if (!strcmp(ks, "timeout")) {
+            rc = get_double(c, v, "timeout", 1, &s->timeout_s);
+        } else if (!strcmp(ks, "benchmarks")) {
+            rc = load_benches(c, v, s);
+            have_benches = 1;
+        } else {
+            rc = unknown_key(c, k, "suite file", allowed);
+        }
+        if (rc)
+            return rc;
+    }
+    if (!have_benches)
+        return fail(c, root, "missing required key 'benchmarks'");
+    return 0;
+}
+
+/* libyaml reports reader errors (bad encoding) as a byte offset only. */
+static mlb_pos pos_of_offset(const unsigned char *buf, size_t len, size_t off)
+{
+    mlb_pos p = { 1, 1 };
+    for (size_t i = 0; i < off && i < len; i++) {
+        if (buf[i] == '\n') {
+            p.line++;
+            p.col = 1;
+        } else if ((buf[i] & 0xC0) != 0x80) {
+            p.col++;
+        }
+    }
+    return p;
+}
+
+static int yaml_error(ld_ctx *c, const yaml_parser_t *ps, const unsigned char *buf, size_t len)
+{
+    if (ps->error == YAML_MEMORY_ERROR)
+        return -ENOMEM;
+    const char *problem = ps->problem ? ps->problem : "malformed YAML";
+    if (ps->error == YAML_READER_ERROR) {
+        mlb_pos p = pos_of_offset(buf, len, ps->problem_offset);
+        return fail_at(c, p.line, p.col, "invalid input: %s", problem);
+    }
+    mlb_pos p = pos_of(ps->problem_mark);
+    if (ps->context) {
+        mlb_pos cp = pos_of(ps->context_mark);
+        return fail_at(c, p.line, p.col, "YAML syntax error: %s (%s at %d:%d)", problem,
+                       ps->context, cp.line, cp.col);
+    }
+    return fail_at(c, p.line, p.col, "YAML syntax error: %s", problem);
+}
+
+static int read_file(const char *path, unsigned char **out, size_t *outlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -errno;
+    size_t cap = 4096, len = 0;
+    unsigned char *buf = malloc(cap);
+    int rc = buf ? 0 : -ENOMEM;
+    while (!rc) {
+        if (len == cap) {
+            if (cap >= MLB_SUITE_MAX_BYTES) {
+                rc = -EFBIG;
+                break;
+            }
+            unsigned char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                rc = -ENOMEM;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) {
+            /* A directory opens fine on Linux and fails here with EISDIR. */
+            if (ferror(f))
+                rc = errno ? -errno : -EIO;
+            break;
+        }
+    }
+    fclose(f);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    *outlen = len;
+    return 0;
+}
+
+static int parse(ld_ctx *c, const unsigned char *buf, size_t len, mlb_suite *s)
+{
+    yaml_parser_t ps;
+    yaml_document_t doc, extra;
+    if (!yaml_parser_initialize(&ps))
+        return -ENOMEM;
+    yaml_parser_set_input_string(&ps, buf, len);
+    if (!yaml_parser_load(&ps, &doc)) {
+        int rc = yaml_error(c, &ps, buf, len);
+        yaml_parser_delete(&ps);
+        return rc;
+    }
+    c->doc = &doc;
+    int rc;
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    if (!root) {
+        rc = fail_at(c, 1, 1, "empty suite file: expected a mapping with a 'benchmarks' list");
+    } else {
+        rc = load_root(c, root, s);
+    }
+    /* A second document would be silently ignored otherwise. */
+    if (!rc) {
+        if (!yaml_parser_load(&ps, &extra)) {
+            rc = yaml_error(c, &ps, buf, len);
+        } else {
+            yaml_node_t *r2 = yaml_document_get_root_node(&extra);
+            if (r2)
+                rc = fail(c, r2, "a suite file holds a single YAML document");
+            yaml_document_delete(&extra);
+        }
+    }
+    c->doc = NULL;
+    yaml_document_delete(&doc);
+    yaml_parser_delete(&ps);
+    return rc;
+}
+
+int mlb_suite_load(const char *path, mlb_suite *out, char *err, size_t errlen)
+{
+    ld_ctx c = { .path = path ? path : "(null)", .err = err, .errlen = errlen };
+    if (err && errlen)
+        err[0] = '\0';
+    if (!out)
+        return -EINVAL;
+    memset(out, 0, sizeof *out);
+    out->repetitions = out->warmup = out->infer_queries = -1;
+    out->timeout_s = -1;
+    if (!path) {
+        if (err && errlen)
+            snprintf(err, errlen, "no suite file given");
+        return -EINVAL;
+    }
+
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int rc = read_file(path, &buf, &len);
+    if (rc) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s: cannot read suite: %s", path,
+                     rc == -EFBIG ? "file too large" : strerror(-rc));
+        memset(out, 0, sizeof *out);
+        return rc;
+    }
+    rc = dup_str(path, &out->path);
+    if (!rc)
+        rc = parse(&c, buf, len, out);
+    free(buf);
+    if (rc) {
+        if (rc == -ENOMEM && err && errlen)
+            snprintf(err, errlen, "%s: out of memory", path);
+        mlb_suite_free(out);
+    }
+    return rc;
+}
+
+void mlb_suite_free(mlb_suite *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n_benches; i++) {
+        mlb_bench_spec *b = &s->benches[i];
+        free(b->task);
+        for (size_t j = 0; j < b->n_variants; j++)
+            free(b->variants[j]);
+        free(b->variants);
+        free(b->variant_pos);
+        for (size_t j = 0; j < b->n_params; j++) {
+            free(b->params[j].key);
+            free(b->params[j].value);
+        }
+        free(b->params);
+        free(b->target_metric);
+    }
+    free(s->benches);
+    free(s->name);
+    free(s->path);
+    memset(s, 0, sizeof *s);
+}

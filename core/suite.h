@@ -1,0 +1,54 @@
+/* Benchmark suites: the YAML files under config/, parsed with libyaml. */
+#ifndef MLB_CORE_SUITE_H
+#define MLB_CORE_SUITE_H
+
+#include <stddef.h>
+
+/* Where a value stood in the YAML file, for file:line:column errors. */
+typedef struct {
+    int line, col; /* 1-based */
+} mlb_pos;
+
+typedef struct {
+    char *key, *value; /* value as text, scalars only */
+    mlb_pos pos;       /* of the key */
+    mlb_pos value_pos; /* of the value, for "bad value" errors */
+} mlb_kv;
+
+/* One benchmark: a task, the variants to compare, shared parameters. */
+typedef struct {
+    mlb_pos pos; /* of the benchmark's mapping */
+    char *task;
+    mlb_pos task_pos;
+    char **variants; /* NULL/0: every variant of the task */
+    mlb_pos *variant_pos;
+    size_t n_variants;
+    mlb_kv *params;
+    size_t n_params;
+    /* Per-benchmark overrides; negative: inherit the suite's value. */
+    int repetitions, warmup, infer_queries;
+    double timeout_s;
+    double target; /* quality target for time-to-target; NaN: none */
+    char *target_metric; /* NULL: none */
+    mlb_pos target_pos;  /* of the metric name, to report an unknown metric */
+} mlb_bench_spec;
+
+typedef struct {
+    char *path;
+    char *name;        /* "suite:" key, may be NULL */
+    int repetitions;   /* negative: not set in the file */
+    int warmup;
+    int infer_queries;
+    double timeout_s;  /* negative: not set */
+    mlb_bench_spec *benches;
+    size_t n_benches;
+} mlb_suite;
+
+/* Load and validate the structure of a suite. On error returns a negative
+ * errno-style code and writes "path:line:col: message" into err. Semantic
+ * checks that need the plugins (unknown task, variant, parameter) are the
+ * engine's, using the positions recorded here. */
+int mlb_suite_load(const char *path, mlb_suite *out, char *err, size_t errlen);
+void mlb_suite_free(mlb_suite *s);
+
+#endif

@@ -1,0 +1,140 @@
+/*
+ * mlbench plugin ABI: the one header a plugin needs.
+ *
+ * A plugin is a shared object that exports one function,
+ *
+ *     const mlb_plugin *mlbench_plugin_entry(void);
+ *
+ * returning a pointer to a const, statically allocated descriptor. The engine
+ * checks `abi_major` (must equal MLB_ABI_MAJOR) and reads only the first
+ * `struct_size` bytes, so fields appended in a later minor version are seen
+ * as absent (NULL) by an older plugin's descriptor: new fields only ever go at
+ * the end.
+ *
+ * Lifecycle of one repetition, run in a child process of the engine:
+ *
+ *     setup(ctx, &state)          load data, allocate, initialise (timed)
+ *     train(ctx, state)           the training workload (timed)
+ *     infer(ctx, state) x Q       one query (one batch) per call, each timed
+ *     teardown(ctx, state)        free everything (timed)
+ *
+ * Every callback returns 0 on success or a negative value on failure, after
+ * describing the failure with mlb_error(). A plugin keeps no global mutable
+ * state: everything lives in the `state` its setup allocates.
+ *
+ * Build a plugin out of tree:
+ *     cc -shared -fPIC my.c $(pkg-config --cflags --libs mlbench) -o my.so
+ */
+#ifndef MLBENCH_PLUGIN_H
+#define MLBENCH_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MLB_ABI_MAJOR 1
+#define MLB_ABI_MINOR 0
+#define MLB_ENTRY_SYMBOL "mlbench_plugin_entry"
+
+#if defined(__GNUC__)
+#define MLB_EXPORT __attribute__((visibility("default")))
+#define MLB_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define MLB_EXPORT
+#define MLB_PRINTF(f, a)
+#endif
+
+/* Opaque per-repetition context handed to every callback. */
+typedef struct mlb_ctx mlb_ctx;
+
+typedef enum {
+    MLB_PARAM_INT = 1,
+    MLB_PARAM_FLOAT = 2,
+    MLB_PARAM_STRING = 3,
+    MLB_PARAM_BOOL = 4,
+} mlb_param_type;
+
+/* One declared parameter. The engine rejects values of undeclared names and
+ * values that do not parse as `type`, before any callback runs. */
+typedef struct {
+    const char *name;
+    mlb_param_type type;
+    const char *def;  /* default, written as on the command line: "64", "0.01", "f32", "true" */
+    const char *help; /* one line */
+} mlb_param_def;
+
+typedef struct mlb_plugin {
+    uint32_t abi_major;   /* MLB_ABI_MAJOR */
+    uint32_t struct_size; /* sizeof(mlb_plugin) as the plugin was compiled */
+    const char *task;     /* e.g. "gemm"; [a-z0-9_-]+ */
+    const char *variant;  /* e.g. "openblas"; [a-z0-9_-]+ */
+    const char *description;
+    const mlb_param_def *params; /* array of n_params entries, may be NULL */
+    size_t n_params;
+    /* Optional: NULL if the variant can run here, else a static reason
+     * ("no CUDA device"). Called by --list and before every run. */
+    const char *(*available)(void);
+    int (*setup)(mlb_ctx *ctx, void **state);
+    int (*train)(mlb_ctx *ctx, void *state);   /* optional (NULL: no train phase) */
+    int (*infer)(mlb_ctx *ctx, void *state);   /* optional (NULL: no infer phase) */
+    int (*teardown)(mlb_ctx *ctx, void *state);
+} mlb_plugin;
+
+/* Convenience initialiser for the two header fields. */
+#define MLB_PLUGIN_HEADER .abi_major = MLB_ABI_MAJOR, .struct_size = sizeof(mlb_plugin)
+
+/* The entry point each plugin defines (with MLB_EXPORT). */
+MLB_EXPORT const mlb_plugin *mlbench_plugin_entry(void);
+
+/* ---- Engine services (libmlbench) ---------------------------------------- */
+
+/* Parameters: declared defaults overridden by the suite and command line.
+ * Asking for an undeclared name or the wrong type aborts the repetition with
+ * a clear error (it is a plugin bug). */
+int64_t mlb_param_int(mlb_ctx *ctx, const char *name);
+double mlb_param_float(mlb_ctx *ctx, const char *name);
+const char *mlb_param_str(mlb_ctx *ctx, const char *name);
+int mlb_param_bool(mlb_ctx *ctx, const char *name);
+
+/* The run's seed (--seed); identical for every repetition of a run. */
+uint64_t mlb_seed(const mlb_ctx *ctx);
+
+/* Index of this repetition (warm-ups are negative: -1, -2, ...). */
+int mlb_repetition(const mlb_ctx *ctx);
+
+typedef enum { MLB_LOG_DEBUG, MLB_LOG_INFO, MLB_LOG_WARN } mlb_log_level;
+void mlb_log(mlb_ctx *ctx, mlb_log_level level, const char *fmt, ...) MLB_PRINTF(3, 4);
+
+/* Record why the current callback fails; returns MLB_EFAIL for `return
+ * mlb_error(ctx, "...")`. */
+#define MLB_EFAIL (-1)
+int mlb_error(mlb_ctx *ctx, const char *fmt, ...) MLB_PRINTF(2, 3);
+
+/* Work done in the current phase; calls add up. Throughput is items per
+ * second of the phase; FLOPs give GFLOP/s. */
+typedef enum {
+    MLB_WORK_ITEMS = 0, /* samples, rows, images, episodes: the unit of throughput */
+    MLB_WORK_TOKENS = 1,
+    MLB_WORK_STEPS = 2,
+    MLB_WORK_FLOPS = 3,
+} mlb_work_kind;
+#define MLB_WORK_KINDS 4
+void mlb_report_work(mlb_ctx *ctx, mlb_work_kind kind, double amount);
+
+/* A quality metric of the run (accuracy, loss, r2, ...). The last value
+ * reported under a name wins. */
+typedef enum { MLB_LOWER_IS_BETTER = -1, MLB_HIGHER_IS_BETTER = 1 } mlb_direction;
+void mlb_report_metric(mlb_ctx *ctx, const char *name, double value, mlb_direction dir);
+
+/* A point of the learning curve: after `step` steps (or epochs), the training
+ * loss and one quality metric (NaN when not measured). The engine stamps it
+ * with the elapsed time of the phase. */
+void mlb_report_progress(mlb_ctx *ctx, double step, double loss, const char *metric, double value);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,295 @@
+/*
+ * The part of the gemm task every variant shares: parameters, setup (all the
+ * allocation), the timed loops, verification of the result, teardown.
+ */
+#include "gemm.h"
+
+#include <float.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A sanity limit, not a memory check: beyond it the run is almost certainly a
+ * typo (m=1e6) and would spend minutes filling matrices before failing. */
+#define GEMM_MAX_ELEMENTS (UINT64_C(1) << 31)
+#define GEMM_MAX_THREADS 1024
+/* Entries of C recomputed in high precision after train. */
+#define GEMM_VERIFY_SAMPLES 64
+#define GEMM_ALIGN 64
+
+const mlb_param_def gemm_params[GEMM_N_PARAMS] = {
+    {"m", MLB_PARAM_INT, "256", "rows of A and C"},
+    {"n", MLB_PARAM_INT, "256", "columns of B and C"},
+    {"k", MLB_PARAM_INT, "256", "columns of A, rows of B (the inner dimension)"},
+    {"dtype", MLB_PARAM_STRING, "f32", "element type: f32 or f64"},
+    {"threads", MLB_PARAM_INT, "1", "threads the kernel may use"},
+    {"iterations", MLB_PARAM_INT, "1", "GEMMs per train call"},
+};
+
+/* splitmix64: a tiny, well-mixed generator, so that the matrices depend on
+ * nothing but the run's seed (no library state, identical on every host). */
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [-1, 1): signs mix, so the sums cancel as real data does. */
+static double uniform_pm1(uint64_t *x)
+{
+    return (double)(splitmix64(x) >> 11) * 0x1.0p-52 - 1.0;
+}
+
+static void *alloc_aligned(size_t bytes)
+{
+    void *p = NULL;
+    /* Round up so the size is a multiple of the alignment, as C11's
+     * aligned_alloc asks; posix_memalign is used for its clear failure. */
+    size_t rounded = (bytes + GEMM_ALIGN - 1) / GEMM_ALIGN * GEMM_ALIGN;
+    if (rounded < bytes || posix_memalign(&p, GEMM_ALIGN, rounded ? rounded : GEMM_ALIGN) != 0)
+        return NULL;
+    return p;
+}
+
+static size_t elem_size(gemm_dtype dtype)
+{
+    return dtype == GEMM_F32 ? sizeof(float) : sizeof(double);
+}
+
+static void fill(void *dst, gemm_dtype dtype, size_t count, uint64_t *rng)
+{
+    if (dtype == GEMM_F32) {
+        float *f = dst;
+        for (size_t i = 0; i < count; i++)
+            f[i] = (float)uniform_pm1(rng);
+    } else {
+        double *d = dst;
+        for (size_t i = 0; i < count; i++)
+            d[i] = uniform_pm1(rng);
+    }
+}
+
+static void gemm_free(gemm_state *s)
+{
+    if (!s)
+        return;
+    if (gemm_kernel_impl.release)
+        gemm_kernel_impl.release(s);
+    free(s->a);
+    free(s->b);
+    free(s->c);
+    free(s->scratch);
+    free(s);
+}
+
+/* Reads and checks the parameters into s; returns 0 or mlb_error(...). */
+static int read_params(mlb_ctx *ctx, gemm_state *s)
+{
+    static const char *const dims[3] = {"m", "n", "k"};
+    int64_t v[3];
+    for (int i = 0; i < 3; i++) {
+        v[i] = mlb_param_int(ctx, dims[i]);
+        if (v[i] < 1 || (uint64_t)v[i] > GEMM_MAX_ELEMENTS)
+            return mlb_error(ctx, "parameter %s=%" PRId64 ": must be between 1 and %" PRIu64,
+                             dims[i], v[i], GEMM_MAX_ELEMENTS);
+    }
+    /* Each factor is at most 2^31, so each product fits in 2^62 and the sum
+     * cannot wrap. */
+    uint64_t m = (uint64_t)v[0], n = (uint64_t)v[1], k = (uint64_t)v[2];
+    uint64_t elements = m * n + m * k + k * n;
+    if (elements > GEMM_MAX_ELEMENTS)
+        return mlb_error(ctx,
+                         "m=%" PRIu64 ", n=%" PRIu64 ", k=%" PRIu64 " need %" PRIu64
+                         " matrix elements, more than the limit of %" PRIu64,
+                         m, n, k, elements, GEMM_MAX_ELEMENTS);
+    s->m = (size_t)m;
+    s->n = (size_t)n;
+    s->k = (size_t)k;
+
+    const char *dtype = mlb_param_str(ctx, "dtype");
+    if (!strcmp(dtype, "f32"))
+        s->dtype = GEMM_F32;
+    else if (!strcmp(dtype, "f64"))
+        s->dtype = GEMM_F64;
+    else
+        return mlb_error(ctx, "parameter dtype='%s': must be f32 or f64", dtype);
+    if (elements > SIZE_MAX / elem_size(s->dtype))
+        return mlb_error(ctx, "matrices of %" PRIu64 " elements do not fit in memory here",
+                         elements);
+
+    int64_t threads = mlb_param_int(ctx, "threads");
+    if (threads < 1 || threads > GEMM_MAX_THREADS)
+        return mlb_error(ctx, "parameter threads=%" PRId64 ": must be between 1 and %d", threads,
+                         GEMM_MAX_THREADS);
+    s->threads = (int)threads;
+
+    int64_t iterations = mlb_param_int(ctx, "iterations");
+    if (iterations < 1 || iterations > INT32_MAX)
+        return mlb_error(ctx, "parameter iterations=%" PRId64 ": must be between 1 and %d",
+                         iterations, INT32_MAX);
+    s->iterations = (int)iterations;
+    return 0;
+}
+
+int gemm_setup(mlb_ctx *ctx, void **state)
+{
+    *state = NULL;
+    gemm_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return mlb_error(ctx, "out of memory");
+    int rc = read_params(ctx, s);
+    if (rc < 0) {
+        free(s);
+        return rc;
+    }
+
+    size_t es = elem_size(s->dtype);
+    s->a = alloc_aligned(s->m * s->k * es);
+    s->b = alloc_aligned(s->k * s->n * es);
+    s->c = alloc_aligned(s->m * s->n * es);
+    s->scratch_size = gemm_kernel_impl.scratch_bytes ? gemm_kernel_impl.scratch_bytes(s) : 0;
+    if (s->scratch_size)
+        s->scratch = alloc_aligned(s->scratch_size);
+    if (!s->a || !s->b || !s->c || (s->scratch_size && !s->scratch)) {
+        double mib = (double)((s->m * s->k + s->k * s->n + s->m * s->n) * es + s->scratch_size) /
+                     (1024.0 * 1024.0);
+        rc = mlb_error(ctx, "cannot allocate %.1f MiB for a %zux%zux%zu GEMM", mib, s->m, s->n,
+                       s->k);
+        gemm_free(s);
+        return rc;
+    }
+
+    uint64_t rng = mlb_seed(ctx) ^ UINT64_C(0x67656d6d2d616221); /* "gemm-ab!" */
+    fill(s->a, s->dtype, s->m * s->k, &rng);
+    fill(s->b, s->dtype, s->k * s->n, &rng);
+    /* Touch C and the scratch now, so that train does not pay their first
+     * page faults. */
+    memset(s->c, 0, s->m * s->n * es);
+    if (s->scratch)
+        memset(s->scratch, 0, s->scratch_size);
+
+    if (gemm_kernel_impl.prepare && (rc = gemm_kernel_impl.prepare(ctx, s)) < 0) {
+        gemm_free(s);
+        return rc;
+    }
+    mlb_log(ctx, MLB_LOG_DEBUG, "%zux%zux%zu %s, %d thread(s), %d iteration(s), %zu B scratch",
+            s->m, s->n, s->k, s->dtype == GEMM_F32 ? "f32" : "f64", s->threads, s->iterations,
+            s->scratch_size);
+    *state = s;
+    return 0;
+}
+
+static void run_once(gemm_state *s)
+{
+    if (s->dtype == GEMM_F32)
+        gemm_kernel_impl.sgemm(s);
+    else
+        gemm_kernel_impl.dgemm(s);
+}
+
+/* Relative error of C[i][j] against a recomputation in higher precision,
+ * scaled by sum_p |A[i][p]·B[p][j]| (the quantity floating-point error
+ * bounds are stated in), so that cancellation in the exact value cannot
+ * inflate it. */
+static double entry_error(const gemm_state *s, size_t i, size_t j)
+{
+    size_t n = s->n, k = s->k;
+    double diff, scale;
+    if (s->dtype == GEMM_F32) {
+        const float *a = s->a, *b = s->b, *c = s->c;
+        /* A product of two floats is exact in double; the sum's own error,
+         * about k·2^-53, is far below f32's bound. */
+        double ref = 0, abs = 0;
+        for (size_t p = 0; p < k; p++) {
+            double t = (double)a[i * k + p] * (double)b[p * n + j];
+            ref += t;
+            abs += fabs(t);
+        }
+        diff = fabs((double)c[i * n + j] - ref);
+        scale = abs;
+    } else {
+        const double *a = s->a, *b = s->b, *c = s->c;
+        long double ref = 0, abs = 0;
+        for (size_t p = 0; p < k; p++) {
+            long double t = (long double)a[i * k + p] * (long double)b[p * n + j];
+            ref += t;
+            abs += fabsl(t);
+        }
+        diff = (double)fabsl((long double)c[i * n + j] - ref);
+        scale = (double)abs;
+    }
+    if (scale > 0)
+        return diff / scale;
+    return diff == 0 ? 0 : INFINITY; /* all products zero: C must be exactly 0 */
+}
+
+/* Compares sampled entries of C with a high-precision recomputation. The
+ * bound is twice the classical worst case for a length-k dot product
+ * (|error| <= k·u·sum|a·b| with u = eps/2), so that the reference's own
+ * rounding (long double may be plain double on some hosts) and any
+ * summation order stay inside it, while a wrong kernel (an element missed or
+ * counted twice, about 1/k of the scale) lands far outside for any k where
+ * the check means something. */
+static int verify(mlb_ctx *ctx, const gemm_state *s)
+{
+    double eps = s->dtype == GEMM_F32 ? FLT_EPSILON : DBL_EPSILON;
+    double bound = 2.0 * (double)s->k * eps;
+    size_t total = s->m * s->n;
+    size_t samples = total < GEMM_VERIFY_SAMPLES ? total : GEMM_VERIFY_SAMPLES;
+    uint64_t rng = mlb_seed(ctx) ^ UINT64_C(0x7665726966792121); /* "verify!!" */
+    double worst = 0;
+    size_t wi = 0, wj = 0;
+    for (size_t t = 0; t < samples; t++) {
+        /* Small products: every entry, so no corner is left unchecked. */
+        size_t idx = total <= GEMM_VERIFY_SAMPLES ? t : (size_t)(splitmix64(&rng) % total);
+        size_t i = idx / s->n, j = idx % s->n;
+        double err = entry_error(s, i, j);
+        if (!(err <= worst)) { /* also catches NaN */
+            worst = err;
+            wi = i;
+            wj = j;
+            if (isnan(err))
+                break;
+        }
+    }
+    mlb_report_metric(ctx, "max_rel_err", worst, MLB_LOWER_IS_BETTER);
+    if (!(worst <= bound))
+        return mlb_error(ctx,
+                         "wrong result: C[%zu][%zu] has relative error %.3g, above the bound "
+                         "%.3g (2*k*eps) for k=%zu",
+                         wi, wj, worst, bound, s->k);
+    return 0;
+}
+
+int gemm_train(mlb_ctx *ctx, void *state)
+{
+    gemm_state *s = state;
+    for (int it = 0; it < s->iterations; it++)
+        run_once(s);
+    double flops = 2.0 * (double)s->m * (double)s->n * (double)s->k;
+    mlb_report_work(ctx, MLB_WORK_FLOPS, flops * s->iterations);
+    mlb_report_work(ctx, MLB_WORK_ITEMS, s->iterations);
+    /* Verification costs about 64·k multiply-adds: noise next to the GEMMs
+     * for any size worth timing. */
+    return verify(ctx, s);
+}
+
+int gemm_infer(mlb_ctx *ctx, void *state)
+{
+    gemm_state *s = state;
+    run_once(s);
+    mlb_report_work(ctx, MLB_WORK_FLOPS, 2.0 * (double)s->m * (double)s->n * (double)s->k);
+    mlb_report_work(ctx, MLB_WORK_ITEMS, 1);
+    return 0;
+}
+
+int gemm_teardown(mlb_ctx *ctx, void *state)
+{
+    (void)ctx;
+    gemm_free(state);
+    return 0;
+}

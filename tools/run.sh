@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Sets up, builds, then runs the default suite on bundled data: prints the
+# comparison table and writes results/<UTC timestamp>.json.
+# Extra arguments go to mlbench-engine (e.g. --repetitions 3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/setup.sh
+mkdir -p results
+out="results/$(date -u +%Y%m%dT%H%M%SZ).json"
+set +e
+build/core/mlbench-engine --config config/default.yaml --output "$out" "$@"
+rc=$?
+set -e
+[ -f "$out" ] && echo "results: $out"
+exit $rc

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs what mlbench needs (Debian 12 packages), then configures and builds
+# build/. Idempotent: run it as often as you like.
+#   tools/setup.sh            build dependencies and bundled data
+#   tools/setup.sh --peers    also the Python peers (scikit-learn, PyTorch: large)
+#   MLBENCH_BUILD_DIR=dir     another build directory (default build)
+#   MLBENCH_MESON_ARGS="..."  extra meson options for that directory
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+peers=0
+for a in "$@"; do
+  case "$a" in
+    --peers) peers=1 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    *) echo "setup.sh: unknown option $a" >&2; exit 2 ;;
+  esac
+done
+
+pkgs=(build-essential pkg-config git meson ninja-build python3
+      libyaml-dev libcjson-dev libgsl-dev libopenblas-dev liblapacke-dev
+      libltdl-dev check zlib1g-dev dataset-fashion-mnist)
+if [ "$peers" = 1 ]; then
+  pkgs+=(python3-numpy python3-scipy python3-sklearn python3-torch)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then sudo=""
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo"
+  else
+    echo "setup.sh: missing packages; run as root:" >&2
+    echo "  apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup.sh: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq || true
+  $sudo apt-get install -y -qq "${missing[@]}" >&2
+fi
+
+build=${MLBENCH_BUILD_DIR:-build}
+# shellcheck disable=SC2086
+if [ -f "$build/build.ninja" ]; then
+  meson setup --reconfigure "$build" ${MLBENCH_MESON_ARGS:-} >/dev/null
+else
+  meson setup "$build" ${MLBENCH_MESON_ARGS:-} >/dev/null
+fi
+ninja -C "$build" >&2
