@@ -149,15 +149,15 @@ static int print_json(cJSON *o)
 static void print_num(const char *label, double v)
 {
     if (isfinite(v))
-        printf("  %-22s %.6g\n", label, v);
+        printf("  %-24s %.6g\n", label, v);
     else
-        printf("  %-22s -\n", label);
+        printf("  %-24s -\n", label);
 }
 
 static void print_summary(const char *name, const sample_file *f, const mlb_summary *s)
 {
     printf("%s (%s)\n", name, f->path);
-    printf("  %-22s %zu\n", "n", s->n);
+    printf("  %-24s %zu\n", "n", s->n);
     print_num("mean", s->mean);
     print_num("median", s->median);
     print_num("sd", s->sd);
@@ -166,26 +166,26 @@ static void print_summary(const char *name, const sample_file *f, const mlb_summ
     print_num("IQR", s->iqr);
     print_num("MAD", s->mad);
     if (isfinite(s->cv))
-        printf("  %-22s %.2f%%%s\n", "coeff. of variation", 100.0 * s->cv,
+        printf("  %-24s %.2f%%%s\n", "coeff. of variation", 100.0 * s->cv,
                s->high_cv ? "  (high: noisy?)" : "");
     else
         print_num("coeff. of variation", s->cv);
     if (isfinite(s->ci95_low))
-        printf("  %-22s [%.6g, %.6g]\n", "95% CI of mean (t)", s->ci95_low, s->ci95_high);
+        printf("  %-24s [%.6g, %.6g]\n", "95% CI of mean (t)", s->ci95_low, s->ci95_high);
     else
         print_num("95% CI of mean (t)", NAN);
-    printf("  %-22s [%.6g, %.6g]\n", "95% CI of median (boot)", s->median_ci95_low,
+    printf("  %-24s [%.6g, %.6g]\n", "95% CI of median (boot)", s->median_ci95_low,
            s->median_ci95_high);
     if (s->shapiro_why)
-        printf("  %-22s not computable: %s\n", "Shapiro-Wilk", s->shapiro_why);
+        printf("  %-24s not computable: %s\n", "Shapiro-Wilk", s->shapiro_why);
     else
-        printf("  %-22s W = %.6f, p = %.4g\n", "Shapiro-Wilk", s->shapiro_w, s->shapiro_p);
+        printf("  %-24s W = %.6f, p = %.4g\n", "Shapiro-Wilk", s->shapiro_w, s->shapiro_p);
     if (s->ad_why)
-        printf("  %-22s not computable: %s\n", "Anderson-Darling", s->ad_why);
+        printf("  %-24s not computable: %s\n", "Anderson-Darling", s->ad_why);
     else
-        printf("  %-22s A2 = %.6f, A2* = %.6f, p = %.4g\n", "Anderson-Darling", s->ad_stat,
+        printf("  %-24s A2 = %.6f, A2* = %.6f, p = %.4g\n", "Anderson-Darling", s->ad_stat,
                s->ad_stat_adj, s->ad_p);
-    printf("  %-22s %zu", "outliers (Tukey)", s->n_outliers);
+    printf("  %-24s %zu", "outliers (Tukey)", s->n_outliers);
     const char *sep = ": line ";
     for (size_t i = 0; i < f->n; i++)
         if (mlb_summary_is_outlier(s, f->v[i])) {
@@ -200,23 +200,23 @@ static void print_comparison(const char *na, const char *nb, const char *what, i
 {
     printf("%s vs %s\n", na, nb);
     if (c->welch_why)
-        printf("  %-22s not computable: %s\n", "Welch t-test", c->welch_why);
+        printf("  %-24s not computable: %s\n", "Welch t-test", c->welch_why);
     else
-        printf("  %-22s t = %.6g, df = %.6g, p = %.4g\n", "Welch t-test", c->welch_t, c->welch_df,
+        printf("  %-24s t = %.6g, df = %.6g, p = %.4g\n", "Welch t-test", c->welch_t, c->welch_df,
                c->welch_p);
     if (c->mwu_why)
-        printf("  %-22s not computable: %s\n", "Mann-Whitney U", c->mwu_why);
+        printf("  %-24s not computable: %s\n", "Mann-Whitney U", c->mwu_why);
     else
-        printf("  %-22s U = %.6g, p = %.4g (%s)\n", "Mann-Whitney U", c->mwu_u, c->mwu_p,
+        printf("  %-24s U = %.6g, p = %.4g (%s)\n", "Mann-Whitney U", c->mwu_u, c->mwu_p,
                mlb_mwu_method_name(c->mwu_method));
     print_num("Cohen's d", c->cohens_d);
-    printf("  %-22s %.4f (%s)\n", "Cliff's delta", c->cliffs_delta, c->cliffs_label);
+    printf("  %-24s %.4f (%s)\n", "Cliff's delta", c->cliffs_delta, c->cliffs_label);
     if (isfinite(c->median_ratio))
-        printf("  %-22s %.6g, 95%% CI [%.6g, %.6g]\n", "median ratio A/B", c->median_ratio,
+        printf("  %-24s %.6g, 95%% CI [%.6g, %.6g]\n", "median ratio A/B", c->median_ratio,
                c->ratio_ci95_low, c->ratio_ci95_high);
     else
-        printf("  %-22s not computable: %s\n", "median ratio A/B", c->ratio_why);
-    printf("  %-22s %s\n", "chosen test", mlb_test_name(c->chosen));
+        printf("  %-24s not computable: %s\n", "median ratio A/B", c->ratio_why);
+    printf("  %-24s %s\n", "chosen test", mlb_test_name(c->chosen));
     char v[1024];
     mlb_verdict(v, sizeof v, na, nb, what, better, c);
     printf("\n%s\n", v);

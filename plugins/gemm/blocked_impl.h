@@ -4,7 +4,7 @@
  *     BL_T    element type          BL_SFX  suffix for the function names
  *     BL_MC   rows of A per block   BL_KC   depth of a block
  *     BL_NC   columns of B per panel
- * The micro-tile is BL_MR rows × BL_NR columns, BL_NR being 64 bytes of
+ * The micro-tile is BL_MR rows x BL_NR columns, BL_NR being 64 bytes of
  * BL_T. Each instantiation defines bl_scratch_<sfx> and bl_gemm_<sfx>.
  */
 #define BL_CAT_(a, b) a##b
@@ -26,7 +26,7 @@ static size_t BL_FN(bl_scratch_)(size_t m, size_t n, size_t k)
     return (BL_FN(bl_bpack_elems_)(n, k) + bl_round_up(mc, BL_MR) * kc) * sizeof(BL_T);
 }
 
-/* Copies rows [0, mr) × columns [0, kc) of A (leading dimension lda) into
+/* Copies rows [0, mr) x columns [0, kc) of A (leading dimension lda) into
  * ap as kc consecutive columns of BL_MR values, zero-padding missing rows so
  * that the micro-kernel never needs an edge case. */
 static void BL_FN(bl_pack_a_)(size_t mr, size_t kc, const BL_T *a, size_t lda,
@@ -37,7 +37,7 @@ static void BL_FN(bl_pack_a_)(size_t mr, size_t kc, const BL_T *a, size_t lda,
             ap[p * BL_MR + i] = i < mr ? a[i * lda + p] : 0;
 }
 
-/* Copies rows [0, kc) × columns [0, nr) of B into bp as kc consecutive rows
+/* Copies rows [0, kc) x columns [0, nr) of B into bp as kc consecutive rows
  * of BL_NR values, zero-padded likewise. */
 static void BL_FN(bl_pack_b_)(size_t nr, size_t kc, const BL_T *b, size_t ldb,
                               BL_T *restrict bp)
@@ -47,7 +47,7 @@ static void BL_FN(bl_pack_b_)(size_t nr, size_t kc, const BL_T *b, size_t ldb,
             bp[p * BL_NR + j] = j < nr ? b[p * ldb + j] : 0;
 }
 
-/* C[0..mr)[0..nr) (+)= the BL_MR×BL_NR product of a packed A sliver and a
+/* C[0..mr)[0..nr) (+)= the BL_MRxBL_NR product of a packed A sliver and a
  * packed B sliver. The accumulators are a small constant-size array: fully
  * unrolled, they live in vector registers and the loop over j becomes one
  * or a few vector multiply-adds. */
@@ -75,9 +75,9 @@ static void BL_FN(bl_micro_)(size_t kc, const BL_T *restrict ap, const BL_T *res
             c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
 }
 
-/* C = A·B, Goto-style: for each panel of B (BL_KC × BL_NC, packed, sized
- * for L3) and each block of A (BL_MC × BL_KC, packed, sized for L2), run
- * the micro-kernel over all micro-tiles; one BL_NR sliver of B (BL_KC × 64
+/* C = A*B, Goto-style: for each panel of B (BL_KC x BL_NC, packed, sized
+ * for L3) and each block of A (BL_MC x BL_KC, packed, sized for L2), run
+ * the micro-kernel over all micro-tiles; one BL_NR sliver of B (BL_KC x 64
  * bytes) stays in L1 while the A slivers stream past it. Threads share the
  * packing and split the micro-tiles by B sliver. The first depth block
  * writes C, later ones add to it, so C needs no zeroing. */

@@ -1,10 +1,10 @@
 /*
- * gemm: the engine's calibration task, C = A·B in single or double precision.
+ * gemm: the engine's calibration task, C = A*B in single or double precision.
  *
  * Every variant is this shared part (gemm.c: parameters, setup, the train and
  * infer loops, verification, teardown) plus one kernel file that defines
  * `gemm_kernel_impl` and the variant's descriptor with GEMM_PLUGIN_COMMON.
- * Matrices are dense and row-major: A is m×k, B is k×n, C is m×n.
+ * Matrices are dense and row-major: A is mxk, B is kxn, C is mxn.
  */
 #ifndef MLB_GEMM_H
 #define MLB_GEMM_H
@@ -29,7 +29,11 @@ typedef struct {
     int (*prepare)(mlb_ctx *ctx, gemm_state *s);
     /* Undoes prepare (teardown; also on a failed setup). NULL: nothing. */
     void (*release)(gemm_state *s);
-    /* C = A·B; one of them is called depending on s->dtype. */
+    /* Nonzero: setup runs one GEMM after prepare, so that one-off costs of
+     * the first call (starting a thread pool, a library's lazy buffers)
+     * are paid in setup rather than inside the timed train. */
+    int warm_up;
+    /* C = A*B; one of them is called depending on s->dtype. */
     void (*sgemm)(gemm_state *s);
     void (*dgemm)(gemm_state *s);
 } gemm_kernel;

@@ -30,7 +30,8 @@ NAIVE_GEMM(naive_dgemm, double)
 
 static int naive_prepare(mlb_ctx *ctx, gemm_state *s)
 {
-    if (s->threads > 1)
+    /* Once per run, not once per repetition. */
+    if (s->threads > 1 && mlb_repetition(ctx) == 0)
         mlb_log(ctx, MLB_LOG_WARN, "the naive variant is single-threaded; threads=%d ignored",
                 s->threads);
     return 0;

@@ -117,6 +117,7 @@ static void openblas_dgemm(gemm_state *s)
 const gemm_kernel gemm_kernel_impl = {
     .prepare = openblas_prepare,
     .release = openblas_release,
+    .warm_up = 1,
     .sgemm = openblas_sgemm,
     .dgemm = openblas_dgemm,
 };
