@@ -16,6 +16,18 @@ static double jget(const cJSON *o, const char *path)
     return cJSON_IsNumber(cur) ? cur->valuedouble : NAN;
 }
 
+/* Pads by display width: "±" and "×" are one column but two bytes. */
+static void put_col(FILE *f, const char *s, int width)
+{
+    int cols = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        cols += (*p & 0xC0) != 0x80;
+    fputs(s, f);
+    for (; cols < width; cols++)
+        fputc(' ', f);
+    fputc(' ', f);
+}
+
 static void fmt_time(char *b, size_t n, double s)
 {
     if (!isfinite(s))
@@ -124,9 +136,12 @@ void mlb_report_table(FILE *f, const mlb_session *s)
         }
         snprintf(sp, sizeof sp, isfinite(sp_v) ? "%.2fx" : "-", sp_v);
         metrics_text(met, sizeof met, sum);
-        fprintf(f, "%-14s %-11s %-19s %-19s %-10s %-11s %-9s %-10s %-9s %s\n",
-                r->pl->desc.variant, mlb_rep_status_name(r->status), train, infer, rate, irate,
-                gf, mem, sp, met);
+        const char *cells[] = {r->pl->desc.variant, mlb_rep_status_name(r->status), train, infer,
+                               rate, irate, gf, mem, sp};
+        static const int widths[] = {14, 11, 19, 19, 10, 11, 9, 10, 9};
+        for (size_t k = 0; k < sizeof widths / sizeof *widths; k++)
+            put_col(f, cells[k], widths[k]);
+        fprintf(f, "%s\n", met);
         if (r->message)
             fprintf(f, "  %s:%s: %s\n", r->pl->desc.task, r->pl->desc.variant, r->message);
     }

@@ -69,6 +69,11 @@ cJSON *mlb_results_json(const mlb_session *s, cJSON *environment)
     for (size_t i = 0; i < s->n_cmps; i++) {
         const mlb_cmp_entry *e = &s->cmps[i];
         cJSON *c = mlb_comparison_to_json(&e->c);
+        if (!c)
+            continue;
+        /* The samples' summaries are in the runs; here a and b name them. */
+        cJSON_DeleteItemFromObjectCaseSensitive(c, "a");
+        cJSON_DeleteItemFromObjectCaseSensitive(c, "b");
         cJSON_AddStringToObject(c, "task", s->runs[e->a].pl->desc.task);
         cJSON_AddStringToObject(c, "a", s->runs[e->a].pl->desc.variant);
         cJSON_AddStringToObject(c, "b", s->runs[e->b].pl->desc.variant);
