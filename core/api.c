@@ -260,3 +260,42 @@ void mlb_report_progress(mlb_ctx *ctx, double step, double loss, const char *met
     p->value = value;
     snprintf(p->metric, sizeof p->metric, "%s", metric ? metric : "");
 }
+
+int mlb_npy_write(mlb_ctx *ctx, const char *path, mlb_npy_dtype dtype, const void *data,
+                  int ndim, const size_t *shape)
+{
+    static const char *const descr[] = {"<f8", "<f4", "<i8"};
+    static const size_t elem[] = {8, 4, 8};
+    if ((int)dtype < 0 || dtype > MLB_NPY_I64 || ndim < 1 || ndim > 8)
+        return mlb_error(ctx, "%s: bad npy dtype or rank", path);
+    char hdr[256];
+    int len = snprintf(hdr, sizeof hdr, "{'descr': '%s', 'fortran_order': False, 'shape': (",
+                       descr[dtype]);
+    size_t count = 1;
+    for (int i = 0; i < ndim; i++) {
+        len += snprintf(hdr + len, sizeof hdr - (size_t)len, "%zu%s", shape[i],
+                        ndim == 1 ? "," : (i + 1 < ndim ? ", " : ""));
+        count *= shape[i];
+    }
+    len += snprintf(hdr + len, sizeof hdr - (size_t)len, "), }");
+    /* Magic (6) + version (2) + header length (2) + header, padded with
+     * spaces to a multiple of 64 and ended by a newline, as NumPy writes. */
+    size_t total = 10 + (size_t)len + 1;
+    size_t pad = (64 - total % 64) % 64;
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return mlb_error(ctx, "%s: %s", path, strerror(errno));
+    unsigned short hl = (unsigned short)((size_t)len + pad + 1);
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hl & 0xff),
+                             (unsigned char)(hl >> 8)};
+    int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(hdr, 1, (size_t)len, f) == (size_t)len;
+    for (size_t i = 0; ok && i < pad; i++)
+        ok = fputc(' ', f) != EOF;
+    ok = ok && fputc('\n', f) != EOF;
+    ok = ok && (count == 0 || fwrite(data, elem[dtype], count, f) == count);
+    if (fclose(f) != 0)
+        ok = 0;
+    if (!ok)
+        return mlb_error(ctx, "%s: write failed: %s", path, strerror(errno));
+    return 0;
+}

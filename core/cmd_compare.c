@@ -142,6 +142,7 @@ int mlb_cmd_compare(int argc, char **argv)
 {
     const char *files[2] = {NULL, NULL};
     double threshold = 0.05;
+    double min_seconds = 0.001; /* a change smaller than this is never a regression */
     int json = 0, nf = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
@@ -159,11 +160,22 @@ int mlb_cmd_compare(int argc, char **argv)
                 return 2;
             }
             threshold = v;
+        } else if (!strcmp(argv[i], "--min-seconds") && i + 1 < argc) {
+            char *end;
+            double v = strtod(argv[++i], &end);
+            if (end == argv[i] || *end || !(v >= 0)) {
+                fprintf(stderr, "mlbench-engine compare: --min-seconds %s: expected seconds >= 0\n",
+                        argv[i]);
+                return 2;
+            }
+            min_seconds = v;
         } else if (!strcmp(argv[i], "--help")) {
-            printf("Usage: mlbench-engine compare BASELINE.json NEW.json [--threshold 5%%] [--json]\n"
+            printf("Usage: mlbench-engine compare BASELINE.json NEW.json [--threshold 5%%]\n"
+                   "                               [--min-seconds 0.001] [--json]\n"
                    "Compares each phase's wall time of matching task:variant runs; exits 1 when a\n"
                    "change is a significant regression (Holm-adjusted p < 0.05) larger than the\n"
-                   "threshold.\n");
+                   "threshold and than --min-seconds in absolute terms (so that a 2 us teardown\n"
+                   "becoming 4 us does not fail a pipeline).\n");
             return 0;
         } else if (argv[i][0] == '-' || nf == 2) {
             fprintf(stderr, "mlbench-engine compare: unexpected argument '%s' (see --help)\n",
@@ -234,8 +246,11 @@ int mlb_cmd_compare(int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         const mlb_comparison *c = &ents[i].c;
         double change = c->median_ratio - 1;
+        double abs_change = c->a.median - c->b.median;
         const char *verdict = "no significant change";
-        if (c->significant && change > threshold) {
+        if (c->significant && change > threshold && abs_change < min_seconds)
+            verdict = "significant, below --min-seconds";
+        else if (c->significant && change > threshold) {
             verdict = "REGRESSION";
             regressions++;
         } else if (c->significant && change < -threshold)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "discover.h"
+#include "peer.h"
 
 #ifndef MLB_BUILD_PLUGIN_DIR
 #define MLB_BUILD_PLUGIN_DIR ""
@@ -39,6 +40,51 @@ static int valid_name(const char *s)
     for (; *s; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
             return 0;
+    return 1;
+}
+
+/* The same file reached twice (a bundled directory also named with
+ * --plugin-dir, a symlink) is one plugin, not a duplicate. */
+static int seen_path(const mlb_registry *r, const char *path)
+{
+    char real[PATH_MAX], other[PATH_MAX];
+    if (!realpath(path, real))
+        return 0;
+    for (size_t i = 0; i < r->n; i++)
+        if (realpath(r->v[i].path, other) && !strcmp(real, other))
+            return 1;
+    return 0;
+}
+
+static int add_entry(mlb_registry *r, const mlb_plugin_entry *e)
+{
+    mlb_plugin_entry *v = realloc(r->v, (r->n + 1) * sizeof(*v));
+    if (!v)
+        return -1;
+    r->v = v;
+    r->v[r->n++] = *e;
+    return 0;
+}
+
+/* A NAME.peer.yaml descriptor: an external program as a variant. */
+static int try_peer(mlb_registry *r, const char *path, FILE *warn)
+{
+    mlb_peer_desc *d = calloc(1, sizeof *d);
+    char err[1024];
+    if (!d)
+        return 0;
+    if (mlb_peer_desc_load(path, d, err, sizeof err) < 0) {
+        fprintf(warn, "mlbench: warning: %s\n", err);
+        free(d);
+        return 0;
+    }
+    mlb_plugin_entry e;
+    if (mlb_peer_entry_init(&e, d, err, sizeof err) < 0 || add_entry(r, &e) < 0) {
+        fprintf(warn, "mlbench: warning: %s\n", err);
+        mlb_peer_entry_free(&e);
+        free(e.path);
+        return 0;
+    }
     return 1;
 }
 
@@ -82,22 +128,20 @@ static int try_load(mlb_registry *r, const char *path, FILE *warn)
         lt_dlclose(h);
         return 0;
     }
-    mlb_plugin_entry *v = realloc(r->v, (r->n + 1) * sizeof(*v));
-    if (!v) {
+    mlb_plugin_entry e;
+    memset(&e, 0, sizeof e);
+    size_t sz = d->struct_size < sizeof(mlb_plugin) ? d->struct_size : sizeof(mlb_plugin);
+    memcpy(&e.desc, d, sz);
+    if (!e.desc.description)
+        e.desc.description = "";
+    e.path = strdup(path);
+    e.handle = h;
+    e.unavailable = e.desc.available ? e.desc.available() : NULL;
+    if (add_entry(r, &e) < 0) {
+        free(e.path);
         lt_dlclose(h);
         return 0;
     }
-    r->v = v;
-    mlb_plugin_entry *e = &r->v[r->n];
-    memset(e, 0, sizeof(*e));
-    size_t sz = d->struct_size < sizeof(mlb_plugin) ? d->struct_size : sizeof(mlb_plugin);
-    memcpy(&e->desc, d, sz);
-    if (!e->desc.description)
-        e->desc.description = "";
-    e->path = strdup(path);
-    e->handle = h;
-    e->unavailable = e->desc.available ? e->desc.available() : NULL;
-    r->n++;
     return 1;
 }
 
@@ -130,8 +174,12 @@ static void scan_dir(mlb_registry *r, const char *dir, int depth, FILE *warn)
         if (stat(path, &st) == 0) {
             if (S_ISDIR(st.st_mode) && depth == 0)
                 scan_dir(r, path, depth + 1, warn);
+            else if (S_ISREG(st.st_mode) && seen_path(r, path))
+                ; /* already loaded under another name */
             else if (S_ISREG(st.st_mode) && ends_with(names[i], ".so"))
                 try_load(r, path, warn);
+            else if (S_ISREG(st.st_mode) && ends_with(names[i], ".peer.yaml"))
+                try_peer(r, path, warn);
         }
         free(names[i]);
     }
@@ -164,8 +212,10 @@ int mlb_registry_scan(mlb_registry *r, char *const *dirs, size_t n_dirs, FILE *w
 
 void mlb_registry_free(mlb_registry *r)
 {
-    for (size_t i = 0; i < r->n; i++)
+    for (size_t i = 0; i < r->n; i++) {
+        mlb_peer_entry_free(&r->v[i]);
         free(r->v[i].path);
+    }
     /* Handles stay open: plugin threads (OpenBLAS) may still reference code. */
     free(r->v);
     r->v = NULL;

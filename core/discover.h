@@ -10,6 +10,9 @@ typedef struct {
     void *handle;          /* lt_dlhandle */
     mlb_plugin desc;       /* normalised copy: fields past the plugin's struct_size are zero */
     const char *unavailable; /* NULL when it can run here, else the plugin's reason */
+    struct mlb_peer_desc_s *peer; /* non-NULL: an external peer (core/peer.c), no handle */
+    mlb_param_def *owned_params;  /* a peer's parameter table */
+    char *owned_reason;
 } mlb_plugin_entry;
 
 typedef struct {

@@ -12,6 +12,7 @@
 /* One task:variant with its parameters, measured `repetitions` times. */
 typedef struct {
     mlb_plugin_entry *pl;
+    const mlb_plugin_entry *data_from; /* for a peer: the variant whose data it gets */
     mlb_ctx params;      /* resolved parameters and seed (template for each repetition) */
     int group;           /* runs of one group are compared with each other */
     int repetitions, warmup, infer_queries;

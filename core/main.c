@@ -336,8 +336,18 @@ typedef struct {
     double timeout_s;
 } run_defaults;
 
-static mlb_run *plan_add(mlb_session *s, mlb_plugin_entry *pl, int group, const run_defaults *d)
+static mlb_run *plan_add(mlb_session *s, mlb_registry *reg, mlb_plugin_entry *pl, int group,
+                         const run_defaults *d)
 {
+    const mlb_plugin_entry *from = NULL;
+    if (pl->peer && pl->peer->data_from) {
+        from = mlb_registry_find(reg, pl->desc.task, pl->peer->data_from);
+        if (!from) {
+            fprintf(stderr, "mlbench-engine: %s: data_from: no plugin %s:%s\n", pl->path,
+                    pl->desc.task, pl->peer->data_from);
+            return NULL;
+        }
+    }
     mlb_run *v = realloc(s->runs, (s->n_runs + 1) * sizeof(*v));
     if (!v)
         return NULL;
@@ -345,6 +355,7 @@ static mlb_run *plan_add(mlb_session *s, mlb_plugin_entry *pl, int group, const 
     mlb_run *r = &s->runs[s->n_runs];
     memset(r, 0, sizeof(*r));
     r->pl = pl;
+    r->data_from = from;
     r->group = group;
     r->repetitions = d->repetitions;
     r->warmup = d->warmup;
@@ -439,12 +450,12 @@ static int plan_from_suite(mlb_session *s, mlb_registry *reg, const mlb_suite *s
                             bs->task, bs->variants[v]);
                     return -1;
                 }
-                if (!plan_add(s, pl, *group, &d))
+                if (!plan_add(s, reg, pl, *group, &d))
                     return -1;
             }
         } else {
             for (size_t i = 0; i < reg->n; i++)
-                if (!strcmp(reg->v[i].desc.task, bs->task) && !plan_add(s, &reg->v[i], *group, &d))
+                if (!strcmp(reg->v[i].desc.task, bs->task) && !plan_add(s, reg, &reg->v[i], *group, &d))
                     return -1;
         }
         for (size_t k = first; k < s->n_runs; k++) {
@@ -494,7 +505,7 @@ static int plan_from_cli(mlb_session *s, mlb_registry *reg, const cli *c, const 
                         e->desc.variant, e->unavailable);
                 continue;
             }
-            if (!plan_add(s, e, *group, d))
+            if (!plan_add(s, reg, e, *group, d))
                 return -1;
         }
         (*group)++;
@@ -532,6 +543,7 @@ static int run_one(const cli *c, mlb_run *r, int round, int warm)
         .sample_interval_s = c->sample_ms / 1000.0,
         .infer_queries = r->infer_queries,
         .verbose = c->verbose,
+        .data_from = r->data_from,
     };
     progress(c, r, round, warm);
     mlb_rep rep;

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "peer.h"
 #include "runner.h"
 
 volatile int mlb_interrupted;
@@ -138,12 +139,23 @@ static void *sampler_main(void *arg)
     return NULL;
 }
 
-static int mem_start(mem_sampler *m, double interval_s)
+/* The process measured: this one (0) or a peer's pid. */
+static void proc_path(char *buf, size_t len, pid_t pid, const char *file)
+{
+    if (pid > 0)
+        snprintf(buf, len, "/proc/%d/%s", (int)pid, file);
+    else
+        snprintf(buf, len, "/proc/self/%s", file);
+}
+
+static int mem_start(mem_sampler *m, double interval_s, pid_t pid)
 {
     memset(m, 0, sizeof(*m));
     pthread_mutex_init(&m->lock, NULL);
     m->page = sysconf(_SC_PAGESIZE);
-    m->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    char path[64];
+    proc_path(path, sizeof path, pid, "statm");
+    m->statm_fd = open(path, O_RDONLY | O_CLOEXEC);
     m->phase = -1;
     m->t0 = mlb_now();
     m->stride = 1;
@@ -173,9 +185,11 @@ static void mem_stop(mem_sampler *m)
 
 /* Writing 5 to clear_refs resets the kernel's high-water mark (VmHWM) to the
  * current RSS, which makes the peak of each phase exact, not sampled. */
-static int hwm_reset(void)
+static int hwm_reset(pid_t pid)
 {
-    int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+    char path[64];
+    proc_path(path, sizeof path, pid, "clear_refs");
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
     int ok = write(fd, "5", 1) == 1;
@@ -183,9 +197,11 @@ static int hwm_reset(void)
     return ok ? 0 : -1;
 }
 
-static double hwm_read(void)
+static double hwm_read(pid_t pid)
 {
-    FILE *f = fopen("/proc/self/status", "re");
+    char path[64];
+    proc_path(path, sizeof path, pid, "status");
+    FILE *f = fopen(path, "re");
     if (!f)
         return NAN;
     char line[256];
@@ -203,20 +219,53 @@ static double hwm_read(void)
 
 typedef struct {
     double t0;
-    struct rusage ru;
+    double user, sys;
     int hwm_ok;
+    pid_t pid; /* 0: this process */
 } phase_mark;
 
 static double tv_s(struct timeval tv) { return (double)tv.tv_sec + (double)tv.tv_usec * 1e-6; }
 
-static void phase_begin(mem_sampler *m, mlb_ctx *ctx, int ph, phase_mark *mk)
+/* CPU time of all threads: getrusage for this process (microseconds); for a
+ * peer, /proc/<pid>/stat's utime and stime (clock ticks, 10 ms). */
+static void cpu_read(pid_t pid, double *user, double *sys)
 {
-    mk->hwm_ok = hwm_reset() == 0;
+    *user = *sys = NAN;
+    if (pid <= 0) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        *user = tv_s(ru.ru_utime);
+        *sys = tv_s(ru.ru_stime);
+        return;
+    }
+    char path[64], buf[1024];
+    proc_path(path, sizeof path, pid, "stat");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long ut, st;
+    if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2) {
+        double hz = (double)sysconf(_SC_CLK_TCK);
+        *user = (double)ut / hz;
+        *sys = (double)st / hz;
+    }
+}
+
+static void phase_begin(mem_sampler *m, mlb_ctx *ctx, int ph, phase_mark *mk, pid_t pid)
+{
+    mk->pid = pid;
+    mk->hwm_ok = hwm_reset(pid) == 0;
     pthread_mutex_lock(&m->lock);
     m->phase = ph;
     mem_record(m, read_rss(m));
     pthread_mutex_unlock(&m->lock);
-    getrusage(RUSAGE_SELF, &mk->ru);
+    cpu_read(pid, &mk->user, &mk->sys);
     mk->t0 = mlb_now();
     mlb_ctx_phase_begin(ctx, mk->t0);
 }
@@ -224,13 +273,13 @@ static void phase_begin(mem_sampler *m, mlb_ctx *ctx, int ph, phase_mark *mk)
 static void phase_end(mem_sampler *m, mlb_ctx *ctx, int ph, const phase_mark *mk, mlb_rep *rep)
 {
     double t1 = mlb_now();
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
+    double user, sys;
+    cpu_read(mk->pid, &user, &sys);
     mlb_phase_meas *p = &rep->ph[ph];
     p->ran = 1;
     p->wall_s = t1 - mk->t0;
-    p->cpu_user_s = tv_s(ru.ru_utime) - tv_s(mk->ru.ru_utime);
-    p->cpu_sys_s = tv_s(ru.ru_stime) - tv_s(mk->ru.ru_stime);
+    p->cpu_user_s = user - mk->user;
+    p->cpu_sys_s = sys - mk->sys;
     memcpy(p->work, ctx->work, sizeof p->work);
     pthread_mutex_lock(&m->lock);
     mem_record(m, read_rss(m));
@@ -238,7 +287,7 @@ static void phase_end(mem_sampler *m, mlb_ctx *ctx, int ph, const phase_mark *mk
     double sampled_max = m->max[ph];
     m->phase = -1;
     pthread_mutex_unlock(&m->lock);
-    double hwm = mk->hwm_ok ? hwm_read() : NAN;
+    double hwm = mk->hwm_ok ? hwm_read(mk->pid) : NAN;
     p->rss_peak_bytes = isnan(hwm) ? sampled_max : hwm;
 }
 
@@ -279,6 +328,10 @@ cJSON *mlb_rep_to_json(const mlb_rep *r)
         for (int k = 0; k < MLB_WORK_KINDS; k++)
             if (p->work[k] != 0 || k == MLB_WORK_ITEMS)
                 add_num(o, work_names[k], p->work[k]);
+    }
+    if (isfinite(r->peer_spawn_s)) {
+        cJSON *pe = cJSON_AddObjectToObject(j, "peer");
+        cJSON_AddNumberToObject(pe, "start_s", r->peer_spawn_s);
     }
     if (r->n_latency) {
         cJSON *lat = cJSON_AddArrayToObject(j, "infer_latency_s");
@@ -346,6 +399,7 @@ int mlb_rep_from_json(const cJSON *j, mlb_rep *out)
             p->work[k] = isnan(v) ? 0 : v;
         }
     }
+    out->peer_spawn_s = get_num(cJSON_GetObjectItemCaseSensitive(j, "peer"), "start_s");
     const cJSON *lat = cJSON_GetObjectItemCaseSensitive(j, "infer_latency_s");
     int nl = cJSON_GetArraySize(lat);
     if (nl > 0 && (out->latency_s = malloc((size_t)nl * sizeof(double)))) {
@@ -455,39 +509,87 @@ static void callback_failed(mlb_rep *rep, mlb_ctx *ctx, const char *phase, int r
     rep_set_message(rep, msg);
 }
 
-/* The phases, in this process. `fd` >= 0 streams progress to the parent. */
-static void run_phases(const mlb_plugin *pl, mlb_ctx *ctx, const mlb_run_opts *opts, mlb_rep *rep,
-                       int fd)
+/* Calls one phase's callback: the plugin's, or a request to the peer. */
+typedef struct {
+    const mlb_plugin *pl;
+    mlb_peer_proc *peer; /* NULL for a native plugin */
+    void *state;
+    int peer_timeout;    /* the peer missed the deadline: stop, no teardown request */
+} phase_driver;
+
+static int drive(phase_driver *d, mlb_ctx *ctx, int ph)
 {
+    if (d->peer) {
+        mlb_peer_rc r = mlb_peer_call(d->peer, ctx, mlb_phase_names[ph]);
+        if (r == MLB_PEER_TIMEOUT)
+            d->peer_timeout = 1;
+        return r == MLB_PEER_OK ? 0 : MLB_EFAIL;
+    }
+    switch (ph) {
+    case MLB_PH_SETUP: return d->pl->setup(ctx, &d->state);
+    case MLB_PH_TRAIN: return d->pl->train(ctx, d->state);
+    case MLB_PH_INFER: return d->pl->infer(ctx, d->state);
+    default: return d->pl->teardown(ctx, d->state);
+    }
+}
+
+static void phase_failed(mlb_rep *rep, mlb_ctx *ctx, const phase_driver *d, int ph, int rc)
+{
+    callback_failed(rep, ctx, mlb_phase_names[ph], rc);
+    if (d->peer_timeout)
+        rep->status = MLB_REP_TIMEOUT;
+    else if (d->peer && d->peer->crashed)
+        rep->status = MLB_REP_CRASHED;
+}
+
+/* The phases, in this process. `fd` >= 0 streams progress to the parent. */
+static void run_phases(const mlb_plugin_entry *e, mlb_ctx *ctx, const mlb_run_opts *opts,
+                       mlb_rep *rep, int fd)
+{
+    phase_driver d = {.pl = &e->desc};
+    mlb_peer_proc peer;
+    pid_t target = 0;
+    rep->status = MLB_REP_OK;
+    rep->peer_spawn_s = NAN;
+    if (e->peer) {
+        double deadline = opts->timeout_s > 0 ? mlb_now() + opts->timeout_s : 0;
+        int rc = mlb_peer_start(e, opts->data_from, ctx, deadline, &peer);
+        if (rc < 0) {
+            callback_failed(rep, ctx, "start", rc);
+            mlb_peer_stop(&peer);
+            return;
+        }
+        rep->peer_spawn_s = peer.spawn_s;
+        d.peer = &peer;
+        target = peer.pid;
+    }
     mem_sampler ms;
-    if (mem_start(&ms, opts->sample_interval_s) < 0)
+    if (mem_start(&ms, opts->sample_interval_s, target) < 0)
         ms.statm_fd = -1;
-    void *state = NULL;
     phase_mark mk;
     int rc;
-    rep->status = MLB_REP_OK;
 
-    phase_begin(&ms, ctx, MLB_PH_SETUP, &mk);
-    rc = pl->setup(ctx, &state);
+    phase_begin(&ms, ctx, MLB_PH_SETUP, &mk, target);
+    rc = drive(&d, ctx, MLB_PH_SETUP);
     phase_end(&ms, ctx, MLB_PH_SETUP, &mk, rep);
     if (rc < 0) {
-        callback_failed(rep, ctx, "setup", rc);
+        phase_failed(rep, ctx, &d, MLB_PH_SETUP, rc);
         goto out;
     }
     emit(fd, rep, ctx, 0);
 
-    if (pl->train) {
-        phase_begin(&ms, ctx, MLB_PH_TRAIN, &mk);
-        rc = pl->train(ctx, state);
+    if (d.peer || d.pl->train) {
+        phase_begin(&ms, ctx, MLB_PH_TRAIN, &mk, target);
+        rc = drive(&d, ctx, MLB_PH_TRAIN);
         phase_end(&ms, ctx, MLB_PH_TRAIN, &mk, rep);
         if (rc < 0) {
-            callback_failed(rep, ctx, "train", rc);
+            phase_failed(rep, ctx, &d, MLB_PH_TRAIN, rc);
             goto teardown;
         }
         emit(fd, rep, ctx, 0);
     }
 
-    if (pl->infer && opts->infer_queries > 0) {
+    if ((d.peer || d.pl->infer) && opts->infer_queries > 0) {
         /* Allocated before the phase so that the timed region holds only queries. */
         rep->latency_s = calloc((size_t)opts->infer_queries, sizeof(double));
         if (!rep->latency_s) {
@@ -495,10 +597,10 @@ static void run_phases(const mlb_plugin *pl, mlb_ctx *ctx, const mlb_run_opts *o
             rep_set_message(rep, "engine: out of memory for latencies");
             goto teardown;
         }
-        phase_begin(&ms, ctx, MLB_PH_INFER, &mk);
+        phase_begin(&ms, ctx, MLB_PH_INFER, &mk, target);
         for (int q = 0; q < opts->infer_queries; q++) {
             double t0 = mlb_now();
-            rc = pl->infer(ctx, state);
+            rc = drive(&d, ctx, MLB_PH_INFER);
             rep->latency_s[q] = mlb_now() - t0;
             rep->n_latency = (size_t)q + 1;
             if (rc < 0)
@@ -506,21 +608,29 @@ static void run_phases(const mlb_plugin *pl, mlb_ctx *ctx, const mlb_run_opts *o
         }
         phase_end(&ms, ctx, MLB_PH_INFER, &mk, rep);
         if (rc < 0) {
-            callback_failed(rep, ctx, "infer", rc);
+            phase_failed(rep, ctx, &d, MLB_PH_INFER, rc);
             goto teardown;
         }
         emit(fd, rep, ctx, 0);
     }
 
 teardown:
-    ctx->err[0] = '\0';
-    phase_begin(&ms, ctx, MLB_PH_TEARDOWN, &mk);
-    rc = pl->teardown(ctx, state);
-    phase_end(&ms, ctx, MLB_PH_TEARDOWN, &mk, rep);
-    if (rc < 0 && rep->status == MLB_REP_OK)
-        callback_failed(rep, ctx, "teardown", rc);
+    /* A peer that is gone or stuck gets no teardown request. */
+    if (!d.peer_timeout && !(d.peer && d.peer->pid < 0)) {
+        char saved[sizeof ctx->err];
+        memcpy(saved, ctx->err, sizeof saved);
+        ctx->err[0] = '\0';
+        phase_begin(&ms, ctx, MLB_PH_TEARDOWN, &mk, target);
+        rc = drive(&d, ctx, MLB_PH_TEARDOWN);
+        phase_end(&ms, ctx, MLB_PH_TEARDOWN, &mk, rep);
+        if (rc < 0 && rep->status == MLB_REP_OK)
+            phase_failed(rep, ctx, &d, MLB_PH_TEARDOWN, rc);
+        memcpy(ctx->err, saved, sizeof saved);
+    }
 out:
     mem_stop(&ms);
+    if (d.peer)
+        mlb_peer_stop(d.peer);
     if (ms.timeline) {
         rep->timeline = ms.timeline;
         rep->n_timeline = ms.n_timeline;
@@ -616,12 +726,12 @@ static int run_forked(const mlb_plugin_entry *pl, mlb_ctx *ctx, const mlb_run_op
          * timeout kills whatever the plugin started too. */
         setpgid(0, 0);
         signal(SIGINT, SIG_DFL);
-        signal(SIGPIPE, SIG_DFL);
+        signal(SIGPIPE, SIG_IGN); /* a dead peer is an EPIPE to report, not our death */
         close(pfd[0]);
         dup2(STDERR_FILENO, STDOUT_FILENO); /* engine's stdout stays for its own output */
         mlb_rep rep;
         memset(&rep, 0, sizeof rep);
-        run_phases(&pl->desc, ctx, opts, &rep, pfd[1]);
+        run_phases(pl, ctx, opts, &rep, pfd[1]);
         emit(pfd[1], &rep, ctx, 1);
         close(pfd[1]);
         _exit(0);
@@ -632,6 +742,8 @@ static int run_forked(const mlb_plugin_entry *pl, mlb_ctx *ctx, const mlb_run_op
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap + 1);
     double t0 = mlb_now();
+    /* A peer's own deadline fires first, so that its stderr is reported. */
+    double grace = pl->peer ? 2.0 : 0.0;
     int eof = 0, killed = 0, status = 0, reaped = 0;
     mlb_rep_status kill_status = MLB_REP_OK;
     char kill_msg[256] = "";
@@ -668,7 +780,7 @@ static int run_forked(const mlb_plugin_entry *pl, mlb_ctx *ctx, const mlb_run_op
         if (mlb_interrupted) {
             kill_status = MLB_REP_INTERRUPTED;
             snprintf(kill_msg, sizeof kill_msg, "interrupted by SIGINT");
-        } else if (opts->timeout_s > 0 && mlb_now() - t0 > opts->timeout_s) {
+        } else if (opts->timeout_s > 0 && mlb_now() - t0 > opts->timeout_s + grace) {
             kill_status = MLB_REP_TIMEOUT;
             snprintf(kill_msg, sizeof kill_msg, "timed out after %.3g s", opts->timeout_s);
         } else if (opts->mem_limit_bytes > 0) {
@@ -731,6 +843,7 @@ int mlb_run_repetition(const mlb_plugin_entry *pl, const mlb_ctx *tmpl, int rep_
                        const mlb_run_opts *opts, mlb_rep *out)
 {
     memset(out, 0, sizeof(*out));
+    out->peer_spawn_s = NAN;
     if (pl->unavailable) {
         out->status = MLB_REP_UNAVAILABLE;
         rep_set_message(out, pl->unavailable);
@@ -745,7 +858,7 @@ int mlb_run_repetition(const mlb_plugin_entry *pl, const mlb_ctx *tmpl, int rep_
     if (opts->fork)
         rc = run_forked(pl, &ctx, opts, out);
     else
-        run_phases(&pl->desc, &ctx, opts, out, -1);
+        run_phases(pl, &ctx, opts, out, -1);
     mlb_ctx_free(&ctx);
     return rc;
 }

@@ -46,6 +46,7 @@ typedef struct {
     size_t n_progress;
     mlb_mem_sample *timeline; /* sampled RSS since the start of setup */
     size_t n_timeline;
+    double peer_spawn_s; /* a peer's start (process, interpreter, imports); NaN otherwise */
 } mlb_rep;
 
 typedef struct {
@@ -55,6 +56,7 @@ typedef struct {
     double sample_interval_s; /* memory sampler period; 0 disables it */
     int infer_queries;
     int verbose;
+    const mlb_plugin_entry *data_from; /* a peer's data source (descriptor's data_from) */
 } mlb_run_opts;
 
 /* Run one repetition of `pl` with the parameters already set in a template

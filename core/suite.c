@@ -407,8 +407,9 @@ static int load_benches(ld_ctx *c, const yaml_node_t *n, mlb_suite *s)
     return 0;
 }
 
-static int load_root(ld_ctx *c, const yaml_node_t *root, mlb_suite *s)
+static int load_root(ld_ctx *c, const yaml_node_t *root, void *out)
 {
+    mlb_suite *s = out;
     static const char allowed[] =
         "suite, repetitions, warmup, timeout, infer_queries, benchmarks";
     if (root->type != YAML_MAPPING_NODE)
@@ -521,7 +522,10 @@ static int read_file(const char *path, unsigned char **out, size_t *outlen)
     return 0;
 }
 
-static int parse(ld_ctx *c, const unsigned char *buf, size_t len, mlb_suite *s)
+typedef int (*root_loader)(ld_ctx *c, const yaml_node_t *root, void *out);
+
+static int parse(ld_ctx *c, const unsigned char *buf, size_t len, root_loader load, void *out,
+                 const char *empty_msg)
 {
     yaml_parser_t ps;
     yaml_document_t doc, extra;
@@ -537,9 +541,9 @@ static int parse(ld_ctx *c, const unsigned char *buf, size_t len, mlb_suite *s)
     int rc;
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (!root) {
-        rc = fail_at(c, 1, 1, "empty suite file: expected a mapping with a 'benchmarks' list");
+        rc = fail_at(c, 1, 1, "%s", empty_msg);
     } else {
-        rc = load_root(c, root, s);
+        rc = load(c, root, out);
     }
     /* A second document would be silently ignored otherwise. */
     if (!rc) {
@@ -548,7 +552,7 @@ static int parse(ld_ctx *c, const unsigned char *buf, size_t len, mlb_suite *s)
         } else {
             yaml_node_t *r2 = yaml_document_get_root_node(&extra);
             if (r2)
-                rc = fail(c, r2, "a suite file holds a single YAML document");
+                rc = fail(c, r2, "the file must hold a single YAML document");
             yaml_document_delete(&extra);
         }
     }
@@ -586,7 +590,8 @@ int mlb_suite_load(const char *path, mlb_suite *out, char *err, size_t errlen)
     }
     rc = dup_str(path, &out->path);
     if (!rc)
-        rc = parse(&c, buf, len, out);
+        rc = parse(&c, buf, len, load_root, out,
+                   "empty suite file: expected a mapping with a 'benchmarks' list");
     free(buf);
     if (rc) {
         if (rc == -ENOMEM && err && errlen)
@@ -618,4 +623,175 @@ void mlb_suite_free(mlb_suite *s)
     free(s->name);
     free(s->path);
     memset(s, 0, sizeof *s);
+}
+
+/* ---- peer descriptors ---------------------------------------------------- */
+
+static int load_argv(ld_ctx *c, const yaml_node_t *n, const char *what, char ***out, size_t *cnt)
+{
+    if (n->type != YAML_SEQUENCE_NODE)
+        return fail(c, n, "%s: expected a list of arguments, got %s", what,
+                    is_null(n) ? "nothing" : kind_name(n));
+    yaml_node_item_t *it = n->data.sequence.items.start;
+    size_t k = (size_t)(n->data.sequence.items.top - it);
+    if (k == 0)
+        return fail(c, n, "%s: empty list: the first item is the program", what);
+    *out = calloc(k + 1, sizeof **out); /* NULL-terminated for execv */
+    if (!*out)
+        return -ENOMEM;
+    *cnt = k;
+    for (size_t i = 0; i < k; i++) {
+        const char *s = NULL;
+        int rc = scalar_text(c, yaml_document_get_node(c->doc, it[i]), what, &s);
+        if (rc || (rc = dup_str(s, &(*out)[i])))
+            return rc;
+    }
+    return 0;
+}
+
+static int load_peer_params(ld_ctx *c, const yaml_node_t *n, mlb_peer_desc *d)
+{
+    static const char allowed[] = "name, type, default, help";
+    if (n->type != YAML_SEQUENCE_NODE)
+        return fail(c, n, "params: expected a list of {name, type, default, help}, got %s",
+                    is_null(n) ? "nothing" : kind_name(n));
+    yaml_node_item_t *it = n->data.sequence.items.start;
+    size_t k = (size_t)(n->data.sequence.items.top - it);
+    if (k && !(d->params = calloc(k, sizeof *d->params)))
+        return -ENOMEM;
+    d->n_params = k;
+    for (size_t i = 0; i < k; i++) {
+        yaml_node_t *m = yaml_document_get_node(c->doc, it[i]);
+        char where[48];
+        snprintf(where, sizeof where, "params item %zu", i + 1);
+        if (m->type != YAML_MAPPING_NODE)
+            return fail(c, m, "%s: expected a mapping, got %s", where, kind_name(m));
+        int rc = check_keys(c, m, where);
+        if (rc)
+            return rc;
+        mlb_peer_param *p = &d->params[i];
+        for (yaml_node_pair_t *q = m->data.mapping.pairs.start; q < m->data.mapping.pairs.top;
+             q++) {
+            yaml_node_t *k2 = yaml_document_get_node(c->doc, q->key);
+            yaml_node_t *v = yaml_document_get_node(c->doc, q->value);
+            const char *ks = sval(k2), *vs = NULL;
+            if (strcmp(ks, "name") && strcmp(ks, "type") && strcmp(ks, "default") &&
+                strcmp(ks, "help"))
+                return unknown_key(c, k2, where, allowed);
+            if ((rc = scalar_text(c, v, ks, &vs)))
+                return rc;
+            char **slot = !strcmp(ks, "name") ? &p->name
+                        : !strcmp(ks, "type") ? &p->type
+                        : !strcmp(ks, "default") ? &p->def : &p->help;
+            if ((rc = dup_str(vs, slot)))
+                return rc;
+            if (slot == &p->type && strcmp(vs, "int") && strcmp(vs, "float") &&
+                strcmp(vs, "string") && strcmp(vs, "bool"))
+                return fail(c, v, "%s: type '%s' is not int, float, string or bool", where, vs);
+        }
+        if (!p->name || !p->type || !p->def)
+            return fail(c, m, "%s: 'name', 'type' and 'default' are required", where);
+    }
+    return 0;
+}
+
+static int load_peer_root(ld_ctx *c, const yaml_node_t *root, void *out)
+{
+    static const char allowed[] =
+        "task, variant, description, command, available, unavailable_message, env, data_from, params";
+    mlb_peer_desc *d = out;
+    if (root->type != YAML_MAPPING_NODE)
+        return fail(c, root, "a peer descriptor must be a mapping, got %s", kind_name(root));
+    int rc = check_keys(c, root, "peer descriptor");
+    if (rc)
+        return rc;
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+        const char *ks = sval(k);
+        if (!strcmp(ks, "task"))
+            rc = get_name(c, v, "task", &d->task);
+        else if (!strcmp(ks, "variant"))
+            rc = get_name(c, v, "variant", &d->variant);
+        else if (!strcmp(ks, "description"))
+            rc = get_name(c, v, "description", &d->description);
+        else if (!strcmp(ks, "unavailable_message"))
+            rc = get_name(c, v, "unavailable_message", &d->unavailable);
+        else if (!strcmp(ks, "data_from"))
+            rc = get_name(c, v, "data_from", &d->data_from);
+        else if (!strcmp(ks, "command"))
+            rc = load_argv(c, v, "command", &d->command, &d->n_command);
+        else if (!strcmp(ks, "available"))
+            rc = load_argv(c, v, "available", &d->check, &d->n_check);
+        else if (!strcmp(ks, "params"))
+            rc = load_peer_params(c, v, d);
+        else if (!strcmp(ks, "env")) {
+            mlb_bench_spec tmp;
+            memset(&tmp, 0, sizeof tmp);
+            rc = load_params(c, v, "env", &tmp);
+            d->env = tmp.params;
+            d->n_env = tmp.n_params;
+        } else
+            rc = unknown_key(c, k, "peer descriptor", allowed);
+        if (rc)
+            return rc;
+    }
+    if (!d->task || !d->variant || !d->command)
+        return fail(c, root, "peer descriptor: 'task', 'variant' and 'command' are required");
+    return 0;
+}
+
+int mlb_peer_desc_load(const char *path, mlb_peer_desc *out, char *err, size_t errlen)
+{
+    ld_ctx c = {.path = path, .err = err, .errlen = errlen};
+    memset(out, 0, sizeof *out);
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int rc = read_file(path, &buf, &len);
+    if (rc) {
+        snprintf(err, errlen, "%s: cannot read peer descriptor: %s", path, strerror(-rc));
+        return rc;
+    }
+    rc = dup_str(path, &out->path);
+    if (!rc)
+        rc = parse(&c, buf, len, load_peer_root, out, "empty peer descriptor");
+    free(buf);
+    if (rc)
+        mlb_peer_desc_free(out);
+    return rc;
+}
+
+static void free_argv(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+void mlb_peer_desc_free(mlb_peer_desc *d)
+{
+    if (!d)
+        return;
+    free(d->path);
+    free(d->task);
+    free(d->variant);
+    free(d->description);
+    free(d->unavailable);
+    free(d->data_from);
+    free_argv(d->command, d->n_command);
+    free_argv(d->check, d->n_check);
+    for (size_t i = 0; i < d->n_env; i++) {
+        free(d->env[i].key);
+        free(d->env[i].value);
+    }
+    free(d->env);
+    for (size_t i = 0; i < d->n_params; i++) {
+        free(d->params[i].name);
+        free(d->params[i].type);
+        free(d->params[i].def);
+        free(d->params[i].help);
+    }
+    free(d->params);
+    memset(d, 0, sizeof *d);
 }

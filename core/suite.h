@@ -51,4 +51,30 @@ typedef struct {
 int mlb_suite_load(const char *path, mlb_suite *out, char *err, size_t errlen);
 void mlb_suite_free(mlb_suite *s);
 
+/* A peer: a variant implemented by an external program that speaks the
+ * JSON-lines protocol of docs/peer-protocol.md, declared by a descriptor
+ * file NAME.peer.yaml in a plugin directory. */
+typedef struct {
+    char *name, *type, *def, *help; /* type: int, float, string, bool */
+} mlb_peer_param;
+
+typedef struct mlb_peer_desc_s {
+    char *path;               /* of the descriptor */
+    char *task, *variant, *description;
+    char **command;           /* argv; ${DIR} and ${MLBENCH_PEERS} are expanded */
+    size_t n_command;
+    char **check;             /* availability check argv, or NULL */
+    size_t n_check;
+    char *unavailable;        /* message when the check fails, or NULL */
+    mlb_kv *env;              /* extra environment of the peer */
+    size_t n_env;
+    char *data_from;          /* NULL, or the native variant whose data the peer gets */
+    mlb_peer_param *params;
+    size_t n_params;
+} mlb_peer_desc;
+
+/* Load and check a peer descriptor; errors as mlb_suite_load's. */
+int mlb_peer_desc_load(const char *path, mlb_peer_desc *out, char *err, size_t errlen);
+void mlb_peer_desc_free(mlb_peer_desc *d);
+
 #endif

@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 #define MLB_ABI_MAJOR 1
-#define MLB_ABI_MINOR 0
+#define MLB_ABI_MINOR 1
 #define MLB_ENTRY_SYMBOL "mlbench_plugin_entry"
 
 #if defined(__GNUC__)
@@ -81,6 +81,13 @@ typedef struct mlb_plugin {
     int (*train)(mlb_ctx *ctx, void *state);   /* optional (NULL: no train phase) */
     int (*infer)(mlb_ctx *ctx, void *state);   /* optional (NULL: no infer phase) */
     int (*teardown)(mlb_ctx *ctx, void *state);
+    /* --- ABI 1.1 --- */
+    /* Optional: write the data that setup prepared (after any split and
+     * standardisation) as .npy files into `dir` (mlb_npy_write), one file per
+     * array, e.g. X_train.npy, y_train.npy, X_test.npy, y_test.npy. The
+     * engine hands them to external peers (docs/peer-protocol.md) so that
+     * every variant of a task sees identical inputs. Not timed. */
+    int (*export_data)(mlb_ctx *ctx, void *state, const char *dir);
 } mlb_plugin;
 
 /* Convenience initialiser for the two header fields. */
@@ -133,6 +140,13 @@ void mlb_report_metric(mlb_ctx *ctx, const char *name, double value, mlb_directi
  * loss and one quality metric (NaN when not measured). The engine stamps it
  * with the elapsed time of the phase. */
 void mlb_report_progress(mlb_ctx *ctx, double step, double loss, const char *metric, double value);
+
+/* Writes a C-order array as a NumPy .npy file (format 1.0): dtype "f8" for
+ * MLB_NPY_F64 (double), "f4" for MLB_NPY_F32 (float), "i8" for MLB_NPY_I64.
+ * Returns 0 or a negative errno; on failure the message is in ctx. */
+typedef enum { MLB_NPY_F64 = 0, MLB_NPY_F32 = 1, MLB_NPY_I64 = 2 } mlb_npy_dtype;
+int mlb_npy_write(mlb_ctx *ctx, const char *path, mlb_npy_dtype dtype, const void *data,
+                  int ndim, const size_t *shape);
 
 #ifdef __cplusplus
 }

@@ -57,10 +57,11 @@ static void BL_FN(bl_micro_)(size_t kc, const BL_T *restrict ap, const BL_T *res
 {
     BL_T acc[BL_MR][BL_NR];
     BL_UNROLL
-    for (size_t i = 0; i < BL_MR; i++)
+    for (size_t i = 0; i < BL_MR; i++) {
         BL_UNROLL
         for (size_t j = 0; j < BL_NR; j++)
             acc[i][j] = 0;
+    }
     for (size_t p = 0; p < kc; p++) {
         BL_UNROLL
         for (size_t i = 0; i < BL_MR; i++) {

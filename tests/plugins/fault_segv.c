@@ -5,7 +5,7 @@
 #include "testplug.h"
 
 /* UBSan would report the null store and exit instead of faulting. */
-__attribute__((no_sanitize_undefined)) static int segv_train(mlb_ctx *ctx, void *state)
+__attribute__((no_sanitize("undefined"))) static int segv_train(mlb_ctx *ctx, void *state)
 {
     (void)ctx;
     (void)state;

@@ -1,0 +1,586 @@
+/* The external-process bridge (docs/peer-protocol.md). The child process of
+ * a repetition starts the peer, speaks JSON lines over its stdin/stdout, and
+ * measures the peer's process, not its own. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "ctx.h"
+#include "peer.h"
+
+#ifndef MLB_SOURCE_PEERS_DIR
+#define MLB_SOURCE_PEERS_DIR ""
+#endif
+#ifndef MLB_BIN_TO_PEERS
+#define MLB_BIN_TO_PEERS "../share/mlbench/peers"
+#endif
+#define PEER_PROTOCOL 1
+#define STDERR_TAIL 1200
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+char *mlb_peers_dir(void)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            char p[2 * PATH_MAX], real[PATH_MAX];
+            snprintf(p, sizeof p, "%s/%s", exe, MLB_BIN_TO_PEERS);
+            if (realpath(p, real) && is_dir(real))
+                return strdup(real);
+        }
+    }
+    return MLB_SOURCE_PEERS_DIR[0] && is_dir(MLB_SOURCE_PEERS_DIR) ? strdup(MLB_SOURCE_PEERS_DIR)
+                                                                  : NULL;
+}
+
+/* ${DIR} is the descriptor's directory, ${MLBENCH_PEERS} the bundled peers. */
+static char *expand(const char *arg, const char *dir, const char *peers)
+{
+    char out[4096];
+    size_t o = 0;
+    for (const char *s = arg; *s && o < sizeof out - 1;) {
+        const char *rep = NULL;
+        size_t skip = 0;
+        if (!strncmp(s, "${DIR}", 6))
+            rep = dir, skip = 6;
+        else if (!strncmp(s, "${MLBENCH_PEERS}", 16))
+            rep = peers ? peers : "", skip = 16;
+        if (rep) {
+            o += (size_t)snprintf(out + o, sizeof out - o, "%s", rep);
+            if (o >= sizeof out)
+                o = sizeof out - 1;
+            s += skip;
+        } else
+            out[o++] = *s++;
+    }
+    out[o] = '\0';
+    return strdup(out);
+}
+
+static void peer_env(const mlb_peer_desc *d, const char *peers)
+{
+    for (size_t i = 0; i < d->n_env; i++)
+        setenv(d->env[i].key, d->env[i].value, 1);
+    if (peers) {
+        char py[PATH_MAX + 16], pp[3 * PATH_MAX];
+        snprintf(py, sizeof py, "%s/python", peers);
+        const char *old = getenv("PYTHONPATH");
+        snprintf(pp, sizeof pp, "%s%s%s", py, old && *old ? ":" : "", old ? old : "");
+        setenv("PYTHONPATH", pp, 1);
+        setenv("MLBENCH_PEERS", peers, 1);
+    }
+}
+
+/* Runs the descriptor's availability check; returns NULL or a reason. */
+static char *check_available(const mlb_peer_desc *d, const char *dir, const char *peers)
+{
+    if (!d->check)
+        return NULL;
+    pid_t pid = fork();
+    if (pid < 0)
+        return strdup("cannot run the availability check");
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        dup2(null, STDERR_FILENO);
+        peer_env(d, peers);
+        char **argv = calloc(d->n_check + 1, sizeof *argv);
+        for (size_t i = 0; argv && i < d->n_check; i++)
+            argv[i] = expand(d->check[i], dir, peers);
+        if (argv)
+            execvp(argv[0], argv);
+        _exit(127);
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        return NULL;
+    if (d->unavailable)
+        return strdup(d->unavailable);
+    char msg[256];
+    snprintf(msg, sizeof msg, "availability check %s failed", d->check[0]);
+    return strdup(msg);
+}
+
+static int param_type(const char *t)
+{
+    return !strcmp(t, "int") ? MLB_PARAM_INT
+         : !strcmp(t, "float") ? MLB_PARAM_FLOAT
+         : !strcmp(t, "bool") ? MLB_PARAM_BOOL : MLB_PARAM_STRING;
+}
+
+int mlb_peer_entry_init(mlb_plugin_entry *e, mlb_peer_desc *d, char *err, size_t errlen)
+{
+    memset(e, 0, sizeof *e);
+    e->peer = d;
+    e->path = strdup(d->path);
+    if (d->n_params && !(e->owned_params = calloc(d->n_params, sizeof *e->owned_params))) {
+        snprintf(err, errlen, "%s: out of memory", d->path);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < d->n_params; i++) {
+        e->owned_params[i].name = d->params[i].name;
+        e->owned_params[i].type = (mlb_param_type)param_type(d->params[i].type);
+        e->owned_params[i].def = d->params[i].def;
+        e->owned_params[i].help = d->params[i].help ? d->params[i].help : "";
+        mlb_param_value v;
+        char why[256];
+        if (mlb_param_parse(e->owned_params[i].type, d->params[i].def, &v, why, sizeof why) < 0) {
+            snprintf(err, errlen, "%s: parameter '%s': default %s", d->path, d->params[i].name,
+                     why);
+            return -EINVAL;
+        }
+    }
+    e->desc.abi_major = MLB_ABI_MAJOR;
+    e->desc.struct_size = sizeof e->desc;
+    e->desc.task = d->task;
+    e->desc.variant = d->variant;
+    e->desc.description = d->description ? d->description : "external peer";
+    e->desc.params = e->owned_params;
+    e->desc.n_params = d->n_params;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", d->path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    char *peers = mlb_peers_dir();
+    e->owned_reason = check_available(d, dir, peers);
+    free(peers);
+    e->unavailable = e->owned_reason;
+    return 0;
+}
+
+void mlb_peer_entry_free(mlb_plugin_entry *e)
+{
+    if (!e->peer)
+        return;
+    mlb_peer_desc_free(e->peer);
+    free(e->peer);
+    free(e->owned_params);
+    free(e->owned_reason);
+    e->peer = NULL;
+}
+
+/* ---- a running peer ------------------------------------------------------ */
+
+static void stderr_tail(const mlb_peer_proc *p, char *out, size_t len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/stderr", p->tmpdir);
+    out[0] = '\0';
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    off_t end = lseek(fd, 0, SEEK_END);
+    off_t start = end > (off_t)(len - 1) ? end - (off_t)(len - 1) : 0;
+    ssize_t n = pread(fd, out, len - 1, start);
+    close(fd);
+    if (n < 0)
+        n = 0;
+    out[n] = '\0';
+    for (ssize_t i = 0; i < n; i++) /* one line in the results: newlines become " | " */
+        if (out[i] == '\n')
+            out[i] = i == n - 1 ? '\0' : ';';
+}
+
+static int write_all(int fd, const char *s, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, s, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        s += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int rm_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        char p[PATH_MAX];
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            rm_tree(p);
+        else
+            unlink(p);
+    }
+    closedir(d);
+    return rmdir(dir);
+}
+
+/* Runs the native variant's setup with the peer run's parameters (where it
+ * declares them), then its export_data, so that the peer gets exactly the
+ * arrays that variant trains on. */
+static int export_data(const mlb_plugin_entry *from, const mlb_ctx *ctx, const char *dir,
+                       char *why, size_t whylen)
+{
+    if (!from->desc.export_data) {
+        snprintf(why, whylen, "variant %s:%s cannot export its data (no export_data)",
+                 from->desc.task, from->desc.variant);
+        return -ENOTSUP;
+    }
+    mlb_ctx nc;
+    int rc = mlb_ctx_init(&nc, &from->desc, ctx->seed);
+    for (size_t i = 0; rc == 0 && i < ctx->n_params; i++) {
+        char w[256];
+        int r = mlb_ctx_set_param(&nc, ctx->params[i].def->name, ctx->params[i].text, w, sizeof w);
+        if (r == -EINVAL) {
+            snprintf(why, whylen, "parameter '%s' for %s:%s: %s", ctx->params[i].def->name,
+                     from->desc.task, from->desc.variant, w);
+            rc = r;
+        }
+    }
+    void *state = NULL;
+    if (rc == 0 && (rc = from->desc.setup(&nc, &state)) < 0)
+        snprintf(why, whylen, "%s:%s setup (for the peer's data): %s", from->desc.task,
+                 from->desc.variant, nc.err);
+    if (rc == 0) {
+        if ((rc = from->desc.export_data(&nc, state, dir)) < 0)
+            snprintf(why, whylen, "%s:%s export_data: %s", from->desc.task, from->desc.variant,
+                     nc.err);
+        from->desc.teardown(&nc, state);
+    }
+    mlb_ctx_free(&nc);
+    return rc < 0 ? rc : 0;
+}
+
+static cJSON *params_json(const mlb_ctx *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    for (size_t i = 0; i < c->n_params; i++) {
+        const mlb_param_value *p = &c->params[i];
+        switch (p->def->type) {
+        case MLB_PARAM_INT: cJSON_AddNumberToObject(o, p->def->name, (double)p->i); break;
+        case MLB_PARAM_FLOAT: cJSON_AddNumberToObject(o, p->def->name, p->f); break;
+        case MLB_PARAM_BOOL: cJSON_AddBoolToObject(o, p->def->name, p->b); break;
+        case MLB_PARAM_STRING: cJSON_AddStringToObject(o, p->def->name, p->text); break;
+        }
+    }
+    return o;
+}
+
+static cJSON *data_json(const char *dir)
+{
+    cJSON *o = cJSON_CreateObject();
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        if (n > 4 && !strcmp(de->d_name + n - 4, ".npy")) {
+            char key[256], path[PATH_MAX];
+            snprintf(key, sizeof key, "%.*s", (int)(n - 4), de->d_name);
+            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+            cJSON_AddStringToObject(o, key, path);
+        }
+    }
+    if (d)
+        closedir(d);
+    return o;
+}
+
+int mlb_peer_start(const mlb_plugin_entry *e, const mlb_plugin_entry *data_from, mlb_ctx *ctx,
+                   double deadline, mlb_peer_proc *p)
+{
+    const mlb_peer_desc *d = e->peer;
+    memset(p, 0, sizeof *p);
+    p->pid = -1;
+    p->to_fd = p->from_fd = -1;
+    p->deadline = deadline;
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || !*tmp || strlen(tmp) > 200)
+        tmp = "/tmp";
+    snprintf(p->tmpdir, sizeof p->tmpdir, "%.200s/mlbench-peer-XXXXXX", tmp);
+    if (!mkdtemp(p->tmpdir)) {
+        p->tmpdir[0] = '\0';
+        return mlb_error(ctx, "cannot create a temporary directory: %s", strerror(errno));
+    }
+    char datadir[512];
+    snprintf(datadir, sizeof datadir, "%s/data", p->tmpdir);
+    mkdir(datadir, 0700);
+    if (data_from) {
+        char why[1400] = "";
+        if (export_data(data_from, ctx, datadir, why, sizeof why) < 0)
+            return mlb_error(ctx, "%s", why);
+    }
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", d->path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    char *peers = mlb_peers_dir();
+    int in[2], out[2];
+    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
+        free(peers);
+        return mlb_error(ctx, "pipe: %s", strerror(errno));
+    }
+    char errpath[512];
+    snprintf(errpath, sizeof errpath, "%s/stderr", p->tmpdir);
+    double t0 = mlb_now();
+    pid_t pid = fork();
+    if (pid < 0) {
+        free(peers);
+        return mlb_error(ctx, "fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        int efd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(in[0], STDIN_FILENO);
+        dup2(out[1], STDOUT_FILENO);
+        if (efd >= 0)
+            dup2(efd, STDERR_FILENO);
+        signal(SIGPIPE, SIG_DFL);
+        peer_env(d, peers);
+        char **argv = calloc(d->n_command + 1, sizeof *argv);
+        for (size_t i = 0; argv && i < d->n_command; i++)
+            argv[i] = expand(d->command[i], dir, peers);
+        if (argv)
+            execvp(argv[0], argv);
+        fprintf(stderr, "cannot start %s: %s\n", argv ? argv[0] : d->command[0], strerror(errno));
+        _exit(127);
+    }
+    free(peers);
+    close(in[0]);
+    close(out[1]);
+    p->pid = pid;
+    p->to_fd = in[1];
+    p->from_fd = out[0];
+    /* hello: the interpreter's start and imports, measured apart from setup. */
+    if (mlb_peer_call(p, ctx, "hello") != MLB_PEER_OK)
+        return MLB_EFAIL;
+    p->spawn_s = mlb_now() - t0;
+    return 0;
+}
+
+static void died(mlb_peer_proc *p, mlb_ctx *ctx, const char *op)
+{
+    char tail[STDERR_TAIL];
+    int st = 0;
+    pid_t w = -1;
+    for (int i = 0; i < 100 && (w = waitpid(p->pid, &st, WNOHANG)) == 0; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    stderr_tail(p, tail, sizeof tail);
+    char how[96] = "closed its output";
+    if (w == p->pid) {
+        if (WIFSIGNALED(st)) {
+            snprintf(how, sizeof how, "was killed by signal SIG%s (%s)",
+                     sigabbrev_np(WTERMSIG(st)) ? sigabbrev_np(WTERMSIG(st)) : "?",
+                     strsignal(WTERMSIG(st)));
+            p->crashed = 1;
+        }
+        else
+            snprintf(how, sizeof how, "exited with status %d", WEXITSTATUS(st));
+        p->pid = -1;
+    }
+    mlb_error(ctx, "peer %s during %s; stderr: %s", how, op, tail[0] ? tail : "(empty)");
+}
+
+static void apply_answer(mlb_ctx *ctx, const cJSON *a)
+{
+    static const char *const work[MLB_WORK_KINDS] = {"items", "tokens", "steps", "flops"};
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(a, "work");
+    for (int k = 0; k < MLB_WORK_KINDS; k++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(w, work[k]);
+        if (cJSON_IsNumber(v))
+            mlb_report_work(ctx, (mlb_work_kind)k, v->valuedouble);
+    }
+    const cJSON *m;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(a, "metrics"))
+    {
+        const cJSON *v = cJSON_IsNumber(m) ? m : cJSON_GetObjectItemCaseSensitive(m, "value");
+        const cJSON *b = cJSON_GetObjectItemCaseSensitive(m, "better");
+        if (cJSON_IsNumber(v) && m->string)
+            mlb_report_metric(ctx, m->string, v->valuedouble,
+                              cJSON_IsString(b) && !strcmp(b->valuestring, "lower")
+                                  ? MLB_LOWER_IS_BETTER
+                                  : MLB_HIGHER_IS_BETTER);
+    }
+}
+
+static double num_or_nan(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+mlb_peer_rc mlb_peer_call(mlb_peer_proc *p, mlb_ctx *ctx, const char *op)
+{
+    cJSON *req = cJSON_CreateObject();
+    cJSON_AddStringToObject(req, "op", op);
+    if (!strcmp(op, "hello"))
+        cJSON_AddNumberToObject(req, "protocol", PEER_PROTOCOL);
+    if (!strcmp(op, "setup")) {
+        cJSON_AddStringToObject(req, "task", ctx->plugin->task);
+        cJSON_AddStringToObject(req, "variant", ctx->plugin->variant);
+        cJSON_AddItemToObject(req, "params", params_json(ctx));
+        cJSON_AddNumberToObject(req, "seed", (double)ctx->seed);
+        char datadir[512];
+        snprintf(datadir, sizeof datadir, "%s/data", p->tmpdir);
+        cJSON_AddItemToObject(req, "data", data_json(datadir));
+    }
+    char *line = cJSON_PrintUnformatted(req);
+    cJSON_Delete(req);
+    if (!line)
+        return mlb_error(ctx, "out of memory"), MLB_PEER_ERROR;
+    size_t n = strlen(line);
+    line[n] = '\n';
+    int wr = write_all(p->to_fd, line, n + 1);
+    free(line);
+    if (wr < 0) {
+        died(p, ctx, op);
+        return MLB_PEER_ERROR;
+    }
+    for (;;) {
+        /* A complete line in the buffer? */
+        char *nl = p->len ? memchr(p->buf, '\n', p->len) : NULL;
+        if (nl) {
+            *nl = '\0';
+            size_t used = (size_t)(nl - p->buf) + 1;
+            cJSON *a = cJSON_Parse(p->buf);
+            char head[160];
+            snprintf(head, sizeof head, "%s", p->buf);
+            memmove(p->buf, p->buf + used, p->len - used);
+            p->len -= used;
+            if (!a || !cJSON_IsObject(a)) {
+                cJSON_Delete(a);
+                char tail[STDERR_TAIL];
+                stderr_tail(p, tail, sizeof tail);
+                mlb_error(ctx, "peer sent a malformed answer to %s: '%s'; stderr: %s", op, head,
+                          tail[0] ? tail : "(empty)");
+                return MLB_PEER_ERROR;
+            }
+            const cJSON *ev = cJSON_GetObjectItemCaseSensitive(a, "event");
+            if (cJSON_IsString(ev)) { /* streamed before the answer */
+                if (!strcmp(ev->valuestring, "progress")) {
+                    const cJSON *mn = cJSON_GetObjectItemCaseSensitive(a, "metric");
+                    mlb_report_progress(ctx, num_or_nan(a, "step"), num_or_nan(a, "loss"),
+                                        cJSON_IsString(mn) ? mn->valuestring : NULL,
+                                        num_or_nan(a, "value"));
+                } else if (!strcmp(ev->valuestring, "log")) {
+                    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(a, "message");
+                    if (cJSON_IsString(msg))
+                        mlb_log(ctx, MLB_LOG_INFO, "%s", msg->valuestring);
+                }
+                cJSON_Delete(a);
+                continue;
+            }
+            const cJSON *ok = cJSON_GetObjectItemCaseSensitive(a, "ok");
+            if (!cJSON_IsBool(ok)) {
+                cJSON_Delete(a);
+                mlb_error(ctx, "peer's answer to %s has no boolean 'ok': '%s'", op, head);
+                return MLB_PEER_ERROR;
+            }
+            if (!cJSON_IsTrue(ok)) {
+                const cJSON *e = cJSON_GetObjectItemCaseSensitive(a, "error");
+                mlb_error(ctx, "peer: %s", cJSON_IsString(e) ? e->valuestring : "failed");
+                cJSON_Delete(a);
+                return MLB_PEER_ERROR;
+            }
+            if (!strcmp(op, "hello")) {
+                double v = num_or_nan(a, "protocol");
+                if (v != PEER_PROTOCOL) {
+                    cJSON_Delete(a);
+                    mlb_error(ctx, "peer speaks protocol %g, engine speaks %d", v, PEER_PROTOCOL);
+                    return MLB_PEER_ERROR;
+                }
+            }
+            apply_answer(ctx, a);
+            cJSON_Delete(a);
+            return MLB_PEER_OK;
+        }
+        if (p->len + 4096 > p->cap) {
+            size_t cap = p->cap ? 2 * p->cap : 65536;
+            char *nb = realloc(p->buf, cap + 1);
+            if (!nb)
+                return mlb_error(ctx, "out of memory"), MLB_PEER_ERROR;
+            p->buf = nb;
+            p->cap = cap;
+        }
+        int wait_ms = -1;
+        if (p->deadline > 0) {
+            double left = p->deadline - mlb_now();
+            if (left <= 0) {
+                char tail[STDERR_TAIL];
+                stderr_tail(p, tail, sizeof tail);
+                mlb_error(ctx, "peer did not answer %s before the timeout; stderr: %s", op,
+                          tail[0] ? tail : "(empty)");
+                return MLB_PEER_TIMEOUT;
+            }
+            wait_ms = (int)(left * 1000) + 1;
+        }
+        struct pollfd pf = {.fd = p->from_fd, .events = POLLIN};
+        int pr = poll(&pf, 1, wait_ms);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr == 0)
+            continue; /* the deadline check above reports it */
+        ssize_t r = read(p->from_fd, p->buf + p->len, p->cap - p->len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            died(p, ctx, op);
+            return MLB_PEER_ERROR;
+        }
+        p->len += (size_t)r;
+    }
+}
+
+void mlb_peer_stop(mlb_peer_proc *p)
+{
+    if (p->to_fd >= 0)
+        close(p->to_fd);
+    if (p->from_fd >= 0)
+        close(p->from_fd);
+    p->to_fd = p->from_fd = -1;
+    if (p->pid > 0) {
+        int st;
+        pid_t w = 0;
+        for (int i = 0; i < 200 && (w = waitpid(p->pid, &st, WNOHANG)) == 0; i++) {
+            struct timespec ts = {0, 5 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        if (w == 0) {
+            kill(p->pid, SIGKILL);
+            waitpid(p->pid, &st, 0);
+        }
+        p->pid = -1;
+    }
+    free(p->buf);
+    p->buf = NULL;
+    if (p->tmpdir[0])
+        rm_tree(p->tmpdir);
+    p->tmpdir[0] = '\0';
+}
