@@ -199,6 +199,18 @@ int mlb_registry_scan(mlb_registry *r, char *const *dirs, size_t n_dirs, FILE *w
     }
     for (size_t i = 0; i < n_dirs; i++)
         scan_dir(r, dirs[i], 0, warn);
+    /* A peer that declares no parameters takes those of its data_from
+     * variant: same names, types and defaults as the native variants. */
+    for (size_t i = 0; i < r->n; i++) {
+        mlb_plugin_entry *e = &r->v[i];
+        if (!e->peer || !e->peer->data_from || e->desc.n_params)
+            continue;
+        const mlb_plugin_entry *from = mlb_registry_find(r, e->desc.task, e->peer->data_from);
+        if (from && !from->peer) {
+            e->desc.params = from->desc.params;
+            e->desc.n_params = from->desc.n_params;
+        }
+    }
     for (size_t i = 0; i < r->n; i++)
         for (size_t j = i + 1; j < r->n; j++)
             if (!strcmp(r->v[i].desc.task, r->v[j].desc.task) &&

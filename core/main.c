@@ -22,6 +22,7 @@
 #include "cmd_compare.h"
 #include "engine.h"
 #include "env.h"
+#include "peer.h"
 #include "stats.h"
 #include "suite.h"
 
@@ -241,12 +242,17 @@ static int discover(const cli *c, mlb_registry *reg, char **bundled_out)
     char *bundled = mlb_bundled_plugin_dir();
     if (bundled)
         push(&dirs, &n, bundled);
+    /* The bundled peers' descriptors (tools/peers) come last. */
+    char *peers = mlb_peers_dir();
+    if (peers)
+        push(&dirs, &n, peers);
     char err[2048];
     int rc = mlb_registry_scan(reg, dirs, n, stderr, err, sizeof err);
     if (rc < 0)
         fprintf(stderr, "mlbench-engine: %s\n", err);
     free(dirs);
     free(envp);
+    free(peers);
     *bundled_out = bundled;
     return rc;
 }
@@ -454,9 +460,18 @@ static int plan_from_suite(mlb_session *s, mlb_registry *reg, const mlb_suite *s
                     return -1;
             }
         } else {
-            for (size_t i = 0; i < reg->n; i++)
-                if (!strcmp(reg->v[i].desc.task, bs->task) && !plan_add(s, reg, &reg->v[i], *group, &d))
+            for (size_t i = 0; i < reg->n; i++) {
+                mlb_plugin_entry *e = &reg->v[i];
+                if (strcmp(e->desc.task, bs->task) != 0)
+                    continue;
+                if (e->unavailable) {
+                    fprintf(stderr, "mlbench-engine: note: skipping %s:%s: %s\n", e->desc.task,
+                            e->desc.variant, e->unavailable);
+                    continue;
+                }
+                if (!plan_add(s, reg, e, *group, &d))
                     return -1;
+            }
         }
         for (size_t k = first; k < s->n_runs; k++) {
             mlb_run *r = &s->runs[k];
@@ -732,12 +747,19 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     cJSON *env = mlb_env_collect(argc, argv, c.seed);
+    double t0 = mlb_now();
     execute(&c, &s);
+    double t1 = mlb_now();
     mlb_session_analyze(&s);
+    double t2 = mlb_now();
     if (!c.quiet || !c.output)
         mlb_report_table(stdout, &s);
     fflush(stdout);
     cJSON *doc = mlb_results_json(&s, env);
+    /* The engine's own time, for overhead studies (tools/bench/engine_overhead.py). */
+    cJSON *et = cJSON_AddObjectToObject(doc, "engine_timing");
+    cJSON_AddNumberToObject(et, "execute_s", t1 - t0);
+    cJSON_AddNumberToObject(et, "analyze_s", t2 - t1);
     if (c.output) {
         char err[PATH_MAX + 256];
         if (mlb_write_json_atomic(c.output, doc, err, sizeof err) < 0) {

@@ -66,6 +66,7 @@ static void rep_set_message(mlb_rep *r, const char *msg)
 
 typedef struct {
     pthread_mutex_t lock;
+    pthread_cond_t wake; /* stop is immediate, not after the current interval */
     pthread_t thread;
     int running, stop;
     int statm_fd;
@@ -124,18 +125,19 @@ static void mem_record(mem_sampler *m, double rss)
 static void *sampler_main(void *arg)
 {
     mem_sampler *m = arg;
-    struct timespec ts = {.tv_sec = (time_t)m->interval_s,
-                          .tv_nsec = (long)(fmod(m->interval_s, 1.0) * 1e9)};
-    for (;;) {
-        pthread_mutex_lock(&m->lock);
-        int stop = m->stop;
-        if (!stop)
-            mem_record(m, read_rss(m));
-        pthread_mutex_unlock(&m->lock);
-        if (stop)
-            break;
-        nanosleep(&ts, NULL);
+    struct timespec next;
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    long step_ns = (long)(m->interval_s * 1e9);
+    pthread_mutex_lock(&m->lock);
+    while (!m->stop) {
+        mem_record(m, read_rss(m));
+        next.tv_nsec += step_ns;
+        next.tv_sec += next.tv_nsec / 1000000000L;
+        next.tv_nsec %= 1000000000L;
+        while (!m->stop && pthread_cond_timedwait(&m->wake, &m->lock, &next) == 0)
+            ; /* woken without stop: a spurious wake-up, wait on */
     }
+    pthread_mutex_unlock(&m->lock);
     return NULL;
 }
 
@@ -152,6 +154,11 @@ static int mem_start(mem_sampler *m, double interval_s, pid_t pid)
 {
     memset(m, 0, sizeof(*m));
     pthread_mutex_init(&m->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&m->wake, &ca);
+    pthread_condattr_destroy(&ca);
     m->page = sysconf(_SC_PAGESIZE);
     char path[64];
     proc_path(path, sizeof path, pid, "statm");
@@ -173,6 +180,7 @@ static void mem_stop(mem_sampler *m)
     if (m->running) {
         pthread_mutex_lock(&m->lock);
         m->stop = 1;
+        pthread_cond_signal(&m->wake);
         pthread_mutex_unlock(&m->lock);
         pthread_join(m->thread, NULL);
         m->running = 0;
@@ -181,6 +189,7 @@ static void mem_stop(mem_sampler *m)
         close(m->statm_fd);
     m->statm_fd = -1;
     pthread_mutex_destroy(&m->lock);
+    pthread_cond_destroy(&m->wake);
 }
 
 /* Writing 5 to clear_refs resets the kernel's high-water mark (VmHWM) to the
@@ -767,7 +776,8 @@ static int run_forked(const mlb_plugin_entry *pl, mlb_ctx *ctx, const mlb_run_op
                     eof = 1;
             }
         } else {
-            struct timespec ts = {0, 5 * 1000 * 1000};
+            /* The pipe closed: the child is exiting; reap it promptly. */
+            struct timespec ts = {0, 100 * 1000};
             nanosleep(&ts, NULL);
         }
         pid_t w = waitpid(pid, &status, WNOHANG);

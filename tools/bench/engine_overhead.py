@@ -38,16 +38,17 @@ def plugin_dir(*names):
 
 
 def per_rep_overhead(reps=400):
+    """Engine time per repetition outside the plugin's phases: the execute
+    loop's time (engine_timing.execute_s) minus the phases' own wall time."""
     d = plugin_dir("empty_noop")
     rows = []
     for fork in (True, False):
         args = ["--plugin-dir", d, "--plugin", "empty:noop", "--repetitions", str(reps),
                 "--warmup", "0", "--infer-queries", "1"] + ([] if fork else ["--no-fork"])
-        base_wall, _ = engine(["--plugin-dir", d, "--plugin", "empty:noop", "--repetitions", "1",
-                               "--warmup", "0", "--infer-queries", "1"] + ([] if fork else ["--no-fork"]))
-        wall, doc = engine(args)
+        _, doc = engine(args)
         inside = sum(p["wall_s"] for r in doc["runs"][0]["repetitions"] for p in r["phases"].values())
-        rows.append((fork, (wall - base_wall) / (reps - 1) * 1e3, inside / reps * 1e6))
+        execute = doc["engine_timing"]["execute_s"]
+        rows.append((fork, (execute - inside) / reps * 1e3, inside / reps * 1e6))
     return rows
 
 
@@ -72,6 +73,20 @@ def sampler_effect(rounds=8):
                              "--infer-queries", "0", "--sample-interval", interval])
             acc += [r["phases"]["train"]["wall_s"] for r in doc["runs"][0]["repetitions"]]
     return statistics.median(on), statistics.median(off)
+
+
+def bridge_overhead():
+    """Round trip of one peer request: infer of the test peer does nothing."""
+    peers = os.path.join(ROOT, "tests", "peers")
+    d = tempfile.mkdtemp(prefix="mlb-bench-")
+    for f in ("test.peer.yaml", "testpeer.py"):
+        os.symlink(os.path.join(peers, f), os.path.join(d, f))
+    _, doc = engine(["--plugin-dir", d, "--plugin", "peertest:py", "--repetitions", "5",
+                     "--warmup", "1", "--infer-queries", "200", "--param", "ms=1"])
+    r = doc["runs"][0]
+    lat = r["summary"]["infer_latency_s"]
+    starts = [rep["peer"]["start_s"] for rep in r["repetitions"]]
+    return lat["p50"], lat["p99"], statistics.median(starts)
 
 
 def gemm_gflops():
@@ -101,6 +116,10 @@ def main():
     on, off = sampler_effect()
     print(f"\ngemm naive 384^3 train, median wall: sampler 5 ms {on * 1e3:.2f} ms, "
           f"sampler off {off * 1e3:.2f} ms, ratio {on / off:.4f}")
+    p50, p99, start = bridge_overhead()
+    print(f"\nPeer bridge (Python test peer, empty infer): round trip p50 {p50 * 1e6:.1f} us, "
+          f"p99 {p99 * 1e6:.1f} us; peer start (fork, exec, interpreter, hello) median "
+          f"{start * 1e3:.1f} ms")
     g = gemm_gflops()
     print("\n| dtype | size | threads | naive | blocked | openblas | blocked/openblas |")
     print("|---|---|---|---|---|---|---|")
