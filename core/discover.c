@@ -137,6 +137,7 @@ static int try_load(mlb_registry *r, const char *path, FILE *warn)
     e.path = strdup(path);
     e.handle = h;
     e.unavailable = e.desc.available ? e.desc.available() : NULL;
+    e.checked = 1;
     if (add_entry(r, &e) < 0) {
         free(e.path);
         lt_dlclose(h);
@@ -232,6 +233,16 @@ void mlb_registry_free(mlb_registry *r)
     free(r->v);
     r->v = NULL;
     r->n = 0;
+}
+
+const char *mlb_entry_unavailable(mlb_plugin_entry *e)
+{
+    if (!e->checked) {
+        if (e->peer)
+            mlb_peer_check(e);
+        e->checked = 1;
+    }
+    return e->unavailable;
 }
 
 mlb_plugin_entry *mlb_registry_find(mlb_registry *r, const char *task, const char *variant)

@@ -9,7 +9,8 @@ typedef struct {
     char *path;
     void *handle;          /* lt_dlhandle */
     mlb_plugin desc;       /* normalised copy: fields past the plugin's struct_size are zero */
-    const char *unavailable; /* NULL when it can run here, else the plugin's reason */
+    const char *unavailable; /* use mlb_entry_unavailable(): peers are checked lazily */
+    int checked;             /* availability known */
     struct mlb_peer_desc_s *peer; /* non-NULL: an external peer (core/peer.c), no handle */
     mlb_param_def *owned_params;  /* a peer's parameter table */
     char *owned_reason;
@@ -26,6 +27,10 @@ typedef struct {
 int mlb_registry_scan(mlb_registry *r, char *const *dirs, size_t n_dirs, FILE *warn, char *err,
                       size_t errlen);
 void mlb_registry_free(mlb_registry *r);
+/* NULL when the entry can run here, else why not. A peer's availability
+ * check (a process start) runs on first use only, so that an engine run that
+ * does not involve the peer does not pay for it. */
+const char *mlb_entry_unavailable(mlb_plugin_entry *e);
 mlb_plugin_entry *mlb_registry_find(mlb_registry *r, const char *task, const char *variant);
 
 /* The directory of the bundled plugins: next to the build tree's engine, or

@@ -271,12 +271,13 @@ static cJSON *params_decl_json(const mlb_plugin *d)
     return a;
 }
 
-static void list_plugins(const mlb_registry *reg, int json)
+static void list_plugins(mlb_registry *reg, int json)
 {
     if (json) {
         cJSON *a = cJSON_CreateArray();
         for (size_t i = 0; i < reg->n; i++) {
-            const mlb_plugin_entry *e = &reg->v[i];
+            mlb_plugin_entry *e = &reg->v[i];
+            mlb_entry_unavailable(e);
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "task", e->desc.task);
             cJSON_AddStringToObject(o, "variant", e->desc.variant);
@@ -298,7 +299,8 @@ static void list_plugins(const mlb_registry *reg, int json)
     }
     printf("%-14s %-12s %-24s %s\n", "TASK", "VARIANT", "AVAILABLE", "DESCRIPTION");
     for (size_t i = 0; i < reg->n; i++) {
-        const mlb_plugin_entry *e = &reg->v[i];
+        mlb_plugin_entry *e = &reg->v[i];
+        mlb_entry_unavailable(e);
         char avail[256];
         snprintf(avail, sizeof avail, "%s%s", e->unavailable ? "no: " : "yes",
                  e->unavailable ? e->unavailable : "");
@@ -324,7 +326,8 @@ static int describe_plugin(mlb_registry *reg, const char *spec)
         return 2;
     }
     printf("%s:%s — %s\n  path: %s\n  available: %s\n  parameters:\n", e->desc.task,
-           e->desc.variant, e->desc.description, e->path, e->unavailable ? e->unavailable : "yes");
+           e->desc.variant, e->desc.description, e->path,
+           mlb_entry_unavailable(e) ? e->unavailable : "yes");
     for (size_t i = 0; i < e->desc.n_params; i++) {
         const mlb_param_def *p = &e->desc.params[i];
         printf("    %-16s %-7s default %-10s %s\n", p->name, mlb_param_type_name(p->type),
@@ -360,6 +363,7 @@ static mlb_run *plan_add(mlb_session *s, mlb_registry *reg, mlb_plugin_entry *pl
     s->runs = v;
     mlb_run *r = &s->runs[s->n_runs];
     memset(r, 0, sizeof(*r));
+    mlb_entry_unavailable(pl); /* known before the children fork */
     r->pl = pl;
     r->data_from = from;
     r->group = group;
@@ -464,7 +468,7 @@ static int plan_from_suite(mlb_session *s, mlb_registry *reg, const mlb_suite *s
                 mlb_plugin_entry *e = &reg->v[i];
                 if (strcmp(e->desc.task, bs->task) != 0)
                     continue;
-                if (e->unavailable) {
+                if (mlb_entry_unavailable(e)) {
                     fprintf(stderr, "mlbench-engine: note: skipping %s:%s: %s\n", e->desc.task,
                             e->desc.variant, e->unavailable);
                     continue;
@@ -515,7 +519,7 @@ static int plan_from_cli(mlb_session *s, mlb_registry *reg, const cli *c, const 
                 continue;
             if ((k < reg->n) != !strcmp(e->desc.variant, "naive"))
                 continue;
-            if (!variant && e->unavailable) {
+            if (!variant && mlb_entry_unavailable(e)) {
                 fprintf(stderr, "mlbench-engine: note: skipping %s:%s: %s\n", e->desc.task,
                         e->desc.variant, e->unavailable);
                 continue;

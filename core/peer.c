@@ -159,18 +159,23 @@ int mlb_peer_entry_init(mlb_plugin_entry *e, mlb_peer_desc *d, char *err, size_t
     e->desc.description = d->description ? d->description : "external peer";
     e->desc.params = e->owned_params;
     e->desc.n_params = d->n_params;
+    return 0;
+}
+
+void mlb_peer_check(mlb_plugin_entry *e)
+{
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", d->path);
+    snprintf(dir, sizeof dir, "%s", e->peer->path);
     char *slash = strrchr(dir, '/');
     if (slash)
         *slash = '\0';
     else
         snprintf(dir, sizeof dir, ".");
     char *peers = mlb_peers_dir();
-    e->owned_reason = check_available(d, dir, peers);
+    free(e->owned_reason);
+    e->owned_reason = check_available(e->peer, dir, peers);
     free(peers);
     e->unavailable = e->owned_reason;
-    return 0;
 }
 
 void mlb_peer_entry_free(mlb_plugin_entry *e)

@@ -16,6 +16,8 @@
  * with a message in err. */
 int mlb_peer_entry_init(mlb_plugin_entry *e, mlb_peer_desc *d, char *err, size_t errlen);
 void mlb_peer_entry_free(mlb_plugin_entry *e);
+/* Runs the descriptor's availability check, setting e->unavailable. */
+void mlb_peer_check(mlb_plugin_entry *e);
 
 /* A running peer, seen from the child process of a repetition. */
 typedef struct {
