@@ -55,6 +55,9 @@ cJSON *mlb_results_json(const mlb_session *s, cJSON *environment);
 /* Writes `doc` to path atomically (temporary file in the same directory,
  * fsync, rename). Returns 0 or a negative errno, with a message in err. */
 int mlb_write_json_atomic(const char *path, const cJSON *doc, char *err, size_t errlen);
+/* The same for any text. */
+int mlb_write_file_atomic(const char *path, const char *text, size_t len, char *err,
+                          size_t errlen);
 
 /* The comparison table and verdicts, on `f`. */
 void mlb_report_table(FILE *f, const mlb_session *s);

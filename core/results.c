@@ -96,16 +96,11 @@ cJSON *mlb_results_json(const mlb_session *s, cJSON *environment)
     return doc;
 }
 
-int mlb_write_json_atomic(const char *path, const cJSON *doc, char *err, size_t errlen)
+int mlb_write_file_atomic(const char *path, const char *text, size_t len, char *err,
+                          size_t errlen)
 {
-    char *text = cJSON_Print(doc);
-    if (!text) {
-        snprintf(err, errlen, "%s: cannot serialise results (out of memory)", path);
-        return -ENOMEM;
-    }
     char tmp[PATH_MAX];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp) {
-        free(text);
         snprintf(err, errlen, "%s: path too long", path);
         return -ENAMETOOLONG;
     }
@@ -113,10 +108,9 @@ int mlb_write_json_atomic(const char *path, const cJSON *doc, char *err, size_t 
     if (fd < 0) {
         int e = errno;
         snprintf(err, errlen, "%s: cannot create temporary file: %s", path, strerror(e));
-        free(text);
         return -e;
     }
-    size_t len = strlen(text), off = 0;
+    size_t off = 0;
     int rc = 0;
     while (off < len) {
         ssize_t w = write(fd, text + off, len - off);
@@ -128,8 +122,6 @@ int mlb_write_json_atomic(const char *path, const cJSON *doc, char *err, size_t 
         }
         off += (size_t)w;
     }
-    if (rc == 0 && write(fd, "\n", 1) != 1)
-        rc = -errno;
     if (rc == 0 && fsync(fd) < 0)
         rc = -errno;
     fchmod(fd, 0644);
@@ -138,9 +130,29 @@ int mlb_write_json_atomic(const char *path, const cJSON *doc, char *err, size_t 
     if (rc == 0 && rename(tmp, path) < 0)
         rc = -errno;
     if (rc < 0) {
-        snprintf(err, errlen, "%s: cannot write results: %s", path, strerror(-rc));
+        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(-rc));
         unlink(tmp);
     }
-    free(text);
+    return rc;
+}
+
+int mlb_write_json_atomic(const char *path, const cJSON *doc, char *err, size_t errlen)
+{
+    char *text = cJSON_Print(doc);
+    if (!text) {
+        snprintf(err, errlen, "%s: cannot serialise results (out of memory)", path);
+        return -ENOMEM;
+    }
+    size_t len = strlen(text);
+    char *withnl = realloc(text, len + 2);
+    if (!withnl) {
+        free(text);
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -ENOMEM;
+    }
+    withnl[len] = '\n';
+    withnl[len + 1] = '\0';
+    int rc = mlb_write_file_atomic(path, withnl, len + 1, err, errlen);
+    free(withnl);
     return rc;
 }
