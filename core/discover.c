@@ -259,7 +259,7 @@ static int is_dir(const char *p)
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-char *mlb_bundled_plugin_dir(void)
+char *mlb_exe_relative_dir(const char *rel)
 {
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -270,16 +270,25 @@ char *mlb_bundled_plugin_dir(void)
     if (!slash)
         return NULL;
     *slash = '\0';
+    if (!rel)
+        return strdup(exe);
+    char p[2 * PATH_MAX], real[PATH_MAX];
+    snprintf(p, sizeof p, "%s/%s", exe, rel);
+    return realpath(p, real) && is_dir(real) ? strdup(real) : NULL;
+}
+
+char *mlb_bundled_plugin_dir(void)
+{
+    char *exe = mlb_exe_relative_dir(NULL);
+    if (!exe)
+        return NULL;
     /* Running from the build tree: its plugins/ directory. */
     char real_build[PATH_MAX];
-    if (MLB_BUILD_ENGINE_DIR[0] && realpath(MLB_BUILD_ENGINE_DIR, real_build) &&
-        !strcmp(real_build, exe) && is_dir(MLB_BUILD_PLUGIN_DIR))
+    int in_build = MLB_BUILD_ENGINE_DIR[0] && realpath(MLB_BUILD_ENGINE_DIR, real_build) &&
+                   !strcmp(real_build, exe) && is_dir(MLB_BUILD_PLUGIN_DIR);
+    free(exe);
+    if (in_build)
         return strdup(MLB_BUILD_PLUGIN_DIR);
     /* Installed: relative to bindir, so a relocated (DESTDIR) tree works. */
-    char p[2 * PATH_MAX];
-    snprintf(p, sizeof p, "%s/%s", exe, MLB_BIN_TO_PLUGINS);
-    char real[PATH_MAX];
-    if (realpath(p, real) && is_dir(real))
-        return strdup(real);
-    return NULL;
+    return mlb_exe_relative_dir(MLB_BIN_TO_PLUGINS);
 }

@@ -37,5 +37,8 @@ mlb_plugin_entry *mlb_registry_find(mlb_registry *r, const char *task, const cha
  * <prefix>/<libdir>/mlbench/plugins relative to the installed engine. Returns
  * a malloc'd path, or NULL. */
 char *mlb_bundled_plugin_dir(void);
+/* The engine executable's directory joined with `rel` (NULL: the directory
+ * itself), resolved, if it is a directory; malloc'd, or NULL. */
+char *mlb_exe_relative_dir(const char *rel);
 
 #endif

@@ -16,6 +16,7 @@
 #include <dirent.h>
 
 #include "ctx.h"
+#include "engine.h"
 #include "peer.h"
 
 #ifndef MLB_SOURCE_PEERS_DIR
@@ -35,19 +36,9 @@ static int is_dir(const char *p)
 
 char *mlb_peers_dir(void)
 {
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = '\0';
-            char p[2 * PATH_MAX], real[PATH_MAX];
-            snprintf(p, sizeof p, "%s/%s", exe, MLB_BIN_TO_PEERS);
-            if (realpath(p, real) && is_dir(real))
-                return strdup(real);
-        }
-    }
+    char *installed = mlb_exe_relative_dir(MLB_BIN_TO_PEERS);
+    if (installed)
+        return installed;
     return MLB_SOURCE_PEERS_DIR[0] && is_dir(MLB_SOURCE_PEERS_DIR) ? strdup(MLB_SOURCE_PEERS_DIR)
                                                                   : NULL;
 }
@@ -282,21 +273,6 @@ static int export_data(const mlb_plugin_entry *from, const mlb_ctx *ctx, const c
     return rc < 0 ? rc : 0;
 }
 
-static cJSON *params_json(const mlb_ctx *c)
-{
-    cJSON *o = cJSON_CreateObject();
-    for (size_t i = 0; i < c->n_params; i++) {
-        const mlb_param_value *p = &c->params[i];
-        switch (p->def->type) {
-        case MLB_PARAM_INT: cJSON_AddNumberToObject(o, p->def->name, (double)p->i); break;
-        case MLB_PARAM_FLOAT: cJSON_AddNumberToObject(o, p->def->name, p->f); break;
-        case MLB_PARAM_BOOL: cJSON_AddBoolToObject(o, p->def->name, p->b); break;
-        case MLB_PARAM_STRING: cJSON_AddStringToObject(o, p->def->name, p->text); break;
-        }
-    }
-    return o;
-}
-
 static cJSON *data_json(const char *dir)
 {
     cJSON *o = cJSON_CreateObject();
@@ -450,7 +426,7 @@ mlb_peer_rc mlb_peer_call(mlb_peer_proc *p, mlb_ctx *ctx, const char *op)
     if (!strcmp(op, "setup")) {
         cJSON_AddStringToObject(req, "task", ctx->plugin->task);
         cJSON_AddStringToObject(req, "variant", ctx->plugin->variant);
-        cJSON_AddItemToObject(req, "params", params_json(ctx));
+        cJSON_AddItemToObject(req, "params", mlb_params_to_json(ctx));
         cJSON_AddNumberToObject(req, "seed", (double)ctx->seed);
         char datadir[512];
         snprintf(datadir, sizeof datadir, "%s/data", p->tmpdir);

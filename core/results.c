@@ -13,7 +13,7 @@
 
 #define RESULT_SCHEMA "mlbench.result/1"
 
-static cJSON *params_json(const mlb_ctx *c)
+cJSON *mlb_params_to_json(const mlb_ctx *c)
 {
     cJSON *o = cJSON_CreateObject();
     for (size_t i = 0; i < c->n_params; i++) {
@@ -36,7 +36,7 @@ static cJSON *run_json(const mlb_run *r, int index)
     cJSON_AddStringToObject(o, "variant", r->pl->desc.variant);
     cJSON_AddStringToObject(o, "plugin_path", r->pl->path);
     cJSON_AddNumberToObject(o, "group", r->group);
-    cJSON_AddItemToObject(o, "params", params_json(&r->params));
+    cJSON_AddItemToObject(o, "params", mlb_params_to_json(&r->params));
     cJSON_AddStringToObject(o, "status", mlb_rep_status_name(r->status));
     if (r->message)
         cJSON_AddStringToObject(o, "message", r->message);
