@@ -22,6 +22,7 @@
 #include "cmd_compare.h"
 #include "engine.h"
 #include "env.h"
+#include "export.h"
 #include "peer.h"
 #include "stats.h"
 #include "suite.h"
@@ -38,6 +39,7 @@ typedef struct {
     char **params; /* KEY=VALUE or TASK[:VARIANT].KEY=VALUE */
     size_t n_params;
     const char *config, *output, *describe;
+    const char *html, *csv, *markdown; /* reports of the results document */
     int list, json, no_fork, quiet, verbose, sequential;
     int repetitions, warmup, infer_queries; /* -1: not given */
     double timeout_s, mem_limit, sample_ms;
@@ -52,6 +54,7 @@ static void usage(FILE *f)
         "       mlbench-engine --list [--json] | --describe TASK:VARIANT\n"
         "       mlbench-engine stats A.txt [B.txt] [--json] | stats --adjust P.txt [--json]\n"
         "       mlbench-engine compare BASELINE.json NEW.json [--threshold 5%%]\n"
+        "       mlbench-engine report RESULTS.json [--html F] [--csv F] [--markdown F]\n"
         "\n"
         "Runs ML benchmark plugins under uniform measurement and compares their variants.\n"
         "\n"
@@ -75,6 +78,9 @@ static void usage(FILE *f)
         "  --no-fork              run in-process (debugging; a crash ends the engine)\n"
         "Output:\n"
         "  --output FILE.json     write results (atomically)\n"
+        "  --html FILE            a self-contained HTML report (tables, plots, verdicts)\n"
+        "  --csv FILE             one CSV row per repetition (phases, memory, metrics)\n"
+        "  --markdown FILE        the tables and verdicts as GitHub Markdown\n"
         "  --quiet, --verbose     less or more on stderr\n"
         "  --help, --version\n"
         "\n"
@@ -143,7 +149,7 @@ static int cli_parse(int argc, char **argv, cli *c)
 {
     enum { O_LIST = 256, O_DESCRIBE, O_PLUGIN, O_PARAM, O_CONFIG, O_DIR, O_REPS, O_WARM, O_IQ,
            O_TIMEOUT, O_MEM, O_SAMPLE, O_ORDER, O_SEED, O_NOFORK, O_OUTPUT, O_JSON, O_QUIET,
-           O_VERBOSE, O_HELP, O_VERSION };
+           O_VERBOSE, O_HELP, O_VERSION, O_HTML, O_CSV, O_MARKDOWN };
     static const struct option opts[] = {
         {"list", no_argument, 0, O_LIST},           {"describe", required_argument, 0, O_DESCRIBE},
         {"plugin", required_argument, 0, O_PLUGIN}, {"param", required_argument, 0, O_PARAM},
@@ -155,7 +161,9 @@ static int cli_parse(int argc, char **argv, cli *c)
         {"no-fork", no_argument, 0, O_NOFORK},      {"output", required_argument, 0, O_OUTPUT},
         {"json", no_argument, 0, O_JSON},           {"quiet", no_argument, 0, O_QUIET},
         {"verbose", no_argument, 0, O_VERBOSE},     {"help", no_argument, 0, O_HELP},
-        {"version", no_argument, 0, O_VERSION},     {0, 0, 0, 0}};
+        {"version", no_argument, 0, O_VERSION},     {"html", required_argument, 0, O_HTML},
+        {"csv", required_argument, 0, O_CSV},       {"markdown", required_argument, 0, O_MARKDOWN},
+        {0, 0, 0, 0}};
     memset(c, 0, sizeof(*c));
     c->repetitions = c->warmup = c->infer_queries = -1;
     c->timeout_s = -1;
@@ -209,6 +217,9 @@ static int cli_parse(int argc, char **argv, cli *c)
         }
         case O_NOFORK: c->no_fork = 1; break;
         case O_OUTPUT: c->output = optarg; break;
+        case O_HTML: c->html = optarg; break;
+        case O_CSV: c->csv = optarg; break;
+        case O_MARKDOWN: c->markdown = optarg; break;
         case O_JSON: c->json = 1; break;
         case O_QUIET: c->quiet = 1; break;
         case O_VERBOSE: c->verbose = 1; break;
@@ -671,6 +682,8 @@ int main(int argc, char **argv)
         return mlb_cmd_stats(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "compare"))
         return mlb_cmd_compare(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "report"))
+        return mlb_cmd_report(argc - 1, argv + 1);
 
     cli c;
     if (cli_parse(argc, argv, &c) < 0)
@@ -742,6 +755,17 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    const char *report_opt[3] = {"--html", "--csv", "--markdown"};
+    const char *report_path[3] = {c.html, c.csv, c.markdown};
+    for (int k = 0; k < 3; k++) {
+        char err[PATH_MAX + 256];
+        if (report_path[k] &&
+            mlb_export_check_path(report_opt[k], report_path[k], err, sizeof err) < 0) {
+            fprintf(stderr, "mlbench-engine: %s\n", err);
+            exit_code = 2;
+            goto out;
+        }
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -771,6 +795,19 @@ int main(int argc, char **argv)
             exit_code = 2;
         } else if (!c.quiet)
             fprintf(stderr, "mlbench-engine: results written to %s\n", c.output);
+    }
+    /* The reports, with or without --output: each reads the same document. */
+    int (*const report_fn[3])(const cJSON *, const char *, char *, size_t) = {
+        mlb_export_html, mlb_export_csv, mlb_export_markdown};
+    for (int k = 0; k < 3; k++) {
+        char err[PATH_MAX + 256];
+        if (!report_path[k])
+            continue;
+        if (report_fn[k](doc, report_path[k], err, sizeof err) < 0) {
+            fprintf(stderr, "mlbench-engine: %s\n", err);
+            exit_code = 2;
+        } else if (!c.quiet)
+            fprintf(stderr, "mlbench-engine: report written to %s\n", report_path[k]);
     }
     cJSON_Delete(doc);
     if (!exit_code)

@@ -1,0 +1,28 @@
+/* Reports from a results document (docs/results-schema.md, "Reports"): a
+ * self-contained HTML page, a CSV of every repetition, GitHub Markdown.
+ * They read only the JSON document, so a saved result renders exactly as the
+ * run that wrote it would have. */
+#ifndef MLB_CORE_EXPORT_H
+#define MLB_CORE_EXPORT_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+/* Each writes `path` atomically (mlb_write_file_atomic). Returns 0 or a
+ * negative errno (-EINVAL: `doc` is not an mlbench result), with a message
+ * naming the path and, for a bad document, the field in err. */
+int mlb_export_html(const cJSON *doc, const char *path, char *err, size_t errlen);
+int mlb_export_csv(const cJSON *doc, const char *path, char *err, size_t errlen);
+int mlb_export_markdown(const cJSON *doc, const char *path, char *err, size_t errlen);
+
+/* Whether `path` can be written (its directory is writable, and it is not a
+ * directory), so that a run fails before measuring rather than after.
+ * Returns 0 or a negative errno with a message naming `what` and the path. */
+int mlb_export_check_path(const char *what, const char *path, char *err, size_t errlen);
+
+/* `mlbench-engine report RESULTS.json [--html F] [--csv F] [--markdown F]`;
+ * argv[0] == "report". Exit code: 0 written, 2 usage or input error (then
+ * nothing is written). */
+int mlb_cmd_report(int argc, char **argv);
+
+#endif

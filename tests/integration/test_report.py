@@ -1,0 +1,454 @@
+"""Reports from results documents: `mlbench-engine report` and the --html,
+--csv and --markdown options of a run, on real runs of the bundled gemm
+plugins, the test peer (learning curves) and failing test plugins."""
+import csv
+import html
+import html.parser
+import json
+import os
+import shutil
+import tempfile
+import unittest
+
+from common import SOURCE_ROOT, TEST_PLUGINS, main, run
+
+SMALL = ["--param", "m=48", "--param", "n=40", "--param", "k=56"]
+PEERS = os.path.join(SOURCE_ROOT, "tests", "peers")
+PHASES = ["setup", "train", "infer", "teardown"]
+QUANTITIES = ["wall_s", "cpu_user_s", "cpu_sys_s", "rss_peak_bytes", "items"]
+FIXED_COLUMNS = ["task", "variant", "run", "repetition", "status", "message", "params"] + [
+    f"{p}_{q}" for p in PHASES for q in QUANTITIES]
+VOID = {"meta", "br", "hr", "img", "input", "link", "wbr", "col", "area", "base", "source"}
+
+
+class Page(html.parser.HTMLParser):
+    """Collects what the checks need, and that every element is closed in order."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack, self.errors, self.text, self.svgs, self.tags = [], [], [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag == "svg":
+            self.svgs.append(dict(attrs).get("class", ""))
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+        else:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse_page(path):
+    with open(path, encoding="utf-8") as f:
+        raw = f.read()
+    p = Page()
+    p.feed(raw)
+    p.close()
+    return raw, p
+
+
+def svg_kinds(page):
+    return {c.split()[1] for c in page.svgs if c.startswith("plot ")}
+
+
+class Workdir:
+    def __init__(self):
+        self.path = tempfile.mkdtemp(prefix="mlb-report-")
+
+    def __call__(self, name):
+        return os.path.join(self.path, name)
+
+    def cleanup(self):
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def peer_dir():
+    d = tempfile.mkdtemp(prefix="mlb-peers-")
+    for f in ("test.peer.yaml", "testpeer.py", "data.peer.yaml"):
+        shutil.copy(os.path.join(PEERS, f), d)
+    shutil.copy(os.path.join(TEST_PLUGINS, "peertest_native.so"), d)
+    return d
+
+
+class Reports:
+    """Shared checks of the three outputs against their document."""
+
+    def check_html(self, doc, path, kinds=frozenset()):
+        raw, page = parse_page(path)
+        self.assertEqual(page.errors, [], "mis-nested elements")
+        self.assertEqual(page.stack, [], "unclosed elements")
+        self.assertTrue(raw.startswith("<!DOCTYPE html>"))
+        # self-contained: no URL, no script, nothing fetched
+        self.assertNotIn("http://", raw)
+        self.assertNotIn("https://", raw)
+        for tag, attrs in page.tags:
+            self.assertNotIn(tag, ("script", "link", "iframe", "img"))
+            self.assertNotIn("src", attrs)
+            if "href" in attrs:
+                self.assertTrue(attrs["href"].startswith("#"), attrs["href"])
+        self.assertTrue(kinds <= svg_kinds(page), (kinds, page.svgs))
+        text = "".join(page.text)
+        for c in doc["comparisons"]:
+            self.assertIn(c["verdict"], text)
+        env = doc["environment"]
+        for k in ("cpu_model", "kernel", "openblas_config", "git_commit", "timestamp_utc"):
+            self.assertIn(env[k], text, k)
+        self.assertIn(str(env["seed"]), text)
+        for r in doc["runs"]:
+            self.assertIn(r["variant"], text)
+        return raw, page
+
+    def check_csv(self, doc, path):
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+        header, body = rows[0], rows[1:]
+        metrics = []
+        for r in doc["runs"]:
+            for rep in r["repetitions"]:
+                for m in rep.get("metrics", {}):
+                    if m not in metrics:
+                        metrics.append(m)
+        self.assertEqual(header, FIXED_COLUMNS + [f"metric:{m}" for m in metrics])
+        reps = [(r, i, rep) for r in doc["runs"] for i, rep in enumerate(r["repetitions"])]
+        self.assertEqual(len(body), len(reps))
+        for row, (r, i, rep) in zip(body, reps):
+            self.assertEqual(len(row), len(header))
+            cell = dict(zip(header, row))
+            self.assertEqual(cell["task"], r["task"])
+            self.assertEqual(cell["variant"], r["variant"])
+            self.assertEqual(int(cell["run"]), r["index"])
+            self.assertEqual(int(cell["repetition"]), i)
+            self.assertEqual(cell["status"], rep["status"])
+            self.assertEqual(cell["message"], rep.get("message", ""))
+            for k, v in r["params"].items():
+                text = ("true" if v else "false") if isinstance(v, bool) else str(v)
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    self.assertIn(f"{k}=", cell["params"])
+                    got = cell["params"].split(f"{k}=", 1)[1].split(";", 1)[0]
+                    self.assertEqual(float(got), v)
+                else:
+                    self.assertIn(f"{k}={text}", cell["params"])
+            for p in PHASES:
+                for q in QUANTITIES:
+                    want = rep["phases"].get(p, {}).get(q)
+                    got = cell[f"{p}_{q}"]
+                    if want is None:
+                        self.assertEqual(got, "", (p, q))
+                    else:
+                        self.assertEqual(float(got), want, (p, q))  # exact: shortest round-trip
+            for m in metrics:
+                want = rep.get("metrics", {}).get(m, {}).get("value")
+                got = cell[f"metric:{m}"]
+                self.assertEqual(float(got) if got else None, want, m)
+        return header, body
+
+    def check_markdown(self, doc, path):
+        with open(path, encoding="utf-8") as f:
+            md = f.read()
+        lines = md.splitlines()
+        heads = [i for i, l in enumerate(lines) if l.startswith("| variant | status |")]
+        groups = {r["group"] for r in doc["runs"]}
+        self.assertEqual(len(heads), len(groups))
+        for i in heads:
+            self.assertRegex(lines[i + 1], r"^\|(-+:?\|)+$")
+            ncol = lines[i].count(" | ") + 1
+            j = i + 2
+            while j < len(lines) and lines[j].startswith("| "):
+                self.assertEqual(lines[j].replace("\\|", "").count(" | ") + 1, ncol, lines[j])
+                j += 1
+            self.assertGreater(j, i + 2, "a table without rows")
+        text = html.unescape(md)
+        for c in doc["comparisons"]:
+            self.assertIn(c["verdict"], text)
+        for r in doc["runs"]:
+            self.assertIn(f"| {r['variant']} | {r['status']} |", md)
+        return md
+
+
+class GemmRun(Reports, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.w = Workdir()
+        w = cls.w
+        cls.proc = run(["--plugin", "gemm", "--repetitions", "5", "--warmup", "1", "--quiet",
+                        "--output", w("r.json"), "--html", w("r.html"), "--csv", w("r.csv"),
+                        "--markdown", w("r.md")] + SMALL, check=0)
+        with open(w("r.json")) as f:
+            cls.doc = json.load(f)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.w.cleanup()
+
+    def test_html(self):
+        raw, page = self.check_html(self.doc, self.w("r.html"))
+        self.assertEqual(svg_kinds(page), {"box", "bars", "memory"})  # gemm reports no progress
+        # one dot per successful repetition in the box plot
+        self.assertEqual(raw.count("<title>repetition "), 15)
+        text = "".join(page.text)
+        self.assertIn("GFLOP/s", text)
+        self.assertIn("max_rel_err", text)
+
+    def test_csv(self):
+        header, body = self.check_csv(self.doc, self.w("r.csv"))
+        self.assertEqual(len(body), 15)
+        self.assertIn("metric:max_rel_err", header)
+        with open(self.w("r.csv"), "rb") as f:
+            self.assertTrue(f.readline().endswith(b"\r\n"))  # RFC 4180 line ends
+
+    def test_markdown(self):
+        md = self.check_markdown(self.doc, self.w("r.md"))
+        self.assertIn("### gemm", md)
+
+    def test_report_subcommand_reproduces_the_run_outputs(self):
+        w = self.w
+        p = run(["report", w("r.json"), "--html", w("s.html"), "--csv", w("s.csv"),
+                 "--markdown=" + w("s.md")], check=0)
+        self.assertIn("s.html", p.stderr)
+        for a, b in (("r.html", "s.html"), ("r.csv", "s.csv"), ("r.md", "s.md")):
+            with open(w(a), "rb") as f1, open(w(b), "rb") as f2:
+                self.assertEqual(f1.read(), f2.read(), a)
+
+    def test_outputs_without_output_json(self):
+        d = Workdir()
+        try:
+            run(["--plugin", "gemm:naive", "--repetitions", "2", "--warmup", "0", "--quiet",
+                 "--html", d("only.html")] + SMALL, check=0)
+            _, page = parse_page(d("only.html"))
+            self.assertIn("box", svg_kinds(page))
+            self.assertEqual(sorted(os.listdir(d.path)), ["only.html"])  # no temporary left
+        finally:
+            d.cleanup()
+
+    def test_hostile_text_is_escaped(self):
+        doc = json.loads(json.dumps(self.doc))
+        evil = '<script>alert("x")</script>, "quoted"\nline'
+        doc["runs"][0]["variant"] = evil
+        doc["runs"][0]["repetitions"][0]["message"] = evil
+        doc["comparisons"][0]["verdict"] = evil + " & more"
+        w = self.w
+        with open(w("evil.json"), "w") as f:
+            json.dump(doc, f)
+        run(["report", w("evil.json"), "--html", w("evil.html"), "--csv", w("evil.csv"),
+             "--markdown", w("evil.md")], check=0)
+        raw, page = parse_page(w("evil.html"))
+        self.assertNotIn("<script", raw)
+        self.assertEqual(page.errors, [])
+        self.assertIn(evil + " & more", "".join(page.text))
+        with open(w("evil.csv"), newline="") as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual(rows[0]["variant"], evil)   # RFC 4180 quoting round-trips
+        self.assertEqual(rows[0]["message"], evil)
+        with open(w("evil.md")) as f:
+            md = f.read()
+        self.assertNotIn("<script", md)
+        self.assertNotIn("\"quoted\"\nline", md)
+
+    def test_nulls_and_missing_fields(self):
+        doc = json.loads(json.dumps(self.doc))
+        r = doc["runs"][1]
+        for k in list(r["summary"]["phases"]["train"]):
+            r["summary"]["phases"]["train"][k] = None
+        del r["summary"]["infer_latency_s"]
+        r["repetitions"][0]["phases"]["train"]["wall_s"] = None
+        doc["comparisons"][0]["p_adjusted"] = None
+        doc["comparisons"][0]["cliffs_delta"] = None
+        doc["environment"]["cpu_model"] = None
+        w = self.w
+        with open(w("nulls.json"), "w") as f:
+            json.dump(doc, f)
+        run(["report", w("nulls.json"), "--html", w("nulls.html"), "--csv", w("nulls.csv"),
+             "--markdown", w("nulls.md")], check=0)
+        _, page = parse_page(w("nulls.html"))
+        self.assertEqual(page.errors, [])
+        with open(w("nulls.csv"), newline="") as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual(rows[5]["train_wall_s"], "")
+
+
+class PeerRun(Reports, unittest.TestCase):
+    """The test peer reports learning-curve points and quality metrics."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.w = Workdir()
+        cls.peers = peer_dir()
+        run(["--plugin-dir", cls.peers, "--plugin", "peertest", "--repetitions", "3",
+             "--warmup", "0", "--quiet", "--output", cls.w("p.json")], check=0)
+        with open(cls.w("p.json")) as f:
+            cls.doc = json.load(f)
+        w = cls.w
+        run(["report", w("p.json"), "--html", w("p.html"), "--csv", w("p.csv"),
+             "--markdown", w("p.md")], check=0)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.w.cleanup()
+        shutil.rmtree(cls.peers, ignore_errors=True)
+
+    def test_html_has_learning_curves(self):
+        self.assertTrue(any(rep.get("progress") for r in self.doc["runs"]
+                            for rep in r["repetitions"]))
+        raw, page = self.check_html(self.doc, self.w("p.html"))
+        kinds = svg_kinds(page)
+        self.assertEqual(kinds, {"box", "bars", "curve", "memory"})
+        curves = [c for c in page.svgs if c == "plot curve"]
+        self.assertEqual(len(curves), 2)  # loss and accuracy
+        text = "".join(page.text)
+        self.assertIn("Learning curves", text)
+        self.assertIn("accuracy during training", text)
+
+    def test_csv_metrics_union(self):
+        header, _ = self.check_csv(self.doc, self.w("p.csv"))
+        for m in ("x_sum", "accuracy", "loss"):
+            self.assertIn(f"metric:{m}", header)
+
+    def test_markdown(self):
+        self.check_markdown(self.doc, self.w("p.md"))
+
+
+class FailingRuns(Reports, unittest.TestCase):
+    """Crashed, timed-out and failed repetitions are listed with their messages."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.w = Workdir()
+        cls.plugins = tempfile.mkdtemp(prefix="mlb-plugins-")
+        for n in ("fault_segv", "fault_hang", "fault_fail", "fault_spin"):
+            shutil.copy(os.path.join(TEST_PLUGINS, n + ".so"), cls.plugins)
+        w = cls.w
+        run(["--plugin-dir", cls.plugins, "--plugin", "fault", "--repetitions", "2",
+             "--warmup", "0", "--timeout", "1", "--param", "fault:spin.ms=20", "--quiet",
+             "--output", w("f.json"), "--html", w("f.html"), "--csv", w("f.csv"),
+             "--markdown", w("f.md")], check=1)
+        with open(w("f.json")) as f:
+            cls.doc = json.load(f)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.w.cleanup()
+        shutil.rmtree(cls.plugins, ignore_errors=True)
+
+    def test_failures_listed(self):
+        raw, page = self.check_html(self.doc, self.w("f.html"), {"box"})
+        text = "".join(page.text)
+        self.assertIn("Failures", text)
+        statuses = set()
+        for r in self.doc["runs"]:
+            for rep in r["repetitions"]:
+                if rep["status"] != "ok":
+                    statuses.add(rep["status"])
+                    self.assertIn(rep["message"], text)
+        self.assertEqual(statuses, {"crashed", "timeout", "failed"})
+        self.assertIn("no successful repetition", text)
+
+    def test_csv_and_markdown(self):
+        _, body = self.check_csv(self.doc, self.w("f.csv"))
+        self.assertEqual({r[4] for r in body}, {"ok", "crashed", "timeout", "failed"})
+        md = self.check_markdown(self.doc, self.w("f.md"))
+        self.assertIn("killed by signal SIGSEGV", md)
+        # speed-up against the first variant that has a train time (spin), not a failed one
+        self.assertRegex(md, r"\| spin \| ok \|.*\| 1\.00× \|")
+
+
+class BadInputs(unittest.TestCase):
+    def setUp(self):
+        self.w = Workdir()
+
+    def tearDown(self):
+        self.w.cleanup()
+
+    def outputs(self):
+        return ["--html", self.w("o.html"), "--csv", self.w("o.csv"), "--markdown", self.w("o.md")]
+
+    def assert_nothing_written(self, keep=()):
+        self.assertEqual(sorted(set(os.listdir(self.w.path)) - set(keep)), [])
+
+    def write(self, name, text):
+        with open(self.w(name), "w") as f:
+            f.write(text)
+        return self.w(name)
+
+    def test_missing_file(self):
+        p = run(["report", self.w("nope.json")] + self.outputs(), check=2)
+        self.assertIn(self.w("nope.json"), p.stderr)
+        self.assertIn("No such file", p.stderr)
+        self.assert_nothing_written()
+
+    def test_invalid_json_names_the_line(self):
+        path = self.write("bad.json",
+                          '{\n  "schema": "mlbench.result/1",\n  "runs": [\n    oops\n  ]\n}\n')
+        p = run(["report", path] + self.outputs(), check=2)
+        self.assertIn(f"{path}:4:", p.stderr)
+        self.assertIn("not valid JSON", p.stderr)
+        self.assert_nothing_written(["bad.json"])
+
+    def test_wrong_or_missing_schema(self):
+        for name, doc, field in (("other.json", {"schema": "something/1", "runs": []}, "schema"),
+                                 ("none.json", {"runs": []}, "schema"),
+                                 ("v2.json", {"schema": "mlbench.result/2", "runs": []}, "schema"),
+                                 ("noruns.json", {"schema": "mlbench.result/1"}, "runs"),
+                                 ("array.json", [1, 2], "not an mlbench result")):
+            path = self.write(name, json.dumps(doc))
+            p = run(["report", path] + self.outputs(), check=2)
+            self.assertIn(path, p.stderr)
+            self.assertIn(field, p.stderr)
+        self.assert_nothing_written(["other.json", "none.json", "v2.json", "noruns.json",
+                                     "array.json"])
+
+    def test_unwritable_output_writes_nothing(self):
+        good = self.write("ok.json", json.dumps({"schema": "mlbench.result/1", "runs": [],
+                                                 "comparisons": [], "environment": {}}))
+        missing_dir = self.w("no/such/dir/o.csv")
+        p = run(["report", good, "--html", self.w("o.html"), "--csv", missing_dir,
+                 "--markdown", self.w("o.md")], check=2)
+        self.assertIn(missing_dir, p.stderr)
+        self.assertIn("--csv", p.stderr)
+        os.mkdir(self.w("adir"))
+        p = run(["report", good, "--html", self.w("adir")], check=2)
+        self.assertIn("is a directory", p.stderr)
+        self.assert_nothing_written(["ok.json", "adir"])
+        self.assertEqual(os.listdir(self.w("adir")), [])
+        # an empty but valid document still renders
+        run(["report", good, "--html", self.w("o.html")], check=0)
+        _, page = parse_page(self.w("o.html"))
+        self.assertEqual(page.errors, [])
+
+    def test_usage_errors(self):
+        good = self.write("ok.json", json.dumps({"schema": "mlbench.result/1", "runs": []}))
+        for args, text in ((["report"], "no results file"),
+                           (["report", good], "nothing to write"),
+                           (["report", good, "--html"], "--html needs a file name"),
+                           (["report", good, "--pdf", "x"], "unknown option '--pdf'"),
+                           (["report", good, good, "--html", self.w("x.html")],
+                            "unexpected argument"),
+                           (["report", good, "--csv", self.w("a"), "--csv", self.w("b")], "twice")):
+            p = run(args, check=2)
+            self.assertIn(text, p.stderr, args)
+        self.assert_nothing_written(["ok.json"])
+        p = run(["report", "--help"], check=0)
+        self.assertIn("--markdown", p.stdout)
+
+    def test_run_fails_before_measuring_on_unwritable_report(self):
+        p = run(["--plugin", "gemm:naive", "--repetitions", "1", "--warmup", "0",
+                 "--markdown", self.w("missing/dir/r.md")] + SMALL, check=2)
+        self.assertIn("--markdown", p.stderr)
+        self.assertIn("missing/dir", p.stderr)
+        self.assertNotIn("==", p.stdout)  # no table: nothing was measured
+        p = run(["--help"], check=0)
+        for opt in ("--html", "--csv", "--markdown", "report RESULTS.json"):
+            self.assertIn(opt, p.stdout)
+
+
+if __name__ == "__main__":
+    main()
