@@ -38,7 +38,7 @@ typedef struct {
     size_t n_plugins;
     char **params; /* KEY=VALUE or TASK[:VARIANT].KEY=VALUE */
     size_t n_params;
-    const char *config, *output, *describe;
+    const char *config, *output, *describe, *export_dir;
     const char *html, *csv, *markdown; /* reports of the results document */
     int list, json, no_fork, quiet, verbose, sequential;
     int repetitions, warmup, infer_queries; /* -1: not given */
@@ -76,6 +76,8 @@ static void usage(FILE *f)
         "  --order interleaved|sequential   (default interleaved, shuffled per round)\n"
         "  --seed N               seed handed to plugins and statistics (default 42)\n"
         "  --no-fork              run in-process (debugging; a crash ends the engine)\n"
+        "  --export-data DIR      write the arrays the selected variant trains on (after its\n"
+        "                         split and standardisation) to DIR as .npy files, and exit\n"
         "Output:\n"
         "  --output FILE.json     write results (atomically)\n"
         "  --html FILE            a self-contained HTML report (tables, plots, verdicts)\n"
@@ -149,7 +151,7 @@ static int cli_parse(int argc, char **argv, cli *c)
 {
     enum { O_LIST = 256, O_DESCRIBE, O_PLUGIN, O_PARAM, O_CONFIG, O_DIR, O_REPS, O_WARM, O_IQ,
            O_TIMEOUT, O_MEM, O_SAMPLE, O_ORDER, O_SEED, O_NOFORK, O_OUTPUT, O_JSON, O_QUIET,
-           O_VERBOSE, O_HELP, O_VERSION, O_HTML, O_CSV, O_MARKDOWN };
+           O_VERBOSE, O_HELP, O_VERSION, O_EXPORT, O_HTML, O_CSV, O_MARKDOWN };
     static const struct option opts[] = {
         {"list", no_argument, 0, O_LIST},           {"describe", required_argument, 0, O_DESCRIBE},
         {"plugin", required_argument, 0, O_PLUGIN}, {"param", required_argument, 0, O_PARAM},
@@ -161,7 +163,7 @@ static int cli_parse(int argc, char **argv, cli *c)
         {"no-fork", no_argument, 0, O_NOFORK},      {"output", required_argument, 0, O_OUTPUT},
         {"json", no_argument, 0, O_JSON},           {"quiet", no_argument, 0, O_QUIET},
         {"verbose", no_argument, 0, O_VERBOSE},     {"help", no_argument, 0, O_HELP},
-        {"version", no_argument, 0, O_VERSION},     {"html", required_argument, 0, O_HTML},
+        {"version", no_argument, 0, O_VERSION},     {"export-data", required_argument, 0, O_EXPORT},     {"html", required_argument, 0, O_HTML},
         {"csv", required_argument, 0, O_CSV},       {"markdown", required_argument, 0, O_MARKDOWN},
         {0, 0, 0, 0}};
     memset(c, 0, sizeof(*c));
@@ -216,6 +218,7 @@ static int cli_parse(int argc, char **argv, cli *c)
             break;
         }
         case O_NOFORK: c->no_fork = 1; break;
+        case O_EXPORT: c->export_dir = optarg; break;
         case O_OUTPUT: c->output = optarg; break;
         case O_HTML: c->html = optarg; break;
         case O_CSV: c->csv = optarg; break;
@@ -738,6 +741,21 @@ int main(int argc, char **argv)
     if (!s.n_runs) {
         fprintf(stderr, "mlbench-engine: nothing to run (no available variant selected)\n");
         exit_code = 2;
+        goto out;
+    }
+    if (c.export_dir) { /* the data an external tool needs to fit the same problem */
+        const mlb_run *r = &s.runs[0];
+        char why[2048];
+        if (s.n_runs > 1 || r->pl->peer) {
+            fprintf(stderr, "mlbench-engine: --export-data needs exactly one native variant "
+                            "(--plugin TASK:VARIANT)\n");
+            exit_code = 2;
+        } else if (mlb_plugin_export_data(r->pl, &r->params, c.export_dir, why, sizeof why) < 0) {
+            fprintf(stderr, "mlbench-engine: --export-data %s: %s\n", c.export_dir, why);
+            exit_code = 2;
+        } else if (!c.quiet)
+            fprintf(stderr, "mlbench-engine: %s:%s data written to %s\n", r->pl->desc.task,
+                    r->pl->desc.variant, c.export_dir);
         goto out;
     }
     if (c.output) { /* fail before hours of measurement, not after */

@@ -240,8 +240,8 @@ static int rm_tree(const char *dir)
 /* Runs the native variant's setup with the peer run's parameters (where it
  * declares them), then its export_data, so that the peer gets exactly the
  * arrays that variant trains on. */
-static int export_data(const mlb_plugin_entry *from, const mlb_ctx *ctx, const char *dir,
-                       char *why, size_t whylen)
+int mlb_plugin_export_data(const mlb_plugin_entry *from, const mlb_ctx *ctx, const char *dir,
+                           char *why, size_t whylen)
 {
     if (!from->desc.export_data) {
         snprintf(why, whylen, "variant %s:%s cannot export its data (no export_data)",
@@ -313,7 +313,7 @@ int mlb_peer_start(const mlb_plugin_entry *e, const mlb_plugin_entry *data_from,
     mkdir(datadir, 0700);
     if (data_from) {
         char why[1400] = "";
-        if (export_data(data_from, ctx, datadir, why, sizeof why) < 0)
+        if (mlb_plugin_export_data(data_from, ctx, datadir, why, sizeof why) < 0)
             return mlb_error(ctx, "%s", why);
     }
     char dir[PATH_MAX];

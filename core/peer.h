@@ -19,6 +19,12 @@ void mlb_peer_entry_free(mlb_plugin_entry *e);
 /* Runs the descriptor's availability check, setting e->unavailable. */
 void mlb_peer_check(mlb_plugin_entry *e);
 
+/* Runs `from`'s setup with ctx's parameters (those it declares) and seed,
+ * then its export_data into dir, then its teardown: the arrays the variant
+ * trains on, as .npy files. Returns 0 or negative with a reason in why. */
+int mlb_plugin_export_data(const mlb_plugin_entry *from, const mlb_ctx *ctx, const char *dir,
+                           char *why, size_t whylen);
+
 /* A running peer, seen from the child process of a repetition. */
 typedef struct {
     pid_t pid;

@@ -61,16 +61,17 @@ typedef struct {
     size_t max_rows;  /* 0: all rows; else stop after this many (a quick run on big data) */
     /* CSV only: */
     int has_header;   /* 1: the first line names the columns (not numbers) */
-    long target_col;  /* column holding the target: >= 0 from the left, -1 the last
-                       * (default when 0 is not meant: see MLB_CSV_TARGET_LAST) */
-    int no_target;    /* 1: every column is a feature; y is all zeros */
+    long target_col;  /* 0 (default): the last column is the target; k >= 1: the k-th
+                       * column, counting from 1; MLB_CSV_NO_TARGET: none (y all 0) */
     char delimiter;   /* 0: ',' ; ' ' means any run of blanks */
-    int classify;     /* 1: the target is a class label (integer >= 0) */
-    int image_unit;   /* IDX only: 1 scales pixels from 0..255 to 0..1 */
+    /* CSV and LIBSVM: */
+    int classify;     /* 1: the target is a class label (CSV: an integer >= 0, n_classes =
+                       * max + 1; LIBSVM: see mlb_data_load_libsvm) */
+    /* IDX only: */
+    int image_unit;   /* 1 scales pixels from 0..255 to 0..1 */
 } mlb_data_opts;
 
-/* target_col value for "the last column" (0 would mean the first). */
-#define MLB_CSV_TARGET_LAST (-1L)
+#define MLB_CSV_NO_TARGET (-1L)
 
 /* Sanity limits: a header claiming more than these is rejected before any
  * allocation (an absurd size is a corrupt file, not a request). */
@@ -133,8 +134,9 @@ int mlb_data_load_idx(const char *images_path, const char *labels_path, const ml
  * and ziggurat Gaussian, no platform-dependent maths). */
 
 typedef enum {
-    MLB_SYNTH_REGRESSION = 0,     /* X ~ N(0,1); y = X*coef + noise*N(0,1); coef ~ N(0,1)*10 */
-    MLB_SYNTH_CLASSIFICATION = 1, /* n_classes Gaussian classes with random means */
+    MLB_SYNTH_REGRESSION = 0,     /* X ~ N(0,1); y = X*coef + noise*N(0,1); informative
+                                   * coefs uniform in [0,100) (as make_regression) */
+    MLB_SYNTH_CLASSIFICATION = 1, /* n_classes Gaussian classes, centres ~ N(0, 2^2) */
     MLB_SYNTH_BLOBS = 2,          /* n_classes isotropic blobs, centres in [-10,10]^d */
 } mlb_synth_kind;
 
@@ -142,7 +144,8 @@ typedef struct {
     mlb_synth_kind kind;
     size_t n_samples, n_features;
     uint64_t seed;
-    double noise;     /* regression: noise std; classification/blobs: cluster std (0: 1.0) */
+    double noise;     /* regression: noise std (0: none); classification/blobs: cluster
+                       * std (0: 1.0) */
     int n_classes;    /* classification/blobs (0: 2 for classification, 3 for blobs) */
     int n_informative; /* regression: features with nonzero coef (0: all) */
     double *coef_out; /* regression: if non-NULL, receives the n_features true coefs */

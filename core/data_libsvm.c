@@ -1,0 +1,230 @@
+/* LIBSVM / SVMlight sparse text: "label index:value ...", densified. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data_internal.h"
+
+typedef struct {
+    size_t row, col; /* col 0-based */
+    double v;
+} entry;
+
+typedef struct {
+    entry *v;
+    size_t n, cap;
+} entry_list;
+
+static int push_entry(entry_list *a, size_t row, size_t col, double v)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 4096;
+        if (cap > MLB_DATA_MAX_CELLS)
+            cap = MLB_DATA_MAX_CELLS;
+        if (cap <= a->n)
+            return -EFBIG;
+        entry *e = realloc(a->v, cap * sizeof *e);
+        if (!e)
+            return -ENOMEM;
+        a->v = e;
+        a->cap = cap;
+    }
+    a->v[a->n++] = (entry){row, col, v};
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Maps the distinct labels, sorted, to 0..k-1 and records their text. */
+static int labels_to_classes(mlb_dataset *ds, char *err, size_t err_len)
+{
+    double *sorted = malloc(ds->n * sizeof *sorted);
+    if (!sorted)
+        return mlb_data_fail(err, err_len, -ENOMEM, "%s: out of memory", ds->name);
+    memcpy(sorted, ds->y, ds->n * sizeof *sorted);
+    qsort(sorted, ds->n, sizeof *sorted, cmp_double);
+    size_t k = 0;
+    for (size_t i = 0; i < ds->n; i++)
+        if (i == 0 || sorted[i] != sorted[k - 1])
+            sorted[k++] = sorted[i];
+    if (k > 65536) {
+        free(sorted);
+        return mlb_data_fail(err, err_len, -EINVAL,
+                             "%s: %zu distinct labels: not a classification target", ds->name, k);
+    }
+    for (size_t i = 0; i < ds->n; i++) {
+        const double *hit = bsearch(&ds->y[i], sorted, k, sizeof *sorted, cmp_double);
+        ds->y[i] = (double)(hit - sorted);
+    }
+    ds->n_classes = (int)k;
+    ds->class_names = calloc(k, sizeof *ds->class_names);
+    int rc = ds->class_names ? 0 : -ENOMEM;
+    for (size_t c = 0; c < k && !rc; c++) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%+.15g", sorted[c]);
+        if (!(ds->class_names[c] = strdup(buf)))
+            rc = -ENOMEM;
+    }
+    free(sorted);
+    return rc ? mlb_data_fail(err, err_len, rc, "%s: out of memory", ds->name) : 0;
+}
+
+static int is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Parses one line into entries and a label; *has_row is 0 for blank lines. */
+static int parse_line(mlb_text_reader *r, size_t row, entry_list *ents, double *label,
+                      size_t *max_col, int *has_row, char *err, size_t err_len)
+{
+    char *p = r->line;
+    *has_row = 0;
+    while (is_blank(*p))
+        p++;
+    if (*p == '\0' || *p == '#')
+        return 0;
+    char *tok = p;
+    while (*p && !is_blank(*p))
+        p++;
+    char saved = *p;
+    *p = '\0';
+    if (mlb_data_parse_number(tok, label) < 0)
+        return mlb_data_fail(err, err_len, -EINVAL, "%s:%zu:%zu: label '%.40s' is not a number",
+                             r->path, r->lineno, (size_t)(tok - r->line) + 1, tok);
+    *p = saved;
+    size_t prev = 0; /* last 1-based index, for the increasing check */
+    for (;;) {
+        while (is_blank(*p))
+            p++;
+        if (*p == '\0' || *p == '#')
+            break;
+        tok = p;
+        size_t col = (size_t)(tok - r->line) + 1;
+        size_t idx = 0;
+        int digits = 0;
+        while (*p >= '0' && *p <= '9') {
+            if (idx > MLB_DATA_MAX_COLS)
+                break;
+            idx = idx * 10 + (size_t)(*p - '0');
+            p++;
+            digits++;
+        }
+        if (idx > MLB_DATA_MAX_COLS)
+            return mlb_data_fail(err, err_len, -EFBIG,
+                                 "%s:%zu:%zu: feature index beyond the limit of %zu", r->path,
+                                 r->lineno, col, (size_t)MLB_DATA_MAX_COLS);
+        if (!digits || *p != ':')
+            return mlb_data_fail(err, err_len, -EINVAL,
+                                 "%s:%zu:%zu: expected index:value, got '%.40s'", r->path,
+                                 r->lineno, col, tok);
+        if (idx == 0)
+            return mlb_data_fail(err, err_len, -EINVAL,
+                                 "%s:%zu:%zu: feature index 0 (indices start at 1)", r->path,
+                                 r->lineno, col);
+        if (idx <= prev)
+            return mlb_data_fail(err, err_len, -EINVAL,
+                                 "%s:%zu:%zu: feature index %zu after %zu: indices must "
+                                 "increase",
+                                 r->path, r->lineno, col, idx, prev);
+        prev = idx;
+        char *val = ++p;
+        while (*p && !is_blank(*p))
+            p++;
+        saved = *p;
+        *p = '\0';
+        double v;
+        if (mlb_data_parse_number(val, &v) < 0)
+            return mlb_data_fail(err, err_len, -EINVAL,
+                                 "%s:%zu:%zu: value '%.40s' of feature %zu is not a finite "
+                                 "number",
+                                 r->path, r->lineno, (size_t)(val - r->line) + 1, val, idx);
+        *p = saved;
+        int rc = push_entry(ents, row, idx - 1, v);
+        if (rc < 0)
+            return mlb_data_fail(err, err_len, rc, "%s:%zu: too many entries", r->path,
+                                 r->lineno);
+        if (idx > *max_col)
+            *max_col = idx;
+    }
+    *has_row = 1;
+    return 0;
+}
+
+int mlb_data_load_libsvm(const char *path, size_t n_features, const mlb_data_opts *opts,
+                         mlb_dataset **out, char *err, size_t err_len)
+{
+    static const mlb_data_opts defaults = {0};
+    if (!opts)
+        opts = &defaults;
+    *out = NULL;
+    if (n_features > MLB_DATA_MAX_COLS)
+        return mlb_data_fail(err, err_len, -EFBIG, "%s: n_features=%zu beyond the limit %zu",
+                             path, n_features, (size_t)MLB_DATA_MAX_COLS);
+    mlb_text_reader r;
+    int rc = mlb_text_open(&r, path, err, err_len);
+    if (rc < 0)
+        return rc;
+    entry_list ents = {0};
+    mlb_dvec labels = {0};
+    size_t max_col = n_features, rows = 0;
+    while (!opts->max_rows || rows < opts->max_rows) {
+        rc = mlb_text_next(&r, err, err_len);
+        if (rc <= 0)
+            break;
+        double label;
+        int has_row;
+        rc = parse_line(&r, rows, &ents, &label, &max_col, &has_row, err, err_len);
+        if (rc < 0)
+            break;
+        if (!has_row)
+            continue;
+        if ((rc = mlb_dvec_push(&labels, label)) < 0 || rows + 1 > MLB_DATA_MAX_ROWS) {
+            rc = mlb_data_fail(err, err_len, -EFBIG, "%s:%zu: too many rows", path, r.lineno);
+            break;
+        }
+        rows++;
+    }
+    mlb_text_close(&r);
+    mlb_dataset *ds = NULL;
+    if (!rc && rows == 0)
+        rc = mlb_data_fail(err, err_len, -EINVAL, "%s: no data rows", path);
+    if (!rc && max_col == 0)
+        rc = mlb_data_fail(err, err_len, -EINVAL, "%s: no features in any row", path);
+    if (!rc)
+        rc = mlb_data_check_shape(path, rows, max_col, err, err_len);
+    if (!rc && !(ds = mlb_data_new(path)))
+        rc = mlb_data_fail(err, err_len, -ENOMEM, "%s: out of memory", path);
+    if (!rc && mlb_data_alloc(ds, rows, max_col, opts->dtype) < 0)
+        rc = mlb_data_fail(err, err_len, -ENOMEM,
+                           "%s: cannot allocate a dense %zu x %zu table", path, rows, max_col);
+    if (!rc) {
+        if (ds->X)
+            memset(ds->X, 0, rows * max_col * sizeof(double));
+        if (ds->X32)
+            memset(ds->X32, 0, rows * max_col * sizeof(float));
+        for (size_t k = 0; k < ents.n; k++) {
+            const entry *e = &ents.v[k];
+            if (ds->X)
+                ds->X[e->row * max_col + e->col] = e->v;
+            else
+                ds->X32[e->row * max_col + e->col] = (float)e->v;
+        }
+        memcpy(ds->y, labels.v, rows * sizeof(double));
+        if (opts->classify)
+            rc = labels_to_classes(ds, err, err_len);
+    }
+    free(ents.v);
+    mlb_dvec_free(&labels);
+    if (rc) {
+        mlb_dataset_free(ds);
+        return rc;
+    }
+    *out = ds;
+    return 0;
+}

@@ -1,0 +1,102 @@
+"""The regression task through the real engine: the three native variants on
+real data, the same answer from each, clear failures (gsl on lasso, an
+unknown dataset, bad parameters), export for peers."""
+import os
+import shutil
+import tempfile
+import unittest
+
+from common import run, run_by_variant, run_json
+
+NATIVE = ["regression:naive", "regression:openblas", "regression:gsl"]
+
+
+def plugins(*specs):
+    out = []
+    for s in specs:
+        out += ["--plugin", s]
+    return out
+
+
+class RegressionTest(unittest.TestCase):
+    def test_ridge_three_variants_on_diabetes(self):
+        # One --plugin for the task: one group, so the engine compares the
+        # variants (with the scikit-learn peer too where it is installed).
+        _, doc = run_json(["--plugin", "regression", "--param", "algorithm=ridge",
+                           "--repetitions", "3", "--warmup", "0", "--infer-queries", "3"],
+                          expect_rc=None)
+        runs = {v: r for v, r in run_by_variant(doc).items() if v in ("gsl", "naive", "openblas")}
+        self.assertEqual(sorted(runs), ["gsl", "naive", "openblas"])
+        objectives = []
+        for v, r in runs.items():
+            self.assertEqual(r["status"], "ok", r.get("message"))
+            self.assertEqual(r["params"]["dataset"], "diabetes")
+            m = r["repetitions"][0]["metrics"]
+            self.assertEqual(m["r2"]["better"], "higher")
+            self.assertEqual(m["rmse"]["better"], "lower")
+            self.assertGreater(m["r2"]["value"], 0.3)  # diabetes: about 0.45 held out
+            self.assertEqual(r["repetitions"][0]["phases"]["train"]["items"], 331)  # 442 - 111
+            self.assertEqual(r["repetitions"][0]["phases"]["infer"]["items"], 3 * 64)  # 3 queries
+            objectives.append(m["objective"]["value"])
+        for o in objectives:
+            self.assertAlmostEqual(o / objectives[0], 1.0, places=10)
+        # The engine compared them, with statistics.
+        pairs = {(frozenset((c["a"], c["b"])), c["quantity"]) for c in doc["comparisons"]}
+        for pair in (("naive", "openblas"), ("naive", "gsl"), ("gsl", "openblas")):
+            self.assertIn((frozenset(pair), "train"), pairs)
+
+    def test_lasso_same_iterates_and_gsl_refuses(self):
+        _, doc = run_json(plugins(*NATIVE) + ["--param", "algorithm=lasso", "--param",
+                                              "alpha=0.5", "--repetitions", "1", "--warmup", "0",
+                                              "--infer-queries", "1"], expect_rc=1)
+        runs = run_by_variant(doc)
+        self.assertEqual(runs["gsl"]["status"], "failed")
+        self.assertIn("cannot run algorithm=lasso", runs["gsl"]["message"])
+        a = runs["naive"]["repetitions"][0]["metrics"]
+        b = runs["openblas"]["repetitions"][0]["metrics"]
+        self.assertEqual(a["iterations"]["value"], b["iterations"]["value"])
+        self.assertAlmostEqual(a["objective"]["value"] / b["objective"]["value"], 1.0, places=10)
+
+    def test_synthetic_is_deterministic(self):
+        args = plugins("regression:openblas") + [
+            "--param", "dataset=synthetic", "--param", "n_samples=500", "--param",
+            "n_features=7", "--param", "algorithm=elasticnet", "--repetitions", "2",
+            "--warmup", "0", "--infer-queries", "1"]
+        _, d1 = run_json(args)
+        _, d2 = run_json(args)
+        r1, r2 = d1["runs"][0]["repetitions"], d2["runs"][0]["repetitions"]
+        self.assertEqual(r1[0]["metrics"]["objective"], r2[1]["metrics"]["objective"])
+        self.assertEqual(r1[0]["phases"]["train"]["items"], 375)
+
+    def test_errors_are_clear(self):
+        p = run(plugins("regression:naive") + ["--param", "dataset=nope", "--repetitions", "1",
+                                              "--warmup", "0"], check=1)
+        self.assertIn("unknown dataset 'nope'", p.stderr)
+        self.assertIn("diabetes", p.stderr)
+        self.assertIn("synthetic", p.stderr)
+        p = run(plugins("regression:naive") + ["--param", "algorithm=svm", "--repetitions", "1",
+                                              "--warmup", "0"], check=1)
+        self.assertIn("algorithm='svm'", p.stderr)
+        p = run(plugins("regression:naive") + ["--param", "l1_ratio=2", "--param",
+                                              "algorithm=elasticnet", "--repetitions", "1",
+                                              "--warmup", "0"], check=1)
+        self.assertIn("l1_ratio", p.stderr)
+
+    def test_export_data_writes_npy(self):
+        d = tempfile.mkdtemp(prefix="mlb-export-")
+        try:
+            run(plugins("regression:naive") + ["--export-data", d, "--quiet"], check=0)
+            with open(os.path.join(d, "X_train.npy"), "rb") as f:
+                head = f.read(128)
+            self.assertEqual(head[:6], b"\x93NUMPY")
+            self.assertIn(b"(331, 10)", head)  # 442 rows, test_fraction 0.25
+            self.assertTrue(os.path.exists(os.path.join(d, "y_test.npy")))
+            p = run(plugins("regression:naive") + ["--export-data", "/nonexistent/dir"], check=2)
+            self.assertIn("/nonexistent/dir", p.stderr)
+            run(plugins("regression") + ["--export-data", d], check=2)  # one variant only
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    unittest.main()
