@@ -260,10 +260,11 @@ int mlb_session_analyze(mlb_session *s)
         for (size_t j = i + 1; j < s->n_runs; j++)
             if (s->runs[i].group == s->runs[j].group)
                 compare_pair(s, (int)i, (int)j);
-    /* The family is every comparison of the session that has a test;
+    /* A family is every comparison of one group (the variants of a task
+     * compared in this run, over every phase and metric) that has a test;
      * Holm's adjustment decides significance (it controls the family-wise
      * error like Bonferroni, with more power); BH is reported alongside. */
-    size_t n = s->n_cmps, m = 0;
+    size_t n = s->n_cmps;
     double *p = malloc(4 * (n + 1) * sizeof(double));
     size_t *idx = malloc((n + 1) * sizeof(size_t));
     if (!p || !idx) {
@@ -271,28 +272,39 @@ int mlb_session_analyze(mlb_session *s)
         free(idx);
         return -1;
     }
-    for (size_t i = 0; i < n; i++) {
-        mlb_cmp_entry *e = &s->cmps[i];
-        e->p_bonferroni = e->p_holm = e->p_bh = NAN;
-        if (e->c.chosen != MLB_TEST_NONE && isfinite(e->c.chosen_p)) {
-            idx[m] = i;
-            p[m++] = e->c.chosen_p;
+    for (size_t i = 0; i < n; i++)
+        s->cmps[i].p_bonferroni = s->cmps[i].p_holm = s->cmps[i].p_bh = NAN;
+    for (size_t g0 = 0; g0 < n;) {
+        int group = s->runs[s->cmps[g0].a].group;
+        size_t g1 = g0, m = 0;
+        while (g1 < n && s->runs[s->cmps[g1].a].group == group)
+            g1++;
+        for (size_t i = g0; i < g1; i++) {
+            mlb_cmp_entry *e = &s->cmps[i];
+            if (e->c.chosen != MLB_TEST_NONE && isfinite(e->c.chosen_p)) {
+                idx[m] = i;
+                p[m++] = e->c.chosen_p;
+            }
         }
-    }
-    if (m && mlb_p_adjust(p, m, p + m, p + 2 * m, p + 3 * m) == 0) {
-        for (size_t k = 0; k < m; k++) {
-            mlb_cmp_entry *e = &s->cmps[idx[k]];
-            e->p_bonferroni = p[m + k];
-            e->p_holm = p[2 * m + k];
-            e->p_bh = p[3 * m + k];
-            mlb_comparison_set_adjusted(&e->c, e->p_holm, "holm");
+        if (m && mlb_p_adjust(p, m, p + m, p + 2 * m, p + 3 * m) == 0) {
+            for (size_t k = 0; k < m; k++) {
+                mlb_cmp_entry *e = &s->cmps[idx[k]];
+                e->p_bonferroni = p[m + k];
+                e->p_holm = p[2 * m + k];
+                e->p_bh = p[3 * m + k];
+                mlb_comparison_set_adjusted(&e->c, e->p_holm, "holm");
+                mlb_comparison_set_family(&e->c, m);
+            }
         }
+        g0 = g1;
     }
     for (size_t i = 0; i < n; i++) {
         mlb_cmp_entry *e = &s->cmps[i];
         const char *what = strncmp(e->what, "metric:", 7) ? e->what : e->what + 7;
+        mlb_comparison quiet = e->c;
+        quiet.few_reps = 0;
         mlb_verdict(e->verdict, sizeof e->verdict, s->runs[e->a].pl->desc.variant,
-                    s->runs[e->b].pl->desc.variant, what, e->better, &e->c);
+                    s->runs[e->b].pl->desc.variant, what, e->better, &quiet);
     }
     free(p);
     free(idx);

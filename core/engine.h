@@ -35,7 +35,7 @@ typedef struct {
     int better;          /* MLB_BETTER_* of stats.h */
     mlb_comparison c;
     double p_bonferroni, p_holm, p_bh; /* over the session's family; NaN: no test */
-    char verdict[512];
+    char verdict[512];   /* without the repetition-count warning: said once per group */
 } mlb_cmp_entry;
 
 typedef struct {

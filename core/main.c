@@ -67,7 +67,7 @@ static void usage(FILE *f)
         "  --list [--json]        list plugins: task, variant, availability, description\n"
         "  --describe T:V         show one plugin's parameters\n"
         "Measurement:\n"
-        "  --repetitions N        measured repetitions per variant (default 5)\n"
+        "  --repetitions N        measured repetitions per variant (default 10)\n"
         "  --warmup N             unmeasured repetitions first (default 1)\n"
         "  --infer-queries N      infer calls per repetition, each timed (default 10)\n"
         "  --timeout SECONDS      per repetition (default 600)\n"
@@ -724,7 +724,9 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    run_defaults d = {5, 1, 10, 600};
+    /* 10 repetitions: with 5, an exact Mann-Whitney test cannot reach p < 0.05
+     * once a task's family holds more than a few comparisons. */
+    run_defaults d = {10, 1, 10, 600};
     int group = 0;
     if ((c.config && plan_from_suite(&s, &reg, &suite, &d, &group) < 0) ||
         plan_from_cli(&s, &reg, &c, &d, &group) < 0 || apply_cli_params(&s, &c) < 0) {

@@ -151,8 +151,22 @@ void mlb_report_table(FILE *f, const mlb_session *s)
         if (strncmp(e->what, "metric:", 7) == 0 && !e->c.significant)
             continue; /* identical quality from one seed is the rule, not news */
         if (!any++)
-            fprintf(f, "\nComparisons (p adjusted by Holm over %zu comparisons):\n", s->n_cmps);
+            fprintf(f, "\nComparisons (p adjusted by Holm within each task's comparisons):\n");
         fprintf(f, "  %s: %s\n", s->runs[e->a].pl->desc.task, e->verdict);
+    }
+    /* The repetition-count warning, once per group rather than per line. */
+    int warned_group = -1;
+    for (size_t i = 0; i < s->n_cmps; i++) {
+        const mlb_cmp_entry *e = &s->cmps[i];
+        int g = s->runs[e->a].group;
+        if (!e->c.few_reps || g == warned_group)
+            continue;
+        warned_group = g;
+        char w[512];
+        mlb_comparison_warnings(w, sizeof w, "a", "b", &(mlb_comparison){
+            .a = e->c.a, .b = e->c.b, .mwu_min_p = e->c.mwu_min_p, .few_reps = 1,
+            .min_reps = e->c.min_reps, .family = e->c.family});
+        fprintf(f, "  %s: warning: %s\n", s->runs[e->a].pl->desc.task, w);
     }
     fprintf(f, "\n");
 }

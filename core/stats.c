@@ -569,12 +569,23 @@ out:
 
 /* Smallest k such that k vs k values let the exact Mann-Whitney test reach
  * p < alpha: 2 / C(2k, k) < alpha. */
-static int min_reps_for_alpha(void)
+static int min_reps_for_alpha(double alpha)
 {
     int k = 1;
-    while (2.0 / gsl_sf_choose(2u * (unsigned)k, (unsigned)k) >= MLB_STATS_ALPHA)
+    while (k < 100 && 2.0 / gsl_sf_choose(2u * (unsigned)k, (unsigned)k) >= alpha)
         k++;
     return k;
+}
+
+void mlb_comparison_set_family(mlb_comparison *c, size_t m)
+{
+    if (m < 1)
+        m = 1;
+    c->family = m;
+    /* Bonferroni's bound: Holm may still pass a comparison whose rank lets
+     * it be multiplied by less than m, hence "may not" in the warning. */
+    c->few_reps = c->mwu_min_p * (double)m >= MLB_STATS_ALPHA;
+    c->min_reps = min_reps_for_alpha(MLB_STATS_ALPHA / (double)m);
 }
 
 static void update_significant(mlb_comparison *c)
@@ -637,8 +648,7 @@ int mlb_compare_samples(const double *a, size_t na, const double *b, size_t nb, 
     }
     c->p_adjusted = NAN;
     c->adjust_method = NULL;
-    c->few_reps = c->mwu_min_p >= MLB_STATS_ALPHA;
-    c->min_reps = min_reps_for_alpha();
+    mlb_comparison_set_family(c, 1);
     update_significant(c);
     return 0;
 }
@@ -798,6 +808,14 @@ static void fmt_p(char *b, size_t len, double p)
 static int warning_k(char *buf, size_t len, int k, const char *name_a, const char *name_b,
                      const mlb_comparison *c)
 {
+    if (k == 0 && c->few_reps && c->family > 1) {
+        snprintf(buf, len,
+                 "few repetitions (%zu vs %zu) for a family of %zu comparisons: the smallest "
+                 "Mann-Whitney p, %.2g, may not survive the adjustment (with at least %d per "
+                 "variant it can)",
+                 c->a.n, c->b.n, c->family, c->mwu_min_p, c->min_reps);
+        return 1;
+    }
     if (k == 0 && c->few_reps) {
         snprintf(buf, len,
                  "too few repetitions (%zu vs %zu): Mann-Whitney cannot go below p = %.2g, so no "
@@ -910,6 +928,7 @@ cJSON *mlb_comparison_to_json(const mlb_comparison *c)
     bad |= add_str(o, "mwu_method", mlb_mwu_method_name(c->mwu_method));
     bad |= add_str(o, "mwu_why", c->mwu_why);
     bad |= add_num(o, "mwu_min_p", c->mwu_min_p);
+    bad |= add_num(o, "family", (double)c->family);
     bad |= add_num(o, "cohens_d", c->cohens_d);
     bad |= add_str(o, "cohens_why", c->cohens_why);
     bad |= add_num(o, "cliffs_delta", c->cliffs_delta);

@@ -82,8 +82,9 @@ typedef struct mlb_comparison {
     double p_adjusted;                 /* NaN until mlb_comparison_set_adjusted */
     const char *adjust_method;         /* NULL until then */
     int significant;                   /* (adjusted if set) p < MLB_STATS_ALPHA */
-    int few_reps;                      /* mwu_min_p >= MLB_STATS_ALPHA */
+    int few_reps;                      /* mwu_min_p * family >= MLB_STATS_ALPHA */
     int min_reps;                      /* per sample, for significance to be reachable */
+    size_t family;                     /* comparisons adjusted together (1: none) */
 } mlb_comparison;
 
 /* Summarise x[0..n) (not modified). Returns 0, -EINVAL if n == 0 or a value
@@ -103,6 +104,11 @@ int mlb_compare_samples(const double *a, size_t na, const double *b, size_t nb,
 /* Record the family-adjusted p of the chosen test (method: "bonferroni",
  * "holm" or "bh") and recompute `significant` from it. */
 void mlb_comparison_set_adjusted(mlb_comparison *c, double p_adj, const char *method);
+
+/* Record that c belongs to a family of m comparisons adjusted together:
+ * recomputes few_reps and min_reps for the adjusted threshold (the smallest
+ * Holm- or Bonferroni-adjusted p is m times the smallest raw one). */
+void mlb_comparison_set_family(mlb_comparison *c, size_t m);
 
 /* Adjust the chosen p of a family of comparisons in place with `method`
  * ("bonferroni", "holm", "bh"); comparisons with no computable test are left

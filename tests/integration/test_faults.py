@@ -96,8 +96,11 @@ class NoFork(unittest.TestCase):
             p, doc = run_json(["--plugin-dir", d, "--plugin", "fault:spin", "--no-fork",
                                "--repetitions", "2", "--param", "ms=20"])
         self.assertEqual(doc["runs"][0]["status"], "ok")
-        self.assertAlmostEqual(doc["runs"][0]["repetitions"][0]["phases"]["train"]["wall_s"],
-                               0.020, delta=0.005)
+        wall = doc["runs"][0]["repetitions"][0]["phases"]["train"]["wall_s"]
+        # The spin ends at 20 ms of wall time; a preemption at the end of a
+        # loaded machine's time slice may add a few ms, never remove any.
+        self.assertGreaterEqual(wall, 0.020)
+        self.assertLess(wall, 0.040)
 
 
 if __name__ == "__main__":
