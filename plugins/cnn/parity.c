@@ -1,0 +1,183 @@
+/*
+ * cnn-parity: the C half of tools/parity/cnn_torch.py. Builds one of the
+ * cnn models, initialises it from a seed, runs one batch forward (training
+ * mode) and backward with the chosen kernel table, and writes into DIR:
+ *
+ *   weights.bin   the initial weights (docs/weights-format.md)
+ *   x.npy, y.npy  the batch: float32 images, int64 labels
+ *   logits.npy    the network's output for the batch, float32
+ *   loss.npy      the mean softmax cross-entropy, float64 (one value)
+ *   masks.npy     uint8, 1 where a ReLU's input was positive, ReLU after
+ *                 ReLU in graph order
+ *   grads.bin     weight-file layout: each trainable tensor holds its
+ *                 gradient; each buffer holds its value after the pass
+ *                 (batch norm's updated running statistics)
+ *
+ * The Python side loads weights.bin into the same PyTorch module, repeats
+ * the pass and compares. Not installed; built for the parity tool only.
+ *
+ *   cnn-parity MODEL VARIANT BATCH C H W SEED DIR
+ */
+#include "cnn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A C-order array as NumPy's .npy (format 1.0, little-endian host). */
+static int write_npy(const char *dir, const char *name, const char *descr, const void *data,
+                     size_t elem, int ndim, const size_t *shape)
+{
+    char path[4096], hdr[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int len = snprintf(hdr, sizeof hdr, "{'descr': '%s', 'fortran_order': False, 'shape': (",
+                       descr);
+    size_t count = 1;
+    for (int i = 0; i < ndim; i++) {
+        len += snprintf(hdr + len, sizeof hdr - (size_t)len, "%zu,%s", shape[i],
+                        i + 1 < ndim ? " " : "");
+        count *= shape[i];
+    }
+    len += snprintf(hdr + len, sizeof hdr - (size_t)len, "), }");
+    size_t pad = (64 - (10 + (size_t)len + 1) % 64) % 64;
+    size_t hl = (size_t)len + pad + 1;
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        fprintf(stderr, "cnn-parity: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hl & 0xff),
+                             (unsigned char)(hl >> 8)};
+    int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(hdr, 1, (size_t)len, f) == (size_t)len;
+    for (size_t i = 0; ok && i < pad; i++)
+        ok = fputc(' ', f) != EOF;
+    ok = ok && fputc('\n', f) != EOF && fwrite(data, elem, count, f) == count;
+    if (fclose(f) != 0 || !ok) {
+        fprintf(stderr, "cnn-parity: %s: write failed\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 9) {
+        fprintf(stderr, "usage: cnn-parity MODEL naive|openblas BATCH C H W SEED DIR\n");
+        return 2;
+    }
+    const char *model = argv[1], *variant = argv[2], *dir = argv[8];
+    int batch = atoi(argv[3]), c = atoi(argv[4]), h = atoi(argv[5]), w = atoi(argv[6]);
+    uint64_t seed = strtoull(argv[7], NULL, 10);
+    const nn_kernels *k = !strcmp(variant, "naive")      ? &nn_kernels_naive
+                          : !strcmp(variant, "openblas") ? &nn_kernels_openblas
+                                                         : NULL;
+    if (!k || batch < 1) {
+        fprintf(stderr, "cnn-parity: bad variant '%s' or batch %d\n", variant, batch);
+        return 2;
+    }
+    char err[512], path[4096];
+    nn_backend be;
+    nn_model m;
+    if (nn_backend_init(&be, k, 1, err, sizeof err) < 0 ||
+        cnn_model_build(&m, model, c, h, w, 10, err, sizeof err) < 0) {
+        fprintf(stderr, "cnn-parity: %s\n", err);
+        return 1;
+    }
+    int rc = 1;
+    float *x = NULL;
+    int32_t *y = NULL;
+    int64_t *y64 = NULL;
+    if (nn_model_compile(&m, &be, batch, err, sizeof err) < 0) {
+        fprintf(stderr, "cnn-parity: %s\n", err);
+        goto out;
+    }
+    nn_model_init_weights(&m, seed);
+    /* Running statistics away from their (0, 1) start, so that the
+     * comparison of their update means something. */
+    nn_rng r;
+    nn_rng_seed(&r, seed + 1);
+    for (int i = 0; i < m.n_params; i++)
+        if (!m.params[i].trainable)
+            for (size_t j = 0; j < m.params[i].size; j++)
+                m.params[i].data[j] = (float)(strstr(m.params[i].name, "var")
+                                                  ? 0.5 + nn_rng_uniform(&r)
+                                                  : nn_rng_uniform(&r) - 0.5);
+    snprintf(path, sizeof path, "%s/weights.bin", dir);
+    if (nn_weights_save(&m, path, err, sizeof err) < 0) {
+        fprintf(stderr, "cnn-parity: %s\n", err);
+        goto out;
+    }
+    size_t d = nn_model_input_size(&m);
+    x = malloc((size_t)batch * d * sizeof *x);
+    y = malloc((size_t)batch * sizeof *y);
+    y64 = malloc((size_t)batch * sizeof *y64);
+    if (!x || !y || !y64)
+        goto out;
+    for (size_t i = 0; i < (size_t)batch * d; i++)
+        x[i] = (float)nn_rng_normal(&r);
+    for (int i = 0; i < batch; i++)
+        y64[i] = y[i] = (int32_t)nn_rng_below(&r, 10);
+
+    nn_model_zero_grad(&m);
+    nn_model_forward(&m, x, batch, 1);
+    double loss = nn_model_loss(&m, batch, y);
+    nn_model_backward(&m, batch, y);
+
+    size_t xs[4] = {(size_t)batch, (size_t)c, (size_t)h, (size_t)w}, ys[1] = {(size_t)batch};
+    size_t ls[2] = {(size_t)batch, (size_t)nn_model_classes(&m)}, one[1] = {1};
+    if (write_npy(dir, "x.npy", "<f4", x, 4, 4, xs) < 0 ||
+        write_npy(dir, "y.npy", "<i8", y64, 8, 1, ys) < 0 ||
+        write_npy(dir, "logits.npy", "<f4", nn_model_output(&m), 4, 2, ls) < 0 ||
+        write_npy(dir, "loss.npy", "<f8", &loss, 8, 1, one) < 0)
+        goto out;
+    /* Which side of zero each ReLU input fell on, ReLU by ReLU in graph
+     * order (PyTorch's call order too). Among millions of activations a few
+     * lie within float32 rounding of zero; where ours and the reference
+     * land on different sides, the gradients differ by construction, so
+     * the tool compares gradients on our side of each kink. */
+    size_t n_mask = 0;
+    for (int i = 0; i < m.n_nodes; i++)
+        if (m.nodes[i].op == NN_OP_RELU)
+            n_mask += (size_t)batch * m.nodes[i].size;
+    unsigned char *mask = malloc(n_mask ? n_mask : 1);
+    if (!mask)
+        goto out;
+    size_t at = 0;
+    for (int i = 0; i < m.n_nodes; i++)
+        if (m.nodes[i].op == NN_OP_RELU)
+            for (size_t j = 0; j < (size_t)batch * m.nodes[i].size; j++)
+                mask[at++] = m.nodes[i].y[j] > 0;
+    int mrc = write_npy(dir, "masks.npy", "|u1", mask, 1, 1, &n_mask);
+    free(mask);
+    if (mrc < 0)
+        goto out;
+    /* Gradients in the weight-file layout: point each trainable tensor at
+     * its gradient for the save. */
+    for (int i = 0; i < m.n_params; i++)
+        if (m.params[i].trainable) {
+            float *t = m.params[i].data;
+            m.params[i].data = m.params[i].grad;
+            m.params[i].grad = t;
+        }
+    snprintf(path, sizeof path, "%s/grads.bin", dir);
+    if (nn_weights_save(&m, path, err, sizeof err) < 0) {
+        fprintf(stderr, "cnn-parity: %s\n", err);
+        goto out;
+    }
+    for (int i = 0; i < m.n_params; i++)
+        if (m.params[i].trainable) {
+            float *t = m.params[i].data;
+            m.params[i].data = m.params[i].grad;
+            m.params[i].grad = t;
+        }
+    printf("%s %s: %zu parameters, loss %.6f\n", model, variant, m.n_weights, loss);
+    rc = 0;
+out:
+    free(x);
+    free(y);
+    free(y64);
+    nn_model_free(&m);
+    nn_backend_release(&be);
+    return rc;
+}

@@ -1,0 +1,162 @@
+"""The cnn task through the real engine: both variants train LeNet-5 on a
+small slice of Fashion-MNIST from the same seed and agree, learning curves
+and metrics land in the results, weight files round-trip, and bad
+parameters fail with a clear message. Sizes are tiny (the sanitizer build
+runs this too); full-size quality runs are benchmarks (docs/cnn.md)."""
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from common import main, run, run_by_variant, run_json
+
+FASHION = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
+TINY = ["--repetitions", "1", "--warmup", "0", "--infer-queries", "3"]
+LENET = ["--param", "train_samples=600", "--param", "test_samples=300", "--param", "epochs=2",
+         "--param", "batch_size=32", "--param", "lr=0.05", "--param", "infer_batch=4"]
+
+
+def torch_installed():
+    return subprocess.run(["/usr/bin/python3", "-c", "import torch"],
+                          capture_output=True).returncode == 0
+
+
+def rep(run_doc):
+    return run_doc["repetitions"][0]
+
+
+def metric(run_doc, name):
+    return rep(run_doc)["metrics"][name]["value"]
+
+
+@unittest.skipUnless(os.path.exists(FASHION), "dataset-fashion-mnist is not installed")
+class LeNetFashion(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        _, cls.doc = run_json(["--plugin", "cnn:naive", "--plugin", "cnn:openblas"] + TINY + LENET,
+                              timeout=600)
+        cls.runs = run_by_variant(cls.doc)
+
+    def test_both_variants_ran(self):
+        self.assertEqual(set(self.runs), {"naive", "openblas"})
+        for v, r in self.runs.items():
+            self.assertEqual(r["status"], "ok", v)
+
+    def test_learns_and_variants_agree(self):
+        acc = {v: metric(r, "accuracy") for v, r in self.runs.items()}
+        # Chance is 0.1; 38 SGD steps reach about 0.55.
+        for v, a in acc.items():
+            self.assertGreater(a, 0.45, f"{v}: accuracy {a}")
+        # Same seed, same initial weights and batches: only rounding differs.
+        self.assertLessEqual(abs(acc["naive"] - acc["openblas"]), 0.01, acc)
+        self.assertAlmostEqual(metric(self.runs["naive"], "loss"),
+                               metric(self.runs["openblas"], "loss"), delta=1e-3)
+
+    def test_metrics(self):
+        for r in self.runs.values():
+            m = rep(r)["metrics"]
+            for name in ("accuracy", "macro_f1", "loss", "test_loss", "epochs_to_target"):
+                self.assertIn(name, m)
+            self.assertEqual(m["accuracy"]["better"], "higher")
+            self.assertEqual(m["loss"]["better"], "lower")
+            self.assertTrue(0 < m["macro_f1"]["value"] <= 1)
+            # target 0.85 is out of reach here: null, not a number
+            self.assertIsNone(m["epochs_to_target"]["value"])
+
+    def test_learning_curve_and_work(self):
+        for r in self.runs.values():
+            prog = rep(r)["progress"]
+            self.assertEqual([p["step"] for p in prog], [1, 2])
+            for p in prog:
+                self.assertEqual(p["metric"], "accuracy")
+                self.assertTrue(0 <= p["value"] <= 1)
+                self.assertGreater(p["loss"], 0)
+            self.assertLess(prog[1]["loss"], prog[0]["loss"])
+            phases = rep(r)["phases"]
+            self.assertEqual(phases["train"]["items"], 1200)  # samples x epochs
+            self.assertGreater(phases["train"]["flops"], 0)
+            self.assertEqual(phases["infer"]["items"], 3 * 4)  # queries x infer_batch
+            self.assertEqual(len(rep(r)["infer_latency_s"]), 3)
+
+
+@unittest.skipUnless(os.path.exists(FASHION), "dataset-fashion-mnist is not installed")
+class Weights(unittest.TestCase):
+    def test_round_trip_through_the_engine(self):
+        d = tempfile.mkdtemp(prefix="mlb-cnn-")
+        try:
+            path = os.path.join(d, "w.bin")
+            common = ["--plugin", "cnn:openblas", "--param", "train_samples=200",
+                      "--param", "test_samples=200", "--param", "batch_size=32"] + TINY
+            _, a = run_json(common + ["--param", "epochs=1", "--param", "weights_out=" + path])
+            self.assertTrue(os.path.getsize(path) > 61706 * 4)
+            with open(path, "rb") as f:
+                self.assertEqual(f.read(8), b"MLBNNWT\0")
+            # No training: the loaded weights classify exactly as they did.
+            _, b = run_json(common + ["--param", "epochs=0", "--param", "weights_in=" + path])
+            self.assertEqual(metric(a["runs"][0], "accuracy"), metric(b["runs"][0], "accuracy"))
+            self.assertAlmostEqual(metric(a["runs"][0], "test_loss"),
+                                   metric(b["runs"][0], "test_loss"), places=6)
+            # A model of another shape refuses the file, naming it.
+            p = run(common + ["--param", "epochs=0", "--param", "model=simplecnn",
+                              "--param", "weights_in=" + path], check=1)
+            self.assertIn(path, p.stderr)
+            self.assertIn("another shape", p.stderr)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+@unittest.skipUnless(os.path.exists(FASHION) and torch_installed(),
+                     "needs dataset-fashion-mnist and python3-torch")
+class TorchPeer(unittest.TestCase):
+    def test_torch_peer_side_by_side(self):
+        _, doc = run_json(["--plugin", "cnn:openblas", "--plugin", "cnn:pytorch"] + TINY + LENET,
+                          timeout=600)
+        runs = run_by_variant(doc)
+        self.assertEqual(runs["pytorch"]["status"], "ok", runs["pytorch"])
+        # Same data and initial weights; only the shuffles differ.
+        acc = {v: metric(r, "accuracy") for v, r in runs.items()}
+        self.assertGreater(acc["pytorch"], 0.45, acc)
+        self.assertLess(abs(acc["pytorch"] - acc["openblas"]), 0.1, acc)
+        t = rep(runs["pytorch"])
+        self.assertEqual([p["step"] for p in t["progress"]], [1, 2])
+        self.assertEqual(t["phases"]["train"]["items"], 1200)
+        self.assertAlmostEqual(t["phases"]["train"]["flops"],
+                               rep(runs["openblas"])["phases"]["train"]["flops"], delta=1)
+
+
+class OtherModelsAndData(unittest.TestCase):
+    def test_resnet18_synthetic(self):
+        _, doc = run_json(["--plugin", "cnn:openblas", "--param", "model=resnet18",
+                           "--param", "train_samples=16", "--param", "test_samples=8",
+                           "--param", "batch_size=8", "--param", "epochs=1",
+                           "--param", "optimizer=adam", "--param", "lr=0.001"] + TINY,
+                          timeout=600)
+        r = doc["runs"][0]
+        self.assertEqual(r["status"], "ok")
+        self.assertEqual(rep(r)["phases"]["train"]["items"], 16)
+
+    def test_simplecnn_digits(self):
+        _, doc = run_json(["--plugin", "cnn:naive", "--plugin", "cnn:openblas",
+                           "--param", "model=simplecnn",
+                           "--param", "dataset=digits", "--param", "train_samples=64",
+                           "--param", "test_samples=40", "--param", "epochs=1"] + TINY,
+                          timeout=600)
+        runs = run_by_variant(doc)
+        for v in ("naive", "openblas"):
+            self.assertEqual(runs[v]["status"], "ok")
+        self.assertEqual(metric(runs["naive"], "accuracy"), metric(runs["openblas"], "accuracy"))
+
+    def test_bad_parameters(self):
+        for param, needle in (("model=vgg16", "model='vgg16'"),
+                              ("optimizer=rmsprop", "optimizer='rmsprop'"),
+                              ("dataset=cifar10", "dataset='cifar10'"),
+                              ("batch_size=0", "batch_size=0"),
+                              ("lr=-1", "lr=-1")):
+            p = run(["--plugin", "cnn:naive", "--param", "dataset=digits", "--param", "epochs=0",
+                     "--param", param] + TINY, check=1)
+            self.assertIn(needle, p.stderr, param)
+
+
+if __name__ == "__main__":
+    main()
