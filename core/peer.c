@@ -497,6 +497,15 @@ mlb_peer_rc mlb_peer_call(mlb_peer_proc *p, mlb_ctx *ctx, const char *op)
                     mlb_error(ctx, "peer speaks protocol %g, engine speaks %d", v, PEER_PROTOCOL);
                     return MLB_PEER_ERROR;
                 }
+                /* What the peer says of itself (versions, threads): kept with
+                 * the results, so that its settings are on record. */
+                cJSON *info = cJSON_Duplicate(a, 1);
+                cJSON_DeleteItemFromObjectCaseSensitive(info, "ok");
+                cJSON_DeleteItemFromObjectCaseSensitive(info, "work");
+                cJSON_DeleteItemFromObjectCaseSensitive(info, "metrics");
+                free(p->hello);
+                p->hello = cJSON_PrintUnformatted(info);
+                cJSON_Delete(info);
             }
             apply_answer(ctx, a);
             cJSON_Delete(a);
@@ -561,6 +570,8 @@ void mlb_peer_stop(mlb_peer_proc *p)
     }
     free(p->buf);
     p->buf = NULL;
+    free(p->hello);
+    p->hello = NULL;
     if (p->tmpdir[0])
         rm_tree(p->tmpdir);
     p->tmpdir[0] = '\0';

@@ -35,6 +35,7 @@ typedef struct {
     double deadline;    /* CLOCK_MONOTONIC; 0: none */
     double spawn_s;
     int crashed;        /* the peer died of a signal */
+    char *hello;        /* the peer's hello answer (JSON text, its settings) */
 } mlb_peer_proc;
 
 typedef enum {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "suite.h"
 
 #define RESULT_SCHEMA "mlbench.result/1"
 
@@ -35,6 +36,18 @@ static cJSON *run_json(const mlb_run *r, int index)
     cJSON_AddStringToObject(o, "task", r->pl->desc.task);
     cJSON_AddStringToObject(o, "variant", r->pl->desc.variant);
     cJSON_AddStringToObject(o, "plugin_path", r->pl->path);
+    if (r->pl->peer) { /* how the peer was run: its settings are part of the result */
+        const mlb_peer_desc *d = r->pl->peer;
+        cJSON *pe = cJSON_AddObjectToObject(o, "peer");
+        cJSON *cmd = cJSON_AddArrayToObject(pe, "command");
+        for (size_t i = 0; i < d->n_command; i++)
+            cJSON_AddItemToArray(cmd, cJSON_CreateString(d->command[i]));
+        cJSON *env = cJSON_AddObjectToObject(pe, "env");
+        for (size_t i = 0; i < d->n_env; i++)
+            cJSON_AddStringToObject(env, d->env[i].key, d->env[i].value);
+        if (d->data_from)
+            cJSON_AddStringToObject(pe, "data_from", d->data_from);
+    }
     cJSON_AddNumberToObject(o, "group", r->group);
     cJSON_AddItemToObject(o, "params", mlb_params_to_json(&r->params));
     cJSON_AddStringToObject(o, "status", mlb_rep_status_name(r->status));

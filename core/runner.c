@@ -51,6 +51,7 @@ void mlb_rep_free(mlb_rep *r)
     free(r->metrics);
     free(r->progress);
     free(r->timeline);
+    free(r->peer_hello);
     memset(r, 0, sizeof(*r));
 }
 
@@ -341,6 +342,9 @@ cJSON *mlb_rep_to_json(const mlb_rep *r)
     if (isfinite(r->peer_spawn_s)) {
         cJSON *pe = cJSON_AddObjectToObject(j, "peer");
         cJSON_AddNumberToObject(pe, "start_s", r->peer_spawn_s);
+        cJSON *hello = r->peer_hello ? cJSON_Parse(r->peer_hello) : NULL;
+        if (hello)
+            cJSON_AddItemToObject(pe, "hello", hello);
     }
     if (r->n_latency) {
         cJSON *lat = cJSON_AddArrayToObject(j, "infer_latency_s");
@@ -408,7 +412,11 @@ int mlb_rep_from_json(const cJSON *j, mlb_rep *out)
             p->work[k] = isnan(v) ? 0 : v;
         }
     }
-    out->peer_spawn_s = get_num(cJSON_GetObjectItemCaseSensitive(j, "peer"), "start_s");
+    const cJSON *pe = cJSON_GetObjectItemCaseSensitive(j, "peer");
+    out->peer_spawn_s = get_num(pe, "start_s");
+    const cJSON *hello = cJSON_GetObjectItemCaseSensitive(pe, "hello");
+    if (hello)
+        out->peer_hello = cJSON_PrintUnformatted(hello);
     const cJSON *lat = cJSON_GetObjectItemCaseSensitive(j, "infer_latency_s");
     int nl = cJSON_GetArraySize(lat);
     if (nl > 0 && (out->latency_s = malloc((size_t)nl * sizeof(double)))) {
@@ -569,6 +577,7 @@ static void run_phases(const mlb_plugin_entry *e, mlb_ctx *ctx, const mlb_run_op
             return;
         }
         rep->peer_spawn_s = peer.spawn_s;
+        rep->peer_hello = peer.hello ? strdup(peer.hello) : NULL;
         d.peer = &peer;
         target = peer.pid;
     }

@@ -47,6 +47,7 @@ typedef struct {
     mlb_mem_sample *timeline; /* sampled RSS since the start of setup */
     size_t n_timeline;
     double peer_spawn_s; /* a peer's start (process, interpreter, imports); NaN otherwise */
+    char *peer_hello;    /* what the peer reported of itself at hello (JSON text), or NULL */
 } mlb_rep;
 
 typedef struct {

@@ -13,6 +13,10 @@ import torch.nn.functional as F
 
 
 class CnnTorch(mlbench_peer.Peer):
+    def hello(self):
+        return {"torch": torch.__version__, "mkldnn": torch.backends.mkldnn.is_available(),
+                "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS")}
+
     def setup(self, params, data, seed):
         self.p = params
         torch.set_num_threads(int(params["threads"]))

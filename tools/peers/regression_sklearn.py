@@ -14,6 +14,10 @@ except ImportError:  # older scikit-learn installs
 
 
 class RegressionSklearn(mlbench_peer.Peer):
+    def hello(self):
+        import sklearn
+        return {"sklearn": sklearn.__version__, "numpy": np.__version__}
+
     def setup(self, params, data, seed):
         self.p = params
         threads = int(params.get("threads", 1))

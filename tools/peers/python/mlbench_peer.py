@@ -37,7 +37,9 @@ class PeerError(Exception):
 
 class Peer:
     def hello(self):
-        pass
+        """Return a dict of what to record about this peer (library versions,
+        settings); the engine stores it with each repetition's results."""
+        return {}
 
     def setup(self, params, data, seed):
         pass
@@ -118,9 +120,9 @@ def run(peer):
             if op == "hello":
                 if req.get("protocol") != PROTOCOL:
                     raise PeerError(f"engine speaks protocol {req.get('protocol')}, peer {PROTOCOL}")
-                peer.hello()
-                _answer(peer, True, extra={"protocol": PROTOCOL,
-                                           "python": sys.version.split()[0]})
+                info = dict(peer.hello() or {})
+                info.update({"protocol": PROTOCOL, "python": sys.version.split()[0]})
+                _answer(peer, True, extra=info)
                 continue
             if op == "setup":
                 peer._data = dict(req.get("data") or {})
