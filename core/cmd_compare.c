@@ -6,61 +6,16 @@
 #include <string.h>
 
 #include "cmd_compare.h"
+#include "export.h"
 #include "runner.h"
 #include "stats.h"
 
 static cJSON *load_results(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "mlbench-engine compare: %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap + 1);
-    size_t n;
-    while (buf && (n = fread(buf + len, 1, cap - len, f)) > 0) {
-        len += n;
-        if (len == cap) {
-            char *nb = realloc(buf, 2 * cap + 1);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (!buf)
-        return NULL;
-    buf[len] = '\0';
-    const char *end = NULL;
-    cJSON *doc = cJSON_ParseWithOpts(buf, &end, 0);
-    if (!doc) {
-        size_t off = end ? (size_t)(end - buf) : 0, line = 1;
-        for (size_t i = 0; i < off && i < len; i++)
-            line += buf[i] == '\n';
-        fprintf(stderr, "mlbench-engine compare: %s:%zu: not valid JSON (byte %zu)\n", path, line,
-                off);
-        free(buf);
-        return NULL;
-    }
-    free(buf);
-    const cJSON *schema = cJSON_GetObjectItemCaseSensitive(doc, "schema");
-    if (!cJSON_IsString(schema) || strncmp(schema->valuestring, "mlbench.result/", 15) != 0) {
-        fprintf(stderr, "mlbench-engine compare: %s: not an mlbench result (field 'schema')\n",
-                path);
-        cJSON_Delete(doc);
-        return NULL;
-    }
-    if (strcmp(schema->valuestring, "mlbench.result/1") != 0) {
-        fprintf(stderr, "mlbench-engine compare: %s: schema %s is newer than this engine reads\n",
-                path, schema->valuestring);
-        cJSON_Delete(doc);
-        return NULL;
-    }
+    char err[1024];
+    cJSON *doc = mlb_results_load(path, err, sizeof err);
+    if (!doc)
+        fprintf(stderr, "mlbench-engine compare: %s\n", err);
     return doc;
 }
 

@@ -233,7 +233,7 @@ static void fmt_exact(char *b, size_t n, double v)
         snprintf(b, n, "%.17g", v);
 }
 
-static void fmt_time(char *b, size_t n, double s)
+void mlb_fmt_time(char *b, size_t n, double s)
 {
     if (!isfinite(s))
         snprintf(b, n, DASH);
@@ -247,7 +247,7 @@ static void fmt_time(char *b, size_t n, double s)
         snprintf(b, n, "%.3f s", s);
 }
 
-static void fmt_rate(char *b, size_t n, double v)
+void mlb_fmt_rate(char *b, size_t n, double v)
 {
     if (!isfinite(v))
         snprintf(b, n, DASH);
@@ -261,7 +261,7 @@ static void fmt_rate(char *b, size_t n, double v)
         snprintf(b, n, "%.3g/s", v);
 }
 
-static void fmt_bytes(char *b, size_t n, double v)
+void mlb_fmt_bytes(char *b, size_t n, double v)
 {
     if (!isfinite(v))
         snprintf(b, n, DASH);
@@ -509,26 +509,26 @@ static void row_fill(row_cells *c, const cJSON *run, const cJSON *base_run)
     double med = jnum(sum, "phases.train.wall_s.median");
     double iqr = jnum(sum, "phases.train.wall_s.iqr");
     char t[32], q1[32], q3[32];
-    fmt_time(t, sizeof t, med);
+    mlb_fmt_time(t, sizeof t, med);
     if (isfinite(med) && isfinite(iqr) && med > 0)
         snprintf(c->train, sizeof c->train, "%s \xc2\xb1%.1f%%", t, 50.0 * iqr / med);
     else
         snprintf(c->train, sizeof c->train, "%s", t);
-    fmt_time(q1, sizeof q1, jnum(sum, "phases.train.wall_s.q1"));
-    fmt_time(q3, sizeof q3, jnum(sum, "phases.train.wall_s.q3"));
+    mlb_fmt_time(q1, sizeof q1, jnum(sum, "phases.train.wall_s.q1"));
+    mlb_fmt_time(q3, sizeof q3, jnum(sum, "phases.train.wall_s.q3"));
     double n = jnum(sum, "phases.train.wall_s.n");
     snprintf(c->train_tip, sizeof c->train_tip, "q1 %s, q3 %s, n = %.0f", q1, q3,
              isfinite(n) ? n : 0.0);
     char p50[32], p90[32], p99[32];
-    fmt_time(p50, sizeof p50, jnum(sum, "infer_latency_s.p50"));
-    fmt_time(p90, sizeof p90, jnum(sum, "infer_latency_s.p90"));
-    fmt_time(p99, sizeof p99, jnum(sum, "infer_latency_s.p99"));
+    mlb_fmt_time(p50, sizeof p50, jnum(sum, "infer_latency_s.p50"));
+    mlb_fmt_time(p90, sizeof p90, jnum(sum, "infer_latency_s.p90"));
+    mlb_fmt_time(p99, sizeof p99, jnum(sum, "infer_latency_s.p99"));
     if (isfinite(jnum(sum, "infer_latency_s.p50")))
         snprintf(c->lat, sizeof c->lat, "%s / %s / %s", p50, p90, p99);
     else
         snprintf(c->lat, sizeof c->lat, DASH);
-    fmt_rate(c->rate_train, sizeof c->rate_train, jnum(sum, "phases.train.items_per_s.median"));
-    fmt_rate(c->rate_infer, sizeof c->rate_infer, jnum(sum, "phases.infer.items_per_s.median"));
+    mlb_fmt_rate(c->rate_train, sizeof c->rate_train, jnum(sum, "phases.train.items_per_s.median"));
+    mlb_fmt_rate(c->rate_infer, sizeof c->rate_infer, jnum(sum, "phases.infer.items_per_s.median"));
     double g = jnum(sum, "phases.train.gflop_per_s.median");
     if (!isfinite(g))
         g = jnum(sum, "phases.infer.gflop_per_s.median");
@@ -536,7 +536,7 @@ static void row_fill(row_cells *c, const cJSON *run, const cJSON *base_run)
         snprintf(c->gflops, sizeof c->gflops, "%.2f", g);
     else
         snprintf(c->gflops, sizeof c->gflops, DASH);
-    fmt_bytes(c->rss, sizeof c->rss, run_peak_rss(sum));
+    mlb_fmt_bytes(c->rss, sizeof c->rss, run_peak_rss(sum));
     double sp = run_speedup(base, sum);
     if (isfinite(sp))
         snprintf(c->speedup, sizeof c->speedup, "%.2f\xc3\x97", sp);
@@ -866,7 +866,7 @@ static int svg_boxplot(sbuf *b, const grp *g)
              * equal times still show as separate dots. */
             double jy = cy + ((double)((k * 7) % 9) - 4) * 1.6;
             char tt[32];
-            fmt_time(tt, sizeof tt, vals[i][k]);
+            mlb_fmt_time(tt, sizeof tt, vals[i][k]);
             sb_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\" "
                          "fill-opacity=\"0.75\" stroke=\"#fff\" stroke-width=\"0.6\">"
                          "<title>repetition %zu: %s</title></circle>\n",
@@ -922,7 +922,7 @@ static int svg_bars(sbuf *b, const grp *g, const char *phase)
         double v = jnum(jget(g->runs[i], "summary"), key);
         svg_row_label(b, left - 8, cy, run_variant(g->runs[i]));
         char txt[32];
-        fmt_rate(txt, sizeof txt, v);
+        mlb_fmt_rate(txt, sizeof txt, v);
         double x = isfinite(v) && v > 0 ? ax_pos(&a, v, left, right) : left;
         if (x > left)
             sb_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"18\" fill=\"%s\"/>",
@@ -1998,7 +1998,7 @@ static void report_usage(FILE *f)
 
 /* Reads and checks a results document; NULL with a message naming the file
  * (and the line, for invalid JSON). */
-static cJSON *load_doc(const char *path, char *err, size_t errlen)
+cJSON *mlb_results_load(const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -2108,7 +2108,7 @@ int mlb_cmd_report(int argc, char **argv)
             fprintf(stderr, "mlbench-engine report: %s\n", err);
             return 2;
         }
-    cJSON *doc = load_doc(in, err, sizeof err);
+    cJSON *doc = mlb_results_load(in, err, sizeof err);
     if (!doc) {
         fprintf(stderr, "mlbench-engine report: %s\n", err);
         return 2;

@@ -20,6 +20,16 @@ int mlb_export_markdown(const cJSON *doc, const char *path, char *err, size_t er
  * Returns 0 or a negative errno with a message naming `what` and the path. */
 int mlb_export_check_path(const char *what, const char *path, char *err, size_t errlen);
 
+/* Reads and checks a results document: an error names the path and, for
+ * invalid JSON, the line; for another document, the field (`schema`). */
+cJSON *mlb_results_load(const char *path, char *err, size_t errlen);
+
+/* Human units for tables: seconds (ns to s), rates (/s, k/s, M/s, G/s) and
+ * bytes (MiB, GiB); "–" for a value that is absent (NaN). */
+void mlb_fmt_time(char *b, size_t n, double seconds);
+void mlb_fmt_rate(char *b, size_t n, double per_second);
+void mlb_fmt_bytes(char *b, size_t n, double bytes);
+
 /* `mlbench-engine report RESULTS.json [--html F] [--csv F] [--markdown F]`;
  * argv[0] == "report". Exit code: 0 written, 2 usage or input error (then
  * nothing is written). */

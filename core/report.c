@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "export.h"
 
 static double jget(const cJSON *o, const char *path)
 {
@@ -28,17 +29,6 @@ static void put_col(FILE *f, const char *s, int width)
     fputc(' ', f);
 }
 
-static void fmt_time(char *b, size_t n, double s)
-{
-    if (!isfinite(s))
-        snprintf(b, n, "-");
-    else if (s < 1e-3)
-        snprintf(b, n, "%.1f us", s * 1e6);
-    else if (s < 1)
-        snprintf(b, n, "%.2f ms", s * 1e3);
-    else
-        snprintf(b, n, "%.3f s", s);
-}
 
 static void fmt_time_spread(char *b, size_t n, const cJSON *sum, const char *phase)
 {
@@ -47,34 +37,14 @@ static void fmt_time_spread(char *b, size_t n, const cJSON *sum, const char *pha
     double med = jget(sum, key);
     snprintf(key, sizeof key, "phases.%s.wall_s.iqr", phase);
     double iqr = jget(sum, key);
-    fmt_time(t, sizeof t, med);
+    mlb_fmt_time(t, sizeof t, med);
     if (isfinite(med) && isfinite(iqr) && med > 0)
         snprintf(b, n, "%s ±%.1f%%", t, 50.0 * iqr / med);
     else
         snprintf(b, n, "%s", t);
 }
 
-static void fmt_rate(char *b, size_t n, double v)
-{
-    if (!isfinite(v))
-        snprintf(b, n, "-");
-    else if (v >= 1e6)
-        snprintf(b, n, "%.2fM/s", v / 1e6);
-    else if (v >= 1e3)
-        snprintf(b, n, "%.2fk/s", v / 1e3);
-    else
-        snprintf(b, n, "%.3g/s", v);
-}
 
-static void fmt_bytes(char *b, size_t n, double v)
-{
-    if (!isfinite(v))
-        snprintf(b, n, "-");
-    else if (v >= 1 << 30)
-        snprintf(b, n, "%.2f GiB", v / (1 << 30));
-    else
-        snprintf(b, n, "%.1f MiB", v / (1 << 20));
-}
 
 static void metrics_text(char *b, size_t n, const cJSON *sum)
 {
@@ -112,9 +82,9 @@ void mlb_report_table(FILE *f, const mlb_session *s)
         }
         char train[48], infer[48], rate[32], irate[32], gf[32], mem[32], sp[32], met[256];
         fmt_time_spread(train, sizeof train, sum, "train");
-        fmt_time(infer, sizeof infer, jget(sum, "infer_latency_s.p50"));
-        fmt_rate(rate, sizeof rate, jget(sum, "phases.train.items_per_s.median"));
-        fmt_rate(irate, sizeof irate, jget(sum, "phases.infer.items_per_s.median"));
+        mlb_fmt_time(infer, sizeof infer, jget(sum, "infer_latency_s.p50"));
+        mlb_fmt_rate(rate, sizeof rate, jget(sum, "phases.train.items_per_s.median"));
+        mlb_fmt_rate(irate, sizeof irate, jget(sum, "phases.infer.items_per_s.median"));
         double g = jget(sum, "phases.train.gflop_per_s.median");
         if (!isfinite(g))
             g = jget(sum, "phases.infer.gflop_per_s.median");
@@ -127,7 +97,7 @@ void mlb_report_table(FILE *f, const mlb_session *s)
             if (isfinite(v) && !(v <= peak))
                 peak = v;
         }
-        fmt_bytes(mem, sizeof mem, peak);
+        mlb_fmt_bytes(mem, sizeof mem, peak);
         double t = jget(sum, "phases.train.wall_s.median");
         double sp_v = isfinite(t) && t > 0 ? base_train / t : NAN;
         if (!isfinite(sp_v)) {
