@@ -552,11 +552,35 @@ static int drive(phase_driver *d, mlb_ctx *ctx, int ph)
 
 static void phase_failed(mlb_rep *rep, mlb_ctx *ctx, const phase_driver *d, int ph, int rc)
 {
+    if (rep->status != MLB_REP_OK)
+        return; /* the first failure is the one reported */
     callback_failed(rep, ctx, mlb_phase_names[ph], rc);
     if (d->peer_timeout)
         rep->status = MLB_REP_TIMEOUT;
     else if (d->peer && d->peer->crashed)
         rep->status = MLB_REP_CRASHED;
+}
+
+/* One timed phase; infer runs `queries` queries, each timed. On failure the
+ * repetition's status and message say so. Returns the callback's result. */
+static int timed_phase(mem_sampler *ms, mlb_ctx *ctx, phase_driver *d, int ph, pid_t target,
+                       mlb_rep *rep, int queries)
+{
+    phase_mark mk;
+    int rc = 0;
+    phase_begin(ms, ctx, ph, &mk, target);
+    if (ph != MLB_PH_INFER)
+        rc = drive(d, ctx, ph);
+    for (int q = 0; ph == MLB_PH_INFER && q < queries && rc >= 0; q++) {
+        double t0 = mlb_now();
+        rc = drive(d, ctx, ph);
+        rep->latency_s[q] = mlb_now() - t0;
+        rep->n_latency = (size_t)q + 1;
+    }
+    phase_end(ms, ctx, ph, &mk, rep);
+    if (rc < 0)
+        phase_failed(rep, ctx, d, ph, rc);
+    return rc;
 }
 
 /* The phases, in this process. `fd` >= 0 streams progress to the parent. */
@@ -584,26 +608,14 @@ static void run_phases(const mlb_plugin_entry *e, mlb_ctx *ctx, const mlb_run_op
     mem_sampler ms;
     if (mem_start(&ms, opts->sample_interval_s, target) < 0)
         ms.statm_fd = -1;
-    phase_mark mk;
-    int rc;
 
-    phase_begin(&ms, ctx, MLB_PH_SETUP, &mk, target);
-    rc = drive(&d, ctx, MLB_PH_SETUP);
-    phase_end(&ms, ctx, MLB_PH_SETUP, &mk, rep);
-    if (rc < 0) {
-        phase_failed(rep, ctx, &d, MLB_PH_SETUP, rc);
+    if (timed_phase(&ms, ctx, &d, MLB_PH_SETUP, target, rep, 0) < 0)
         goto out;
-    }
     emit(fd, rep, ctx, 0);
 
     if (d.peer || d.pl->train) {
-        phase_begin(&ms, ctx, MLB_PH_TRAIN, &mk, target);
-        rc = drive(&d, ctx, MLB_PH_TRAIN);
-        phase_end(&ms, ctx, MLB_PH_TRAIN, &mk, rep);
-        if (rc < 0) {
-            phase_failed(rep, ctx, &d, MLB_PH_TRAIN, rc);
+        if (timed_phase(&ms, ctx, &d, MLB_PH_TRAIN, target, rep, 0) < 0)
             goto teardown;
-        }
         emit(fd, rep, ctx, 0);
     }
 
@@ -615,35 +627,17 @@ static void run_phases(const mlb_plugin_entry *e, mlb_ctx *ctx, const mlb_run_op
             rep_set_message(rep, "engine: out of memory for latencies");
             goto teardown;
         }
-        phase_begin(&ms, ctx, MLB_PH_INFER, &mk, target);
-        for (int q = 0; q < opts->infer_queries; q++) {
-            double t0 = mlb_now();
-            rc = drive(&d, ctx, MLB_PH_INFER);
-            rep->latency_s[q] = mlb_now() - t0;
-            rep->n_latency = (size_t)q + 1;
-            if (rc < 0)
-                break;
-        }
-        phase_end(&ms, ctx, MLB_PH_INFER, &mk, rep);
-        if (rc < 0) {
-            phase_failed(rep, ctx, &d, MLB_PH_INFER, rc);
+        if (timed_phase(&ms, ctx, &d, MLB_PH_INFER, target, rep, opts->infer_queries) < 0)
             goto teardown;
-        }
         emit(fd, rep, ctx, 0);
     }
 
 teardown:
-    /* A peer that is gone or stuck gets no teardown request. */
+    /* A peer that is gone or stuck gets no teardown request. Teardown runs
+     * after a failed train or infer too; the first failure is the one kept. */
     if (!d.peer_timeout && !(d.peer && d.peer->pid < 0)) {
-        char saved[sizeof ctx->err];
-        memcpy(saved, ctx->err, sizeof saved);
-        ctx->err[0] = '\0';
-        phase_begin(&ms, ctx, MLB_PH_TEARDOWN, &mk, target);
-        rc = drive(&d, ctx, MLB_PH_TEARDOWN);
-        phase_end(&ms, ctx, MLB_PH_TEARDOWN, &mk, rep);
-        if (rc < 0 && rep->status == MLB_REP_OK)
-            phase_failed(rep, ctx, &d, MLB_PH_TEARDOWN, rc);
-        memcpy(ctx->err, saved, sizeof saved);
+        ctx->err[0] = '\0'; /* train's message is in rep already */
+        timed_phase(&ms, ctx, &d, MLB_PH_TEARDOWN, target, rep, 0);
     }
 out:
     mem_stop(&ms);
