@@ -33,6 +33,13 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static int cmp_entry(const void *a, const void *b)
+{
+    const mlb_plugin_entry *x = a, *y = b;
+    int c = strcmp(x->desc.task, y->desc.task);
+    return c ? c : strcmp(x->desc.variant, y->desc.variant);
+}
+
 static int valid_name(const char *s)
 {
     if (!s || !*s)
@@ -200,6 +207,9 @@ int mlb_registry_scan(mlb_registry *r, char *const *dirs, size_t n_dirs, FILE *w
     }
     for (size_t i = 0; i < n_dirs; i++)
         scan_dir(r, dirs[i], 0, warn);
+    /* Listed and planned by task, then variant, whichever directory or kind
+     * (plugin or peer) each came from. */
+    qsort(r->v, r->n, sizeof *r->v, cmp_entry);
     /* A peer that declares no parameters takes those of its data_from
      * variant: same names, types and defaults as the native variants. */
     for (size_t i = 0; i < r->n; i++) {
