@@ -107,5 +107,24 @@ class Protocol(unittest.TestCase):
                          sum(42 + 0.5 * i for i in range(6)))
 
 
+class TimeToTarget(unittest.TestCase):
+    def test_suite_target_from_progress(self):
+        # The test peer reports accuracy 0.7 after step 1 and 0.9 after step 2,
+        # both at the end of its 60 ms of train work.
+        with PeerDir() as d:
+            suite = os.path.join(d, "t.yaml")
+            with open(suite, "w") as f:
+                f.write("benchmarks:\n  - task: peertest\n    variants: [py]\n"
+                        "    params: {ms: 60}\n    repetitions: 3\n    warmup: 0\n"
+                        "    target: {metric: accuracy, value: 0.8}\n")
+            p, doc = run_json(["--plugin-dir", d, "--config", suite])
+        tt = doc["runs"][0]["summary"]["time_to_target"]
+        self.assertEqual((tt["metric"], tt["target"], tt["reached"], tt["of"]), ("accuracy", 0.8, 3, 3))
+        self.assertGreaterEqual(tt["train_s"]["median"], 0.060)
+        self.assertLess(tt["train_s"]["median"], 0.5)
+        rep = doc["runs"][0]["repetitions"][0]
+        self.assertEqual([p["value"] for p in rep["progress"]], [0.7, 0.9])
+
+
 if __name__ == "__main__":
     main()
