@@ -293,13 +293,14 @@ static cJSON *data_json(const char *dir)
 }
 
 int mlb_peer_start(const mlb_plugin_entry *e, const mlb_plugin_entry *data_from, mlb_ctx *ctx,
-                   double deadline, mlb_peer_proc *p)
+                   double deadline, double mem_limit, mlb_peer_proc *p)
 {
     const mlb_peer_desc *d = e->peer;
     memset(p, 0, sizeof *p);
     p->pid = -1;
     p->to_fd = p->from_fd = -1;
     p->deadline = deadline;
+    p->mem_limit = mem_limit;
     const char *tmp = getenv("TMPDIR");
     if (!tmp || !*tmp || strlen(tmp) > 200)
         tmp = "/tmp";
@@ -531,12 +532,24 @@ mlb_peer_rc mlb_peer_call(mlb_peer_proc *p, mlb_ctx *ctx, const char *op)
             }
             wait_ms = (int)(left * 1000) + 1;
         }
+        /* The engine's own --mem-limit check sees only this process, not the
+         * peer it started: watch the peer here, at the same 10 ms period. */
+        if (p->mem_limit > 0 && (wait_ms < 0 || wait_ms > 10))
+            wait_ms = 10;
         struct pollfd pf = {.fd = p->from_fd, .events = POLLIN};
         int pr = poll(&pf, 1, wait_ms);
         if (pr < 0 && errno == EINTR)
             continue;
-        if (pr == 0)
-            continue; /* the deadline check above reports it */
+        if (pr == 0) {
+            double rss = p->mem_limit > 0 ? mlb_proc_rss(p->pid) : 0;
+            if (rss > p->mem_limit) {
+                kill(p->pid, SIGKILL);
+                mlb_error(ctx, "peer's resident memory %.0f MiB exceeded --mem-limit %.0f MiB during %s",
+                          rss / 1048576.0, p->mem_limit / 1048576.0, op);
+                return MLB_PEER_MEMLIMIT;
+            }
+            continue; /* the deadline check above reports a timeout */
+        }
         ssize_t r = read(p->from_fd, p->buf + p->len, p->cap - p->len);
         if (r < 0 && errno == EINTR)
             continue;

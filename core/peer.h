@@ -33,6 +33,7 @@ typedef struct {
     char *buf;          /* unread answer bytes */
     size_t len, cap;
     double deadline;    /* CLOCK_MONOTONIC; 0: none */
+    double mem_limit;   /* bytes of the peer's RSS (--mem-limit); 0: none */
     double spawn_s;
     int crashed;        /* the peer died of a signal */
     char *hello;        /* the peer's hello answer (JSON text, its settings) */
@@ -42,12 +43,13 @@ typedef enum {
     MLB_PEER_OK = 0,
     MLB_PEER_ERROR = -1,    /* the peer answered ok:false, or spoke nonsense, or died */
     MLB_PEER_TIMEOUT = -2,
+    MLB_PEER_MEMLIMIT = -3, /* the peer's resident memory passed --mem-limit */
 } mlb_peer_rc;
 
 /* Starts the peer of entry `e` (and exports the data of its `data_from`
  * variant first). On failure returns negative with the reason in ctx->err. */
 int mlb_peer_start(const mlb_plugin_entry *e, const mlb_plugin_entry *data_from, mlb_ctx *ctx,
-                   double deadline, mlb_peer_proc *p);
+                   double deadline, double mem_limit, mlb_peer_proc *p);
 /* One request/answer: applies the answer's work, metrics and progress to ctx. */
 mlb_peer_rc mlb_peer_call(mlb_peer_proc *p, mlb_ctx *ctx, const char *op);
 /* Closes the peer's stdin, waits briefly, kills what is left, removes tmpdir. */

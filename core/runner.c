@@ -532,6 +532,7 @@ typedef struct {
     mlb_peer_proc *peer; /* NULL for a native plugin */
     void *state;
     int peer_timeout;    /* the peer missed the deadline: stop, no teardown request */
+    int peer_memlimit;   /* the peer passed --mem-limit and was killed */
 } phase_driver;
 
 static int drive(phase_driver *d, mlb_ctx *ctx, int ph)
@@ -540,6 +541,8 @@ static int drive(phase_driver *d, mlb_ctx *ctx, int ph)
         mlb_peer_rc r = mlb_peer_call(d->peer, ctx, mlb_phase_names[ph]);
         if (r == MLB_PEER_TIMEOUT)
             d->peer_timeout = 1;
+        if (r == MLB_PEER_MEMLIMIT)
+            d->peer_memlimit = 1;
         return r == MLB_PEER_OK ? 0 : MLB_EFAIL;
     }
     switch (ph) {
@@ -557,6 +560,8 @@ static void phase_failed(mlb_rep *rep, mlb_ctx *ctx, const phase_driver *d, int 
     callback_failed(rep, ctx, mlb_phase_names[ph], rc);
     if (d->peer_timeout)
         rep->status = MLB_REP_TIMEOUT;
+    else if (d->peer_memlimit)
+        rep->status = MLB_REP_MEMLIMIT;
     else if (d->peer && d->peer->crashed)
         rep->status = MLB_REP_CRASHED;
 }
@@ -594,7 +599,7 @@ static void run_phases(const mlb_plugin_entry *e, mlb_ctx *ctx, const mlb_run_op
     rep->peer_spawn_s = NAN;
     if (e->peer) {
         double deadline = opts->timeout_s > 0 ? mlb_now() + opts->timeout_s : 0;
-        int rc = mlb_peer_start(e, opts->data_from, ctx, deadline, &peer);
+        int rc = mlb_peer_start(e, opts->data_from, ctx, deadline, opts->mem_limit_bytes, &peer);
         if (rc < 0) {
             callback_failed(rep, ctx, "start", rc);
             mlb_peer_stop(&peer);
@@ -667,7 +672,7 @@ static int ctx_clone(mlb_ctx *dst, const mlb_ctx *tmpl, int rep_index, int verbo
     return 0;
 }
 
-static double rss_of(pid_t pid)
+double mlb_proc_rss(pid_t pid)
 {
     char path[64], buf[128];
     snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
@@ -797,7 +802,7 @@ static int run_forked(const mlb_plugin_entry *pl, mlb_ctx *ctx, const mlb_run_op
             kill_status = MLB_REP_TIMEOUT;
             snprintf(kill_msg, sizeof kill_msg, "timed out after %.3g s", opts->timeout_s);
         } else if (opts->mem_limit_bytes > 0) {
-            double rss = rss_of(pid);
+            double rss = mlb_proc_rss(pid);
             if (rss > opts->mem_limit_bytes) {
                 kill_status = MLB_REP_MEMLIMIT;
                 snprintf(kill_msg, sizeof kill_msg,

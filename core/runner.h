@@ -4,6 +4,7 @@
 #define MLB_CORE_RUNNER_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <cjson/cJSON.h>
 
 #include "ctx.h"
@@ -70,6 +71,9 @@ void mlb_rep_free(mlb_rep *r);
 /* The repetition as it appears in results (and on the child's pipe). */
 cJSON *mlb_rep_to_json(const mlb_rep *r);
 int mlb_rep_from_json(const cJSON *j, mlb_rep *out);
+
+/* Resident set size of process `pid` in bytes (NaN if unreadable). */
+double mlb_proc_rss(pid_t pid);
 
 /* Set by the engine's SIGINT handler; the runner stops the child. */
 extern volatile int mlb_interrupted;

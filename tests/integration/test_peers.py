@@ -77,6 +77,13 @@ class Protocol(unittest.TestCase):
         self.assertGreaterEqual(rep["phases"]["train"]["rss_peak_bytes"], 300 * 2**20)
         self.assertLess(rep["phases"]["setup"]["rss_peak_bytes"], 100 * 2**20)
 
+    def test_mem_limit_applies_to_the_peer(self):
+        with PeerDir() as d:
+            r = peer_run(d, "alloc", 1, ["--param", "ms=1", "--mem-limit", "100M"])
+        rep = r["repetitions"][0]
+        self.assertEqual(rep["status"], "memory_limit", rep.get("message"))
+        self.assertIn("exceeded --mem-limit 100 MiB during train", rep["message"])
+
     def test_failure_modes(self):
         cases = {
             "crash": ("crashed", "SIGSEGV"),
