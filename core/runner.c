@@ -1,6 +1,7 @@
 /* One repetition: phases timed in the process that runs the plugin, which by
  * default is a forked child reporting back over a pipe, so that a plugin's
  * crash, hang or runaway allocation costs one repetition and not the engine. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -230,6 +231,7 @@ static double hwm_read(pid_t pid)
 typedef struct {
     double t0;
     double user, sys;
+    double sched; /* a peer's schedstat CPU seconds at the start */
     int hwm_ok;
     pid_t pid; /* 0: this process */
 } phase_mark;
@@ -267,6 +269,43 @@ static void cpu_read(pid_t pid, double *user, double *sys)
     }
 }
 
+/* CPU time of all of a peer's threads in nanoseconds: /proc/<pid>/stat
+ * counts only in clock ticks (10 ms), too coarse for a short phase, while
+ * each thread's schedstat counts nanoseconds. Threads that exit take theirs
+ * with them, so phase_end falls back to the ticks when the sum shrinks. */
+static double sched_cpu_s(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return NAN;
+    double total = 0;
+    int read_any = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char f[320], buf[128];
+        snprintf(f, sizeof f, "%s/%.200s/schedstat", path, de->d_name);
+        int fd = open(f, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        unsigned long long ns;
+        if (n > 0) {
+            buf[n] = '\0';
+            if (sscanf(buf, "%llu", &ns) == 1) {
+                total += (double)ns * 1e-9;
+                read_any = 1;
+            }
+        }
+    }
+    closedir(d);
+    return read_any ? total : NAN; /* NaN: no schedstat (kernel without it) */
+}
+
 static void phase_begin(mem_sampler *m, mlb_ctx *ctx, int ph, phase_mark *mk, pid_t pid)
 {
     mk->pid = pid;
@@ -276,6 +315,7 @@ static void phase_begin(mem_sampler *m, mlb_ctx *ctx, int ph, phase_mark *mk, pi
     mem_record(m, read_rss(m));
     pthread_mutex_unlock(&m->lock);
     cpu_read(pid, &mk->user, &mk->sys);
+    mk->sched = pid > 0 ? sched_cpu_s(pid) : NAN;
     mk->t0 = mlb_now();
     mlb_ctx_phase_begin(ctx, mk->t0);
 }
@@ -290,6 +330,17 @@ static void phase_end(mem_sampler *m, mlb_ctx *ctx, int ph, const phase_mark *mk
     p->wall_s = t1 - mk->t0;
     p->cpu_user_s = user - mk->user;
     p->cpu_sys_s = sys - mk->sys;
+    if (mk->pid > 0) {
+        /* Precise total from schedstat, split as the ticks split it. */
+        double total = sched_cpu_s(mk->pid) - mk->sched;
+        double ticks = p->cpu_user_s + p->cpu_sys_s;
+        double tick = 1.0 / (double)sysconf(_SC_CLK_TCK);
+        if (isfinite(total) && total >= 0 && total > ticks - 2 * tick) {
+            double share = ticks > 0 ? p->cpu_user_s / ticks : 1.0;
+            p->cpu_user_s = total * share;
+            p->cpu_sys_s = total - p->cpu_user_s;
+        }
+    }
     memcpy(p->work, ctx->work, sizeof p->work);
     pthread_mutex_lock(&m->lock);
     mem_record(m, read_rss(m));
