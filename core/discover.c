@@ -86,6 +86,7 @@ static int try_peer(mlb_registry *r, const char *path, FILE *warn)
         return 0;
     }
     mlb_plugin_entry e;
+    snprintf(err, sizeof err, "%.900s: out of memory", path);
     if (mlb_peer_entry_init(&e, d, err, sizeof err) < 0 || add_entry(r, &e) < 0) {
         fprintf(warn, "mlbench: warning: %s\n", err);
         mlb_peer_entry_free(&e);

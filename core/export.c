@@ -345,6 +345,11 @@ static int doc_check(const cJSON *doc, const char *path, char *err, size_t errle
             snprintf(err, errlen, "%s: field 'runs[%d]' is not an object", path, i);
             return -EINVAL;
         }
+        if (!jstr(r, "task") || !jstr(r, "variant")) {
+            snprintf(err, errlen, "%s: field 'runs[%d]': 'task' and 'variant' must be strings",
+                     path, i);
+            return -EINVAL;
+        }
         i++;
     }
     const cJSON *cmps = jget(doc, "comparisons");

@@ -70,7 +70,7 @@ static void usage(FILE *f)
         "  --repetitions N        measured repetitions per variant (default 10)\n"
         "  --warmup N             unmeasured repetitions first (default 1)\n"
         "  --infer-queries N      infer calls per repetition, each timed (default 10)\n"
-        "  --timeout SECONDS      per repetition (default 600)\n"
+        "  --timeout SECONDS      per repetition (default 600; 0: no limit)\n"
         "  --mem-limit SIZE       kill a repetition whose RSS exceeds SIZE (e.g. 2G, 500M)\n"
         "  --sample-interval MS   memory sampler period (default 5; 0 disables)\n"
         "  --order interleaved|sequential   (default interleaved, shuffled per round)\n"
@@ -116,8 +116,9 @@ static int parse_int_arg(const char *opt, const char *s, int min, int *out)
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < min || v > INT_MAX) {
-        fprintf(stderr, "mlbench-engine: %s: '%s' is not an integer >= %d\n", opt, s, min);
+    if (!*s || *end || errno || v < min || v > MLB_SUITE_MAX_COUNT) {
+        fprintf(stderr, "mlbench-engine: %s: '%s' is not an integer from %d to %d\n", opt, s,
+                min, MLB_SUITE_MAX_COUNT);
         return -1;
     }
     *out = (int)v;
@@ -411,8 +412,9 @@ static int set_param(mlb_run *r, const char *key, const char *value, const char 
 static int apply_cli_params(mlb_session *s, const cli *c)
 {
     for (size_t i = 0; i < c->n_params; i++) {
-        char buf[1024];
-        snprintf(buf, sizeof buf, "%s", c->params[i]);
+        char *buf = strdup(c->params[i]);
+        if (!buf)
+            return -1;
         char *eq = strchr(buf, '=');
         *eq = '\0';
         char *key = buf, *value = eq + 1, *scope = NULL;
@@ -422,8 +424,8 @@ static int apply_cli_params(mlb_session *s, const cli *c)
             scope = buf;
             key = dot + 1;
         }
-        int matched = 0;
-        for (size_t k = 0; k < s->n_runs; k++) {
+        int matched = 0, rc = 0;
+        for (size_t k = 0; k < s->n_runs && rc == 0; k++) {
             mlb_run *r = &s->runs[k];
             if (scope) {
                 char tv[256];
@@ -432,14 +434,16 @@ static int apply_cli_params(mlb_session *s, const cli *c)
                     continue;
             }
             matched++;
-            if (set_param(r, key, value, "--param") < 0)
-                return -1;
+            rc = set_param(r, key, value, "--param");
         }
-        if (scope && !matched) {
+        if (rc == 0 && scope && !matched) {
             fprintf(stderr, "mlbench-engine: --param %s: no selected plugin matches '%s'\n",
                     c->params[i], scope);
-            return -1;
+            rc = -1;
         }
+        free(buf);
+        if (rc < 0)
+            return -1;
     }
     return 0;
 }
@@ -550,9 +554,8 @@ static int plan_from_cli(mlb_session *s, mlb_registry *reg, const cli *c, const 
 
 static void on_sigint(int sig)
 {
-    (void)sig;
     mlb_interrupted = 1;
-    signal(SIGINT, SIG_DFL); /* a second ^C ends the engine at once */
+    signal(sig, SIG_DFL); /* a second one ends the engine at once */
 }
 
 static void progress(const cli *c, const mlb_run *r, int rep, int warm)
@@ -614,6 +617,10 @@ static void execute(const cli *c, mlb_session *s)
         r->reps = calloc((size_t)r->repetitions, sizeof(mlb_rep));
         r->warmup_status = calloc((size_t)r->warmup + 1, sizeof(mlb_rep_status));
         r->status = MLB_REP_OK;
+        if (!r->reps || !r->warmup_status) {
+            fprintf(stderr, "mlbench-engine: out of memory for %d repetitions\n", r->repetitions);
+            mlb_interrupted = 1; /* stop; what exists is still written */
+        }
     }
     size_t g0 = 0;
     while (g0 < s->n_runs && !mlb_interrupted) {
@@ -637,13 +644,13 @@ static void execute(const cli *c, mlb_session *s)
         } else {
             /* Each round visits every variant once, in a fresh seeded order, so
              * that slow drift of a shared machine hits all variants alike. */
-            for (int round = 0; round < max_warm + max_reps && !mlb_interrupted; round++) {
+            for (long round = 0; round < (long)max_warm + max_reps && !mlb_interrupted; round++) {
                 for (size_t k = 0; k < n; k++)
                     order[k] = g0 + k;
                 gsl_ran_shuffle(rng, order, n, sizeof(size_t));
                 int warm = round < max_warm;
                 for (size_t k = 0; k < n && !mlb_interrupted; k++)
-                    run_one(c, &s->runs[order[k]], warm ? round : round - max_warm, warm);
+                    run_one(c, &s->runs[order[k]], (int)(warm ? round : round - max_warm), warm);
             }
         }
         free(order);
@@ -792,6 +799,7 @@ int main(int argc, char **argv)
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     cJSON *env = mlb_env_collect(argc, argv, c.seed);

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -94,6 +95,7 @@ static char *check_available(const mlb_peer_desc *d, const char *dir, const char
         dup2(null, STDIN_FILENO);
         dup2(null, STDOUT_FILENO);
         dup2(null, STDERR_FILENO);
+        close_range(3, ~0U, 0);
         peer_env(d, peers);
         char **argv = calloc(d->n_check + 1, sizeof *argv);
         for (size_t i = 0; argv && i < d->n_check; i++)
@@ -342,7 +344,9 @@ int mlb_peer_start(const mlb_plugin_entry *e, const mlb_plugin_entry *data_from,
         dup2(out[1], STDOUT_FILENO);
         if (efd >= 0)
             dup2(efd, STDERR_FILENO);
+        close_range(3, ~0U, 0); /* nothing of the engine's leaks into the peer */
         signal(SIGPIPE, SIG_DFL);
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* dies with the repetition's process */
         peer_env(d, peers);
         char **argv = calloc(d->n_command + 1, sizeof *argv);
         for (size_t i = 0; argv && i < d->n_command; i++)
@@ -533,23 +537,31 @@ mlb_peer_rc mlb_peer_call(mlb_peer_proc *p, mlb_ctx *ctx, const char *op)
             wait_ms = (int)(left * 1000) + 1;
         }
         /* The engine's own --mem-limit check sees only this process, not the
-         * peer it started: watch the peer here, at the same 10 ms period. */
-        if (p->mem_limit > 0 && (wait_ms < 0 || wait_ms > 10))
-            wait_ms = 10;
+         * peer it started: watch the peer here, every 10 ms on the clock, so
+         * that a peer streaming events cannot slip past it. */
+        if (p->mem_limit > 0) {
+            double now = mlb_now();
+            if (now >= p->next_mem_check) {
+                p->next_mem_check = now + 0.010;
+                double rss = mlb_proc_rss(p->pid);
+                if (rss > p->mem_limit) {
+                    kill(p->pid, SIGKILL);
+                    mlb_error(ctx,
+                              "peer's resident memory %.0f MiB exceeded --mem-limit %.0f MiB "
+                              "during %s",
+                              rss / 1048576.0, p->mem_limit / 1048576.0, op);
+                    return MLB_PEER_MEMLIMIT;
+                }
+            }
+            if (wait_ms < 0 || wait_ms > 10)
+                wait_ms = 10;
+        }
         struct pollfd pf = {.fd = p->from_fd, .events = POLLIN};
         int pr = poll(&pf, 1, wait_ms);
         if (pr < 0 && errno == EINTR)
             continue;
-        if (pr == 0) {
-            double rss = p->mem_limit > 0 ? mlb_proc_rss(p->pid) : 0;
-            if (rss > p->mem_limit) {
-                kill(p->pid, SIGKILL);
-                mlb_error(ctx, "peer's resident memory %.0f MiB exceeded --mem-limit %.0f MiB during %s",
-                          rss / 1048576.0, p->mem_limit / 1048576.0, op);
-                return MLB_PEER_MEMLIMIT;
-            }
-            continue; /* the deadline check above reports a timeout */
-        }
+        if (pr == 0)
+            continue; /* the checks above report a timeout or the memory limit */
         ssize_t r = read(p->from_fd, p->buf + p->len, p->cap - p->len);
         if (r < 0 && errno == EINTR)
             continue;

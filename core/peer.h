@@ -34,6 +34,7 @@ typedef struct {
     size_t len, cap;
     double deadline;    /* CLOCK_MONOTONIC; 0: none */
     double mem_limit;   /* bytes of the peer's RSS (--mem-limit); 0: none */
+    double next_mem_check;
     double spawn_s;
     int crashed;        /* the peer died of a signal */
     char *hello;        /* the peer's hello answer (JSON text, its settings) */

@@ -130,7 +130,7 @@ int mlb_write_file_atomic(const char *path, const char *text, size_t len, char *
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            rc = -errno;
+            rc = w < 0 ? -errno : -EIO; /* a 0-byte write leaves errno as it was */
             break;
         }
         off += (size_t)w;

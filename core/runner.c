@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -18,7 +19,7 @@
 #include "peer.h"
 #include "runner.h"
 
-volatile int mlb_interrupted;
+volatile sig_atomic_t mlb_interrupted;
 
 const char *const mlb_phase_names[MLB_PH_N] = {"setup", "train", "infer", "teardown"};
 static const char *const work_names[MLB_WORK_KINDS] = {"items", "tokens", "steps", "flops"};
@@ -782,6 +783,7 @@ static int run_forked(const mlb_plugin_entry *pl, mlb_ctx *ctx, const mlb_run_op
     if (pipe2(pfd, O_CLOEXEC) < 0)
         return -errno;
     fflush(NULL);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
@@ -794,14 +796,23 @@ static int run_forked(const mlb_plugin_entry *pl, mlb_ctx *ctx, const mlb_run_op
          * timeout kills whatever the plugin started too. */
         setpgid(0, 0);
         signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
         signal(SIGPIPE, SIG_IGN); /* a dead peer is an EPIPE to report, not our death */
+        /* Outside the engine's process group, nothing else would end a
+         * repetition whose engine died (kill -9, a lost session). */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
         close(pfd[0]);
         dup2(STDERR_FILENO, STDOUT_FILENO); /* engine's stdout stays for its own output */
+        setvbuf(stdout, NULL, _IOLBF, 0);
         mlb_rep rep;
         memset(&rep, 0, sizeof rep);
         run_phases(pl, ctx, opts, &rep, pfd[1]);
         emit(pfd[1], &rep, ctx, 1);
         close(pfd[1]);
+        fflush(NULL); /* what the plugin printed; _exit would drop it */
         _exit(0);
     }
     setpgid(pid, pid); /* also here, so there is no window before the child's own call */

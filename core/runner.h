@@ -3,6 +3,7 @@
 #ifndef MLB_CORE_RUNNER_H
 #define MLB_CORE_RUNNER_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <cjson/cJSON.h>
@@ -76,6 +77,6 @@ int mlb_rep_from_json(const cJSON *j, mlb_rep *out);
 double mlb_proc_rss(pid_t pid);
 
 /* Set by the engine's SIGINT handler; the runner stops the child. */
-extern volatile int mlb_interrupted;
+extern volatile sig_atomic_t mlb_interrupted;
 
 #endif

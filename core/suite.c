@@ -143,6 +143,10 @@ static int get_int(ld_ctx *c, const yaml_node_t *n, const char *what, int min, i
         return fail(c, n, "%s: %s is out of range", what, s);
     if (v < min)
         return fail(c, n, "%s: must be >= %d, got %ld", what, min, v);
+    /* Counts (repetitions, warm-ups, queries) past a million are a typo,
+     * and would have the engine allocate gigabytes of records. */
+    if (v > MLB_SUITE_MAX_COUNT)
+        return fail(c, n, "%s: at most %d, got %ld", what, MLB_SUITE_MAX_COUNT, v);
     *out = (int)v;
     return 0;
 bad:

@@ -4,6 +4,9 @@
 
 #include <stddef.h>
 
+/* Largest repetitions, warmup or infer_queries accepted (suite and CLI). */
+#define MLB_SUITE_MAX_COUNT 1000000
+
 /* Where a value stood in the YAML file, for file:line:column errors. */
 typedef struct {
     int line, col; /* 1-based */

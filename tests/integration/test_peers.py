@@ -83,6 +83,9 @@ class Protocol(unittest.TestCase):
         rep = r["repetitions"][0]
         self.assertEqual(rep["status"], "memory_limit", rep.get("message"))
         self.assertIn("exceeded --mem-limit 100 MiB during train", rep["message"])
+        with PeerDir() as d:  # the same while the peer streams log events
+            r = peer_run(d, "alloc_stream", 1, ["--param", "ms=1", "--mem-limit", "100M"])
+        self.assertEqual(r["repetitions"][0]["status"], "memory_limit")
 
     def test_failure_modes(self):
         cases = {

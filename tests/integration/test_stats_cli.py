@@ -86,6 +86,11 @@ class Compare(unittest.TestCase):
                 f.write('{"schema": "something/else"}')
             p = run(["compare", other, other], check=2)
             self.assertIn("schema", p.stderr)
+            norun = os.path.join(d, "norun.json")
+            with open(norun, "w") as f:
+                f.write('{"schema": "mlbench.result/1", "runs": [{"status": "ok"}]}')
+            p = run(["compare", norun, norun], check=2)
+            self.assertIn("runs[0]", p.stderr)
 
 
 class RunComparisons(unittest.TestCase):

@@ -49,6 +49,16 @@ class TestPeer(mlbench_peer.Peer):
             time.sleep(3600)
         if m == "error":
             raise ValueError("deliberate peer failure")
+        if m == "alloc_stream":
+            # Grows while it talks: a peer that keeps the engine busy reading
+            # events must still be held to --mem-limit.
+            self.buf = []
+            for i in range(300):
+                chunk = bytearray(2**20)
+                chunk[::4096] = b"\x01" * 256
+                self.buf.append(chunk)
+                self.log(f"allocated {i + 1} MiB")
+                time.sleep(0.002)
         if m == "alloc":
             self.buf = bytearray(300 * 2**20)
             self.buf[::4096] = b"\x01" * len(range(0, len(self.buf), 4096))
