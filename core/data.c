@@ -168,6 +168,13 @@ int mlb_text_next(mlb_text_reader *r, char *err, size_t err_len)
     }
     if (r->len && r->line[r->len - 1] == '\r')
         r->len--;
+    /* A UTF-8 byte order mark (spreadsheet exports write one) is not data:
+     * left in, it would be an invisible character in the first cell's error
+     * message, or part of the first header name. */
+    if (r->lineno == 1 && r->len >= 3 && !memcmp(r->line, "\xEF\xBB\xBF", 3)) {
+        memmove(r->line, r->line + 3, r->len - 3);
+        r->len -= 3;
+    }
     r->line[r->len] = '\0';
     return 1;
 }

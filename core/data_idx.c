@@ -172,11 +172,14 @@ int mlb_data_load_idx(const char *images_path, const char *labels_path, const ml
     size_t rows = opts->max_rows && opts->max_rows < n ? opts->max_rows : n;
     if (!rc)
         rc = read_payload(&img, rows * d, &pix, err, err_len);
+    /* Every label, even for a max_rows slice: a byte each, and the number of
+     * classes is the file's, not the slice's (whose first rows may lack the
+     * top class). */
     if (!rc)
-        rc = read_payload(&lab, rows, &labels, err, err_len);
+        rc = read_payload(&lab, n, &labels, err, err_len);
     if (!rc && rows == n)
         rc = expect_end(&img, err, err_len);
-    if (!rc && rows == n)
+    if (!rc)
         rc = expect_end(&lab, err, err_len);
     if (!rc && !(ds = mlb_data_new(images_path)))
         rc = mlb_data_fail(err, err_len, -ENOMEM, "%s: out of memory", images_path);
@@ -192,11 +195,11 @@ int mlb_data_load_idx(const char *images_path, const char *labels_path, const ml
                 ds->X32[i] = (float)(pix[i] * scale);
         }
         int max = -1;
-        for (size_t i = 0; i < rows; i++) {
-            ds->y[i] = labels[i];
+        for (size_t i = 0; i < n; i++)
             if (labels[i] > max)
                 max = labels[i];
-        }
+        for (size_t i = 0; i < rows; i++)
+            ds->y[i] = labels[i];
         ds->n_classes = max + 1;
         if (img.ndim == 3) {
             ds->channels = 1;

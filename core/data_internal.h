@@ -38,7 +38,8 @@ MLB_HIDDEN int mlb_data_gzcheck(gzFile gz, const char *path, char *err, size_t e
 typedef struct {
     gzFile gz;
     const char *path;
-    char *line;          /* current line, NUL-terminated, without "\n" or "\r\n" */
+    char *line;          /* current line, NUL-terminated, without "\n" or "\r\n"
+                          * (line 1 also without a UTF-8 byte order mark) */
     size_t len;          /* its length */
     size_t cap;
     size_t lineno;       /* 1-based number of the current line */

@@ -260,6 +260,47 @@ START_TEST(test_csv_header_and_targets)
 }
 END_TEST
 
+/* A UTF-8 byte order mark before line 1 (spreadsheet exports) is dropped:
+ * it must neither make the first cell unreadable nor end up in the first
+ * header name. Elsewhere it is not a number, as before. */
+START_TEST(test_csv_bom)
+{
+    make_tmpdir();
+    mlb_dataset *ds;
+    const char *p = write_text("bom.csv", "\xEF\xBB\xBF" "1,2,3\n4,5,6\n");
+    ck_assert_msg(mlb_data_load_csv(p, NULL, &ds, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(ds->n, 2);
+    ck_assert_double_eq(ds->X[0], 1.0);
+    ck_assert_double_eq(ds->y[0], 3.0);
+    mlb_dataset_free(ds);
+
+    p = write_text("bomh.csv", "\xEF\xBB\xBF" "a,b,t\r\n1,2,3\r\n");
+    mlb_data_opts o = {.has_header = 1};
+    ck_assert_msg(mlb_data_load_csv(p, &o, &ds, err, sizeof err) == 0, "%s", err);
+    ck_assert_str_eq(ds->feature_names[0], "a");
+    ck_assert_str_eq(ds->target_name, "t");
+    mlb_dataset_free(ds);
+
+    /* Gzip-compressed, and the LIBSVM reader shares the text reader. */
+    static const char gz[] = "\xEF\xBB\xBF" "7 8\n";
+    p = write_gz("bom.txt.gz", gz, sizeof gz - 1);
+    mlb_data_opts o2 = {.delimiter = ' '};
+    ck_assert_msg(mlb_data_load_csv(p, &o2, &ds, err, sizeof err) == 0, "%s", err);
+    ck_assert_double_eq(ds->X[0], 7.0);
+    mlb_dataset_free(ds);
+    p = write_text("bom.svm", "\xEF\xBB\xBF" "+1 1:0.5\n-1 2:2\n");
+    ck_assert_msg(mlb_data_load_libsvm(p, 0, NULL, &ds, err, sizeof err) == 0, "%s", err);
+    ck_assert_double_eq(ds->y[0], 1.0);
+    mlb_dataset_free(ds);
+
+    /* Only at the start of the file. */
+    p = write_text("bom2.csv", "1,2,3\n\xEF\xBB\xBF" "4,5,6\n");
+    ck_assert_int_lt(mlb_data_load_csv(p, NULL, &ds, err, sizeof err), 0);
+    assert_err_has(":2:1:");
+    remove_tmpdir();
+}
+END_TEST
+
 /* Each broken file must fail with its place named. */
 START_TEST(test_csv_broken)
 {
@@ -461,6 +502,39 @@ START_TEST(test_idx_valid)
     ck_assert_uint_eq(ds->n, 2);
     ck_assert(fabsf(ds->X32[7] - 140.0f / 255.0f) < 1e-7f);
     mlb_dataset_free(ds);
+    remove_tmpdir();
+}
+END_TEST
+
+/* A max_rows slice keeps the file's classes: the first two labels (2, 0)
+ * lack the top class 4, which only the third row has. */
+START_TEST(test_idx_slice_keeps_classes)
+{
+    make_tmpdir();
+    unsigned char img[64], lab[16];
+    uint32_t idims[3] = {3, 2, 2}, ldims[1] = {3};
+    size_t hi = idx_header(img, 0x08, 3, idims), hl = idx_header(lab, 0x08, 1, ldims);
+    memset(img + hi, 7, 12);
+    lab[hl] = 2;
+    lab[hl + 1] = 0;
+    lab[hl + 2] = 4;
+    char ip[512], lp[512];
+    snprintf(ip, sizeof ip, "%s", write_file("i.idx", img, hi + 12));
+    snprintf(lp, sizeof lp, "%s", write_gz("l.gz", lab, hl + 3));
+    mlb_dataset *ds;
+    for (size_t rows = 1; rows <= 3; rows++) {
+        mlb_data_opts o = {.max_rows = rows};
+        ck_assert_msg(mlb_data_load_idx(ip, lp, &o, &ds, err, sizeof err) == 0, "%s", err);
+        ck_assert_uint_eq(ds->n, rows);
+        ck_assert_int_eq(ds->n_classes, 5);
+        ck_assert_double_eq(ds->y[0], 2.0);
+        mlb_dataset_free(ds);
+    }
+    /* The whole labels file is read, so its faults show in a slice too. */
+    snprintf(lp, sizeof lp, "%s", write_file("l2.idx", lab, hl + 2));
+    mlb_data_opts o = {.max_rows = 1};
+    ck_assert_int_lt(mlb_data_load_idx(ip, lp, &o, &ds, err, sizeof err), 0);
+    assert_err_has("truncated");
     remove_tmpdir();
 }
 END_TEST
@@ -742,11 +816,13 @@ static Suite *data_suite(void)
     suite_add_tcase(s, reg);
     TCase *ld = tcase_create("loaders");
     tcase_add_test(ld, test_csv_header_and_targets);
+    tcase_add_test(ld, test_csv_bom);
     tcase_add_test(ld, test_csv_broken);
     tcase_add_test(ld, test_csv_truncated_gzip);
     tcase_add_test(ld, test_sklearn_layout);
     tcase_add_test(ld, test_libsvm);
     tcase_add_test(ld, test_idx_valid);
+    tcase_add_test(ld, test_idx_slice_keeps_classes);
     tcase_add_test(ld, test_idx_broken);
     suite_add_tcase(s, ld);
     TCase *tr = tcase_create("transforms");

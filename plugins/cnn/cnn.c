@@ -72,6 +72,7 @@ typedef struct {
     int32_t *yb;      /* its labels */
     size_t *order;    /* training-set permutation */
     int32_t *pred;    /* predictions of one batch */
+    size_t *conf;     /* evaluate's confusion matrix [classes x classes] */
     nn_rng shuffle;
     size_t infer_cursor;
     double flops_fwd; /* per sample */
@@ -259,6 +260,7 @@ static void state_free(cnn_state *s)
     nn_free(s->yb);
     nn_free(s->order);
     nn_free(s->pred);
+    nn_free(s->conf);
     free(s);
 }
 
@@ -356,7 +358,8 @@ int cnn_setup(mlb_ctx *ctx, void **state)
         s->yb = nn_alloc((size_t)s->max_batch, sizeof *s->yb);
         s->pred = nn_alloc((size_t)s->max_batch, sizeof *s->pred);
         s->order = nn_alloc(s->train.n, sizeof *s->order);
-        if (!s->xb || !s->yb || !s->pred || !s->order)
+        s->conf = nn_alloc((size_t)s->classes * (size_t)s->classes, sizeof *s->conf);
+        if (!s->xb || !s->yb || !s->pred || !s->order || !s->conf)
             rc = mlb_error(ctx, "out of memory for batch buffers");
     }
     if (rc < 0) {
@@ -410,13 +413,13 @@ typedef struct {
 
 /* Accuracy, macro F1 (over the classes present in the labels or the
  * predictions, as scikit-learn's f1_score) and mean loss on the test set,
- * in inference mode. */
-static int evaluate(cnn_state *s, cnn_eval *out)
+ * in inference mode. Runs inside the timed train, so its confusion matrix
+ * is setup's, only cleared here. */
+static void evaluate(cnn_state *s, cnn_eval *out)
 {
     int k = s->classes;
-    size_t *conf = calloc((size_t)k * (size_t)k, sizeof *conf); /* [truth][pred] */
-    if (!conf)
-        return -ENOMEM;
+    size_t *conf = s->conf; /* [truth][pred] */
+    memset(conf, 0, (size_t)k * (size_t)k * sizeof *conf);
     double loss = 0;
     for (size_t b = 0; b < s->test.n; b += (size_t)s->max_batch) {
         int n = s->test.n - b < (size_t)s->max_batch ? (int)(s->test.n - b) : s->max_batch;
@@ -443,11 +446,9 @@ static int evaluate(cnn_state *s, cnn_eval *out)
             present++;
         }
     }
-    free(conf);
     out->accuracy = (double)correct / (double)s->test.n;
     out->macro_f1 = present ? f1 / present : 0;
     out->loss = loss / (double)s->test.n;
-    return 0;
 }
 
 int cnn_train(mlb_ctx *ctx, void *state)
@@ -480,14 +481,13 @@ int cnn_train(mlb_ctx *ctx, void *state)
             nn_optim_step(&s->opt, s->model.weights, s->model.grads);
         }
         epoch_loss = sum / (double)n;
-        if (evaluate(s, &ev) < 0)
-            return mlb_error(ctx, "out of memory evaluating");
+        evaluate(s, &ev);
         mlb_report_progress(ctx, e, epoch_loss, "accuracy", ev.accuracy);
         if (s->target_accuracy > 0 && isnan(epochs_to_target) && ev.accuracy >= s->target_accuracy)
             epochs_to_target = e;
     }
-    if (s->epochs == 0 && evaluate(s, &ev) < 0)
-        return mlb_error(ctx, "out of memory evaluating");
+    if (s->epochs == 0)
+        evaluate(s, &ev);
     double samples = (double)n * s->epochs;
     mlb_report_work(ctx, MLB_WORK_ITEMS, samples);
     /* Backward costs about twice the forward pass. */

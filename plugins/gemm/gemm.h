@@ -2,7 +2,7 @@
  * gemm: the engine's calibration task, C = A*B in single or double precision.
  *
  * Every variant is this shared part (gemm.c: parameters, setup, the train and
- * infer loops, verification, teardown) plus one kernel file that defines
+ * infer loops, teardown with verification) plus one kernel file that defines
  * `gemm_kernel_impl` and the variant's descriptor with GEMM_PLUGIN_COMMON.
  * Matrices are dense and row-major: A is mxk, B is kxn, C is mxn.
  */
@@ -47,6 +47,7 @@ struct gemm_state {
     void *scratch;       /* scratch_bytes() bytes, 64-byte aligned, or NULL */
     size_t scratch_size;
     void *kernel_data;   /* owned by the kernel's prepare/release */
+    int computed;        /* C holds a GEMM's result (teardown verifies it) */
 };
 
 /* Defined by each variant's kernel file. */

@@ -1,8 +1,9 @@
 /*
  * gemm:openblas, the tuned reference: cblas_sgemm / cblas_dgemm from OpenBLAS.
  *
- * The engine links GSL against OpenBLAS's CBLAS (not libgslcblas), so the
- * cblas_* names in the process are OpenBLAS's; see the top meson.build.
+ * The engine links GSL with OpenBLAS, so libopenblas precedes GSL's
+ * libgslcblas (also loaded, as libgsl's dependency) in the global lookup
+ * order and these direct calls bind to OpenBLAS; see the top meson.build.
  */
 #include "gemm.h"
 

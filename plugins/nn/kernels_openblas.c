@@ -2,10 +2,10 @@
  * nn kernels, `openblas` variant: GEMM through OpenBLAS, convolution as
  * im2col + GEMM.
  *
- * The cblas_* entry points are looked up in the OpenBLAS library itself
- * (see plugins/gemm/openblas.c): the engine links GSL, whose libgslcblas
- * exports the same names first in the process's global scope, so a direct
- * call could bind to GSL's reference CBLAS.
+ * cblas_* are called directly, as plugins/gemm/openblas.c does: in the
+ * engine's global lookup order libopenblas comes before GSL's libgslcblas
+ * (loaded too, as libgsl's dependency), so they bind to OpenBLAS; see the
+ * top meson.build.
  *
  * Convolution: the im2col matrix of a group of images, [c_in*k*k, g*h_out*
  * w_out], times the weights [c_out, c_in*k*k]. Late ResNet stages have 4x4
@@ -17,16 +17,9 @@
  * ~13% of a training step; ResNet-18's 75 MB-per-layer matrices mostly
  * exceed the model's budget and are recomputed.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* dladdr */
-#endif
 #include "nn.h"
 
 #include <cblas.h>
-#include <dlfcn.h>
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* Columns per convolution GEMM to aim for: enough for OpenBLAS's kernels
@@ -35,88 +28,26 @@
 #define NN_CONV_COLS 2048
 
 #ifdef NN_DOUBLE
-#define CBLAS_GEMM_NAME "cblas_dgemm"
+#define CBLAS_GEMM cblas_dgemm
 #else
-#define CBLAS_GEMM_NAME "cblas_sgemm"
+#define CBLAS_GEMM cblas_sgemm
 #endif
-
-typedef void (*gemm_fn)(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE, enum CBLAS_TRANSPOSE, blasint,
-                        blasint, blasint, nn_real, const nn_real *, blasint, const nn_real *,
-                        blasint, nn_real, nn_real *, blasint);
-typedef void (*set_threads_fn)(int);
-
-typedef struct {
-    void *lib; /* our reference to the loaded OpenBLAS */
-    gemm_fn gemm;
-} openblas_data;
-
-/* dlsym returns an object pointer; POSIX guarantees it converts to a
- * function pointer, ISO C does not, so copy the bits. */
-static void *lookup(void *lib, const char *name, void *fn_out, size_t fn_size)
-{
-    void *p = dlsym(lib, name);
-    if (p && fn_size == sizeof p)
-        memcpy(fn_out, &p, sizeof p);
-    return p;
-}
 
 static int openblas_init(nn_backend *be, char *err, size_t errlen)
 {
-#ifdef NN_DOUBLE
-    gemm_fn check = cblas_dgemm; /* the typedef must match cblas.h */
-#else
-    gemm_fn check = cblas_sgemm;
-#endif
-    (void)check;
-    set_threads_fn own = openblas_set_num_threads;
-    void *own_addr;
-    memcpy(&own_addr, &own, sizeof own_addr);
-    Dl_info info;
-    if (!dladdr(own_addr, &info) || !info.dli_fname) {
-        snprintf(err, errlen, "cannot locate the OpenBLAS library (dladdr failed)");
-        return -ENOENT;
-    }
-    void *lib = dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
-    if (!lib) {
-        snprintf(err, errlen, "cannot reopen %s: %s", info.dli_fname, dlerror());
-        return -ENOENT;
-    }
-    openblas_data *d = calloc(1, sizeof *d);
-    if (!d) {
-        dlclose(lib);
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
-    d->lib = lib;
-    be->data = d;
-    set_threads_fn set_threads = NULL;
-    if (!lookup(lib, CBLAS_GEMM_NAME, &d->gemm, sizeof d->gemm) ||
-        !lookup(lib, "openblas_set_num_threads", &set_threads, sizeof set_threads)) {
-        snprintf(err, errlen, "%s lacks %s or openblas_set_num_threads", info.dli_fname,
-                 CBLAS_GEMM_NAME);
-        return -ENOENT;
-    }
-    set_threads(be->threads);
+    (void)err;
+    (void)errlen;
+    openblas_set_num_threads(be->threads);
     return 0;
-}
-
-static void openblas_release(nn_backend *be)
-{
-    openblas_data *d = be->data;
-    if (!d)
-        return;
-    dlclose(d->lib);
-    free(d);
-    be->data = NULL;
 }
 
 static void openblas_gemm(const nn_backend *be, int trans_a, int trans_b, int m, int n, int k,
                           const nn_real *a, int lda, const nn_real *b, int ldb, nn_real beta,
                           nn_real *c, int ldc)
 {
-    const openblas_data *d = be->data;
-    d->gemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-            trans_b ? CblasTrans : CblasNoTrans, m, n, k, 1, a, lda, b, ldb, beta, c, ldc);
+    (void)be;
+    CBLAS_GEMM(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+               trans_b ? CblasTrans : CblasNoTrans, m, n, k, 1, a, lda, b, ldb, beta, c, ldc);
 }
 
 /* Images per GEMM for this geometry and a batch of n. */
@@ -364,7 +295,6 @@ static void openblas_conv_backward(const nn_backend *be, const nn_conv_shape *s,
 const nn_kernels nn_kernels_openblas = {
     .name = "openblas",
     .init = openblas_init,
-    .release = openblas_release,
     .gemm = openblas_gemm,
     .conv_scratch = openblas_conv_scratch,
     .conv_cache = openblas_conv_cache,

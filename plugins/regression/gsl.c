@@ -4,7 +4,9 @@
  * gsl_multifit_linear_solve with lambda = sqrt(alpha), GSL's Tikhonov form
  * min ||y - X c||^2 + lambda^2 ||c||^2. GSL has no L1 solver, so lasso and
  * elastic net are refused in setup. The BLAS kernels (prediction) are
- * gsl_blas_*.
+ * gsl_blas_*, which call the CBLAS that GSL is linked with: OpenBLAS here
+ * (see the top meson.build), so `threads` sets OpenBLAS's thread count
+ * (blas_threads.c), as in the openblas variant.
  */
 #include "regression.h"
 
@@ -52,9 +54,6 @@ static void gsl_k_syrk(int trans, size_t m, size_t k, const double *A, size_t ld
     gsl_matrix_view Cv = gsl_matrix_view_array_with_tda(C, order, order, ldc);
     gsl_blas_dsyrk(CblasUpper, trans ? CblasTrans : CblasNoTrans, 1.0, &Av.matrix, beta,
                    &Cv.matrix);
-    for (size_t a = 0; a < order; a++)
-        for (size_t b = 0; b < a; b++)
-            C[a * ldc + b] = C[b * ldc + a];
 }
 
 static int gsl_k_posv(size_t n, double *A, double *b)
@@ -152,9 +151,10 @@ const reg_kernels reg_kernels_gsl = {
     .fit_ls = gsl_k_fit_ls,
     .ls_alloc = gsl_k_ls_alloc,
     .ls_free = gsl_k_ls_free,
+    .set_threads = reg_openblas_set_threads,
 };
 
 REG_DEFINE_PLUGIN(reg_kernels_gsl, "gsl",
                   "GSL: gsl_multifit_linear (OLS), gsl_multifit_linear_svd/_solve (ridge); no "
-                  "lasso or elasticnet",
+                  "lasso or elasticnet; gsl_blas_* in OpenBLAS, openblas_set_num_threads(threads)",
                   NULL)

@@ -28,9 +28,11 @@ typedef struct reg_kernels {
      * when trans (then x has m entries and y n). */
     void (*gemv)(int trans, size_t m, size_t n, double alpha, const double *A, size_t lda,
                  const double *x, double beta, double *y);
-    /* C = A^T A + beta C (trans) or A A^T + beta C (!trans), C symmetric and
-     * left full (both triangles); A is m x k (lda >= k); C is k x k (trans)
-     * or m x m, with leading dimension ldc. beta is 0 or 1. */
+    /* C = A^T A + beta C (trans) or A A^T + beta C (!trans), on the upper
+     * triangle of C only, as BLAS dsyrk with CblasUpper: the strict lower
+     * triangle is neither read nor set (the shared code mirrors it once,
+     * after the last block). A is m x k (lda >= k); C is k x k (trans) or
+     * m x m, with leading dimension ldc. beta is 0 or 1. */
     void (*syrk)(int trans, size_t m, size_t k, const double *A, size_t lda, double beta,
                  double *C, size_t ldc);
     /* Solves A x = b for symmetric positive definite A (n x n); b is

@@ -51,15 +51,12 @@ static void naive_syrk(int trans, size_t m, size_t k, const double *A, size_t ld
                 for (size_t b = a; b < k; b++)
                     C[a * ldc + b] += r[a] * r[b];
         }
-        for (size_t a = 0; a < k; a++)
-            for (size_t b = 0; b < a; b++)
-                C[a * ldc + b] = C[b * ldc + a];
         return;
     }
-    /* C (m x m) = A A^T + beta C: dot products of rows. */
+    /* C (m x m) = A A^T + beta C: dot products of rows (upper half). */
     for (size_t a = 0; a < m; a++)
         for (size_t b = a; b < m; b++)
-            C[a * ldc + b] = C[b * ldc + a] =
+            C[a * ldc + b] =
                 naive_dot(k, A + a * lda, A + b * lda) + (beta != 0 ? beta * C[a * ldc + b] : 0.0);
 }
 

@@ -33,10 +33,6 @@ static void ob_syrk(int trans, size_t m, size_t k, const double *A, size_t lda, 
     size_t order = trans ? k : m;
     cblas_dsyrk(CblasRowMajor, CblasUpper, trans ? CblasTrans : CblasNoTrans, (blasint)order,
                 (blasint)(trans ? m : k), 1.0, A, (blasint)lda, beta, C, (blasint)ldc);
-    /* dsyrk writes one triangle; the callers want the full matrix. */
-    for (size_t a = 0; a < order; a++)
-        for (size_t b = 0; b < a; b++)
-            C[a * ldc + b] = C[b * ldc + a];
 }
 
 static int ob_posv(size_t n, double *A, double *b)
@@ -49,11 +45,6 @@ static int ob_posv(size_t n, double *A, double *b)
     return info == 0 ? 0 : (info > 0 ? (int)info : 1);
 }
 
-static void ob_set_threads(int threads)
-{
-    openblas_set_num_threads(threads);
-}
-
 const reg_kernels reg_kernels_openblas = {
     .name = "openblas",
     .algorithms = REG_ALL_ALGOS,
@@ -62,7 +53,7 @@ const reg_kernels reg_kernels_openblas = {
     .gemv = ob_gemv,
     .syrk = ob_syrk,
     .posv = ob_posv,
-    .set_threads = ob_set_threads,
+    .set_threads = reg_openblas_set_threads,
 };
 
 REG_DEFINE_PLUGIN(reg_kernels_openblas, "openblas",

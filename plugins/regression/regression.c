@@ -151,29 +151,39 @@ static double centre(const double *X, const double *y, reg_work *w)
     return ym;
 }
 
-/* G = Xc^T Xc and q = Xc^T yc (after centre), whatever the layout. */
+/* Copies the upper triangle of the d x d matrix G into its lower one. The
+ * syrk kernels set only the upper triangle (kernels.h); posv reads the lower
+ * one and coordinate descent reads whole rows. */
+static void mirror_upper(double *G, size_t d)
+{
+    for (size_t a = 0; a < d; a++)
+        for (size_t b = 0; b < a; b++)
+            G[a * d + b] = G[b * d + a];
+}
+
+/* G = Xc^T Xc (both triangles) and q = Xc^T yc (after centre), whatever the
+ * layout. */
 static void normal_equations(const reg_kernels *k, const double *X, reg_work *w)
 {
     size_t n = w->n, d = w->d;
     if (w->layout == REG_LAYOUT_COLS) {
         k->syrk(0, d, n, w->Xc, n, 0.0, w->G, d);
         k->gemv(0, d, n, 1.0, w->Xc, n, w->yc, 0.0, w->q);
-        return;
-    }
-    if (w->layout == REG_LAYOUT_ROWS) {
+    } else if (w->layout == REG_LAYOUT_ROWS) {
         k->syrk(1, n, d, w->Xc, d, 0.0, w->G, d);
         k->gemv(1, n, d, 1.0, w->Xc, d, w->yc, 0.0, w->q);
-        return;
+    } else {
+        for (size_t i0 = 0; i0 < n; i0 += REG_BLOCK_ROWS) {
+            size_t rows = n - i0 < REG_BLOCK_ROWS ? n - i0 : REG_BLOCK_ROWS;
+            for (size_t i = 0; i < rows; i++)
+                for (size_t j = 0; j < d; j++)
+                    w->Xc[i * d + j] = X[(i0 + i) * d + j] - w->mean[j];
+            double beta = i0 ? 1.0 : 0.0;
+            k->syrk(1, rows, d, w->Xc, d, beta, w->G, d);
+            k->gemv(1, rows, d, 1.0, w->Xc, d, w->yc + i0, beta, w->q);
+        }
     }
-    for (size_t i0 = 0; i0 < n; i0 += REG_BLOCK_ROWS) {
-        size_t rows = n - i0 < REG_BLOCK_ROWS ? n - i0 : REG_BLOCK_ROWS;
-        for (size_t i = 0; i < rows; i++)
-            for (size_t j = 0; j < d; j++)
-                w->Xc[i * d + j] = X[(i0 + i) * d + j] - w->mean[j];
-        double beta = i0 ? 1.0 : 0.0;
-        k->syrk(1, rows, d, w->Xc, d, beta, w->G, d);
-        k->gemv(1, rows, d, 1.0, w->Xc, d, w->yc + i0, beta, w->q);
-    }
+    mirror_upper(w->G, d);
 }
 
 /* Smallest pivot, relative to its column's squared norm, that the normal

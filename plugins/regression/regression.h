@@ -153,6 +153,9 @@ int reg_export_data(mlb_ctx *ctx, void *state, const char *dir);
     }
 #endif
 
+/* set_threads of the variants whose BLAS is OpenBLAS (blas_threads.c). */
+void reg_openblas_set_threads(int threads);
+
 /* The kernel tables, one per variant file. */
 extern const reg_kernels reg_kernels_naive;
 extern const reg_kernels reg_kernels_openblas;

@@ -22,6 +22,34 @@ def torch_installed():
                           capture_output=True).returncode == 0
 
 
+# The layers that cost FLOPs, as docs/cnn.md defines the models: ("conv",
+# out channels, kernel, stride, padding), ("pool", window = stride), ("fc",
+# outputs). Pooling only changes the shape.
+LENET5 = [("conv", 6, 5, 1, 2), ("pool", 2), ("conv", 16, 5, 1, 0), ("pool", 2),
+          ("fc", 120), ("fc", 84), ("fc", 10)]
+SIMPLECNN = [("conv", 32, 3, 1, 1), ("pool", 2), ("conv", 64, 3, 1, 1), ("pool", 2),
+             ("fc", 128), ("fc", 10)]
+
+
+def forward_flops(layers, c=1, h=28, w=28):
+    """FLOPs of one image's forward pass, counted from the layer shapes
+    independently of the plugin: 2 per multiply-add of the convolution and
+    linear layers, nothing for the rest (docs/cnn.md)."""
+    macs = 0
+    for kind, *a in layers:
+        if kind == "conv":
+            out, k, stride, pad = a
+            h, w = (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1
+            macs += out * h * w * c * k * k
+            c = out
+        elif kind == "pool":
+            h, w = (h - a[0]) // a[0] + 1, (w - a[0]) // a[0] + 1
+        else:
+            macs += c * h * w * a[0]
+            c, h, w = a[0], 1, 1
+    return 2 * macs
+
+
 def rep(run_doc):
     return run_doc["repetitions"][0]
 
@@ -75,8 +103,12 @@ class LeNetFashion(unittest.TestCase):
             self.assertLess(prog[1]["loss"], prog[0]["loss"])
             phases = rep(r)["phases"]
             self.assertEqual(phases["train"]["items"], 1200)  # samples x epochs
-            self.assertGreater(phases["train"]["flops"], 0)
             self.assertEqual(phases["infer"]["items"], 3 * 4)  # queries x infer_batch
+            # Train counts backward as twice the forward pass; infer, the forward.
+            fwd = forward_flops(LENET5)
+            self.assertEqual(fwd, 833040)  # the figure docs/cnn.md states
+            self.assertEqual(phases["train"]["flops"], 3 * fwd * 1200)
+            self.assertEqual(phases["infer"]["flops"], fwd * 3 * 4)
             self.assertEqual(len(rep(r)["infer_latency_s"]), 3)
 
 
@@ -143,8 +175,12 @@ class OtherModelsAndData(unittest.TestCase):
                            "--param", "test_samples=40", "--param", "epochs=1"] + TINY,
                           timeout=600)
         runs = run_by_variant(doc)
+        fwd = forward_flops(SIMPLECNN)  # digits are padded to 1x28x28
         for v in ("naive", "openblas"):
             self.assertEqual(runs[v]["status"], "ok")
+            phases = rep(runs[v])["phases"]
+            self.assertEqual(phases["train"]["flops"], 3 * fwd * 64)  # 1 epoch of 64
+            self.assertEqual(phases["infer"]["flops"], fwd * 3)  # 3 queries of 1 image
         self.assertEqual(metric(runs["naive"], "accuracy"), metric(runs["openblas"], "accuracy"))
 
     def test_bad_parameters(self):

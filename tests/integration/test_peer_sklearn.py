@@ -21,6 +21,13 @@ class SklearnPeer(unittest.TestCase):
             self.assertEqual(runs[v]["status"], "ok", runs[v].get("message"))
         m_n = runs["naive"]["repetitions"][0]["metrics"]
         m_s = runs["sklearn"]["repetitions"][0]["metrics"]
+        # Both time the fits in train and score in teardown: the same metric
+        # names, directions and set of phases.
+        for m in (m_n, m_s):
+            self.assertEqual(sorted(m), sorted(["fit_s", "iterations", "r2", "rmse", "mae",
+                                                "objective"]))
+        self.assertEqual({k: v["better"] for k, v in m_n.items()},
+                         {k: v["better"] for k, v in m_s.items()})
         return m_n, m_s, runs
 
     def test_ridge_same_fit_on_diabetes(self):
@@ -36,6 +43,20 @@ class SklearnPeer(unittest.TestCase):
         m_n, m_s, _ = self.check("lasso", ["--param", "alpha=0.1", "--param", "standardize=true"])
         rel = abs(m_n["objective"]["value"] - m_s["objective"]["value"]) / m_s["objective"]["value"]
         self.assertLess(rel, 1e-6)
+
+    def test_precompute_reaches_sklearn(self):
+        # Both forms of coordinate descent, on each side: the same fit, and
+        # the peer refuses a value the native plugin refuses.
+        for pre in ("true", "false"):
+            m_n, m_s, _ = self.check("elasticnet", ["--param", "alpha=0.05", "--param",
+                                                    "standardize=true", "--param",
+                                                    f"precompute={pre}"])
+            rel = abs(m_n["objective"]["value"] - m_s["objective"]["value"]) / m_s["objective"]["value"]
+            self.assertLess(rel, 1e-6, pre)
+        _, doc = run_json(["--plugin", "regression:sklearn", "--param", "algorithm=lasso",
+                           "--param", "precompute=maybe", "--repetitions", "1", "--warmup", "0",
+                           "--infer-queries", "1"], expect_rc=1)
+        self.assertIn("precompute='maybe'", run_by_variant(doc)["sklearn"]["message"])
 
 
 if __name__ == "__main__":
