@@ -7,7 +7,7 @@
  */
 #include "gemm.h"
 
-#include <cblas.h>
+#include "../common/openblas_threads.h"
 #include <stdint.h>
 
 static int openblas_prepare(mlb_ctx *ctx, gemm_state *s)
@@ -16,7 +16,7 @@ static int openblas_prepare(mlb_ctx *ctx, gemm_state *s)
     const uint64_t blas_max = sizeof(blasint) >= 8 ? (uint64_t)INT64_MAX : (uint64_t)INT32_MAX;
     if (s->m > blas_max || s->n > blas_max || s->k > blas_max)
         return mlb_error(ctx, "%zux%zux%zu exceeds OpenBLAS's integer size", s->m, s->n, s->k);
-    openblas_set_num_threads(s->threads);
+    mlb_openblas_set_threads(s->threads);
     mlb_log(ctx, MLB_LOG_DEBUG, "%s", openblas_get_config());
     return 0;
 }

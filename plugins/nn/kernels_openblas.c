@@ -19,7 +19,7 @@
  */
 #include "nn.h"
 
-#include <cblas.h>
+#include "../common/openblas_threads.h"
 #include <string.h>
 
 /* Columns per convolution GEMM to aim for: enough for OpenBLAS's kernels
@@ -37,7 +37,7 @@ static int openblas_init(nn_backend *be, char *err, size_t errlen)
 {
     (void)err;
     (void)errlen;
-    openblas_set_num_threads(be->threads);
+    mlb_openblas_set_threads(be->threads);
     return 0;
 }
 
