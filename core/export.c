@@ -1426,7 +1426,7 @@ static void html_comparisons(sbuf *b, const cJSON *doc, const grp *g)
 {
     const cJSON *c;
     const char *method = NULL;
-    size_t n = 0, total = (size_t)cJSON_GetArraySize(jget(doc, "comparisons"));
+    size_t n = 0;
     cJSON_ArrayForEach(c, jget(doc, "comparisons"))
     {
         if (!cmp_in_group(doc, c, g))
@@ -1467,9 +1467,9 @@ static void html_comparisons(sbuf *b, const cJSON *doc, const grp *g)
     if (n) {
         sb_puts(b, "</tbody></table></div>\n<p class=\"muted\">p adjusted (");
         sb_html(b, method ? method : "?");
-        sb_printf(b, ") over all %zu comparisons of the document; in bold green where "
+        sb_printf(b, ") within this group's family of %zu comparisons; in bold green where "
                      "significant.</p>\n",
-                  total);
+                  n);
     }
 }
 
