@@ -187,6 +187,14 @@ int mlb_param_bool(mlb_ctx *ctx, const char *name)
 }
 
 uint64_t mlb_seed(const mlb_ctx *ctx) { return ctx->seed; }
+
+uint64_t mlb_rand_u64(uint64_t *state)
+{
+    uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
 int mlb_repetition(const mlb_ctx *ctx) { return ctx->rep; }
 
 void mlb_log(mlb_ctx *ctx, mlb_log_level level, const char *fmt, ...)

@@ -14,6 +14,7 @@
 #include <gsl/gsl_statistics_float.h>
 
 #include "data_internal.h"
+#include "mlbench/plugin.h"
 
 #define READ_CHUNK ((size_t)1 << 16)
 
@@ -360,10 +361,7 @@ void mlb_dataset_free(mlb_dataset *ds)
 
 static uint64_t splitmix64(uint64_t x)
 {
-    x += UINT64_C(0x9e3779b97f4a7c15);
-    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return x ^ (x >> 31);
+    return mlb_rand_u64(&x);
 }
 
 gsl_rng *mlb_data_rng(uint64_t seed, uint64_t stream)

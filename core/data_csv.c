@@ -224,6 +224,27 @@ static char **split_names(cell_list *cells, size_t from, size_t skip, size_t cou
     return names;
 }
 
+
+/* The one way out of a loader: releases the reader and the scratch, and
+ * hands over ds only when rc is 0. X and y may be NULL (early exits). */
+static int load_finish(int rc, mlb_text_reader *r, cell_list *header, char *header_line,
+                       mlb_dvec *X, mlb_dvec *y, mlb_dataset *ds, mlb_dataset **out)
+{
+    mlb_text_close(r);
+    free(header->v);
+    free(header_line);
+    if (X)
+        mlb_dvec_free(X);
+    if (y)
+        mlb_dvec_free(y);
+    if (rc) {
+        mlb_dataset_free(ds);
+        return rc;
+    }
+    *out = ds;
+    return 0;
+}
+
 int mlb_data_load_csv(const char *path, const mlb_data_opts *opts, mlb_dataset **out, char *err,
                       size_t err_len)
 {
@@ -257,10 +278,7 @@ int mlb_data_load_csv(const char *path, const mlb_data_opts *opts, mlb_dataset *
             rc = mlb_data_fail(err, err_len, rc, "%s:%zu: header: too many columns", path,
                                r.lineno);
         if (rc < 0) {
-            mlb_text_close(&r);
-            free(header.v);
-            free(header_line);
-            return rc;
+            return load_finish(rc, &r, &header, header_line, NULL, NULL, NULL, out);
         }
         lay.ncols = header.n;
         lay.ncols_line = r.lineno;
@@ -278,10 +296,7 @@ int mlb_data_load_csv(const char *path, const mlb_data_opts *opts, mlb_dataset *
         rc = mlb_data_fail(err, err_len, -EINVAL,
                            "%s:%zu: target column %ld, but the header has %zu column(s)", path,
                            lay.ncols_line, lay.target + 1, lay.ncols);
-        mlb_text_close(&r);
-        free(header.v);
-        free(header_line);
-        return rc;
+        return load_finish(rc, &r, &header, header_line, NULL, NULL, NULL, out);
     }
 
     mlb_dvec X = {0}, y = {0};
@@ -338,17 +353,7 @@ int mlb_data_load_csv(const char *path, const mlb_data_opts *opts, mlb_dataset *
     }
     if (!rc && opts->classify && lay.target >= 0)
         rc = mlb_data_count_classes(ds, err, err_len);
-    mlb_text_close(&r);
-    free(header.v);
-    free(header_line);
-    mlb_dvec_free(&X);
-    mlb_dvec_free(&y);
-    if (rc) {
-        mlb_dataset_free(ds);
-        return rc;
-    }
-    *out = ds;
-    return 0;
+    return load_finish(rc, &r, &header, header_line, &X, &y, ds, out);
 }
 
 /* A header count: a plain non-negative decimal integer. */
@@ -408,10 +413,7 @@ int mlb_data_load_sklearn_csv(const char *path, const mlb_data_opts *opts, mlb_d
             rc = mlb_data_check_shape(path, n, d, err, err_len);
     }
     if (rc < 0) {
-        mlb_text_close(&r);
-        free(header.v);
-        free(header_line);
-        return rc;
+        return load_finish(rc, &r, &header, header_line, NULL, NULL, NULL, out);
     }
     size_t n_names = header.n - 2;
     row_layout lay = {
@@ -455,15 +457,5 @@ int mlb_data_load_sklearn_csv(const char *path, const mlb_data_opts *opts, mlb_d
             rc = mlb_data_count_classes(ds, err, err_len);
         }
     }
-    mlb_text_close(&r);
-    free(header.v);
-    free(header_line);
-    mlb_dvec_free(&X);
-    mlb_dvec_free(&y);
-    if (rc) {
-        mlb_dataset_free(ds);
-        return rc;
-    }
-    *out = ds;
-    return 0;
+    return load_finish(rc, &r, &header, header_line, &X, &y, ds, out);
 }

@@ -109,6 +109,11 @@ int mlb_param_bool(mlb_ctx *ctx, const char *name);
 /* The run's seed (--seed); identical for every repetition of a run. */
 uint64_t mlb_seed(const mlb_ctx *ctx);
 
+/* A seeded generator with no hidden state (splitmix64): advances *state and
+ * returns 64 random bits. Seed the state from mlb_seed() so that the data
+ * depend on nothing but the run's seed, identically on every host. */
+uint64_t mlb_rand_u64(uint64_t *state);
+
 /* Index of this repetition (warm-ups are negative: -1, -2, ...). */
 int mlb_repetition(const mlb_ctx *ctx);
 

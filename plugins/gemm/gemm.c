@@ -28,20 +28,10 @@ const mlb_param_def gemm_params[GEMM_N_PARAMS] = {
     {"iterations", MLB_PARAM_INT, "1", "GEMMs per train call"},
 };
 
-/* splitmix64: a tiny, well-mixed generator, so that the matrices depend on
- * nothing but the run's seed (no library state, identical on every host). */
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
-
 /* Uniform in [-1, 1): signs mix, so the sums cancel as real data does. */
 static double uniform_pm1(uint64_t *x)
 {
-    return (double)(splitmix64(x) >> 11) * 0x1.0p-52 - 1.0;
+    return (double)(mlb_rand_u64(x) >> 11) * 0x1.0p-52 - 1.0;
 }
 
 /* Cache-line aligned, which is also a whole AVX-512 vector. */
@@ -254,7 +244,7 @@ static void pick_indices(size_t *idx, size_t count, size_t range, uint64_t *rng)
     if (count > 1)
         idx[got++] = range - 1;
     while (got < count) {
-        size_t v = (size_t)(splitmix64(rng) % range), t = 0;
+        size_t v = (size_t)(mlb_rand_u64(rng) % range), t = 0;
         while (t < got && idx[t] != v)
             t++;
         if (t == got)

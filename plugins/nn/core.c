@@ -1,6 +1,8 @@
 /* nn core services: random numbers, aligned memory, shapes, backends. */
 #include "nn.h"
 
+#include <mlbench/plugin.h>
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,10 +18,7 @@ void nn_rng_seed(nn_rng *r, uint64_t seed)
 
 uint64_t nn_rng_next(nn_rng *r)
 {
-    uint64_t z = (r->s += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
+    return mlb_rand_u64(&r->s);
 }
 
 double nn_rng_uniform(nn_rng *r)
