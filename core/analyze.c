@@ -301,10 +301,22 @@ int mlb_session_analyze(mlb_session *s)
     for (size_t i = 0; i < n; i++) {
         mlb_cmp_entry *e = &s->cmps[i];
         const char *what = strncmp(e->what, "metric:", 7) ? e->what : e->what + 7;
+        /* Significant is not enough: a difference inside the margin of
+         * practical equivalence is no difference (docs/methodology.md). */
+        mlb_margin mg = mlb_margin_default(e->better);
+        if (e->better == MLB_BETTER_LOWER_TIME && s->equivalence > 0)
+            mg.rel = s->equivalence;
+        mlb_comparison_set_margin(&e->c, e->better, mg);
         mlb_comparison quiet = e->c;
         quiet.few_reps = 0;
         mlb_verdict(e->verdict, sizeof e->verdict, s->runs[e->a].pl->desc.variant,
                     s->runs[e->b].pl->desc.variant, what, e->better, &quiet);
+        int g = s->runs[e->a].group;
+        if (g >= 0 && (size_t)g < s->n_groups && s->groups[g].params_differ) {
+            size_t len = strlen(e->verdict);
+            snprintf(e->verdict + len, sizeof e->verdict - len, " (parameters differ: %s)",
+                     s->groups[g].params_differ);
+        }
     }
     free(p);
     free(idx);

@@ -113,6 +113,10 @@ int mlb_ctx_set_param(mlb_ctx *ctx, const char *name, const char *text, char *wh
         mlb_param_value v = *p;
         if (mlb_param_parse(p->def->type, text, &v, why, why_len) < 0)
             return -EINVAL;
+        v.text = (char *)text;
+        int rc = mlb_param_check(ctx->plugin, &v, why, why_len);
+        if (rc < 0)
+            return rc;
         char *copy = strdup(text);
         if (!copy) {
             snprintf(why, why_len, "out of memory");

@@ -1,6 +1,7 @@
 /* `mlbench-engine stats`: the statistics module on numbers from files.
  *
  *   stats A.txt [B.txt] [--json] [--seed N] [--what NAME] [--higher-is-better]
+ *         [--equivalence R]
  *   stats --adjust P.txt [--json]
  *
  * Each file holds one number per line; blank lines and lines starting with
@@ -103,11 +104,15 @@ static void usage(FILE *to)
 {
     fprintf(to,
             "usage: " CMD " A.txt [B.txt] [--json] [--seed N] [--what NAME] [--higher-is-better]\n"
+            "             [--equivalence R]\n"
             "       " CMD " --adjust P.txt [--json]\n"
             "Each file holds one number per line. With one file: a summary of the sample;\n"
             "with two: both summaries and the comparison of A with B (by default lower\n"
-            "values are better, as for times); with --adjust: Bonferroni, Holm and\n"
-            "Benjamini-Hochberg adjusted p-values, in input order.\n");
+            "values are better, as for times) and its verdict: better, worse, equivalent\n"
+            "or inconclusive against a relative equivalence margin R (\"2%%\" or 0.02;\n"
+            "default 2%% for times, 1e-06 with a 1e-12 absolute floor with\n"
+            "--higher-is-better); with --adjust: Bonferroni, Holm and Benjamini-Hochberg\n"
+            "adjusted p-values, in input order.\n");
 }
 
 static const char *base_name(const char *path)
@@ -210,13 +215,28 @@ static void print_comparison(const char *na, const char *nb, const char *what, i
         printf("  %-24s U = %.6g, p = %.4g (%s)\n", "Mann-Whitney U", c->mwu_u, c->mwu_p,
                mlb_mwu_method_name(c->mwu_method));
     print_num("Cohen's d", c->cohens_d);
+    print_num("median difference A-B", c->median_diff);
+    if (isfinite(c->diff_ci90_low))
+        printf("  %-24s 90%% CI [%.6g, %.6g], 95%% CI [%.6g, %.6g]\n", "", c->diff_ci90_low,
+               c->diff_ci90_high, c->diff_ci95_low, c->diff_ci95_high);
     printf("  %-24s %.4f (%s)\n", "Cliff's delta", c->cliffs_delta, c->cliffs_label);
     if (isfinite(c->median_ratio))
-        printf("  %-24s %.6g, 95%% CI [%.6g, %.6g]\n", "median ratio A/B", c->median_ratio,
-               c->ratio_ci95_low, c->ratio_ci95_high);
+        printf("  %-24s %.6g, 90%% CI [%.6g, %.6g], 95%% CI [%.6g, %.6g]\n", "median ratio A/B",
+               c->median_ratio, c->ratio_ci90_low, c->ratio_ci90_high, c->ratio_ci95_low,
+               c->ratio_ci95_high);
     else
         printf("  %-24s not computable: %s\n", "median ratio A/B", c->ratio_why);
-    printf("  %-24s %s\n", "chosen test", mlb_test_name(c->chosen));
+    printf("  %-24s %s%s%s\n", "chosen test", mlb_test_name(c->chosen), c->chosen_why ? ": " : "",
+           c->chosen_why ? c->chosen_why : "");
+    if (c->lower_is_better == MLB_BETTER_LOWER_TIME)
+        printf("  %-24s ratio within [%.6g, %.6g] (relative %g)\n", "equivalence margin",
+               c->margin_low, c->margin_high, c->margin.rel);
+    else
+        printf("  %-24s difference within [%.6g, %.6g] (relative %g, absolute %g)\n",
+               "equivalence margin", c->margin_low, c->margin_high, c->margin.rel, c->margin.abs);
+    printf("  %-24s %s%s%s\n", "verdict kind", mlb_verdict_kind_name(c->verdict_kind),
+           c->verdict_kind == MLB_KIND_INCONCLUSIVE ? ": " : "",
+           c->verdict_kind == MLB_KIND_INCONCLUSIVE ? c->inconclusive_why : "");
     char v[1024];
     mlb_verdict(v, sizeof v, na, nb, what, better, c);
     printf("\n%s\n", v);
@@ -271,6 +291,7 @@ int mlb_cmd_stats(int argc, char **argv)
     size_t nfiles = 0;
     int json = 0, better = MLB_BETTER_LOWER_TIME;
     uint64_t seed = 42;
+    double equivalence = NAN; /* unset: the default of the kind of quantity */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--json") == 0) {
@@ -278,7 +299,7 @@ int mlb_cmd_stats(int argc, char **argv)
         } else if (strcmp(a, "--higher-is-better") == 0) {
             better = MLB_BETTER_HIGHER;
         } else if (strcmp(a, "--adjust") == 0 || strcmp(a, "--seed") == 0 ||
-                   strcmp(a, "--what") == 0) {
+                   strcmp(a, "--what") == 0 || strcmp(a, "--equivalence") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, CMD ": %s needs a value\n", a);
                 usage(stderr);
@@ -289,6 +310,21 @@ int mlb_cmd_stats(int argc, char **argv)
                 adjust = v;
             } else if (a[2] == 'w') {
                 what = v;
+            } else if (a[2] == 'e') {
+                /* "2%" or 0.02, as the engine's --equivalence */
+                char *end;
+                errno = 0;
+                double r = strtod(v, &end);
+                if (end != v && *end == '%' && end[1] == '\0') {
+                    r /= 100.0;
+                    end++;
+                }
+                if (end == v || *end != '\0' || errno || !isfinite(r) || r < 0.0) {
+                    fprintf(stderr, CMD ": --equivalence: not a margin >= 0 like 2%% or 0.02: '%s'\n",
+                            v);
+                    return 2;
+                }
+                equivalence = r;
             } else {
                 char *end;
                 errno = 0;
@@ -355,7 +391,11 @@ int mlb_cmd_stats(int argc, char **argv)
     }
 
     mlb_comparison *c = malloc(sizeof *c);
-    if (!c || mlb_compare_samples(f[0].v, f[0].n, f[1].v, f[1].n, seed, c) < 0) {
+    mlb_margin m = mlb_margin_default(better);
+    if (isfinite(equivalence))
+        m.rel = equivalence;
+    if (!c || mlb_compare_samples(f[0].v, f[0].n, f[1].v, f[1].n, seed, c) < 0 ||
+        mlb_comparison_set_margin(c, better, m) < 0) {
         fprintf(stderr, CMD ": out of memory\n");
         rc = 1;
     } else {

@@ -40,7 +40,6 @@ struct mlb_ctx {
     mlb_progress *progress;
     size_t n_progress, cap_progress;
     char err[1024];
-    int fatal;        /* set when the plugin misused the API */
     FILE *log;        /* where mlb_log writes (stderr) */
     int verbose;      /* print MLB_LOG_DEBUG too */
 };
@@ -52,13 +51,28 @@ const char *mlb_param_type_name(mlb_param_type type);
 
 /* Set up ctx for `plugin` with its declared defaults; then override. */
 int mlb_ctx_init(mlb_ctx *ctx, const mlb_plugin *plugin, uint64_t seed);
-/* Override one parameter by name; returns 0, -ENOENT (undeclared) or -EINVAL
- * (ill-typed), with a reason in why. */
+/* Override one parameter by name; returns 0, -ENOENT (undeclared), -EINVAL
+ * (ill-typed) or -ERANGE (against the plugin's rule), with a reason in why. */
 int mlb_ctx_set_param(mlb_ctx *ctx, const char *name, const char *text, char *why, size_t why_len);
 void mlb_ctx_free(mlb_ctx *ctx);
 /* Reset per-phase counters at a phase start. */
 void mlb_ctx_phase_begin(mlb_ctx *ctx, double t0);
 
 double mlb_now(void); /* CLOCK_MONOTONIC, seconds */
+
+/* ---- parameter rules (params.c) ---- */
+/* The rule `p` declares for parameter `name`, copied into out (fields the
+ * plugin's rule element lacks are zero). Returns 0, or -ENOENT: none. */
+int mlb_param_rule_get(const mlb_plugin *p, const char *name, mlb_param_rule *out);
+/* The rule in words: "one of f32, f64", ">= 1 and <= 1024, or 0 means auto".
+ * Returns the length written. */
+int mlb_param_rule_text(const mlb_param_rule *r, mlb_param_type t, char *buf, size_t len);
+/* Checks a parsed value against its rule. Returns 0, or -ERANGE with the
+ * value and the rule in why ("'lasoo' is not one of linear, ridge, ...
+ * (did you mean 'lasso'?)"). */
+int mlb_param_check(const mlb_plugin *p, const mlb_param_value *v, char *why, size_t why_len);
+/* The name in names[0..n) (or up to a NULL entry) nearest to `word` by edit
+ * distance, when it is near enough to be a likely typo; else NULL. */
+const char *mlb_closest(const char *word, const char *const *names, size_t n);
 
 #endif

@@ -1,5 +1,6 @@
 /* Plugin discovery. Plugins are opened once in the engine, to read their
- * descriptors; the child process of each repetition inherits the mapping. */
+ * descriptors; the child process of each repetition inherits the mapping.
+ * Peers' descriptors (NAME.peer.yaml) become entries through peer.c. */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -20,6 +21,12 @@
 #endif
 #ifndef MLB_BIN_TO_PLUGINS
 #define MLB_BIN_TO_PLUGINS "../lib/mlbench/plugins"
+#endif
+#ifndef MLB_SOURCE_PEERS_DIR
+#define MLB_SOURCE_PEERS_DIR ""
+#endif
+#ifndef MLB_BIN_TO_PEERS
+#define MLB_BIN_TO_PEERS "../share/mlbench/peers"
 #endif
 
 static int ends_with(const char *s, const char *suffix)
@@ -73,8 +80,15 @@ static int add_entry(mlb_registry *r, const mlb_plugin_entry *e)
     return 0;
 }
 
+/* ${MLBENCH_PEERS}, looked up once per scan (readlink, realpath) rather
+ * than once per repetition of a peer. */
+typedef struct {
+    int looked;
+    char *dir;
+} peers_dir_cache;
+
 /* A NAME.peer.yaml descriptor: an external program as a variant. */
-static int try_peer(mlb_registry *r, const char *path, FILE *warn)
+static int try_peer(mlb_registry *r, const char *path, FILE *warn, peers_dir_cache *pc)
 {
     mlb_peer_desc *d = calloc(1, sizeof *d);
     char err[1024];
@@ -85,9 +99,13 @@ static int try_peer(mlb_registry *r, const char *path, FILE *warn)
         free(d);
         return 0;
     }
+    if (!pc->looked) {
+        pc->dir = mlb_peers_dir();
+        pc->looked = 1;
+    }
     mlb_plugin_entry e;
     snprintf(err, sizeof err, "%.900s: out of memory", path);
-    if (mlb_peer_entry_init(&e, d, err, sizeof err) < 0 || add_entry(r, &e) < 0) {
+    if (mlb_peer_entry_init(&e, d, pc->dir, err, sizeof err) < 0 || add_entry(r, &e) < 0) {
         fprintf(warn, "mlbench: warning: %s\n", err);
         mlb_peer_entry_free(&e);
         free(e.path);
@@ -144,6 +162,7 @@ static int try_load(mlb_registry *r, const char *path, FILE *warn)
         e.desc.description = "";
     e.path = strdup(path);
     e.handle = h;
+    e.ops = &mlb_target_plugin_ops;
     e.unavailable = e.desc.available ? e.desc.available() : NULL;
     e.checked = 1;
     if (add_entry(r, &e) < 0) {
@@ -154,7 +173,7 @@ static int try_load(mlb_registry *r, const char *path, FILE *warn)
     return 1;
 }
 
-static void scan_dir(mlb_registry *r, const char *dir, int depth, FILE *warn)
+static void scan_dir(mlb_registry *r, const char *dir, int depth, FILE *warn, peers_dir_cache *pc)
 {
     DIR *d = opendir(dir);
     if (!d) {
@@ -182,13 +201,13 @@ static void scan_dir(mlb_registry *r, const char *dir, int depth, FILE *warn)
         struct stat st;
         if (stat(path, &st) == 0) {
             if (S_ISDIR(st.st_mode) && depth == 0)
-                scan_dir(r, path, depth + 1, warn);
+                scan_dir(r, path, depth + 1, warn, pc);
             else if (S_ISREG(st.st_mode) && seen_path(r, path))
                 ; /* already loaded under another name */
             else if (S_ISREG(st.st_mode) && ends_with(names[i], ".so"))
                 try_load(r, path, warn);
             else if (S_ISREG(st.st_mode) && ends_with(names[i], ".peer.yaml"))
-                try_peer(r, path, warn);
+                try_peer(r, path, warn, pc);
         }
         free(names[i]);
     }
@@ -206,8 +225,10 @@ int mlb_registry_scan(mlb_registry *r, char *const *dirs, size_t n_dirs, FILE *w
         }
         lt_ready = 1;
     }
+    peers_dir_cache pc = {0, NULL};
     for (size_t i = 0; i < n_dirs; i++)
-        scan_dir(r, dirs[i], 0, warn);
+        scan_dir(r, dirs[i], 0, warn, &pc);
+    free(pc.dir);
     /* Listed and planned by task, then variant, whichever directory or kind
      * (plugin or peer) each came from. */
     qsort(r->v, r->n, sizeof *r->v, cmp_entry);
@@ -221,6 +242,10 @@ int mlb_registry_scan(mlb_registry *r, char *const *dirs, size_t n_dirs, FILE *w
         if (from && !from->peer) {
             e->desc.params = from->desc.params;
             e->desc.n_params = from->desc.n_params;
+            /* The same parameters obey the same rules (ABI 1.2). */
+            e->desc.param_rules = from->desc.param_rules;
+            e->desc.n_param_rules = from->desc.n_param_rules;
+            e->desc.param_rule_size = from->desc.param_rule_size;
         }
     }
     for (size_t i = 0; i < r->n; i++)
@@ -286,6 +311,15 @@ char *mlb_exe_relative_dir(const char *rel)
     char p[2 * PATH_MAX], real[PATH_MAX];
     snprintf(p, sizeof p, "%s/%s", exe, rel);
     return realpath(p, real) && is_dir(real) ? strdup(real) : NULL;
+}
+
+char *mlb_peers_dir(void)
+{
+    char *installed = mlb_exe_relative_dir(MLB_BIN_TO_PEERS);
+    if (installed)
+        return installed;
+    return MLB_SOURCE_PEERS_DIR[0] && is_dir(MLB_SOURCE_PEERS_DIR) ? strdup(MLB_SOURCE_PEERS_DIR)
+                                                                  : NULL;
 }
 
 char *mlb_bundled_plugin_dir(void)

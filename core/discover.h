@@ -1,9 +1,12 @@
-/* Plugin discovery: search path, loading with libltdl, ABI checks. */
+/* Plugin discovery: search path, loading with libltdl, ABI checks; peers'
+ * descriptors. Each entry says how it runs (its target ops, target.h). */
 #ifndef MLB_CORE_DISCOVER_H
 #define MLB_CORE_DISCOVER_H
 
 #include <stdio.h>
 #include "mlbench/plugin.h"
+
+struct mlb_target_ops;
 
 typedef struct {
     char *path;
@@ -11,9 +14,12 @@ typedef struct {
     mlb_plugin desc;       /* normalised copy: fields past the plugin's struct_size are zero */
     const char *unavailable; /* use mlb_entry_unavailable(): peers are checked lazily */
     int checked;             /* availability known */
+    /* How a repetition runs it: mlb_target_plugin_ops or mlb_target_peer_ops. */
+    const struct mlb_target_ops *ops;
     struct mlb_peer_desc_s *peer; /* non-NULL: an external peer (core/peer.c), no handle */
     mlb_param_def *owned_params;  /* a peer's parameter table */
     char *owned_reason;
+    char *peers_dir;              /* a peer's ${MLBENCH_PEERS}, resolved once at discovery */
 } mlb_plugin_entry;
 
 typedef struct {
@@ -37,6 +43,9 @@ mlb_plugin_entry *mlb_registry_find(mlb_registry *r, const char *task, const cha
  * <prefix>/<libdir>/mlbench/plugins relative to the installed engine. Returns
  * a malloc'd path, or NULL. */
 char *mlb_bundled_plugin_dir(void);
+/* The directory of the bundled peer scripts (tools/peers in the source tree,
+ * <datadir>/mlbench/peers installed), or NULL. Malloc'd. */
+char *mlb_peers_dir(void);
 /* The engine executable's directory joined with `rel` (NULL: the directory
  * itself), resolved, if it is a directory; malloc'd, or NULL. */
 char *mlb_exe_relative_dir(const char *rel);

@@ -24,6 +24,7 @@ typedef struct {
     mlb_rep_status *warmup_status;
     size_t n_warmup;
     mlb_rep_status status; /* ok only when every measured repetition was */
+    int stopped;         /* setup failed on the first repetition: not repeated */
     char *message;       /* first failure's message */
     cJSON *summary;      /* built after the run */
 } mlb_run;
@@ -38,13 +39,28 @@ typedef struct {
     char verdict[512];   /* without the repetition-count warning: said once per group */
 } mlb_cmp_entry;
 
+/* A comparison group: one task at one parameter point, its runs contiguous
+ * in the session's runs[], compared with each other and interleaved. */
+typedef struct {
+    char *task;
+    size_t first, n;       /* runs[first .. first + n) */
+    size_t baseline;       /* index into runs[]: speed-ups are relative to it */
+    const char *baseline_rule; /* "cli" (--baseline), "suite" (baseline:), "naive", "first" */
+    char *params_differ;   /* workload parameters whose values differ between the runs
+                            * ("m, k"), or NULL: the runs do the same work */
+} mlb_group;
+
 typedef struct {
     mlb_run *runs;
     size_t n_runs;
+    mlb_group *groups;
+    size_t n_groups;
     mlb_cmp_entry *cmps;
     size_t n_cmps;
     uint64_t seed;
     int interrupted;
+    int setup_rejected;  /* a group failed in setup as a whole (exit status 2) */
+    double equivalence;  /* relative margin of practical equivalence for times; 0: default */
 } mlb_session;
 
 /* Builds each run's summary and the comparisons of each group. */
@@ -61,8 +77,5 @@ int mlb_write_json_atomic(const char *path, const cJSON *doc, char *err, size_t 
 /* The same for any text. */
 int mlb_write_file_atomic(const char *path, const char *text, size_t len, char *err,
                           size_t errlen);
-
-/* The comparison table and verdicts, on `f`. */
-void mlb_report_table(FILE *f, const mlb_session *s);
 
 #endif

@@ -1,11 +1,13 @@
 /* Reports from a results document (docs/results-schema.md, "Reports"): a
- * self-contained HTML page, a CSV of every repetition, GitHub Markdown.
- * They read only the JSON document, so a saved result renders exactly as the
- * run that wrote it would have. */
+ * self-contained HTML page, a CSV of every repetition, GitHub Markdown, and
+ * the terminal table printed after a run. They read only the JSON document,
+ * so a saved result renders exactly as the run that wrote it would have, and
+ * their numbers come from one place (cells.h). */
 #ifndef MLB_CORE_EXPORT_H
 #define MLB_CORE_EXPORT_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <cjson/cJSON.h>
 
 /* Each writes `path` atomically (mlb_write_file_atomic). Returns 0 or a
@@ -14,6 +16,18 @@
 int mlb_export_html(const cJSON *doc, const char *path, char *err, size_t errlen);
 int mlb_export_csv(const cJSON *doc, const char *path, char *err, size_t errlen);
 int mlb_export_markdown(const cJSON *doc, const char *path, char *err, size_t errlen);
+
+/* The comparison table and verdicts of a results document, on `f`: one
+ * block per group, with the same cells and speed-ups as the reports. */
+void mlb_report_terminal(FILE *f, const cJSON *doc);
+
+/* The renderers behind mlb_export_* and `report` (report_html.c,
+ * report_csv.c, report_md.c): each appends its whole output to b, a checked
+ * document. Returns 0 or -ENOMEM. */
+struct mlb_sbuf;
+int mlb_render_html(const cJSON *doc, struct mlb_sbuf *b);
+int mlb_render_csv(const cJSON *doc, struct mlb_sbuf *b);
+int mlb_render_markdown(const cJSON *doc, struct mlb_sbuf *b);
 
 /* Whether `path` can be written (its directory is writable, and it is not a
  * directory), so that a run fails before measuring rather than after.

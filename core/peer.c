@@ -1,5 +1,6 @@
-/* The external-process bridge (docs/peer-protocol.md). The child process of
- * a repetition starts the peer, speaks JSON lines over its stdin/stdout, and
+/* The external-process bridge (docs/peer-protocol.md): a peer's registry
+ * entry, and the peer target (target.h). The child process of a repetition
+ * starts the peer and speaks JSON lines over its stdin/stdout; the runner
  * measures the peer's process, not its own. */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,32 +18,16 @@
 #include <dirent.h>
 
 #include "ctx.h"
-#include "engine.h"
+#include "ctx_json.h"
 #include "peer.h"
+#include "procfs.h"
 
-#ifndef MLB_SOURCE_PEERS_DIR
-#define MLB_SOURCE_PEERS_DIR ""
-#endif
-#ifndef MLB_BIN_TO_PEERS
-#define MLB_BIN_TO_PEERS "../share/mlbench/peers"
-#endif
 #define PEER_PROTOCOL 1
 #define STDERR_TAIL 1200
 
-static int is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-char *mlb_peers_dir(void)
-{
-    char *installed = mlb_exe_relative_dir(MLB_BIN_TO_PEERS);
-    if (installed)
-        return installed;
-    return MLB_SOURCE_PEERS_DIR[0] && is_dir(MLB_SOURCE_PEERS_DIR) ? strdup(MLB_SOURCE_PEERS_DIR)
-                                                                  : NULL;
-}
+/* The protocol's requests for the phases (MLB_PH_*), named by the protocol,
+ * not by the engine's reports. */
+static const char *const phase_ops[MLB_PH_N] = {"setup", "train", "infer", "teardown"};
 
 /* ${DIR} is the descriptor's directory, ${MLBENCH_PEERS} the bundled peers. */
 static char *expand(const char *arg, const char *dir, const char *peers)
@@ -123,11 +108,17 @@ static int param_type(const char *t)
          : !strcmp(t, "bool") ? MLB_PARAM_BOOL : MLB_PARAM_STRING;
 }
 
-int mlb_peer_entry_init(mlb_plugin_entry *e, mlb_peer_desc *d, char *err, size_t errlen)
+int mlb_peer_entry_init(mlb_plugin_entry *e, mlb_peer_desc *d, const char *peers_dir, char *err,
+                        size_t errlen)
 {
     memset(e, 0, sizeof *e);
     e->peer = d;
+    e->ops = &mlb_target_peer_ops;
     e->path = strdup(d->path);
+    if (peers_dir && !(e->peers_dir = strdup(peers_dir))) {
+        snprintf(err, errlen, "%s: out of memory", d->path);
+        return -ENOMEM;
+    }
     if (d->n_params && !(e->owned_params = calloc(d->n_params, sizeof *e->owned_params))) {
         snprintf(err, errlen, "%s: out of memory", d->path);
         return -ENOMEM;
@@ -164,10 +155,8 @@ void mlb_peer_check(mlb_plugin_entry *e)
         *slash = '\0';
     else
         snprintf(dir, sizeof dir, ".");
-    char *peers = mlb_peers_dir();
     free(e->owned_reason);
-    e->owned_reason = check_available(e->peer, dir, peers);
-    free(peers);
+    e->owned_reason = check_available(e->peer, dir, e->peers_dir);
     e->unavailable = e->owned_reason;
 }
 
@@ -179,12 +168,40 @@ void mlb_peer_entry_free(mlb_plugin_entry *e)
     free(e->peer);
     free(e->owned_params);
     free(e->owned_reason);
+    free(e->peers_dir);
+    e->owned_params = NULL;
+    e->owned_reason = NULL;
+    e->peers_dir = NULL;
     e->peer = NULL;
 }
 
 /* ---- a running peer ------------------------------------------------------ */
 
-static void stderr_tail(const mlb_peer_proc *p, char *out, size_t len)
+/* A running peer, seen from the process that runs the repetition. */
+typedef struct {
+    pid_t pid;
+    int to_fd, from_fd;
+    char tmpdir[256]; /* data files and the peer's stderr */
+    char *buf;        /* unread answer bytes */
+    size_t len, cap;
+    double deadline;  /* CLOCK_MONOTONIC; 0: none */
+    double mem_limit; /* bytes of the peer's RSS (--mem-limit); 0: none */
+    double next_mem_check;
+    double spawn_s;
+    int crashed;      /* the peer died of a signal */
+    char *hello;      /* the peer's hello answer (JSON text, its settings) */
+} peer_proc;
+
+typedef enum {
+    PEER_OK = 0,
+    PEER_ERROR = -1,    /* the peer answered ok:false, or spoke nonsense, or died */
+    PEER_TIMEOUT = -2,
+    PEER_MEMLIMIT = -3, /* the peer's resident memory passed --mem-limit */
+} peer_rc;
+
+static peer_rc proc_call(peer_proc *p, mlb_ctx *ctx, const char *op);
+
+static void stderr_tail(const peer_proc *p, char *out, size_t len)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/stderr", p->tmpdir);
@@ -239,42 +256,6 @@ static int rm_tree(const char *dir)
     return rmdir(dir);
 }
 
-/* Runs the native variant's setup with the peer run's parameters (where it
- * declares them), then its export_data, so that the peer gets exactly the
- * arrays that variant trains on. */
-int mlb_plugin_export_data(const mlb_plugin_entry *from, const mlb_ctx *ctx, const char *dir,
-                           char *why, size_t whylen)
-{
-    if (!from->desc.export_data) {
-        snprintf(why, whylen, "variant %s:%s cannot export its data (no export_data)",
-                 from->desc.task, from->desc.variant);
-        return -ENOTSUP;
-    }
-    mlb_ctx nc;
-    int rc = mlb_ctx_init(&nc, &from->desc, ctx->seed);
-    for (size_t i = 0; rc == 0 && i < ctx->n_params; i++) {
-        char w[256];
-        int r = mlb_ctx_set_param(&nc, ctx->params[i].def->name, ctx->params[i].text, w, sizeof w);
-        if (r == -EINVAL) {
-            snprintf(why, whylen, "parameter '%s' for %s:%s: %s", ctx->params[i].def->name,
-                     from->desc.task, from->desc.variant, w);
-            rc = r;
-        }
-    }
-    void *state = NULL;
-    if (rc == 0 && (rc = from->desc.setup(&nc, &state)) < 0)
-        snprintf(why, whylen, "%s:%s setup (for the peer's data): %s", from->desc.task,
-                 from->desc.variant, nc.err);
-    if (rc == 0) {
-        if ((rc = from->desc.export_data(&nc, state, dir)) < 0)
-            snprintf(why, whylen, "%s:%s export_data: %s", from->desc.task, from->desc.variant,
-                     nc.err);
-        from->desc.teardown(&nc, state);
-    }
-    mlb_ctx_free(&nc);
-    return rc < 0 ? rc : 0;
-}
-
 static cJSON *data_json(const char *dir)
 {
     cJSON *o = cJSON_CreateObject();
@@ -294,8 +275,10 @@ static cJSON *data_json(const char *dir)
     return o;
 }
 
-int mlb_peer_start(const mlb_plugin_entry *e, const mlb_plugin_entry *data_from, mlb_ctx *ctx,
-                   double deadline, double mem_limit, mlb_peer_proc *p)
+/* Starts the peer of entry `e` (and exports the data of its `data_from`
+ * variant first). On failure returns negative with the reason in ctx->err. */
+static int proc_start(const mlb_plugin_entry *e, const mlb_plugin_entry *data_from, mlb_ctx *ctx,
+                      double deadline, double mem_limit, peer_proc *p)
 {
     const mlb_peer_desc *d = e->peer;
     memset(p, 0, sizeof *p);
@@ -324,19 +307,27 @@ int mlb_peer_start(const mlb_plugin_entry *e, const mlb_plugin_entry *data_from,
     char *slash = strrchr(dir, '/');
     if (slash)
         *slash = '\0';
-    char *peers = mlb_peers_dir();
+    const char *peers = e->peers_dir;
     int in[2], out[2];
-    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
-        free(peers);
+    if (pipe2(in, O_CLOEXEC) < 0)
         return mlb_error(ctx, "pipe: %s", strerror(errno));
+    if (pipe2(out, O_CLOEXEC) < 0) {
+        int err = errno;
+        close(in[0]);
+        close(in[1]);
+        return mlb_error(ctx, "pipe: %s", strerror(err));
     }
     char errpath[512];
     snprintf(errpath, sizeof errpath, "%s/stderr", p->tmpdir);
     double t0 = mlb_now();
     pid_t pid = fork();
     if (pid < 0) {
-        free(peers);
-        return mlb_error(ctx, "fork: %s", strerror(errno));
+        int err = errno;
+        close(in[0]);
+        close(in[1]);
+        close(out[0]);
+        close(out[1]);
+        return mlb_error(ctx, "fork: %s", strerror(err));
     }
     if (pid == 0) {
         int efd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -356,20 +347,19 @@ int mlb_peer_start(const mlb_plugin_entry *e, const mlb_plugin_entry *data_from,
         fprintf(stderr, "cannot start %s: %s\n", argv ? argv[0] : d->command[0], strerror(errno));
         _exit(127);
     }
-    free(peers);
     close(in[0]);
     close(out[1]);
     p->pid = pid;
     p->to_fd = in[1];
     p->from_fd = out[0];
     /* hello: the interpreter's start and imports, measured apart from setup. */
-    if (mlb_peer_call(p, ctx, "hello") != MLB_PEER_OK)
+    if (proc_call(p, ctx, "hello") != PEER_OK)
         return MLB_EFAIL;
     p->spawn_s = mlb_now() - t0;
     return 0;
 }
 
-static void died(mlb_peer_proc *p, mlb_ctx *ctx, const char *op)
+static void died(peer_proc *p, mlb_ctx *ctx, const char *op)
 {
     char tail[STDERR_TAIL];
     int st = 0;
@@ -422,7 +412,8 @@ static double num_or_nan(const cJSON *o, const char *k)
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
-mlb_peer_rc mlb_peer_call(mlb_peer_proc *p, mlb_ctx *ctx, const char *op)
+/* One request/answer: applies the answer's work, metrics and progress to ctx. */
+static peer_rc proc_call(peer_proc *p, mlb_ctx *ctx, const char *op)
 {
     cJSON *req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "op", op);
@@ -431,7 +422,7 @@ mlb_peer_rc mlb_peer_call(mlb_peer_proc *p, mlb_ctx *ctx, const char *op)
     if (!strcmp(op, "setup")) {
         cJSON_AddStringToObject(req, "task", ctx->plugin->task);
         cJSON_AddStringToObject(req, "variant", ctx->plugin->variant);
-        cJSON_AddItemToObject(req, "params", mlb_params_to_json(ctx));
+        cJSON_AddItemToObject(req, "params", mlb_ctx_params_json(ctx));
         cJSON_AddNumberToObject(req, "seed", (double)ctx->seed);
         char datadir[512];
         snprintf(datadir, sizeof datadir, "%s/data", p->tmpdir);
@@ -440,14 +431,14 @@ mlb_peer_rc mlb_peer_call(mlb_peer_proc *p, mlb_ctx *ctx, const char *op)
     char *line = cJSON_PrintUnformatted(req);
     cJSON_Delete(req);
     if (!line)
-        return mlb_error(ctx, "out of memory"), MLB_PEER_ERROR;
+        return mlb_error(ctx, "out of memory"), PEER_ERROR;
     size_t n = strlen(line);
     line[n] = '\n';
     int wr = write_all(p->to_fd, line, n + 1);
     free(line);
     if (wr < 0) {
         died(p, ctx, op);
-        return MLB_PEER_ERROR;
+        return PEER_ERROR;
     }
     for (;;) {
         /* A complete line in the buffer? */
@@ -466,7 +457,7 @@ mlb_peer_rc mlb_peer_call(mlb_peer_proc *p, mlb_ctx *ctx, const char *op)
                 stderr_tail(p, tail, sizeof tail);
                 mlb_error(ctx, "peer sent a malformed answer to %s: '%s'; stderr: %s", op, head,
                           tail[0] ? tail : "(empty)");
-                return MLB_PEER_ERROR;
+                return PEER_ERROR;
             }
             const cJSON *ev = cJSON_GetObjectItemCaseSensitive(a, "event");
             if (cJSON_IsString(ev)) { /* streamed before the answer */
@@ -487,20 +478,20 @@ mlb_peer_rc mlb_peer_call(mlb_peer_proc *p, mlb_ctx *ctx, const char *op)
             if (!cJSON_IsBool(ok)) {
                 cJSON_Delete(a);
                 mlb_error(ctx, "peer's answer to %s has no boolean 'ok': '%s'", op, head);
-                return MLB_PEER_ERROR;
+                return PEER_ERROR;
             }
             if (!cJSON_IsTrue(ok)) {
                 const cJSON *e = cJSON_GetObjectItemCaseSensitive(a, "error");
                 mlb_error(ctx, "peer: %s", cJSON_IsString(e) ? e->valuestring : "failed");
                 cJSON_Delete(a);
-                return MLB_PEER_ERROR;
+                return PEER_ERROR;
             }
             if (!strcmp(op, "hello")) {
                 double v = num_or_nan(a, "protocol");
                 if (v != PEER_PROTOCOL) {
                     cJSON_Delete(a);
                     mlb_error(ctx, "peer speaks protocol %g, engine speaks %d", v, PEER_PROTOCOL);
-                    return MLB_PEER_ERROR;
+                    return PEER_ERROR;
                 }
                 /* What the peer says of itself (versions, threads): kept with
                  * the results, so that its settings are on record. */
@@ -514,13 +505,13 @@ mlb_peer_rc mlb_peer_call(mlb_peer_proc *p, mlb_ctx *ctx, const char *op)
             }
             apply_answer(ctx, a);
             cJSON_Delete(a);
-            return MLB_PEER_OK;
+            return PEER_OK;
         }
         if (p->len + 4096 > p->cap) {
             size_t cap = p->cap ? 2 * p->cap : 65536;
             char *nb = realloc(p->buf, cap + 1);
             if (!nb)
-                return mlb_error(ctx, "out of memory"), MLB_PEER_ERROR;
+                return mlb_error(ctx, "out of memory"), PEER_ERROR;
             p->buf = nb;
             p->cap = cap;
         }
@@ -532,7 +523,7 @@ mlb_peer_rc mlb_peer_call(mlb_peer_proc *p, mlb_ctx *ctx, const char *op)
                 stderr_tail(p, tail, sizeof tail);
                 mlb_error(ctx, "peer did not answer %s before the timeout; stderr: %s", op,
                           tail[0] ? tail : "(empty)");
-                return MLB_PEER_TIMEOUT;
+                return PEER_TIMEOUT;
             }
             wait_ms = (int)(left * 1000) + 1;
         }
@@ -550,7 +541,7 @@ mlb_peer_rc mlb_peer_call(mlb_peer_proc *p, mlb_ctx *ctx, const char *op)
                               "peer's resident memory %.0f MiB exceeded --mem-limit %.0f MiB "
                               "during %s",
                               rss / 1048576.0, p->mem_limit / 1048576.0, op);
-                    return MLB_PEER_MEMLIMIT;
+                    return PEER_MEMLIMIT;
                 }
             }
             if (wait_ms < 0 || wait_ms > 10)
@@ -567,13 +558,14 @@ mlb_peer_rc mlb_peer_call(mlb_peer_proc *p, mlb_ctx *ctx, const char *op)
             continue;
         if (r <= 0) {
             died(p, ctx, op);
-            return MLB_PEER_ERROR;
+            return PEER_ERROR;
         }
         p->len += (size_t)r;
     }
 }
 
-void mlb_peer_stop(mlb_peer_proc *p)
+/* Closes the peer's stdin, waits briefly, kills what is left, removes tmpdir. */
+static void proc_stop(peer_proc *p)
 {
     if (p->to_fd >= 0)
         close(p->to_fd);
@@ -601,3 +593,64 @@ void mlb_peer_stop(mlb_peer_proc *p)
         rm_tree(p->tmpdir);
     p->tmpdir[0] = '\0';
 }
+
+/* ---- the peer target (target.h) ------------------------------------------ */
+
+static int peer_start(mlb_target *t, const mlb_plugin_entry *e, const mlb_target_opts *o,
+                      mlb_ctx *ctx)
+{
+    memset(t, 0, sizeof *t);
+    t->ops = &mlb_target_peer_ops;
+    t->entry = e;
+    t->start_s = NAN;
+    /* The protocol has every phase; a peer with nothing to do answers ok. */
+    t->phases = 1u << MLB_PH_SETUP | 1u << MLB_PH_TRAIN | 1u << MLB_PH_INFER |
+                1u << MLB_PH_TEARDOWN;
+    peer_proc *p = calloc(1, sizeof *p);
+    if (!p)
+        return mlb_error(ctx, "out of memory");
+    t->impl = p;
+    int rc = proc_start(e, o->data_from, ctx, o->deadline, o->mem_limit, p);
+    if (rc < 0)
+        return rc;
+    t->pid = p->pid;
+    t->start_s = p->spawn_s;
+    t->hello = p->hello;
+    return 0;
+}
+
+static int peer_phase(mlb_target *t, mlb_ctx *ctx, int ph)
+{
+    peer_proc *p = t->impl;
+    peer_rc r = proc_call(p, ctx, phase_ops[ph]);
+    if (r == PEER_OK) {
+        t->fault = MLB_TARGET_OK;
+        return 0;
+    }
+    t->fault = r == PEER_TIMEOUT    ? MLB_TARGET_TIMEOUT
+             : r == PEER_MEMLIMIT   ? MLB_TARGET_MEMLIMIT
+             : p->crashed           ? MLB_TARGET_CRASHED
+                                    : MLB_TARGET_FAILED;
+    /* A stuck peer would not answer teardown either; a reaped one cannot. */
+    if (r == PEER_TIMEOUT || p->pid < 0)
+        t->gone = 1;
+    return MLB_EFAIL;
+}
+
+static void peer_stop(mlb_target *t)
+{
+    if (t->impl) {
+        proc_stop(t->impl);
+        free(t->impl);
+    }
+    t->impl = NULL;
+    t->hello = NULL;
+}
+
+const mlb_target_ops mlb_target_peer_ops = {
+    .kind = "peer",
+    .kill_grace_s = 2.0,
+    .start = peer_start,
+    .phase = peer_phase,
+    .stop = peer_stop,
+};

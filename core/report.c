@@ -1,23 +1,17 @@
-/* The terminal table: one block per group of compared variants. */
-#include <math.h>
+/* The terminal table printed after a run: one block per group of compared
+ * variants, then the verdicts. It is rendered from the results document with
+ * the reports' cells (cells.h), so that the terminal, HTML, CSV and Markdown
+ * show the same numbers against the same baseline. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "cells.h"
 #include "export.h"
+#include "stats.h"
+#include "textbuf.h"
 
-static double jget(const cJSON *o, const char *path)
-{
-    /* path: "phases.train.wall_s.median" */
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", path);
-    const cJSON *cur = o;
-    for (char *save = NULL, *tok = strtok_r(buf, ".", &save); tok && cur;
-         tok = strtok_r(NULL, ".", &save))
-        cur = cJSON_GetObjectItemCaseSensitive(cur, tok);
-    return cJSON_IsNumber(cur) ? cur->valuedouble : NAN;
-}
-
-/* Pads by display width: "±" and "×" are one column but two bytes. */
+/* Pads by display width: "±", "×" and "–" are one column but several bytes. */
 static void put_col(FILE *f, const char *s, int width)
 {
     int cols = 0;
@@ -29,114 +23,113 @@ static void put_col(FILE *f, const char *s, int width)
     fputc(' ', f);
 }
 
-
-static void fmt_time_spread(char *b, size_t n, const cJSON *sum, const char *phase)
+static void print_group(FILE *f, const mlb_doc_group *g)
 {
-    char key[128], t[32];
-    snprintf(key, sizeof key, "phases.%s.wall_s.median", phase);
-    double med = jget(sum, key);
-    snprintf(key, sizeof key, "phases.%s.wall_s.iqr", phase);
-    double iqr = jget(sum, key);
-    mlb_fmt_time(t, sizeof t, med);
-    if (isfinite(med) && isfinite(iqr) && med > 0)
-        snprintf(b, n, "%s ±%.1f%%", t, 50.0 * iqr / med);
-    else
-        snprintf(b, n, "%s", t);
-}
-
-
-
-static void metrics_text(char *b, size_t n, const cJSON *sum)
-{
-    b[0] = '\0';
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(sum, "metrics");
-    const cJSON *e;
-    size_t used = 0;
-    cJSON_ArrayForEach(e, m)
-    {
-        double v = jget(e, "median");
-        int w = snprintf(b + used, n - used, "%s%s=%.4g", used ? " " : "", e->string, v);
-        if (w < 0 || (size_t)w >= n - used)
-            break;
-        used += (size_t)w;
-    }
-    if (!used)
-        snprintf(b, n, "-");
-}
-
-void mlb_report_table(FILE *f, const mlb_session *s)
-{
-    int last_group = -1;
-    double base_train = NAN, base_infer = NAN;
-    for (size_t i = 0; i < s->n_runs; i++) {
-        const mlb_run *r = &s->runs[i];
-        const cJSON *sum = r->summary;
-        if (r->group != last_group) {
-            last_group = r->group;
-            base_train = jget(sum, "phases.train.wall_s.median");
-            base_infer = jget(sum, "phases.infer.wall_s.median");
-            fprintf(f, "\n== %s ==\n", r->pl->desc.task);
-            fprintf(f, "%-14s %-11s %-19s %-19s %-10s %-11s %-9s %-10s %-9s %s\n", "variant",
-                    "status", "train (median)", "infer p50/query", "train/s", "infer/s",
-                    "GFLOP/s", "peak RSS", "speed-up", "metrics");
-        }
-        char train[48], infer[48], rate[32], irate[32], gf[32], mem[32], sp[32], met[256];
-        fmt_time_spread(train, sizeof train, sum, "train");
-        mlb_fmt_time(infer, sizeof infer, jget(sum, "infer_latency_s.p50"));
-        mlb_fmt_rate(rate, sizeof rate, jget(sum, "phases.train.items_per_s.median"));
-        mlb_fmt_rate(irate, sizeof irate, jget(sum, "phases.infer.items_per_s.median"));
-        double g = jget(sum, "phases.train.gflop_per_s.median");
-        if (!isfinite(g))
-            g = jget(sum, "phases.infer.gflop_per_s.median");
-        snprintf(gf, sizeof gf, isfinite(g) ? "%.2f" : "-", g);
-        double peak = NAN;
-        for (int ph = 0; ph < MLB_PH_N; ph++) {
-            char key[96];
-            snprintf(key, sizeof key, "phases.%s.rss_peak_bytes.max", mlb_phase_names[ph]);
-            double v = jget(sum, key);
-            if (isfinite(v) && !(v <= peak))
-                peak = v;
-        }
-        mlb_fmt_bytes(mem, sizeof mem, peak);
-        double t = jget(sum, "phases.train.wall_s.median");
-        double sp_v = isfinite(t) && t > 0 ? base_train / t : NAN;
-        if (!isfinite(sp_v)) {
-            double q = jget(sum, "phases.infer.wall_s.median");
-            sp_v = isfinite(q) && q > 0 ? base_infer / q : NAN;
-        }
-        snprintf(sp, sizeof sp, isfinite(sp_v) ? "%.2fx" : "-", sp_v);
-        metrics_text(met, sizeof met, sum);
-        const char *cells[] = {r->pl->desc.variant, mlb_rep_status_name(r->status), train, infer,
-                               rate, irate, gf, mem, sp};
-        static const int widths[] = {14, 11, 19, 19, 10, 11, 9, 10, 9};
-        for (size_t k = 0; k < sizeof widths / sizeof *widths; k++)
+    static const char *const head[] = {"variant", "status", "train (median)", "infer p50/query",
+                                       "train/s", "infer/s", "GFLOP/s", "peak RSS", "speed-up"};
+    static const int widths[] = {14, 11, 19, 19, 10, 11, 9, 10, 16};
+    enum { N_COLS = sizeof widths / sizeof *widths };
+    mlb_sbuf t = {0};
+    mlb_group_title(&t, g, NULL);
+    fprintf(f, "\n== %s ==\n", t.s && !t.oom ? t.s : "?");
+    free(t.s);
+    for (size_t k = 0; k < N_COLS; k++)
+        put_col(f, head[k], widths[k]);
+    fprintf(f, "metrics\n");
+    for (size_t i = 0; i < g->n; i++) {
+        const cJSON *r = g->runs[i];
+        mlb_cells c;
+        mlb_cells_fill(&c, g, r);
+        const char *cells[N_COLS] = {mlb_run_variant(r), mlb_or_dash(mlb_jstr(r, "status")),
+                                     c.train, c.lat_p50, c.rate_train, c.rate_infer, c.gflops,
+                                     c.rss, c.speedup};
+        for (size_t k = 0; k < N_COLS; k++)
             put_col(f, cells[k], widths[k]);
-        fprintf(f, "%s\n", met);
-        if (r->message)
-            fprintf(f, "  %s:%s: %s\n", r->pl->desc.task, r->pl->desc.variant, r->message);
+        mlb_sbuf m = {0};
+        mlb_metrics_text(&m, r, NULL);
+        fprintf(f, "%s\n", m.s && !m.oom ? m.s : MLB_DASH);
+        free(m.s);
+        if (mlb_jstr(r, "message"))
+            fprintf(f, "  %s:%s: %s\n", mlb_or_dash(mlb_jstr(r, "task")), mlb_run_variant(r),
+                    mlb_jstr(r, "message"));
     }
+}
+
+/* Whether a comparison's repetitions are too few for its family to ever
+ * reach significance: the rule of mlb_comparison_set_family, on the
+ * document's fields. */
+static int few_reps(const cJSON *c)
+{
+    return mlb_jnum(c, "mwu_min_p") * mlb_jnum(c, "family") >= MLB_STATS_ALPHA;
+}
+
+/* The verdicts a reader acts on: each variant against the group's baseline,
+ * speed always, quality only where it is not equivalent. Every other pair
+ * is in the JSON and the HTML report. */
+static int headline(const cJSON *c, const mlb_doc_group *g)
+{
+    double base = mlb_jnum(g->base, "index");
+    if (mlb_jnum(c, "run_a") != base && mlb_jnum(c, "run_b") != base)
+        return 0;
+    const char *q = mlb_jstr(c, "quantity");
+    const char *kind = mlb_jstr(c, "verdict_kind");
+    if (q && !strncmp(q, "metric:", 7))
+        return !kind || strcmp(kind, "equivalent") != 0;
+    return 1;
+}
+
+static void print_verdicts(FILE *f, const cJSON *doc, const mlb_doc_group_list *gl)
+{
+    const cJSON *c;
     int any = 0;
-    for (size_t i = 0; i < s->n_cmps; i++) {
-        const mlb_cmp_entry *e = &s->cmps[i];
-        if (strncmp(e->what, "metric:", 7) == 0 && !e->c.significant)
-            continue; /* identical quality from one seed is the rule, not news */
-        if (!any++)
-            fprintf(f, "\nComparisons (p adjusted by Holm within each task's comparisons):\n");
-        fprintf(f, "  %s: %s\n", s->runs[e->a].pl->desc.task, e->verdict);
+    for (size_t k = 0; k < gl->n; k++) {
+        size_t hidden = 0;
+        for (c = NULL; (c = mlb_group_cmp_next(doc, &gl->v[k], c));) {
+            if (!gl->v[k].base || !headline(c, &gl->v[k])) {
+                hidden++;
+                continue;
+            }
+            if (!any++)
+                fprintf(f, "\nVerdicts against each group's baseline (p adjusted by Holm within "
+                           "the group's comparisons):\n");
+            fprintf(f, "  %s: %s\n", mlb_or_dash(mlb_jstr(c, "task")),
+                    mlb_or_dash(mlb_jstr(c, "verdict")));
+        }
+        if (hidden)
+            fprintf(f, "  (%zu more comparison%s of this group, equivalent quality or between "
+                       "non-baseline variants: in the JSON and the HTML report)\n",
+                    hidden, hidden == 1 ? "" : "s");
+        /* The repetition-count warning, once per group rather than per line. */
+        for (c = NULL; (c = mlb_group_cmp_next(doc, &gl->v[k], c));) {
+            if (!few_reps(c))
+                continue;
+            /* All of its warnings, as mlb_comparison_warnings joins them. */
+            const cJSON *w;
+            const char *sep = "";
+            fprintf(f, "  %s: warning: ", mlb_or_dash(mlb_jstr(c, "task")));
+            cJSON_ArrayForEach(w, mlb_jget(c, "warnings"))
+            {
+                if (!cJSON_IsString(w))
+                    continue;
+                fprintf(f, "%s%s", sep, w->valuestring);
+                sep = "; ";
+            }
+            fprintf(f, "\n");
+            break;
+        }
     }
-    /* The repetition-count warning, once per group rather than per line. */
-    int warned_group = -1;
-    for (size_t i = 0; i < s->n_cmps; i++) {
-        const mlb_cmp_entry *e = &s->cmps[i];
-        int g = s->runs[e->a].group;
-        if (!e->c.few_reps || g == warned_group)
-            continue;
-        warned_group = g;
-        char w[512];
-        mlb_comparison_warnings(w, sizeof w, "a", "b", &(mlb_comparison){
-            .a = e->c.a, .b = e->c.b, .mwu_min_p = e->c.mwu_min_p, .few_reps = 1,
-            .min_reps = e->c.min_reps, .family = e->c.family});
-        fprintf(f, "  %s: warning: %s\n", s->runs[e->a].pl->desc.task, w);
+}
+
+void mlb_report_terminal(FILE *f, const cJSON *doc)
+{
+    mlb_doc_group_list gl;
+    if (mlb_groups_build(doc, &gl) < 0) {
+        fprintf(f, "\n(no table: out of memory)\n");
+        return;
     }
+    for (size_t k = 0; k < gl.n; k++)
+        print_group(f, &gl.v[k]);
+    print_verdicts(f, doc, &gl);
+    mlb_groups_free(&gl);
     fprintf(f, "\n");
 }

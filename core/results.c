@@ -78,6 +78,28 @@ cJSON *mlb_results_json(const mlb_session *s, cJSON *environment)
     cJSON *runs = cJSON_AddArrayToObject(doc, "runs");
     for (size_t i = 0; i < s->n_runs; i++)
         cJSON_AddItemToArray(runs, run_json(&s->runs[i], (int)i));
+    cJSON *groups = cJSON_AddArrayToObject(doc, "groups");
+    for (size_t g = 0; g < s->n_groups; g++) {
+        const mlb_group *gr = &s->groups[g];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "index", (double)g);
+        cJSON_AddStringToObject(o, "task", gr->task);
+        cJSON *ri = cJSON_AddArrayToObject(o, "runs");
+        for (size_t k = gr->first; k < gr->first + gr->n; k++)
+            cJSON_AddItemToArray(ri, cJSON_CreateNumber((double)k));
+        cJSON_AddNumberToObject(o, "baseline", (double)gr->baseline);
+        cJSON_AddStringToObject(o, "baseline_variant", s->runs[gr->baseline].pl->desc.variant);
+        cJSON_AddStringToObject(o, "baseline_rule", gr->baseline_rule ? gr->baseline_rule : "first");
+        cJSON *pd = cJSON_AddArrayToObject(o, "params_differ");
+        if (gr->params_differ) {
+            char buf[1024];
+            snprintf(buf, sizeof buf, "%s", gr->params_differ);
+            for (char *save = NULL, *t = strtok_r(buf, ", ", &save); t;
+                 t = strtok_r(NULL, ", ", &save))
+                cJSON_AddItemToArray(pd, cJSON_CreateString(t));
+        }
+        cJSON_AddItemToArray(groups, o);
+    }
     cJSON *cmps = cJSON_AddArrayToObject(doc, "comparisons");
     for (size_t i = 0; i < s->n_cmps; i++) {
         const mlb_cmp_entry *e = &s->cmps[i];

@@ -1,5 +1,6 @@
-/* Running one repetition of a plugin under measurement, isolated in a child
- * process, and the record of what was measured. */
+/* Running one repetition of a plugin or peer under measurement, isolated in
+ * a child process, and the record of what was measured. What runs is behind
+ * the target interface (target.h); the runner only measures. */
 #ifndef MLB_CORE_RUNNER_H
 #define MLB_CORE_RUNNER_H
 
@@ -10,8 +11,9 @@
 
 #include "ctx.h"
 #include "discover.h"
+#include "procfs.h"
+#include "target.h" /* MLB_PH_* */
 
-enum { MLB_PH_SETUP, MLB_PH_TRAIN, MLB_PH_INFER, MLB_PH_TEARDOWN, MLB_PH_N };
 extern const char *const mlb_phase_names[MLB_PH_N];
 
 typedef enum {
@@ -72,9 +74,6 @@ void mlb_rep_free(mlb_rep *r);
 /* The repetition as it appears in results (and on the child's pipe). */
 cJSON *mlb_rep_to_json(const mlb_rep *r);
 int mlb_rep_from_json(const cJSON *j, mlb_rep *out);
-
-/* Resident set size of process `pid` in bytes (NaN if unreadable). */
-double mlb_proc_rss(pid_t pid);
 
 /* Set by the engine's SIGINT handler; the runner stops the child. */
 extern volatile sig_atomic_t mlb_interrupted;

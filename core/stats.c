@@ -530,16 +530,21 @@ static int mann_whitney(const double *a, size_t na, const double *b, size_t nb,
     return 0;
 }
 
-/* Percentile bootstrap CI of median(a) / median(b), resampling each sample
- * independently. */
-static int boot_ratio_ci(const double *a, size_t na, const double *b, size_t nb, uint64_t seed,
-                         mlb_comparison *c)
+/* Percentile bootstrap CIs of median(a) / median(b) and median(a) -
+ * median(b), resampling each sample independently. Both statistics come
+ * from the same resamples, drawn in the order the ratio CI always used, so
+ * that ratio_ci95 is unchanged for a seed and the 90% CIs (TOST) and the
+ * difference's CIs are reproducible with it. The ratio is skipped when the
+ * median of b is 0 (ratio_why already says so). */
+static int boot_pair_ci(const double *a, size_t na, const double *b, size_t nb, uint64_t seed,
+                        mlb_comparison *c)
 {
     double *wa = malloc(na * sizeof *wa), *wb = malloc(nb * sizeof *wb);
     double *rat = malloc(MLB_STATS_BOOT_REPS * sizeof *rat);
+    double *dif = malloc(MLB_STATS_BOOT_REPS * sizeof *dif);
     gsl_rng *r = rng_new(seed);
-    int rc = 0;
-    if (!wa || !wb || !rat || !r) {
+    int rc = 0, ratio_ok = c->b.median != 0.0;
+    if (!wa || !wb || !rat || !dif || !r) {
         rc = -ENOMEM;
         goto out;
     }
@@ -548,24 +553,39 @@ static int boot_ratio_ci(const double *a, size_t na, const double *b, size_t nb,
             wa[i] = a[gsl_rng_uniform_int(r, na)];
         for (size_t i = 0; i < nb; i++)
             wb[i] = b[gsl_rng_uniform_int(r, nb)];
-        double mb = gsl_stats_median(wb, 1, nb);
-        if (mb == 0.0) {
-            c->ratio_ci95_low = c->ratio_ci95_high = NAN;
+        double mb = gsl_stats_median(wb, 1, nb), ma = gsl_stats_median(wa, 1, na);
+        dif[k] = ma - mb;
+        if (ratio_ok && mb == 0.0) {
+            ratio_ok = 0;
             c->ratio_why = "a resampled median of b is 0";
-            goto out;
         }
-        rat[k] = gsl_stats_median(wa, 1, na) / mb;
+        if (ratio_ok)
+            rat[k] = ma / mb;
     }
-    gsl_sort(rat, 1, MLB_STATS_BOOT_REPS);
-    c->ratio_ci95_low = gsl_stats_quantile_from_sorted_data(rat, 1, MLB_STATS_BOOT_REPS, 0.025);
-    c->ratio_ci95_high = gsl_stats_quantile_from_sorted_data(rat, 1, MLB_STATS_BOOT_REPS, 0.975);
+    const size_t R = MLB_STATS_BOOT_REPS;
+    gsl_sort(dif, 1, R);
+    c->diff_ci95_low = gsl_stats_quantile_from_sorted_data(dif, 1, R, 0.025);
+    c->diff_ci95_high = gsl_stats_quantile_from_sorted_data(dif, 1, R, 0.975);
+    c->diff_ci90_low = gsl_stats_quantile_from_sorted_data(dif, 1, R, 0.05);
+    c->diff_ci90_high = gsl_stats_quantile_from_sorted_data(dif, 1, R, 0.95);
+    if (ratio_ok) {
+        gsl_sort(rat, 1, R);
+        c->ratio_ci95_low = gsl_stats_quantile_from_sorted_data(rat, 1, R, 0.025);
+        c->ratio_ci95_high = gsl_stats_quantile_from_sorted_data(rat, 1, R, 0.975);
+        c->ratio_ci90_low = gsl_stats_quantile_from_sorted_data(rat, 1, R, 0.05);
+        c->ratio_ci90_high = gsl_stats_quantile_from_sorted_data(rat, 1, R, 0.95);
+    }
 out:
     free(wa);
     free(wb);
     free(rat);
+    free(dif);
     gsl_rng_free(r);
     return rc;
 }
+
+static void decide(mlb_comparison *c);
+static int both_constant(const mlb_comparison *c);
 
 /* Smallest k such that k vs k values let the exact Mann-Whitney test reach
  * p < alpha: 2 / C(2k, k) < alpha. */
@@ -586,12 +606,21 @@ void mlb_comparison_set_family(mlb_comparison *c, size_t m)
      * it be multiplied by less than m, hence "may not" in the warning. */
     c->few_reps = c->mwu_min_p * (double)m >= MLB_STATS_ALPHA;
     c->min_reps = min_reps_for_alpha(MLB_STATS_ALPHA / (double)m);
+    if (c->has_margin)
+        decide(c);
 }
 
 static void update_significant(mlb_comparison *c)
 {
     double p = isfinite(c->p_adjusted) ? c->p_adjusted : c->chosen_p;
     c->significant = isfinite(p) && p < MLB_STATS_ALPHA;
+}
+
+/* A single value has unknown, not zero, spread: it is left to the tests
+ * (which then cannot conclude) rather than compared by value. */
+static int both_constant(const mlb_comparison *c)
+{
+    return c->a.constant && c->b.constant && c->a.n >= 2 && c->b.n >= 2;
 }
 
 int mlb_compare_samples(const double *a, size_t na, const double *b, size_t nb, uint64_t seed,
@@ -624,19 +653,28 @@ int mlb_compare_samples(const double *a, size_t na, const double *b, size_t nb, 
     }
 
     c->median_ratio = c->ratio_ci95_low = c->ratio_ci95_high = NAN;
-    if (c->b.median == 0.0) {
+    c->ratio_ci90_low = c->ratio_ci90_high = NAN;
+    c->median_diff = c->a.median - c->b.median;
+    if (c->b.median == 0.0)
         c->ratio_why = "median of b is 0";
-    } else {
+    else
         c->median_ratio = c->a.median / c->b.median;
-        if ((rc = boot_ratio_ci(a, na, b, nb, seed_mix(seed, 2), c)) < 0)
-            return rc;
-    }
+    if ((rc = boot_pair_ci(a, na, b, nb, seed_mix(seed, 2), c)) < 0)
+        return rc;
 
     /* Welch only when both samples look normal; Shapiro-Wilk that could not
-     * run counts as not passing, since normality is then unsupported. */
+     * run counts as not passing, since normality is then unsupported. Two
+     * constant samples get no test: with zero spread any difference, even
+     * in the 16th digit, is "significant" to a rank test, yet it is only a
+     * difference of value, which the margin judges (set_margin). */
     int normal = isfinite(c->a.shapiro_p) && isfinite(c->b.shapiro_p) &&
                  c->a.shapiro_p >= MLB_STATS_ALPHA && c->b.shapiro_p >= MLB_STATS_ALPHA;
-    if (normal && isfinite(c->welch_p)) {
+    c->chosen_why = NULL;
+    if (both_constant(c)) {
+        c->chosen = MLB_TEST_NONE;
+        c->chosen_p = NAN;
+        c->chosen_why = "both samples are constant: compared by value against the margin";
+    } else if (normal && isfinite(c->welch_p)) {
         c->chosen = MLB_TEST_WELCH;
         c->chosen_p = c->welch_p;
     } else if (isfinite(c->mwu_p)) {
@@ -645,7 +683,11 @@ int mlb_compare_samples(const double *a, size_t na, const double *b, size_t nb, 
     } else {
         c->chosen = MLB_TEST_NONE;
         c->chosen_p = NAN;
+        c->chosen_why = c->mwu_why ? c->mwu_why : "no test is computable";
     }
+    c->has_margin = 0;
+    c->verdict_kind = MLB_KIND_INCONCLUSIVE;
+    c->inconclusive_why[0] = '\0';
     c->p_adjusted = NAN;
     c->adjust_method = NULL;
     mlb_comparison_set_family(c, 1);
@@ -658,6 +700,186 @@ void mlb_comparison_set_adjusted(mlb_comparison *c, double p_adj, const char *me
     c->p_adjusted = p_adj;
     c->adjust_method = method;
     update_significant(c);
+    if (c->has_margin)
+        decide(c);
+}
+
+/* ---------------------------------------------------- practical equivalence */
+
+mlb_margin mlb_margin_default(int lower_is_better)
+{
+    if (lower_is_better == MLB_BETTER_LOWER_TIME)
+        return (mlb_margin){MLB_MARGIN_TIME_REL, NAN};
+    return (mlb_margin){MLB_MARGIN_METRIC_REL, MLB_MARGIN_METRIC_ABS};
+}
+
+const char *mlb_verdict_kind_name(mlb_verdict_kind k)
+{
+    switch (k) {
+    case MLB_KIND_BETTER:
+        return "better";
+    case MLB_KIND_WORSE:
+        return "worse";
+    case MLB_KIND_EQUIVALENT:
+        return "equivalent";
+    default:
+        return "inconclusive";
+    }
+}
+
+/* A ratio to three decimals near 1, where the margin lives, else to three
+ * significant digits. */
+static void fmt_ratio(char *b, size_t len, double r)
+{
+    snprintf(b, len, fabs(r) >= 0.1 && fabs(r) < 10 ? "%.3f" : "%.3g", r);
+}
+
+/* The margin as a sentence writes it: "±2%" for a time, "±4.5e-07" for a
+ * metric's tolerance. */
+static void fmt_margin(char *b, size_t len, const mlb_comparison *c)
+{
+    if (c->lower_is_better == MLB_BETTER_LOWER_TIME)
+        snprintf(b, len, "±%g%%", 100.0 * c->margin.rel);
+    else
+        snprintf(b, len, "±%.2g", c->margin_high);
+}
+
+/* Which side of the region [lo, hi] an interval is on: -1 wholly below, +1
+ * wholly above, 0 touching or inside it. */
+static int side_of(double ci_lo, double ci_hi, double lo, double hi)
+{
+    return ci_hi < lo ? -1 : ci_lo > hi ? 1 : 0;
+}
+
+static void set_kind(mlb_comparison *c, int a_side, const char *by)
+{
+    int lower = c->lower_is_better != MLB_BETTER_HIGHER;
+    if (a_side == 0)
+        c->verdict_kind = MLB_KIND_EQUIVALENT;
+    else
+        c->verdict_kind = (a_side < 0) == lower ? MLB_KIND_BETTER : MLB_KIND_WORSE;
+    c->decided_by = by;
+    c->inconclusive_why[0] = '\0';
+}
+
+/* The decision of mlb_comparison_set_margin, from the margin, the CIs, the
+ * (adjusted) significance and the repetition count. */
+static void decide_kind(mlb_comparison *c)
+{
+    int time = c->lower_is_better == MLB_BETTER_LOWER_TIME;
+    double ma = c->a.median, mb = c->b.median;
+    if (time) {
+        c->margin_low = 1.0 / (1.0 + c->margin.rel);
+        c->margin_high = 1.0 + c->margin.rel;
+    } else {
+        double tol = fmax(c->margin.rel * fmax(fabs(ma), fabs(mb)), c->margin.abs);
+        c->margin_low = -tol;
+        c->margin_high = tol;
+    }
+    c->verdict_kind = MLB_KIND_INCONCLUSIVE;
+    c->decided_by = NULL;
+    char *why = c->inconclusive_why;
+    size_t wl = sizeof c->inconclusive_why;
+    why[0] = '\0';
+
+    if (both_constant(c)) {
+        /* Zero spread on both sides: the values are the truth, and only the
+         * margin can say whether they differ in a way that matters. */
+        int side;
+        if (!time)
+            side = side_of(ma - mb, ma - mb, c->margin_low, c->margin_high);
+        else if (ma == mb)
+            side = 0;
+        else if (ma == 0.0 || mb == 0.0)
+            side = ma < mb ? -1 : 1; /* no ratio; any time beats none */
+        else
+            side = side_of(ma / mb, ma / mb, c->margin_low, c->margin_high);
+        set_kind(c, side, "value");
+        return;
+    }
+
+    const char *q = time ? "ratio" : "difference";
+    double lo95 = time ? c->ratio_ci95_low : c->diff_ci95_low;
+    double hi95 = time ? c->ratio_ci95_high : c->diff_ci95_high;
+    double lo90 = time ? c->ratio_ci90_low : c->diff_ci90_low;
+    double hi90 = time ? c->ratio_ci90_high : c->diff_ci90_high;
+    char m[32], l[32], h[32];
+    fmt_margin(m, sizeof m, c);
+    if (!isfinite(lo95) || !isfinite(lo90)) {
+        snprintf(why, wl, "the median ratio is not computable: %s",
+                 c->ratio_why ? c->ratio_why : "no bootstrap interval");
+        return;
+    }
+    int out95 = side_of(lo95, hi95, c->margin_low, c->margin_high);
+    int out90 = side_of(lo90, hi90, c->margin_low, c->margin_high);
+    int in90 = lo90 >= c->margin_low && hi90 <= c->margin_high;
+    if (c->significant && out95 != 0) {
+        /* The test names the direction; a CI of medians on the other side
+         * (possible when Welch compares means) is a contradiction. */
+        double t = c->chosen == MLB_TEST_WELCH ? c->welch_t : c->cliffs_delta;
+        int test_side = t < 0 ? -1 : t > 0 ? 1 : 0;
+        if (test_side == out95) {
+            set_kind(c, out95, "test");
+            return;
+        }
+        snprintf(why, wl, "the %s test and the median %s's CI disagree on the direction",
+                 c->chosen == MLB_TEST_WELCH ? "Welch" : "Mann-Whitney", q);
+        return;
+    }
+    /* Equivalence from a bootstrap CI of a handful of values would be
+     * overconfident (n = 1 gives a point); it needs as many repetitions as
+     * significance would. */
+    if (in90 && !c->few_reps) {
+        set_kind(c, 0, "ci");
+        return;
+    }
+    if (c->few_reps) {
+        if (c->a.n == c->b.n)
+            snprintf(why, wl, "too few repetitions (%zu per variant; at least %d needed)", c->a.n,
+                     c->min_reps);
+        else
+            snprintf(why, wl, "too few repetitions (%zu and %zu; at least %d per variant needed)",
+                     c->a.n, c->b.n, c->min_reps);
+        return;
+    }
+    if (time) {
+        fmt_ratio(l, sizeof l, c->significant ? lo95 : lo90);
+        fmt_ratio(h, sizeof h, c->significant ? hi95 : hi90);
+    } else {
+        snprintf(l, sizeof l, "%.3g", c->significant ? lo95 : lo90);
+        snprintf(h, sizeof h, "%.3g", c->significant ? hi95 : hi90);
+    }
+    if (c->significant)
+        snprintf(why, wl, "significant, but the %s's 95%% CI %s–%s reaches into the %s margin", q,
+                 l, h, m);
+    else if (out90 != 0)
+        snprintf(why, wl, "the %s's 90%% CI %s–%s lies outside the %s margin, but the difference "
+                          "is not significant",
+                 q, l, h, m);
+    else
+        snprintf(why, wl, "the %s's 90%% CI %s–%s straddles the %s margin", q, l, h, m);
+}
+
+static void decide(mlb_comparison *c)
+{
+    decide_kind(c);
+    c->equivalent = c->verdict_kind == MLB_KIND_EQUIVALENT;
+}
+
+int mlb_comparison_set_margin(mlb_comparison *c, int lower_is_better, mlb_margin m)
+{
+    if (!c || lower_is_better < MLB_BETTER_HIGHER || lower_is_better > MLB_BETTER_LOWER)
+        return -EINVAL;
+    int time = lower_is_better == MLB_BETTER_LOWER_TIME;
+    if (!(m.rel >= 0.0) || !isfinite(m.rel) || (!time && (!(m.abs >= 0.0) || !isfinite(m.abs))))
+        return -EINVAL;
+    if (time)
+        m.abs = NAN;
+    c->margin = m;
+    c->lower_is_better = lower_is_better;
+    c->has_margin = 1;
+    decide(c);
+    return 0;
 }
 
 /* ------------------------------------------------------------ adjustment */
@@ -942,6 +1164,38 @@ cJSON *mlb_comparison_to_json(const mlb_comparison *c)
     bad |= add_num(o, "p_adjusted", c->p_adjusted);
     bad |= add_str(o, "adjust_method", c->adjust_method);
     bad |= cJSON_AddBoolToObject(o, "significant", c->significant) ? 0 : -1;
+    bad |= add_str(o, "chosen_why", c->chosen_why);
+    bad |= add_num(o, "median_ratio_ci90_low", c->ratio_ci90_low);
+    bad |= add_num(o, "median_ratio_ci90_high", c->ratio_ci90_high);
+    bad |= add_num(o, "median_diff", c->median_diff);
+    bad |= add_num(o, "median_diff_ci90_low", c->diff_ci90_low);
+    bad |= add_num(o, "median_diff_ci90_high", c->diff_ci90_high);
+    bad |= add_num(o, "median_diff_ci95_low", c->diff_ci95_low);
+    bad |= add_num(o, "median_diff_ci95_high", c->diff_ci95_high);
+    if (c->has_margin) {
+        /* low/high: the equivalence region on the quantity the CIs are of,
+         * so that a reader can redo the decision from this object alone. */
+        cJSON *mo = cJSON_AddObjectToObject(o, "margin");
+        int time = c->lower_is_better == MLB_BETTER_LOWER_TIME;
+        if (!mo)
+            bad = -1;
+        else {
+            bad |= add_num(mo, "relative", c->margin.rel);
+            bad |= add_num(mo, "absolute", time ? NAN : c->margin.abs);
+            bad |= add_str(mo, "on", time ? "median_ratio" : "median_diff");
+            bad |= add_num(mo, "low", c->margin_low);
+            bad |= add_num(mo, "high", c->margin_high);
+        }
+    } else {
+        bad |= cJSON_AddNullToObject(o, "margin") ? 0 : -1;
+    }
+    bad |= cJSON_AddBoolToObject(o, "equivalent", c->has_margin && c->equivalent) ? 0 : -1;
+    bad |= add_str(o, "verdict_kind",
+                   c->has_margin ? mlb_verdict_kind_name(c->verdict_kind) : NULL);
+    bad |= add_str(o, "decided_by", c->has_margin ? c->decided_by : NULL);
+    bad |= add_str(o, "inconclusive_why",
+                   c->has_margin && c->verdict_kind == MLB_KIND_INCONCLUSIVE ? c->inconclusive_why
+                                                                             : NULL);
     cJSON *warr = cJSON_AddArrayToObject(o, "warnings");
     if (!warr)
         bad = -1;
@@ -961,77 +1215,198 @@ cJSON *mlb_comparison_to_json(const mlb_comparison *c)
 
 /* ---------------------------------------------------------------- verdict */
 
-int mlb_verdict(char *buf, size_t len, const char *name_a, const char *name_b, const char *what,
-                int lower_is_better, const mlb_comparison *c)
+/* Seconds with a unit and three significant digits: a verdict never shows
+ * raw seconds. Local rather than mlb_fmt_time so that stats.c keeps linking
+ * on its own into the unit tests. */
+static void fmt_time(char *b, size_t len, double s)
 {
-    if (!buf || len == 0 || !c || !name_a || !name_b)
+    static const char *const unit[4] = {"ns", "µs", "ms", "s"};
+    static const double scale[4] = {1e9, 1e6, 1e3, 1.0};
+    if (s == 0.0) {
+        snprintf(b, len, "0 s");
+        return;
+    }
+    /* The unit is picked on the value as rounded, so that 999.7 µs reads
+     * 1.00 ms and not 1000 µs. */
+    int k = 0;
+    while (k < 3 && fabs(s) * scale[k] >= 999.5)
+        k++;
+    double v = s * scale[k], av = fabs(v);
+    const char *u = unit[k];
+    snprintf(b, len, av < 10 ? "%.2f %s" : av < 100 ? "%.1f %s" : "%.0f %s", v, u);
+}
+
+/* Two metric values to 4 significant digits, or as many more as it takes
+ * to tell them apart when they differ (a "higher r2" must not read
+ * "0.4483 vs 0.4483"). */
+static void fmt_pair(char *ba, char *bb, size_t len, double a, double b, int distinct)
+{
+    for (int d = 4; d <= 17; d++) {
+        snprintf(ba, len, "%.*g", d, a);
+        snprintf(bb, len, "%.*g", d, b);
+        if (!distinct || a == b || strcmp(ba, bb) != 0)
+            return;
+    }
+}
+
+/* "1e-06 relative" or "1e-12 absolute": whichever bound sets a metric's
+ * tolerance at these values. */
+static void fmt_tolerance(char *b, size_t len, const mlb_comparison *c)
+{
+    double relpart = c->margin.rel * fmax(fabs(c->a.median), fabs(c->b.median));
+    if (relpart >= c->margin.abs)
+        snprintf(b, len, "%g relative", c->margin.rel);
+    else
+        snprintf(b, len, "%g absolute", c->margin.abs);
+}
+
+/* A speed-up factor: 2.44×, 24.4×, 244×. */
+static void fmt_factor(char *b, size_t len, double f)
+{
+    snprintf(b, len, f < 10 ? "%.2f" : f < 100 ? "%.1f" : "%.0f", f);
+}
+
+int mlb_verdict(char *buf, size_t len, const char *name_a, const char *name_b, const char *what,
+                int lower_is_better, const mlb_comparison *c0)
+{
+    if (!buf || len == 0 || !c0 || !name_a || !name_b || lower_is_better < MLB_BETTER_HIGHER ||
+        lower_is_better > MLB_BETTER_LOWER)
         return -EINVAL;
     buf[0] = '\0';
+    int is_time = lower_is_better == MLB_BETTER_LOWER_TIME;
+    /* A margin set for this kind of quantity is used as set; otherwise the
+     * default, on a copy, so that a caller that never set one still gets a
+     * verdict built on a margin. */
+    mlb_comparison local;
+    const mlb_comparison *c = c0;
+    if (!c0->has_margin || c0->lower_is_better != lower_is_better) {
+        int same = c0->has_margin && (c0->lower_is_better == MLB_BETTER_LOWER_TIME) == is_time;
+        local = *c0;
+        if (mlb_comparison_set_margin(&local, lower_is_better,
+                                      same ? c0->margin : mlb_margin_default(lower_is_better)) < 0)
+            return -EINVAL;
+        c = &local;
+    }
     size_t pos = 0;
     int trunc = 0;
-    int is_time = lower_is_better == MLB_BETTER_LOWER_TIME;
     int lower = lower_is_better != MLB_BETTER_HIGHER;
     const char *metric = what && *what ? what : "value";
+    const char *in = is_time && what ? " in " : "", *wt = is_time && what ? what : "";
+    mlb_verdict_kind k = c->verdict_kind;
+    int by_value = c->decided_by && strcmp(c->decided_by, "value") == 0;
+    int a_wins = k == MLB_KIND_BETTER;
+    const char *win = a_wins ? name_a : name_b, *lose = a_wins ? name_b : name_a;
+    double ma = c->a.median, mb = c->b.median;
+    double mw = a_wins ? ma : mb, ml = a_wins ? mb : ma;
+    char ta[48], tb[48], tw[48], tl[48], mtxt[32], x1[32], x2[32], x3[32];
+    fmt_margin(mtxt, sizeof mtxt, c);
 
-    if (c->chosen == MLB_TEST_NONE) {
-        if (is_time)
-            app(buf, len, &pos, &trunc, "no difference between %s and %s%s%s: %s", name_a,
-                name_b, what ? " in " : "", what ? what : "",
-                c->mwu_why ? c->mwu_why : "no test computable");
-        else
-            app(buf, len, &pos, &trunc, "no difference in %s between %s and %s: %s", metric,
-                name_a, name_b, c->mwu_why ? c->mwu_why : "no test computable");
-    } else {
-        int welch = c->chosen == MLB_TEST_WELCH;
-        /* Centre and direction follow the chosen test: means for Welch,
-         * medians (and the sign of Cliff's delta) for Mann-Whitney. */
-        double ca = welch ? c->a.mean : c->a.median, cb = welch ? c->b.mean : c->b.median;
-        double dir = welch ? c->welch_t : c->cliffs_delta; /* > 0: a larger */
-        int a_wins = lower ? dir < 0 : dir > 0;
-        const char *win = a_wins ? name_a : name_b, *lose = a_wins ? name_b : name_a;
-        double cw = a_wins ? ca : cb, cl = a_wins ? cb : ca;
-        /* delta oriented so that positive favours whoever is named first */
-        double delta = c->cliffs_delta * (lower ? -1.0 : 1.0);
+    /* The test's part of the parenthesis, with delta oriented so that a
+     * positive value favours whoever is named first. */
+    char tp[160] = "";
+    if (c->chosen != MLB_TEST_NONE) {
         int adjusted = isfinite(c->p_adjusted);
         char ptxt[32];
         fmt_p(ptxt, sizeof ptxt, adjusted ? c->p_adjusted : c->chosen_p);
-        const char *test = welch ? "Welch" : "Mann-Whitney";
-        const char *centre = welch ? "mean" : "median";
-
-        if (c->significant) {
-            delta = fabs(c->cliffs_delta);
-            if (is_time) {
-                app(buf, len, &pos, &trunc, "%s is ", win);
-                if (cw > 0 && cl > 0) {
-                    double f = cl / cw; /* loser's time over winner's */
-                    app(buf, len, &pos, &trunc, f >= 10 ? "%.0f× " : f >= 1.1 ? "%.1f× " : "%.2f× ",
-                        f);
-                }
-                app(buf, len, &pos, &trunc, "faster than %s%s%s (", lose, what ? " in " : "",
-                    what ? what : "");
-            } else {
-                app(buf, len, &pos, &trunc, "%s has %s %s than %s (%s %.4g vs %.4g; ", win,
-                    lower ? "lower" : "higher", metric, lose, centre, cw, cl);
-            }
-        } else {
-            if (is_time)
-                app(buf, len, &pos, &trunc,
-                    "no significant difference between %s and %s%s%s (%s %.4g vs %.4g; ", name_a,
-                    name_b, what ? " in " : "", what ? what : "", centre, ca, cb);
-            else
-                app(buf, len, &pos, &trunc,
-                    "no significant difference in %s between %s and %s (%s %.4g vs %.4g; ", metric,
-                    name_a, name_b, centre, ca, cb);
-        }
-        app(buf, len, &pos, &trunc, "%s %s%s; Cliff's δ = %.2f, %s)", test, ptxt,
-            adjusted ? ", adjusted" : "", delta, c->cliffs_label);
+        double delta = c->cliffs_delta * (lower ? -1.0 : 1.0);
+        if (k == MLB_KIND_WORSE)
+            delta = -delta;
+        snprintf(tp, sizeof tp, "%s %s%s; Cliff's δ = %.2f, %s",
+                 c->chosen == MLB_TEST_WELCH ? "Welch" : "Mann-Whitney", ptxt,
+                 adjusted ? ", adjusted" : "", delta, c->cliffs_label);
     }
 
-    char w[1024];
-    int wrc = mlb_comparison_warnings(w, sizeof w, name_a, name_b, c);
-    if (w[0])
-        app(buf, len, &pos, &trunc, ". Warning: %s", w);
-    if (wrc == -ENOSPC)
-        trunc = 1;
+    if (is_time) {
+        fmt_time(ta, sizeof ta, ma);
+        fmt_time(tb, sizeof tb, mb);
+        fmt_time(tw, sizeof tw, mw);
+        fmt_time(tl, sizeof tl, ml);
+    } else {
+        fmt_pair(ta, tb, sizeof ta, ma, mb, k != MLB_KIND_EQUIVALENT);
+        snprintf(tw, sizeof tw, "%s", a_wins ? ta : tb);
+        snprintf(tl, sizeof tl, "%s", a_wins ? tb : ta);
+    }
+
+    if (k == MLB_KIND_BETTER || k == MLB_KIND_WORSE) {
+        if (is_time) {
+            /* The factor is the loser's median over the winner's, with the
+             * CI of the median ratio turned the same way. */
+            int have = isfinite(c->median_ratio) && c->median_ratio > 0;
+            double f = have ? (a_wins ? 1.0 / c->median_ratio : c->median_ratio) : NAN;
+            app(buf, len, &pos, &trunc, "%s is ", win);
+            if (isfinite(f)) {
+                fmt_factor(x1, sizeof x1, f);
+                app(buf, len, &pos, &trunc, "%s× ", x1);
+            }
+            app(buf, len, &pos, &trunc, "faster than %s%s%s (", lose, in, wt);
+            if (by_value) {
+                app(buf, len, &pos, &trunc, "%s vs %s, both constant: outside the %s margin)", tw,
+                    tl, mtxt);
+            } else {
+                double lo = a_wins ? 1.0 / c->ratio_ci95_high : c->ratio_ci95_low;
+                double hi = a_wins ? 1.0 / c->ratio_ci95_low : c->ratio_ci95_high;
+                fmt_factor(x2, sizeof x2, lo);
+                fmt_factor(x3, sizeof x3, hi);
+                app(buf, len, &pos, &trunc, "median %s vs %s; 95%% CI %s–%s×; %s)", tw, tl, x2,
+                    x3, tp);
+            }
+        } else {
+            app(buf, len, &pos, &trunc, "%s has %s %s than %s (", win, lower ? "lower" : "higher",
+                metric, lose);
+            if (by_value) {
+                fmt_tolerance(x1, sizeof x1, c);
+                app(buf, len, &pos, &trunc, "%s vs %s, both constant: beyond %s)", tw, tl, x1);
+            } else {
+                double lo = a_wins ? c->diff_ci95_low : -c->diff_ci95_high;
+                double hi = a_wins ? c->diff_ci95_high : -c->diff_ci95_low;
+                app(buf, len, &pos, &trunc, "median %s vs %s; difference 95%% CI %.3g–%.3g; %s)",
+                    tw, tl, lo, hi, tp);
+            }
+        }
+    } else if (k == MLB_KIND_EQUIVALENT) {
+        if (is_time)
+            app(buf, len, &pos, &trunc, "%s and %s are equivalent%s%s (", name_a, name_b, in, wt);
+        else
+            app(buf, len, &pos, &trunc, "%s and %s are equivalent in %s (", name_a, name_b,
+                metric);
+        if (by_value && is_time) {
+            app(buf, len, &pos, &trunc, "%s vs %s, both constant, within %s)", ta, tb, mtxt);
+        } else if (by_value) {
+            fmt_tolerance(x1, sizeof x1, c);
+            app(buf, len, &pos, &trunc, "%s vs %s, within %s)", ta, tb, x1);
+        } else if (is_time) {
+            fmt_ratio(x1, sizeof x1, c->median_ratio);
+            fmt_ratio(x2, sizeof x2, c->ratio_ci90_low);
+            fmt_ratio(x3, sizeof x3, c->ratio_ci90_high);
+            app(buf, len, &pos, &trunc, "median %s vs %s; ratio %s, 90%% CI %s–%s within %s)", ta,
+                tb, x1, x2, x3, mtxt);
+        } else {
+            app(buf, len, &pos, &trunc, "median %s vs %s; difference 90%% CI %.3g–%.3g within %s)",
+                ta, tb, c->diff_ci90_low, c->diff_ci90_high, mtxt);
+        }
+    } else {
+        if (is_time)
+            app(buf, len, &pos, &trunc, "inconclusive: %s vs %s%s%s: %s (median %s vs %s%s%s)",
+                name_a, name_b, in, wt, c->inconclusive_why, ta, tb, tp[0] ? "; " : "", tp);
+        else
+            app(buf, len, &pos, &trunc, "inconclusive: %s vs %s in %s: %s (median %s vs %s%s%s)",
+                name_a, name_b, metric, c->inconclusive_why, ta, tb, tp[0] ? "; " : "", tp);
+    }
+
+    /* Warnings: the repetition count only where it is news, i.e. not when
+     * it is the reason already given, nor for constants, which need no
+     * test. */
+    int few_said = k == MLB_KIND_INCONCLUSIVE &&
+                   strncmp(c->inconclusive_why, "too few repetitions", 19) == 0;
+    const char *sep = ". Warning: ";
+    char w[512];
+    for (int kw = 0; kw < N_WARNINGS; kw++) {
+        if (kw == 0 && (few_said || by_value))
+            continue;
+        if (warning_k(w, sizeof w, kw, name_a, name_b, c)) {
+            app(buf, len, &pos, &trunc, "%s%s", sep, w);
+            sep = "; ";
+        }
+    }
     return trunc ? -ENOSPC : 0;
 }

@@ -49,7 +49,8 @@ typedef struct mlb_summary {
 } mlb_summary;
 
 typedef enum {
-    MLB_TEST_NONE = 0, /* nothing computable: every value is the same */
+    MLB_TEST_NONE = 0, /* no test: both samples constant (compared by value), or
+                        * nothing computable; chosen_why says which */
     MLB_TEST_WELCH,
     MLB_TEST_MWU,
 } mlb_test;
@@ -59,6 +60,30 @@ typedef enum {
     MLB_MWU_EXACT,
     MLB_MWU_NORMAL, /* with tie and continuity correction */
 } mlb_mwu_method;
+
+/* Practical-equivalence margin of a comparison. For a time it is relative on
+ * the median ratio: equivalence region [1 / (1 + rel), 1 + rel], symmetric
+ * on the log scale so that swapping a and b gives the mirrored verdict; abs
+ * is unused (NaN). For a quality metric it is a tolerance on the median
+ * difference, max(rel * max(|median a|, |median b|), abs): the absolute floor
+ * keeps values near 0 from demanding an impossible relative agreement. */
+typedef struct {
+    double rel;
+    double abs;
+} mlb_margin;
+
+#define MLB_MARGIN_TIME_REL 0.02    /* engine default, --equivalence */
+#define MLB_MARGIN_METRIC_REL 1e-6  /* default tolerance of a quality metric */
+#define MLB_MARGIN_METRIC_ABS 1e-12
+
+/* What a comparison says, from sample a's point of view ("a is better than
+ * b"). Zero is inconclusive, so a comparison never claims by omission. */
+typedef enum {
+    MLB_KIND_INCONCLUSIVE = 0,
+    MLB_KIND_BETTER,
+    MLB_KIND_WORSE,
+    MLB_KIND_EQUIVALENT,
+} mlb_verdict_kind;
 
 typedef struct mlb_comparison {
     mlb_summary a, b;
@@ -85,6 +110,25 @@ typedef struct mlb_comparison {
     int few_reps;                      /* mwu_min_p * family >= MLB_STATS_ALPHA */
     int min_reps;                      /* per sample, for significance to be reachable */
     size_t family;                     /* comparisons adjusted together (1: none) */
+
+    /* Further percentile bootstrap CIs, from the same resamples (and so the
+     * same seed) as ratio_ci95: the 90% ones are those of a TOST at alpha
+     * 0.05 per side. diff is median(a) - median(b). */
+    double ratio_ci90_low, ratio_ci90_high;
+    double median_diff;
+    double diff_ci90_low, diff_ci90_high, diff_ci95_low, diff_ci95_high;
+    const char *chosen_why;            /* why chosen is none; NULL when a test is */
+
+    /* Practical equivalence, set by mlb_comparison_set_margin (and kept up
+     * to date by set_adjusted and set_family once set). */
+    int has_margin;
+    int lower_is_better;               /* MLB_BETTER_* the margin was set for */
+    mlb_margin margin;                 /* abs NaN for a time */
+    double margin_low, margin_high;    /* the region, on the ratio (time) or difference */
+    int equivalent;                    /* verdict_kind == MLB_KIND_EQUIVALENT */
+    mlb_verdict_kind verdict_kind;
+    const char *decided_by;            /* "value", "test", "ci"; NULL when inconclusive */
+    char inconclusive_why[192];        /* "" unless inconclusive */
 } mlb_comparison;
 
 /* Summarise x[0..n) (not modified). Returns 0, -EINVAL if n == 0 or a value
@@ -96,7 +140,9 @@ int mlb_summary_compute(const double *x, size_t n, uint64_t seed, mlb_summary *o
 int mlb_summary_is_outlier(const mlb_summary *s, double v);
 
 /* Compare two samples (not modified): both summaries, Welch, Mann-Whitney,
- * effect sizes, median ratio, the chosen test. Returns 0, -EINVAL (empty
+ * effect sizes, median ratio and difference with their CIs, the chosen test
+ * (none for two constant samples: they differ by value, not by chance). No
+ * margin is set: see mlb_comparison_set_margin. Returns 0, -EINVAL (empty
  * sample, non-finite value), -ENOMEM. */
 int mlb_compare_samples(const double *a, size_t na, const double *b, size_t nb,
                         uint64_t seed, mlb_comparison *out);
@@ -109,6 +155,34 @@ void mlb_comparison_set_adjusted(mlb_comparison *c, double p_adj, const char *me
  * recomputes few_reps and min_reps for the adjusted threshold (the smallest
  * Holm- or Bonferroni-adjusted p is m times the smallest raw one). */
 void mlb_comparison_set_family(mlb_comparison *c, size_t m);
+
+/* How `lower_is_better` of mlb_comparison_set_margin and mlb_verdict
+ * phrases and orients a comparison. */
+#define MLB_BETTER_HIGHER 0     /* a metric, higher is better: "has higher accuracy" */
+#define MLB_BETTER_LOWER_TIME 1 /* a time: "is 3.1x faster" */
+#define MLB_BETTER_LOWER 2      /* a metric, lower is better: "has lower rmse" */
+
+/* The engine's default margin for a kind of quantity: MLB_MARGIN_TIME_REL
+ * for a time, MLB_MARGIN_METRIC_REL / _ABS for a metric. */
+mlb_margin mlb_margin_default(int lower_is_better);
+
+/* Set the practical-equivalence margin of c and decide its verdict_kind:
+ *  - two constant samples (n >= 2 each): by value against the margin alone;
+ *    no test is chosen for them;
+ *  - better/worse: significant (adjusted p when set) and the 95% CI of the
+ *    median ratio (time) or difference (metric) entirely outside the margin
+ *    region, on the side the test points to;
+ *  - equivalent: the 90% CI entirely inside the region (TOST at 0.05 per
+ *    side), and enough repetitions for significance to be reachable;
+ *  - inconclusive otherwise, with the reason in inconclusive_why.
+ * Call after mlb_comparison_set_adjusted / set_family (both redo the
+ * decision once a margin is set, so the order is not fatal). Returns 0, or
+ * -EINVAL (NULL c, unknown lower_is_better, rel or abs negative or not a
+ * number; abs is ignored for a time). */
+int mlb_comparison_set_margin(mlb_comparison *c, int lower_is_better, mlb_margin m);
+
+/* "better", "worse", "equivalent", "inconclusive". */
+const char *mlb_verdict_kind_name(mlb_verdict_kind k);
 
 /* Adjust the chosen p of a family of comparisons in place with `method`
  * ("bonferroni", "holm", "bh"); comparisons with no computable test are left
@@ -127,17 +201,18 @@ const char *mlb_mwu_method_name(mlb_mwu_method m); /* "exact", "normal", NULL */
 cJSON *mlb_summary_to_json(const mlb_summary *s);
 cJSON *mlb_comparison_to_json(const mlb_comparison *c);
 
-/* How `lower_is_better` of mlb_verdict phrases a comparison. */
-#define MLB_BETTER_HIGHER 0     /* a metric, higher is better: "has higher accuracy" */
-#define MLB_BETTER_LOWER_TIME 1 /* a time: "is 3.1x faster" */
-#define MLB_BETTER_LOWER 2      /* a metric, lower is better: "has lower rmse" */
-
-/* One sentence, e.g. "openblas is 3.1× faster than naive in train
- * (Mann-Whitney p < 0.001, adjusted; Cliff's δ = 1.00, large)", followed by
- * any warnings (too few repetitions to ever reach significance, a noisy
- * sample). `what` ("train", "accuracy") may be NULL for time. The adjusted p
- * is used when set. Output is UTF-8. Returns 0, -EINVAL, or -ENOSPC when
- * truncated (buf still holds a terminated prefix). */
+/* One sentence built around c's verdict kind, e.g.
+ *   "openblas is 2.44× faster than naive in train (median 1.20 ms vs 2.93 ms;
+ *    95% CI 2.31–2.58×; Mann-Whitney p < 0.001, adjusted; Cliff's δ = 1.00, large)"
+ *   "naive and openblas are equivalent in r2 (0.4483 vs 0.4483, within 1e-06 relative)"
+ *   "inconclusive: naive vs openblas in infer: too few repetitions (3 per
+ *    variant; at least 5 needed) (...)"
+ * followed by any warnings (a noisy sample; too few repetitions when that is
+ * not already the reason). Times are printed with units. `what` ("train",
+ * "accuracy") may be NULL for time. When no margin was set, or it was set
+ * for another lower_is_better, the kind is decided here with
+ * mlb_margin_default (c is not modified). Output is UTF-8. Returns 0,
+ * -EINVAL, or -ENOSPC when truncated (buf still holds a terminated prefix). */
 int mlb_verdict(char *buf, size_t len, const char *name_a, const char *name_b,
                 const char *what, int lower_is_better, const mlb_comparison *c);
 

@@ -337,7 +337,7 @@ static int load_target(ld_ctx *c, const yaml_node_t *n, const char *where, mlb_b
 static int load_bench(ld_ctx *c, const yaml_node_t *n, size_t idx, mlb_bench_spec *b)
 {
     static const char allowed[] =
-        "task, variants, params, repetitions, warmup, timeout, infer_queries, target";
+        "task, variants, baseline, params, repetitions, warmup, timeout, infer_queries, target";
     char where[32];
     snprintf(where, sizeof where, "benchmark %zu", idx + 1);
     b->pos = pos_of(n->start_mark);
@@ -359,6 +359,9 @@ static int load_bench(ld_ctx *c, const yaml_node_t *n, size_t idx, mlb_bench_spe
             b->task_pos = pos_of(v->start_mark);
         } else if (!strcmp(ks, "variants")) {
             rc = load_variants(c, v, what, b);
+        } else if (!strcmp(ks, "baseline")) {
+            rc = get_name(c, v, what, &b->baseline);
+            b->baseline_pos = pos_of(v->start_mark);
         } else if (!strcmp(ks, "params")) {
             rc = load_params(c, v, what, b);
         } else if (!strcmp(ks, "repetitions")) {
@@ -622,6 +625,7 @@ void mlb_suite_free(mlb_suite *s)
         }
         free(b->params);
         free(b->target_metric);
+        free(b->baseline);
     }
     free(s->benches);
     free(s->name);

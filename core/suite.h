@@ -34,6 +34,8 @@ typedef struct {
     double target; /* quality target for time-to-target; NaN: none */
     char *target_metric; /* NULL: none */
     mlb_pos target_pos;  /* of the metric name, to report an unknown metric */
+    char *baseline;      /* the variant speed-ups are relative to, or NULL: the rule */
+    mlb_pos baseline_pos;
 } mlb_bench_spec;
 
 typedef struct {

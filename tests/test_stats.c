@@ -32,7 +32,11 @@ static double *read_numbers(const char *name, size_t *n)
     size_t cap = 16, k = 0;
     double *v = malloc(cap * sizeof *v), x;
     ck_assert_ptr_nonnull(v);
-    while (fscanf(f, "%lf", &x) == 1) {
+    char line[256];
+    /* One number a line; '#' lines say where a sample came from. */
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || sscanf(line, "%lf", &x) != 1)
+            continue;
         if (k == cap) {
             cap *= 2;
             v = realloc(v, cap * sizeof *v);
@@ -188,8 +192,16 @@ START_TEST(test_reference_case)
     ck_assert(isnan(c.mwu_p) == (c.mwu_why != NULL));
     if (isfinite(c.median_ratio))
         ck_assert(c.ratio_ci95_low <= c.ratio_ci95_high);
-    /* The chosen p is that of the named test. */
-    ck_assert(c.chosen_p == (c.chosen == MLB_TEST_WELCH ? c.welch_p : c.mwu_p));
+    /* The chosen p is that of the named test; no test, no p, and a reason. */
+    if (c.chosen == MLB_TEST_NONE)
+        ck_assert(isnan(c.chosen_p) && c.chosen_why != NULL);
+    else
+        ck_assert(c.chosen_p == (c.chosen == MLB_TEST_WELCH ? c.welch_p : c.mwu_p));
+    /* The 90% CIs lie inside the 95% ones drawn from the same resamples. */
+    ck_assert(c.diff_ci95_low <= c.diff_ci90_low && c.diff_ci90_low <= c.diff_ci90_high &&
+              c.diff_ci90_high <= c.diff_ci95_high);
+    if (isfinite(c.ratio_ci90_low))
+        ck_assert(c.ratio_ci95_low <= c.ratio_ci90_low && c.ratio_ci90_high <= c.ratio_ci95_high);
     ck_assert_int_eq(c.significant, c.chosen_p < MLB_STATS_ALPHA);
 
     cJSON_Delete(j);
@@ -308,9 +320,11 @@ START_TEST(test_identical_constants)
     ck_assert_str_eq(cJSON_GetObjectItem(j, "chosen_test")->valuestring, "none");
     ck_assert(cJSON_IsNull(cJSON_GetObjectItem(j, "mwu_method")));
     cJSON_Delete(j);
+    ck_assert_ptr_nonnull(c.chosen_why);
     char v[512];
     ck_assert_int_eq(mlb_verdict(v, sizeof v, "x", "y", "train", MLB_BETTER_LOWER_TIME, &c), 0);
-    ck_assert_msg(strncmp(v, "no difference between x and y in train: ", 40) == 0, "%s", v);
+    ck_assert_str_eq(v, "x and y are equivalent in train (3.00 s vs 3.00 s, both constant, "
+                        "within ±2%)");
 }
 END_TEST
 
@@ -326,6 +340,9 @@ START_TEST(test_bootstrap_reproducible)
     ck_assert(c1.a.median_ci95_low == c2.a.median_ci95_low);
     ck_assert(c1.a.median_ci95_high == c2.a.median_ci95_high);
     ck_assert(c1.ratio_ci95_low == c2.ratio_ci95_low && c1.ratio_ci95_high == c2.ratio_ci95_high);
+    ck_assert(c1.ratio_ci90_low == c2.ratio_ci90_low && c1.ratio_ci90_high == c2.ratio_ci90_high);
+    ck_assert(c1.diff_ci90_low == c2.diff_ci90_low && c1.diff_ci95_high == c2.diff_ci95_high);
+    ck_assert(c1.diff_ci90_low != c3.diff_ci90_low || c1.diff_ci90_high != c3.diff_ci90_high);
     ck_assert(c1.ratio_ci95_low != c3.ratio_ci95_low || c1.ratio_ci95_high != c3.ratio_ci95_high);
     /* The interval brackets the observed ratio for these clearly skewed,
      * well-separated samples. */
@@ -369,25 +386,33 @@ START_TEST(test_verdict_time)
     /* far_exact: a around 1, b around 11, fully separated, 40 vs 45. */
     mlb_comparison c = case_cmp("far_exact");
     ref_file ref = read_ref("far_exact.ref");
-    char want[512], v[512];
-    snprintf(want, sizeof want,
-             "A is %.0f× faster than B in train (Mann-Whitney p < 0.001; Cliff's δ = 1.00, large)",
+    char want[512], v[1024];
+    snprintf(want, sizeof want, "A is %.1f× faster than B in train (median ",
              1.0 / strtod(ref_get(&ref, "median_ratio"), NULL));
     ck_assert_int_eq(mlb_verdict(v, sizeof v, "A", "B", "train", MLB_BETTER_LOWER_TIME, &c), 0);
     ck_assert_msg(strncmp(v, want, strlen(want)) == 0, "%s", v);
+    /* The CI is that of the median ratio, turned into a speed-up. */
+    snprintf(want, sizeof want, "; 95%% CI %.1f–%.1f×; Mann-Whitney p < 0.001; Cliff's δ = 1.00, "
+                                "large)",
+             1.0 / c.ratio_ci95_high, 1.0 / c.ratio_ci95_low);
+    ck_assert_msg(strstr(v, want) != NULL, "%s", v);
+    ck_assert_msg(strstr(v, " ms vs ") && strstr(v, " s; 95% CI"), "times have units: %s", v);
     /* a is lognormal with sdlog 0.2: its coefficient of variation (R's,
      * from the reference) is above the 10% that flags a noisy sample. */
     char warn[256];
-    snprintf(warn, sizeof warn, ". Warning: A is noisy: coefficient of variation %.0f%% (above 10%%)",
+    snprintf(warn, sizeof warn, "). Warning: A is noisy: coefficient of variation %.0f%% (above 10%%)",
              100.0 * strtod(ref_get(&ref, "a.cv"), NULL));
-    ck_assert_msg(strcmp(v + strlen(want), warn) == 0, "%s", v);
+    ck_assert_msg(strcmp(strstr(v, "). Warning"), warn) == 0, "%s", v);
     /* Higher is better: now sample b wins, and the winner is named first. */
     ck_assert_int_eq(mlb_verdict(v, sizeof v, "A", "B", "throughput", MLB_BETTER_HIGHER, &c), 0);
     ck_assert_msg(strstr(v, "B has higher throughput than A (median ") == v, "%s", v);
+    /* Not significant once adjusted: the CI alone claims nothing. */
     mlb_comparison_set_adjusted(&c, 0.2, "holm");
     ck_assert_int_eq(c.significant, 0);
     ck_assert_int_eq(mlb_verdict(v, sizeof v, "A", "B", "train", MLB_BETTER_LOWER_TIME, &c), 0);
-    ck_assert_msg(strstr(v, "no significant difference between A and B in train (median ") == v,
+    ck_assert_msg(strstr(v, "inconclusive: A vs B in train: the ratio's 90% CI ") == v, "%s", v);
+    ck_assert_msg(strstr(v, " lies outside the ±2% margin, but the difference is not significant "
+                            "(median "),
                   "%s", v);
     ck_assert_msg(strstr(v, "Mann-Whitney p = 0.200, adjusted; Cliff's δ = 1.00, large)") != NULL,
                   "%s", v);
@@ -397,22 +422,25 @@ END_TEST
 
 START_TEST(test_verdict_metric_and_warnings)
 {
-    /* n3: three values each, Welch chosen (both pass Shapiro-Wilk), but the
-     * exact Mann-Whitney cannot go below 0.1 at 3 vs 3. The means 1.03 and
-     * 1.32 and Welch's p 0.0078 are R's, from n3.ref. */
+    /* n3: three values each, Welch chosen (both pass Shapiro-Wilk) and
+     * significant (R's p 0.0078, n3.ref) although the exact Mann-Whitney
+     * cannot go below 0.1 at 3 vs 3: a significant test is evidence, so the
+     * verdict stands, with the warning. */
     mlb_comparison c = case_cmp("n3");
     char v[1024];
     ck_assert_int_eq(c.chosen, MLB_TEST_WELCH);
     ck_assert(c.few_reps);
     assert_close("min p 3 vs 3", c.mwu_min_p, 0.1, 1e-12);
     ck_assert_int_eq(mlb_verdict(v, sizeof v, "x", "y", "accuracy", MLB_BETTER_HIGHER, &c), 0);
-    ck_assert_msg(strstr(v, "y has higher accuracy than x (mean 1.32 vs 1.03; Welch p = 0.008; "
-                            "Cliff's δ = 1.00, large). Warning: too few repetitions (3 vs 3): "
-                            "Mann-Whitney cannot go below p = 0.1") == v,
+    ck_assert_msg(strstr(v, "y has higher accuracy than x (median 1.31 vs 1.02; difference 95% "
+                            "CI ") == v,
+                  "%s", v);
+    ck_assert_msg(strstr(v, "; Welch p = 0.008; Cliff's δ = 1.00, large). Warning: too few "
+                            "repetitions (3 vs 3): Mann-Whitney cannot go below p = 0.1") != NULL,
                   "%s", v);
     ck_assert_msg(strstr(v, "(use at least 4 per variant)") != NULL, "%s", v);
     ck_assert_int_eq(mlb_verdict(v, sizeof v, "x", "y", "rmse", MLB_BETTER_LOWER, &c), 0);
-    ck_assert_msg(strstr(v, "x has lower rmse than y (mean 1.03 vs 1.32;") == v, "%s", v);
+    ck_assert_msg(strstr(v, "x has lower rmse than y (median 1.02 vs 1.31;") == v, "%s", v);
     /* A short buffer is reported, and still terminated. */
     ck_assert_int_eq(mlb_verdict(v, 20, "x", "y", "rmse", MLB_BETTER_LOWER, &c), -ENOSPC);
     ck_assert_uint_eq(strlen(v), 19);
@@ -426,6 +454,419 @@ START_TEST(test_verdict_metric_and_warnings)
     ck_assert_msg(strstr(w, "; q is noisy: ") != NULL, "%s", w);
     cJSON *j = mlb_comparison_to_json(&l);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "warnings")), 2);
+    cJSON_Delete(j);
+}
+END_TEST
+
+/* --------------------------------------------------- practical equivalence */
+
+/* Seeded noise, the same on every platform: splitmix64 and Box-Muller. */
+static uint64_t noise_state;
+
+static double noise_uniform(void)
+{
+    uint64_t z = (noise_state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    return ((double)(z >> 11) + 0.5) / 9007199254740992.0; /* (0, 1) */
+}
+
+/* n values centre * (1 + cv * N(0, 1)) */
+static void noisy(double *x, size_t n, double centre, double cv, uint64_t seed)
+{
+    noise_state = seed;
+    for (size_t i = 0; i < n; i++) {
+        double u1 = noise_uniform(), u2 = noise_uniform();
+        x[i] = centre * (1.0 + cv * sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2));
+    }
+}
+
+static mlb_comparison margin_cmp(const double *a, size_t na, const double *b, size_t nb,
+                                 int better)
+{
+    mlb_comparison c;
+    ck_assert_int_eq(mlb_compare_samples(a, na, b, nb, 42, &c), 0);
+    ck_assert_int_eq(mlb_comparison_set_margin(&c, better, mlb_margin_default(better)), 0);
+    return c;
+}
+
+/* (a) The bug this exists for: deterministic R² of two variants that agree
+ * to 15 digits (the values of a real regression:naive vs openblas run) got
+ * "naive has higher r2 ... Mann-Whitney p = 0.003". */
+START_TEST(test_equiv_constant_equal)
+{
+    double a[10], b[10];
+    for (int i = 0; i < 10; i++) {
+        a[i] = 0.45012430576699958;
+        b[i] = 0.45012430576699902;
+    }
+    mlb_comparison c = margin_cmp(a, 10, b, 10, MLB_BETTER_HIGHER);
+    ck_assert_int_eq(c.chosen, MLB_TEST_NONE);
+    ck_assert(isnan(c.chosen_p) && !c.significant);
+    ck_assert_str_eq(c.chosen_why,
+                     "both samples are constant: compared by value against the margin");
+    ck_assert_int_eq(c.verdict_kind, MLB_KIND_EQUIVALENT);
+    ck_assert(c.equivalent);
+    ck_assert_str_eq(c.decided_by, "value");
+    char v[512];
+    ck_assert_int_eq(mlb_verdict(v, sizeof v, "naive", "openblas", "r2", MLB_BETTER_HIGHER, &c), 0);
+    ck_assert_str_eq(v, "naive and openblas are equivalent in r2 (0.4501 vs 0.4501, within 1e-06 "
+                        "relative)");
+    /* With no margin set the verdict applies the default itself. */
+    mlb_comparison raw;
+    ck_assert_int_eq(mlb_compare_samples(a, 10, b, 10, 42, &raw), 0);
+    char v2[512];
+    ck_assert_int_eq(mlb_verdict(v2, sizeof v2, "naive", "openblas", "r2", MLB_BETTER_HIGHER, &raw),
+                     0);
+    ck_assert_str_eq(v2, v);
+    ck_assert(!raw.has_margin);
+    /* Near 0 the absolute floor decides. */
+    for (int i = 0; i < 10; i++) {
+        a[i] = 0.0;
+        b[i] = 4e-13;
+    }
+    c = margin_cmp(a, 10, b, 10, MLB_BETTER_LOWER);
+    ck_assert_int_eq(c.verdict_kind, MLB_KIND_EQUIVALENT);
+    ck_assert_int_eq(mlb_verdict(v, sizeof v, "p", "q", "loss", MLB_BETTER_LOWER, &c), 0);
+    ck_assert_str_eq(v, "p and q are equivalent in loss (0 vs 4e-13, within 1e-12 absolute)");
+    /* A plugin's own tolerance is honoured. */
+    for (int i = 0; i < 10; i++) {
+        a[i] = 0.91;
+        b[i] = 0.9101;
+    }
+    ck_assert_int_eq(mlb_compare_samples(a, 10, b, 10, 42, &c), 0);
+    ck_assert_int_eq(mlb_comparison_set_margin(&c, MLB_BETTER_HIGHER, (mlb_margin){1e-3, 0}), 0);
+    ck_assert_int_eq(c.verdict_kind, MLB_KIND_EQUIVALENT);
+    ck_assert_int_eq(mlb_comparison_set_margin(&c, MLB_BETTER_HIGHER, (mlb_margin){1e-6, 0}), 0);
+    ck_assert_int_eq(c.verdict_kind, MLB_KIND_WORSE);
+}
+END_TEST
+
+/* (b) Constants that differ beyond the tolerance: better or worse by value
+ * and direction, no rank test. */
+START_TEST(test_equiv_constant_differ)
+{
+    double a[6], b[6];
+    for (int i = 0; i < 6; i++) {
+        a[i] = 0.4483;
+        b[i] = 0.4391;
+    }
+    mlb_comparison c = margin_cmp(a, 6, b, 6, MLB_BETTER_HIGHER);
+    ck_assert_int_eq(c.chosen, MLB_TEST_NONE);
+    ck_assert(isfinite(c.mwu_p)); /* computed and reported, not used */
+    ck_assert_int_eq(c.verdict_kind, MLB_KIND_BETTER);
+    ck_assert(!c.equivalent && !c.significant);
+    char v[512];
+    ck_assert_int_eq(mlb_verdict(v, sizeof v, "x", "y", "r2", MLB_BETTER_HIGHER, &c), 0);
+    ck_assert_str_eq(v, "x has higher r2 than y (0.4483 vs 0.4391, both constant: beyond 1e-06 "
+                        "relative)");
+    c = margin_cmp(a, 6, b, 6, MLB_BETTER_LOWER);
+    ck_assert_int_eq(c.verdict_kind, MLB_KIND_WORSE);
+    ck_assert_int_eq(mlb_verdict(v, sizeof v, "x", "y", "rmse", MLB_BETTER_LOWER, &c), 0);
+    ck_assert_str_eq(v, "y has lower rmse than x (0.4391 vs 0.4483, both constant: beyond 1e-06 "
+                        "relative)");
+    /* Differing in the 6th digit, beyond 1e-6: the values are printed
+     * with the digits that tell them apart. */
+    for (int i = 0; i < 6; i++)
+        b[i] = 0.448301;
+    c = margin_cmp(a, 6, b, 6, MLB_BETTER_HIGHER);
+    ck_assert_int_eq(c.verdict_kind, MLB_KIND_WORSE);
+    ck_assert_int_eq(mlb_verdict(v, sizeof v, "x", "y", "r2", MLB_BETTER_HIGHER, &c), 0);
+    ck_assert_msg(strstr(v, "y has higher r2 than x (0.448301 vs 0.4483, ") == v, "%s", v);
+    /* Times: the margin is on the ratio, and the verdict has units. */
+    for (int i = 0; i < 6; i++) {
+        a[i] = 1.0e-3;
+        b[i] = 1.1e-3;
+    }
+    c = margin_cmp(a, 6, b, 6, MLB_BETTER_LOWER_TIME);
+    ck_assert_int_eq(c.verdict_kind, MLB_KIND_BETTER);
+    ck_assert_int_eq(mlb_verdict(v, sizeof v, "a", "b", "train", MLB_BETTER_LOWER_TIME, &c), 0);
+    ck_assert_str_eq(v, "a is 1.10× faster than b in train (1.00 ms vs 1.10 ms, both constant: "
+                        "outside the ±2% margin)");
+    for (int i = 0; i < 6; i++)
+        b[i] = 1.015e-3;
+    c = margin_cmp(a, 6, b, 6, MLB_BETTER_LOWER_TIME);
+    ck_assert_int_eq(c.verdict_kind, MLB_KIND_EQUIVALENT);
+    /* A single value each has unknown spread: not the constant rule. */
+    c = margin_cmp(a, 1, b, 1, MLB_BETTER_LOWER_TIME);
+    ck_assert_int_ne(c.chosen, MLB_TEST_NONE);
+    ck_assert_int_eq(c.verdict_kind, MLB_KIND_INCONCLUSIVE);
+    ck_assert_str_eq(c.inconclusive_why, "too few repetitions (1 per variant; at least 4 needed)");
+}
+END_TEST
+
+/* (c) A clearly faster sample: better, and worse the other way round. */
+START_TEST(test_equiv_clearly_faster)
+{
+    double a[10], b[10];
+    noisy(a, 10, 1.0, 0.03, 1);
+    noisy(b, 10, 2.4, 0.03, 2);
+    mlb_comparison c = margin_cmp(a, 10, b, 10, MLB_BETTER_LOWER_TIME);
+    ck_assert(c.significant);
+    ck_assert_int_eq(c.verdict_kind, MLB_KIND_BETTER);
+    ck_assert_str_eq(c.decided_by, "test");
+    ck_assert(c.ratio_ci95_high < c.margin_low);
+    char v[512];
+    ck_assert_int_eq(mlb_verdict(v, sizeof v, "openblas", "naive", "train", MLB_BETTER_LOWER_TIME,
+                                 &c),
+                     0);
+    ck_assert_msg(strstr(v, "openblas is 2.") == v && strstr(v, "× faster than naive in train "
+                                                              "(median "),
+                  "%s", v);
+    ck_assert_msg(strstr(v, " s vs 2.") && strstr(v, "; 95% CI 2.") &&
+                      strstr(v, "p < 0.001; Cliff's δ = 1.00, large)"),
+                  "%s", v);
+    mlb_comparison r = margin_cmp(b, 10, a, 10, MLB_BETTER_LOWER_TIME);
+    ck_assert_int_eq(r.verdict_kind, MLB_KIND_WORSE);
+    ck_assert_int_eq(mlb_verdict(v, sizeof v, "naive", "openblas", "train", MLB_BETTER_LOWER_TIME,
+                                 &r),
+                     0);
+    ck_assert_msg(strstr(v, "openblas is 2.") == v, "%s", v);
+}
+END_TEST
+
+/* (d) The same noisy values on both sides are never better or worse;
+ * tight enough, they are equivalent. */
+START_TEST(test_equiv_identical_noisy)
+{
+    static const double cvs[] = {0.002, 0.01, 0.05, 0.2};
+    double a[20];
+    char v[512];
+    for (size_t k = 0; k < sizeof cvs / sizeof cvs[0]; k++)
+        for (uint64_t seed = 1; seed <= 5; seed++)
+            for (size_t n = 5; n <= 20; n += 5) {
+                noisy(a, n, 1e-3, cvs[k], seed);
+                mlb_comparison c = margin_cmp(a, n, a, n, MLB_BETTER_LOWER_TIME);
+                ck_assert_msg(c.verdict_kind == MLB_KIND_EQUIVALENT ||
+                                  c.verdict_kind == MLB_KIND_INCONCLUSIVE,
+                              "cv %g n %zu seed %llu: %s", cvs[k], n, (unsigned long long)seed,
+                              mlb_verdict_kind_name(c.verdict_kind));
+                ck_assert(!c.significant);
+            }
+    noisy(a, 20, 1e-3, 0.002, 7);
+    mlb_comparison c = margin_cmp(a, 20, a, 20, MLB_BETTER_LOWER_TIME);
+    ck_assert_int_eq(c.verdict_kind, MLB_KIND_EQUIVALENT);
+    ck_assert_str_eq(c.decided_by, "ci");
+    ck_assert(c.margin_low <= c.ratio_ci90_low && c.ratio_ci90_high <= c.margin_high);
+    ck_assert_int_eq(mlb_verdict(v, sizeof v, "naive", "openblas", "train", MLB_BETTER_LOWER_TIME,
+                                 &c),
+                     0);
+    ck_assert_msg(strstr(v, "naive and openblas are equivalent in train (median 1.00 ms vs 1.00 "
+                            "ms; ratio 1.000, 90% CI 0.99") == v,
+                  "%s", v);
+    ck_assert_msg(strstr(v, " within ±2%)") != NULL, "%s", v);
+    /* The same for a metric with a tolerance wide enough for its noise. */
+    noisy(a, 20, 0.9, 0.001, 8);
+    ck_assert_int_eq(mlb_compare_samples(a, 20, a, 20, 42, &c), 0);
+    ck_assert_int_eq(mlb_comparison_set_margin(&c, MLB_BETTER_HIGHER, (mlb_margin){0.01, 0}), 0);
+    ck_assert_int_eq(c.verdict_kind, MLB_KIND_EQUIVALENT);
+    ck_assert_int_eq(mlb_verdict(v, sizeof v, "p", "q", "accuracy", MLB_BETTER_HIGHER, &c), 0);
+    ck_assert_msg(strstr(v, "p and q are equivalent in accuracy (median 0.8997 vs 0.8997; ") == v &&
+                      strstr(v, "; difference 90% CI ") && strstr(v, " within ±0.009)"),
+                  "%s", v);
+}
+END_TEST
+
+/* (e) Noisy samples 3% apart with 10% noise: the ratio CI reaches both
+ * inside and outside the ±2% margin, so nothing can be said. */
+START_TEST(test_equiv_straddles)
+{
+    double a[10], b[10];
+    noisy(a, 10, 1.00e-3, 0.10, 11);
+    noisy(b, 10, 1.03e-3, 0.10, 12);
+    mlb_comparison c = margin_cmp(a, 10, b, 10, MLB_BETTER_LOWER_TIME);
+    ck_assert(!c.significant && !c.few_reps);
+    ck_assert_int_eq(c.verdict_kind, MLB_KIND_INCONCLUSIVE);
+    ck_assert(c.ratio_ci90_low < c.margin_low && c.ratio_ci90_high > c.margin_low);
+    ck_assert_msg(strstr(c.inconclusive_why, "the ratio's 90% CI ") == c.inconclusive_why &&
+                      strstr(c.inconclusive_why, " straddles the ±2% margin"),
+                  "%s", c.inconclusive_why);
+    char v[512];
+    ck_assert_int_eq(mlb_verdict(v, sizeof v, "naive", "openblas", "infer", MLB_BETTER_LOWER_TIME,
+                                 &c),
+                     0);
+    ck_assert_msg(strstr(v, "inconclusive: naive vs openblas in infer: the ratio's 90% CI 0.") == v,
+                  "%s", v);
+    ck_assert_msg(strstr(v, " straddles the ±2% margin (median 1.01 ms vs 1.05 ms; Welch p = "),
+                  "%s", v);
+}
+END_TEST
+
+/* (f) 3 vs 3 in a family of 10 (as the engine adjusts): significance is out
+ * of reach, so the comparison is inconclusive for that reason, said once. */
+START_TEST(test_equiv_too_few)
+{
+    double *a, *b;
+    size_t na, nb;
+    load_case("n3", &a, &na, &b, &nb);
+    mlb_comparison c, d;
+    ck_assert_int_eq(mlb_compare_samples(a, na, b, nb, 1, &c), 0);
+    d = c;
+    mlb_comparison_set_adjusted(&c, fmin(1.0, 10.0 * c.chosen_p), "holm");
+    mlb_comparison_set_family(&c, 10);
+    ck_assert_int_eq(mlb_comparison_set_margin(&c, MLB_BETTER_LOWER_TIME,
+                                               mlb_margin_default(MLB_BETTER_LOWER_TIME)),
+                     0);
+    ck_assert(c.few_reps && !c.significant);
+    ck_assert_int_eq(c.verdict_kind, MLB_KIND_INCONCLUSIVE);
+    ck_assert_str_eq(c.inconclusive_why, "too few repetitions (3 per variant; at least 6 needed)");
+    char v[512];
+    ck_assert_int_eq(mlb_verdict(v, sizeof v, "naive", "openblas", "infer", MLB_BETTER_LOWER_TIME,
+                                 &c),
+                     0);
+    ck_assert_msg(strstr(v, "inconclusive: naive vs openblas in infer: too few repetitions (3 per "
+                            "variant; at least 6 needed) (median 1.02 s vs 1.31 s; Welch p = "
+                            "0.078, adjusted; Cliff's δ = 1.00, large)") == v,
+                  "%s", v);
+    ck_assert_msg(strstr(v, "Warning: too few") == NULL, "said twice: %s", v);
+    /* The margin set first, the family after: the same decision. */
+    ck_assert_int_eq(mlb_comparison_set_margin(&d, MLB_BETTER_LOWER_TIME,
+                                               mlb_margin_default(MLB_BETTER_LOWER_TIME)),
+                     0);
+    ck_assert_int_eq(d.verdict_kind, MLB_KIND_BETTER); /* Welch p 0.008 alone */
+    mlb_comparison_set_adjusted(&d, fmin(1.0, 10.0 * d.chosen_p), "holm");
+    mlb_comparison_set_family(&d, 10);
+    ck_assert_int_eq(d.verdict_kind, MLB_KIND_INCONCLUSIVE);
+    ck_assert_str_eq(d.inconclusive_why, c.inconclusive_why);
+    /* Unequal sizes are named as such. */
+    ck_assert_int_eq(mlb_compare_samples(a, 3, b, 2, 1, &c), 0);
+    ck_assert_int_eq(mlb_comparison_set_margin(&c, MLB_BETTER_HIGHER,
+                                               mlb_margin_default(MLB_BETTER_HIGHER)),
+                     0);
+    ck_assert_str_eq(c.inconclusive_why,
+                     "too few repetitions (3 and 2; at least 4 per variant needed)");
+    /* Bad margins. */
+    ck_assert_int_eq(mlb_comparison_set_margin(&c, 7, (mlb_margin){0.02, 0}), -EINVAL);
+    ck_assert_int_eq(mlb_comparison_set_margin(&c, MLB_BETTER_HIGHER, (mlb_margin){-1, 0}),
+                     -EINVAL);
+    ck_assert_int_eq(mlb_comparison_set_margin(&c, MLB_BETTER_HIGHER, (mlb_margin){0, NAN}),
+                     -EINVAL);
+    ck_assert_int_eq(mlb_comparison_set_margin(&c, MLB_BETTER_LOWER_TIME, (mlb_margin){NAN, 0}),
+                     -EINVAL);
+    ck_assert_int_eq(mlb_comparison_set_margin(&c, MLB_BETTER_LOWER_TIME, (mlb_margin){0.02, NAN}),
+                     0);
+    ck_assert_int_eq(mlb_comparison_set_margin(NULL, MLB_BETTER_HIGHER, (mlb_margin){0, 0}),
+                     -EINVAL);
+    free(a);
+    free(b);
+}
+END_TEST
+
+/* The worked example of docs/methodology.md ("Practical equivalence"), on
+ * the measured samples it quotes: if this fails, update the text too. */
+START_TEST(test_equiv_worked_example)
+{
+    size_t n1, n2, nb, nr1, nr2;
+    double *o1 = read_numbers("equiv_openblas_run1.txt", &n1);
+    double *o2 = read_numbers("equiv_openblas_run2.txt", &n2);
+    double *bl = read_numbers("equiv_blocked_run1.txt", &nb);
+    double *r1 = read_numbers("equiv_r2_naive.txt", &nr1);
+    double *r2 = read_numbers("equiv_r2_openblas.txt", &nr2);
+    ck_assert(n1 == 10 && n2 == 10 && nb == 10 && nr1 == 10 && nr2 == 10);
+    char v[1024];
+    mlb_comparison c;
+
+    c = margin_cmp(bl, nb, o1, n1, MLB_BETTER_LOWER_TIME);
+    ck_assert_int_eq(mlb_verdict(v, sizeof v, "blocked", "openblas", "train",
+                                 MLB_BETTER_LOWER_TIME, &c),
+                     0);
+    ck_assert_str_eq(v, "blocked is 2.68× faster than openblas in train (median 6.72 ms vs 18.0 ms; "
+                        "95% CI 2.59–2.79×; Mann-Whitney p < 0.001; Cliff's δ = 1.00, large)");
+
+    c = margin_cmp(o1, n1, o2, n2, MLB_BETTER_LOWER_TIME);
+    ck_assert_int_eq(c.verdict_kind, MLB_KIND_INCONCLUSIVE);
+    ck_assert_int_eq(mlb_verdict(v, sizeof v, "run1", "run2", "train", MLB_BETTER_LOWER_TIME, &c),
+                     0);
+    ck_assert_str_eq(v, "inconclusive: run1 vs run2 in train: the ratio's 90% CI 0.915–0.995 "
+                        "straddles the ±2% margin (median 18.0 ms vs 19.0 ms; Mann-Whitney p = "
+                        "0.105; Cliff's δ = 0.44, medium). Warning: run2 is noisy: coefficient of "
+                        "variation 12% (above 10%)");
+    ck_assert_int_eq(mlb_comparison_set_margin(&c, MLB_BETTER_LOWER_TIME, (mlb_margin){0.10, 0}),
+                     0);
+    ck_assert_int_eq(c.verdict_kind, MLB_KIND_EQUIVALENT);
+    ck_assert_int_eq(mlb_verdict(v, sizeof v, "run1", "run2", "train", MLB_BETTER_LOWER_TIME, &c),
+                     0);
+    ck_assert_msg(strstr(v, "run1 and run2 are equivalent in train (median 18.0 ms vs 19.0 ms; "
+                            "ratio 0.950, 90% CI 0.915–0.995 within ±10%)") == v,
+                  "%s", v);
+
+    c = margin_cmp(r1, nr1, r2, nr2, MLB_BETTER_HIGHER);
+    ck_assert_int_eq(mlb_verdict(v, sizeof v, "naive", "openblas", "r2", MLB_BETTER_HIGHER, &c), 0);
+    ck_assert_str_eq(v, "naive and openblas are equivalent in r2 (0.4501 vs 0.4501, within 1e-06 "
+                        "relative)");
+    free(o1);
+    free(o2);
+    free(bl);
+    free(r1);
+    free(r2);
+}
+END_TEST
+
+/* (g) The JSON carries the margin, the kind and the CIs behind it. */
+START_TEST(test_equiv_json)
+{
+    double a[10], b[10];
+    noisy(a, 10, 1.0, 0.03, 1);
+    noisy(b, 10, 2.4, 0.03, 2);
+    mlb_comparison c;
+    ck_assert_int_eq(mlb_compare_samples(a, 10, b, 10, 42, &c), 0);
+    cJSON *j = mlb_comparison_to_json(&c);
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItem(j, "margin")));
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItem(j, "verdict_kind")));
+    ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "equivalent")));
+    cJSON_Delete(j);
+
+    ck_assert_int_eq(mlb_comparison_set_margin(&c, MLB_BETTER_LOWER_TIME, (mlb_margin){0.05, 0}),
+                     0);
+    j = mlb_comparison_to_json(&c);
+    const cJSON *m = cJSON_GetObjectItem(j, "margin");
+    ck_assert(cJSON_IsObject(m));
+    ck_assert(cJSON_GetObjectItem(m, "relative")->valuedouble == 0.05);
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItem(m, "absolute")));
+    ck_assert_str_eq(cJSON_GetObjectItem(m, "on")->valuestring, "median_ratio");
+    assert_close("margin low", cJSON_GetObjectItem(m, "low")->valuedouble, 1 / 1.05, 1e-15);
+    assert_close("margin high", cJSON_GetObjectItem(m, "high")->valuedouble, 1.05, 1e-15);
+    ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "equivalent")));
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "significant")));
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "verdict_kind")->valuestring, "better");
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "decided_by")->valuestring, "test");
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItem(j, "inconclusive_why")));
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItem(j, "chosen_why")));
+    static const char *const keys[] = {"median_ratio_ci90_low", "median_ratio_ci90_high",
+                                       "median_ratio_ci95_low", "median_ratio_ci95_high",
+                                       "median_diff",           "median_diff_ci90_low",
+                                       "median_diff_ci90_high", "median_diff_ci95_low",
+                                       "median_diff_ci95_high"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        ck_assert_msg(cJSON_IsNumber(cJSON_GetObjectItem(j, keys[i])), "%s", keys[i]);
+    cJSON_Delete(j);
+
+    /* A metric: the absolute floor is there; inconclusive says why. */
+    noisy(b, 10, 1.01, 0.03, 3);
+    ck_assert_int_eq(mlb_compare_samples(a, 10, b, 10, 42, &c), 0);
+    ck_assert_int_eq(mlb_comparison_set_margin(&c, MLB_BETTER_HIGHER,
+                                               mlb_margin_default(MLB_BETTER_HIGHER)),
+                     0);
+    ck_assert_int_eq(c.verdict_kind, MLB_KIND_INCONCLUSIVE);
+    j = mlb_comparison_to_json(&c);
+    m = cJSON_GetObjectItem(j, "margin");
+    ck_assert(cJSON_GetObjectItem(m, "absolute")->valuedouble == 1e-12);
+    ck_assert_str_eq(cJSON_GetObjectItem(m, "on")->valuestring, "median_diff");
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "verdict_kind")->valuestring, "inconclusive");
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItem(j, "decided_by")));
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "inconclusive_why")->valuestring, c.inconclusive_why);
+    cJSON_Delete(j);
+
+    /* Two constants: no test, and why. */
+    for (int i = 0; i < 10; i++)
+        a[i] = b[i] = 0.5;
+    c = margin_cmp(a, 10, b, 10, MLB_BETTER_HIGHER);
+    j = mlb_comparison_to_json(&c);
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "chosen_test")->valuestring, "none");
+    ck_assert(cJSON_IsString(cJSON_GetObjectItem(j, "chosen_why")));
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "equivalent")));
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "decided_by")->valuestring, "value");
     cJSON_Delete(j);
 }
 END_TEST
@@ -562,6 +1003,55 @@ START_TEST(test_cli_adjust)
 }
 END_TEST
 
+/* --equivalence sets the relative margin of the two-sample comparison, and
+ * the kind is printed in both outputs. */
+START_TEST(test_cli_equivalence)
+{
+    char pa[1024], pb[1024], *out, *err;
+    ref_path(pa, sizeof pa, "close_a.txt");
+    ref_path(pb, sizeof pb, "close_b.txt");
+    char *argv[] = {"stats", pa, pb, "--json", "--equivalence", "50%", NULL};
+    ck_assert_int_eq(run_cli(6, argv, &out, &err), 0);
+    cJSON *j = cJSON_Parse(out);
+    ck_assert_msg(j != NULL, "not JSON: %s", out);
+    const cJSON *m = cJSON_GetObjectItem(j, "margin");
+    ck_assert(cJSON_GetObjectItem(m, "relative")->valuedouble == 0.5);
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItem(m, "absolute")));
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "verdict_kind")->valuestring, "equivalent");
+    ck_assert_msg(strstr(cJSON_GetObjectItem(j, "verdict")->valuestring,
+                         "close_a.txt and close_b.txt are equivalent (median ") != NULL,
+                  "%s", out);
+    cJSON_Delete(j);
+    free(out);
+    free(err);
+    char *argv2[] = {"stats", pa, pb, "--equivalence", "0.001", NULL};
+    ck_assert_int_eq(run_cli(5, argv2, &out, &err), 0);
+    ck_assert_msg(strstr(out, "verdict kind") && strstr(out, "inconclusive: "), "%s", out);
+    ck_assert_msg(strstr(out, "relative 0.001"), "%s", out);
+    free(out);
+    free(err);
+    /* A metric keeps its absolute floor. */
+    char *argv3[] = {"stats", pa, pb, "--json", "--higher-is-better", NULL};
+    ck_assert_int_eq(run_cli(5, argv3, &out, &err), 0);
+    j = cJSON_Parse(out);
+    ck_assert_ptr_nonnull(j);
+    m = cJSON_GetObjectItem(j, "margin");
+    ck_assert(cJSON_GetObjectItem(m, "relative")->valuedouble == MLB_MARGIN_METRIC_REL);
+    ck_assert(cJSON_GetObjectItem(m, "absolute")->valuedouble == MLB_MARGIN_METRIC_ABS);
+    cJSON_Delete(j);
+    free(out);
+    free(err);
+    static const char *const bad[] = {"-1%", "x", "2%%", "nan", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *argv4[] = {"stats", pa, pb, "--equivalence", (char *)bad[i], NULL};
+        ck_assert_int_eq(run_cli(5, argv4, &out, &err), 2);
+        ck_assert_msg(strstr(err, "--equivalence") != NULL, "%s", err);
+        free(out);
+        free(err);
+    }
+}
+END_TEST
+
 static char *write_tmp(const char *text, char *path, size_t len)
 {
     snprintf(path, len, "/tmp/mlb_stats_inXXXXXX");
@@ -633,10 +1123,22 @@ static Suite *stats_suite(void)
     tcase_add_test(ver, test_verdict_metric_and_warnings);
     tcase_add_test(ver, test_comparisons_adjust);
     suite_add_tcase(s, ver);
+    TCase *eq = tcase_create("equivalence");
+    tcase_set_timeout(eq, 60);
+    tcase_add_test(eq, test_equiv_constant_equal);
+    tcase_add_test(eq, test_equiv_constant_differ);
+    tcase_add_test(eq, test_equiv_clearly_faster);
+    tcase_add_test(eq, test_equiv_identical_noisy);
+    tcase_add_test(eq, test_equiv_straddles);
+    tcase_add_test(eq, test_equiv_too_few);
+    tcase_add_test(eq, test_equiv_json);
+    tcase_add_test(eq, test_equiv_worked_example);
+    suite_add_tcase(s, eq);
     TCase *cli = tcase_create("cli");
     tcase_set_timeout(cli, 30);
     tcase_add_test(cli, test_cli_two_samples);
     tcase_add_test(cli, test_cli_adjust);
+    tcase_add_test(cli, test_cli_equivalence);
     tcase_add_test(cli, test_cli_errors);
     suite_add_tcase(s, cli);
     return s;

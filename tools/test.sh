@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Sets up, then runs every test twice: in build/ with warnings as errors, and
-# in build-san/ under AddressSanitizer + UndefinedBehaviorSanitizer.
-# Ends with one line "N passed, N failed" over both builds; exits non-zero
-# when any test failed.
+# Sets up (build dependencies and the Python peers), then runs every test
+# twice: in build/ with warnings as errors, and in build-san/ under
+# AddressSanitizer + UndefinedBehaviorSanitizer; then the PyTorch parity
+# tools. Ends with one line "N passed, N failed, N skipped" over all of it,
+# after the reason of every skip; exits non-zero when any test failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-MLBENCH_MESON_ARGS="-Dwerror=true" tools/setup.sh || exit 1
+MLBENCH_MESON_ARGS="-Dwerror=true" tools/setup.sh --peers || exit 1
 meson test -C build --print-errorlogs --num-processes 2
 rc1=$?
 
@@ -18,31 +19,43 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
   meson test -C build-san --print-errorlogs --num-processes 2
 rc2=$?
 
-rc3=0
-if /usr/bin/python3 -c 'import torch' 2>/dev/null && [ -x tools/parity/run_all.sh ]; then
-  tools/parity/run_all.sh
-  rc3=$?
-fi
+# The peers were installed above, so torch is there: a parity tool that
+# cannot run is a failure, not a skip.
+tools/parity/run_all.sh
+rc3=$?
 
 /usr/bin/python3 - build/meson-logs/testlog.json build-san/meson-logs/testlog.json "$rc3" <<'PY'
-import json, sys
+import json, re, sys
 passed = failed = skipped = 0
+reasons = []
 for path in sys.argv[1:3]:
+    build = path.split("/")[0]
     try:
         lines = open(path).read().splitlines()
     except OSError:
+        print(f"{path}: missing (that build's tests did not run)")
         failed += 1
         continue
     for line in lines:
-        r = json.loads(line).get("result")
+        t = json.loads(line)
+        r = t.get("result")
         if r in ("OK", "EXPECTEDFAIL"):
             passed += 1
         elif r == "SKIP":
             skipped += 1
+            reasons.append(f"{build}: {t['name']}: skipped (exit 77)")
         else:
             failed += 1
+        # Python test files skip single cases; unittest -v prints each one
+        # as "test_x (...) ... skipped 'reason'". Those count too.
+        for m in re.finditer(r"^(\S+) \(([^)]*)\)\s*\.\.\. skipped '(.*)'$",
+                             (t.get("stdout") or "") + (t.get("stderr") or ""), re.M):
+            skipped += 1
+            reasons.append(f"{build}: {t['name']}: {m.group(1)}: skipped: {m.group(3)}")
 if sys.argv[3] != "0":
     failed += 1
-print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+for r in reasons:
+    print(r)
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
 PY
 [ "$rc1" = 0 ] && [ "$rc2" = 0 ] && [ "$rc3" = 0 ]

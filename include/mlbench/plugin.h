@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 #define MLB_ABI_MAJOR 1
-#define MLB_ABI_MINOR 1
+#define MLB_ABI_MINOR 2
 #define MLB_ENTRY_SYMBOL "mlbench_plugin_entry"
 
 #if defined(__GNUC__)
@@ -66,6 +66,61 @@ typedef struct {
     const char *help; /* one line */
 } mlb_param_def;
 
+/* ---- ABI 1.2: parameter rules --------------------------------------------
+ *
+ * One rule per parameter that has one, naming an entry of `params`:
+ *
+ *     static const mlb_param_rule rules[] = {
+ *         MLB_RULE_RANGE("n", 1, 65536),                 ints and floats, inclusive
+ *         MLB_RULE_MIN_EXCL("alpha", 0),                 alpha > 0
+ *         MLB_RULE_RANGE_AUTO("threads", 1, 1024),        0 means auto, else 1..1024
+ *         MLB_RULE_CHOICES("dtype", "f32", "f64"),       strings
+ *         MLB_RULE_TUNING_RANGE("threads", 1, 1024),     how, not what (see below)
+ *     };
+ *     ... MLB_PARAM_RULES(rules) ...                     in the mlb_plugin initialiser
+ *
+ * The engine rejects a value outside its rule with exit status 2 and a
+ * message naming the plugin, the parameter, the value and the rule. */
+enum {
+    MLB_RULE_HAS_MIN = 1u << 0,
+    MLB_RULE_HAS_MAX = 1u << 1,
+    MLB_RULE_MIN_EXCLUSIVE = 1u << 2, /* value > min rather than >= */
+    MLB_RULE_MAX_EXCLUSIVE = 1u << 3, /* value < max rather than <= */
+    MLB_RULE_ZERO_AUTO = 1u << 4,     /* 0 is accepted whatever the range: "auto" or "all" */
+    /* The parameter changes how the work is done, not what work (threads, a
+     * cache size): variants of one group may differ in it without the
+     * engine flagging "parameters differ". */
+    MLB_RULE_TUNING = 1u << 5,
+};
+
+typedef struct mlb_param_rule {
+    const char *name;           /* a declared parameter */
+    uint32_t flags;             /* MLB_RULE_* */
+    double min, max;            /* int and float parameters */
+    const char *const *choices; /* string parameters: NULL-terminated allowed values, or NULL */
+} mlb_param_rule;
+
+#define MLB_RULE_RANGE(n, lo, hi) {(n), MLB_RULE_HAS_MIN | MLB_RULE_HAS_MAX, (lo), (hi), NULL}
+#define MLB_RULE_RANGE_AUTO(n, lo, hi)                                                            \
+    {(n), MLB_RULE_HAS_MIN | MLB_RULE_HAS_MAX | MLB_RULE_ZERO_AUTO, (lo), (hi), NULL}
+#define MLB_RULE_MIN(n, lo) {(n), MLB_RULE_HAS_MIN, (lo), 0, NULL}
+#define MLB_RULE_MIN_EXCL(n, lo) {(n), MLB_RULE_HAS_MIN | MLB_RULE_MIN_EXCLUSIVE, (lo), 0, NULL}
+#define MLB_RULE_MAX(n, hi) {(n), MLB_RULE_HAS_MAX, 0, (hi), NULL}
+#define MLB_RULE_OPEN(n, lo, hi)                                                                  \
+    {(n), MLB_RULE_HAS_MIN | MLB_RULE_HAS_MAX | MLB_RULE_MIN_EXCLUSIVE | MLB_RULE_MAX_EXCLUSIVE, \
+     (lo), (hi), NULL}
+#define MLB_RULE_CHOICES(n, ...) {(n), 0, 0, 0, (const char *const[]){__VA_ARGS__, NULL}}
+/* A tuning parameter (MLB_RULE_TUNING) with a range, 0 meaning auto or not. */
+#define MLB_RULE_TUNING_RANGE(n, lo, hi)                                                          \
+    {(n), MLB_RULE_HAS_MIN | MLB_RULE_HAS_MAX | MLB_RULE_TUNING, (lo), (hi), NULL}
+#define MLB_RULE_TUNING_RANGE_AUTO(n, lo, hi)                                                     \
+    {(n), MLB_RULE_HAS_MIN | MLB_RULE_HAS_MAX | MLB_RULE_ZERO_AUTO | MLB_RULE_TUNING, (lo),      \
+     (hi), NULL}
+
+#define MLB_PARAM_RULES(table)                                                                    \
+    .param_rules = (table), .n_param_rules = sizeof(table) / sizeof((table)[0]),                 \
+    .param_rule_size = sizeof(mlb_param_rule)
+
 typedef struct mlb_plugin {
     uint32_t abi_major;   /* MLB_ABI_MAJOR */
     uint32_t struct_size; /* sizeof(mlb_plugin) as the plugin was compiled */
@@ -88,6 +143,16 @@ typedef struct mlb_plugin {
      * engine hands them to external peers (docs/peer-protocol.md) so that
      * every variant of a task sees identical inputs. Not timed. */
     int (*export_data)(mlb_ctx *ctx, void *state, const char *dir);
+    /* --- ABI 1.2 --- */
+    /* Optional: the rules of the parameters (ranges, choices), checked by the
+     * engine on every value before any repetition runs, so that a plugin
+     * need not re-check them. An array of n_param_rules elements, each
+     * param_rule_size bytes (sizeof(mlb_param_rule) as the plugin was
+     * compiled), so that mlb_param_rule can grow at its end as mlb_plugin
+     * does. Use MLB_PARAM_RULES(table) to fill the three fields. */
+    const struct mlb_param_rule *param_rules;
+    size_t n_param_rules;
+    size_t param_rule_size;
 } mlb_plugin;
 
 /* Convenience initialiser for the two header fields. */

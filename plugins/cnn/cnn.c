@@ -13,11 +13,10 @@
 #include <string.h>
 
 #include "mlbench/data.h"
+#include "metrics.h"
 
 _Static_assert(sizeof(nn_real) == sizeof(float), "the cnn plugins run the float32 NN core");
 
-#define CNN_MAX_BATCH 65536
-#define CNN_MAX_THREADS 1024
 #define CNN_CLASSES_MAX 1000
 /* Synthetic data when no size is given: enough batches to time. */
 #define CNN_SYNTH_TRAIN 2048
@@ -25,28 +24,6 @@ _Static_assert(sizeof(nn_real) == sizeof(float), "the cnn plugins run the float3
 /* Synthetic classes: Gaussian clusters whose spread makes the task
  * learnable but not trivial. */
 #define CNN_SYNTH_NOISE 16.0
-
-const mlb_param_def cnn_params[CNN_N_PARAMS] = {
-    {"model", MLB_PARAM_STRING, "lenet5", "architecture: lenet5, simplecnn or resnet18"},
-    {"dataset", MLB_PARAM_STRING, "auto",
-     "fashion-mnist, digits, synthetic, or auto (fashion-mnist; synthetic for resnet18)"},
-    {"epochs", MLB_PARAM_INT, "2", "passes over the training set"},
-    {"batch_size", MLB_PARAM_INT, "64", "training mini-batch size"},
-    {"lr", MLB_PARAM_FLOAT, "0.01", "learning rate"},
-    {"momentum", MLB_PARAM_FLOAT, "0.9", "SGD momentum (ignored by adam)"},
-    {"weight_decay", MLB_PARAM_FLOAT, "0", "L2 penalty added to the gradient"},
-    {"optimizer", MLB_PARAM_STRING, "sgd", "sgd or adam"},
-    {"threads", MLB_PARAM_INT, "1", "threads for the kernels (openblas; naive is serial)"},
-    {"infer_batch", MLB_PARAM_INT, "1", "images per inference query (1: single-stream latency)"},
-    {"train_samples", MLB_PARAM_INT, "0", "training images to use (0: all; synthetic: 2048)"},
-    {"test_samples", MLB_PARAM_INT, "0", "test images to use (0: all; synthetic: 512)"},
-    {"target_accuracy", MLB_PARAM_FLOAT, "0.85",
-     "test accuracy whose first epoch is reported as epochs_to_target (0: none)"},
-    {"standardize", MLB_PARAM_BOOL, "true",
-     "scale inputs to zero mean, unit variance per channel (training-set statistics)"},
-    {"weights_in", MLB_PARAM_STRING, "", "start from this weight file instead of a seeded init"},
-    {"weights_out", MLB_PARAM_STRING, "", "save the trained weights here (at teardown)"},
-};
 
 /* Images as the network sees them: n x (c x h x w) float32, labels. */
 typedef struct {
@@ -175,7 +152,7 @@ static int load_data(mlb_ctx *ctx, cnn_state *s, size_t n_train, size_t n_test)
         if (rc == 0 && (rc = digits_to_28(ctx, &s->train)) == 0)
             rc = digits_to_28(ctx, &s->test);
         s->classes = a->n_classes;
-    } else if (!strcmp(s->dataset, "synthetic")) {
+    } else { /* synthetic, the last name cnn_rules admit */
         size_t ntr = n_train ? n_train : CNN_SYNTH_TRAIN, nte = n_test ? n_test : CNN_SYNTH_TEST;
         mlb_synth_opts so = {.kind = MLB_SYNTH_CLASSIFICATION, .n_samples = ntr + nte,
                              .n_features = 3 * 32 * 32, .seed = mlb_seed(ctx),
@@ -193,9 +170,6 @@ static int load_data(mlb_ctx *ctx, cnn_state *s, size_t n_train, size_t n_test)
             rc = data_from(ctx, &s->test, b, 0);
         }
         s->classes = 10;
-    } else {
-        return mlb_error(ctx, "parameter dataset='%s': must be fashion-mnist, digits, synthetic "
-                              "or auto", s->dataset);
     }
     mlb_dataset_free(a);
     mlb_dataset_free(b);
@@ -264,50 +238,25 @@ static void state_free(cnn_state *s)
     free(s);
 }
 
-static int int_param(mlb_ctx *ctx, const char *name, int64_t lo, int64_t hi, int *out)
-{
-    int64_t v = mlb_param_int(ctx, name);
-    if (v < lo || v > hi)
-        return mlb_error(ctx, "parameter %s=%" PRId64 ": must be between %" PRId64 " and %" PRId64,
-                         name, v, lo, hi);
-    *out = (int)v;
-    return 0;
-}
-
+/* The engine has checked every value against cnn_rules (so the ints fit an
+ * int, and the names are the rules' choices). */
 static int read_params(mlb_ctx *ctx, cnn_state *s, size_t *n_train, size_t *n_test, int *threads,
                        nn_optim_kind *kind)
 {
-    int rc, nt = 0, ns = 0;
     const char *model = mlb_param_str(ctx, "model");
-    if (strcmp(model, "lenet5") && strcmp(model, "simplecnn") && strcmp(model, "resnet18"))
-        return mlb_error(ctx, "parameter model='%s': must be one of %s", model, CNN_MODEL_NAMES);
     snprintf(s->model_name, sizeof s->model_name, "%s", model);
     const char *ds = mlb_param_str(ctx, "dataset");
     if (!strcmp(ds, "auto"))
         ds = strcmp(model, "resnet18") ? "fashion-mnist" : "synthetic";
-    if (strlen(ds) >= sizeof s->dataset)
-        return mlb_error(ctx, "parameter dataset='%s': unknown", ds);
     snprintf(s->dataset, sizeof s->dataset, "%s", ds);
-    if ((rc = int_param(ctx, "epochs", 0, 100000, &s->epochs)) < 0 ||
-        (rc = int_param(ctx, "batch_size", 1, CNN_MAX_BATCH, &s->batch_size)) < 0 ||
-        (rc = int_param(ctx, "infer_batch", 1, CNN_MAX_BATCH, &s->infer_batch)) < 0 ||
-        (rc = int_param(ctx, "threads", 1, CNN_MAX_THREADS, threads)) < 0 ||
-        (rc = int_param(ctx, "train_samples", 0, INT32_MAX, &nt)) < 0 ||
-        (rc = int_param(ctx, "test_samples", 0, INT32_MAX, &ns)) < 0)
-        return rc;
-    *n_train = (size_t)nt;
-    *n_test = (size_t)ns;
-    const char *opt = mlb_param_str(ctx, "optimizer");
-    if (!strcmp(opt, "sgd"))
-        *kind = NN_SGD;
-    else if (!strcmp(opt, "adam"))
-        *kind = NN_ADAM;
-    else
-        return mlb_error(ctx, "parameter optimizer='%s': must be sgd or adam", opt);
+    s->epochs = (int)mlb_param_int(ctx, "epochs");
+    s->batch_size = (int)mlb_param_int(ctx, "batch_size");
+    s->infer_batch = (int)mlb_param_int(ctx, "infer_batch");
+    *threads = (int)mlb_param_int(ctx, "threads");
+    *n_train = (size_t)mlb_param_int(ctx, "train_samples");
+    *n_test = (size_t)mlb_param_int(ctx, "test_samples");
+    *kind = strcmp(mlb_param_str(ctx, "optimizer"), "adam") ? NN_SGD : NN_ADAM;
     s->target_accuracy = mlb_param_float(ctx, "target_accuracy");
-    if (!(s->target_accuracy >= 0 && s->target_accuracy <= 1))
-        return mlb_error(ctx, "parameter target_accuracy=%g: must be in [0, 1]",
-                         s->target_accuracy);
     const char *wo = mlb_param_str(ctx, "weights_out");
     if (strlen(wo) >= sizeof s->weights_out)
         return mlb_error(ctx, "parameter weights_out: path too long");
@@ -315,7 +264,7 @@ static int read_params(mlb_ctx *ctx, cnn_state *s, size_t *n_train, size_t *n_te
     return 0;
 }
 
-int cnn_setup(mlb_ctx *ctx, void **state)
+int cnn_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels)
 {
     *state = NULL;
     cnn_state *s = calloc(1, sizeof *s);
@@ -326,9 +275,9 @@ int cnn_setup(mlb_ctx *ctx, void **state)
     nn_optim_kind kind = NN_SGD;
     char err[512];
     int rc = read_params(ctx, s, &n_train, &n_test, &threads, &kind);
-    if (rc == 0 && (rc = nn_backend_init(&s->be, cnn_kernels_impl, threads, err, sizeof err)) < 0)
+    if (rc == 0 && (rc = nn_backend_init(&s->be, kernels, threads, err, sizeof err)) < 0)
         rc = mlb_error(ctx, "%s", err);
-    if (rc == 0 && threads > 1 && cnn_kernels_impl == &nn_kernels_naive)
+    if (rc == 0 && threads > 1 && kernels == &nn_kernels_naive)
         mlb_log(ctx, MLB_LOG_WARN, "the naive variant is single-threaded; threads=%d ignored",
                 threads);
     if (rc == 0)
@@ -408,13 +357,12 @@ static void argmax_rows(const nn_real *z, int n, int k, int32_t *out)
 }
 
 typedef struct {
-    double accuracy, macro_f1, loss;
+    double accuracy, loss;
 } cnn_eval;
 
-/* Accuracy, macro F1 (over the classes present in the labels or the
- * predictions, as scikit-learn's f1_score) and mean loss on the test set,
- * in inference mode. Runs inside the timed train, so its confusion matrix
- * is setup's, only cleared here. */
+/* Accuracy and mean loss on the test set, in inference mode; the confusion
+ * matrix stays in s->conf for the other metrics (metrics.h). Runs inside
+ * the timed train, so the matrix is setup's, only cleared here. */
 static void evaluate(cnn_state *s, cnn_eval *out)
 {
     int k = s->classes;
@@ -427,27 +375,10 @@ static void evaluate(cnn_state *s, cnn_eval *out)
         nn_model_forward(&s->model, s->test.x + b * s->test.d, n, 0);
         loss += nn_model_loss(&s->model, n, y) * n;
         argmax_rows(nn_model_output(&s->model), n, k, s->pred);
-        for (int i = 0; i < n; i++)
-            conf[(size_t)y[i] * (size_t)k + (size_t)s->pred[i]]++;
+        /* Cannot fail: setup checked the labels, argmax is below k. */
+        (void)metrics_confusion_add(y, s->pred, (size_t)n, k, conf);
     }
-    size_t correct = 0;
-    double f1 = 0;
-    int present = 0;
-    for (int c = 0; c < k; c++) {
-        size_t tp = conf[(size_t)c * (size_t)k + (size_t)c], fp = 0, fn = 0;
-        for (int o = 0; o < k; o++)
-            if (o != c) {
-                fp += conf[(size_t)o * (size_t)k + (size_t)c];
-                fn += conf[(size_t)c * (size_t)k + (size_t)o];
-            }
-        correct += tp;
-        if (tp + fp + fn > 0) {
-            f1 += 2.0 * (double)tp / (double)(2 * tp + fp + fn);
-            present++;
-        }
-    }
-    out->accuracy = (double)correct / (double)s->test.n;
-    out->macro_f1 = present ? f1 / present : 0;
+    out->accuracy = metrics_accuracy_cm(conf, k);
     out->loss = loss / (double)s->test.n;
 }
 
@@ -492,8 +423,9 @@ int cnn_train(mlb_ctx *ctx, void *state)
     mlb_report_work(ctx, MLB_WORK_ITEMS, samples);
     /* Backward costs about twice the forward pass. */
     mlb_report_work(ctx, MLB_WORK_FLOPS, 3.0 * s->flops_fwd * samples);
-    mlb_report_metric(ctx, "accuracy", ev.accuracy, MLB_HIGHER_IS_BETTER);
-    mlb_report_metric(ctx, "macro_f1", ev.macro_f1, MLB_HIGHER_IS_BETTER);
+    /* accuracy, balanced_accuracy, macro_f1, macro_precision, macro_recall
+     * of the last evaluation, whose matrix s->conf still holds. */
+    metrics_report_confusion(ctx, s->conf, s->classes);
     mlb_report_metric(ctx, "loss", epoch_loss, MLB_LOWER_IS_BETTER);
     mlb_report_metric(ctx, "test_loss", ev.loss, MLB_LOWER_IS_BETTER);
     if (s->target_accuracy > 0) /* NaN (null in the results) when never reached */

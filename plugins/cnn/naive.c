@@ -4,15 +4,5 @@
  */
 #include "cnn.h"
 
-const nn_kernels *const cnn_kernels_impl = &nn_kernels_naive;
-
-static const mlb_plugin plugin = {
-    CNN_PLUGIN_COMMON,
-    .variant = "naive",
-    .description = "direct convolution and loop GEMM, single-threaded (reference point)",
-};
-
-MLB_EXPORT const mlb_plugin *mlbench_plugin_entry(void)
-{
-    return &plugin;
-}
+MLB_DEFINE_VARIANT(cnn, nn_kernels_naive, "naive",
+                   "direct convolution and loop GEMM, single-threaded (reference point)", NULL);

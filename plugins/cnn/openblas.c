@@ -5,15 +5,5 @@
  */
 #include "cnn.h"
 
-const nn_kernels *const cnn_kernels_impl = &nn_kernels_openblas;
-
-static const mlb_plugin plugin = {
-    CNN_PLUGIN_COMMON,
-    .variant = "openblas",
-    .description = "im2col + OpenBLAS sgemm, batched GEMM for linear layers, threads=N",
-};
-
-MLB_EXPORT const mlb_plugin *mlbench_plugin_entry(void)
-{
-    return &plugin;
-}
+MLB_DEFINE_VARIANT(cnn, nn_kernels_openblas, "openblas",
+                   "im2col + OpenBLAS sgemm, batched GEMM for linear layers, threads=N", NULL);

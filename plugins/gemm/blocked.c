@@ -91,7 +91,7 @@ static int blocked_prepare(mlb_ctx *ctx, gemm_state *s)
     return 0;
 }
 
-const gemm_kernel gemm_kernel_impl = {
+const gemm_kernel gemm_kernels_blocked = {
     .scratch_bytes = blocked_scratch,
     .prepare = blocked_prepare,
     .warm_up = 1,
@@ -99,13 +99,5 @@ const gemm_kernel gemm_kernel_impl = {
     .dgemm = bl_gemm_f64,
 };
 
-static const mlb_plugin plugin = {
-    GEMM_PLUGIN_COMMON,
-    .variant = "blocked",
-    .description = "cache-blocked, packed, compiler-vectorised C; OpenMP threads",
-};
-
-MLB_EXPORT const mlb_plugin *mlbench_plugin_entry(void)
-{
-    return &plugin;
-}
+MLB_DEFINE_VARIANT(gemm, gemm_kernels_blocked, "blocked",
+                   "cache-blocked, packed, compiler-vectorised C; OpenMP threads", NULL);

@@ -1,5 +1,5 @@
 /*
- * The part of the gemm task every variant shares: parameters, setup (all the
+ * The part of the gemm task every variant shares: setup (all the
  * allocation), the timed loops, and teardown, which verifies the result.
  */
 #include "gemm.h"
@@ -11,22 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A sanity limit, not a memory check: beyond it the run is almost certainly a
- * typo (m=1e6) and would spend minutes filling matrices before failing. */
-#define GEMM_MAX_ELEMENTS (UINT64_C(1) << 31)
-#define GEMM_MAX_THREADS 1024
 /* Entries of C recomputed in high precision at teardown. */
 #define GEMM_VERIFY_SAMPLES 64
 #define GEMM_ALIGN 64
-
-const mlb_param_def gemm_params[GEMM_N_PARAMS] = {
-    {"m", MLB_PARAM_INT, "256", "rows of A and C"},
-    {"n", MLB_PARAM_INT, "256", "columns of B and C"},
-    {"k", MLB_PARAM_INT, "256", "columns of A, rows of B (the inner dimension)"},
-    {"dtype", MLB_PARAM_STRING, "f32", "element type: f32 or f64"},
-    {"threads", MLB_PARAM_INT, "1", "threads the kernel may use"},
-    {"iterations", MLB_PARAM_INT, "1", "GEMMs per train call"},
-};
 
 /* Uniform in [-1, 1): signs mix, so the sums cancel as real data does. */
 static double uniform_pm1(uint64_t *x)
@@ -65,8 +52,8 @@ static void gemm_free(gemm_state *s)
 {
     if (!s)
         return;
-    if (gemm_kernel_impl.release)
-        gemm_kernel_impl.release(s);
+    if (s->kern->release)
+        s->kern->release(s);
     free(s->a);
     free(s->b);
     free(s->c);
@@ -74,20 +61,14 @@ static void gemm_free(gemm_state *s)
     free(s);
 }
 
-/* Reads and checks the parameters into s; returns 0 or mlb_error(...). */
+/* Reads the parameters into s and checks what gemm_rules cannot (their
+ * sizes together); returns 0 or mlb_error(...). */
 static int read_params(mlb_ctx *ctx, gemm_state *s)
 {
-    static const char *const dims[3] = {"m", "n", "k"};
-    int64_t v[3];
-    for (int i = 0; i < 3; i++) {
-        v[i] = mlb_param_int(ctx, dims[i]);
-        if (v[i] < 1 || (uint64_t)v[i] > GEMM_MAX_ELEMENTS)
-            return mlb_error(ctx, "parameter %s=%" PRId64 ": must be between 1 and %" PRIu64,
-                             dims[i], v[i], GEMM_MAX_ELEMENTS);
-    }
-    /* Each factor is at most 2^31, so each product fits in 2^62 and the sum
-     * cannot wrap. */
-    uint64_t m = (uint64_t)v[0], n = (uint64_t)v[1], k = (uint64_t)v[2];
+    /* gemm_rules bound each factor by 2^31, so each product fits in 2^62
+     * and the sum cannot wrap. */
+    uint64_t m = (uint64_t)mlb_param_int(ctx, "m"), n = (uint64_t)mlb_param_int(ctx, "n"),
+             k = (uint64_t)mlb_param_int(ctx, "k");
     uint64_t elements = m * n + m * k + k * n;
     if (elements > GEMM_MAX_ELEMENTS)
         return mlb_error(ctx,
@@ -98,46 +79,32 @@ static int read_params(mlb_ctx *ctx, gemm_state *s)
     s->n = (size_t)n;
     s->k = (size_t)k;
 
-    const char *dtype = mlb_param_str(ctx, "dtype");
-    if (!strcmp(dtype, "f32"))
-        s->dtype = GEMM_F32;
-    else if (!strcmp(dtype, "f64"))
-        s->dtype = GEMM_F64;
-    else
-        return mlb_error(ctx, "parameter dtype='%s': must be f32 or f64", dtype);
+    s->dtype = strcmp(mlb_param_str(ctx, "dtype"), "f64") ? GEMM_F32 : GEMM_F64; /* f32 or f64 */
     if (elements > SIZE_MAX / elem_size(s->dtype))
         return mlb_error(ctx, "matrices of %" PRIu64 " elements do not fit in memory here",
                          elements);
 
-    int64_t threads = mlb_param_int(ctx, "threads");
-    if (threads < 1 || threads > GEMM_MAX_THREADS)
-        return mlb_error(ctx, "parameter threads=%" PRId64 ": must be between 1 and %d", threads,
-                         GEMM_MAX_THREADS);
-    s->threads = (int)threads;
-
-    int64_t iterations = mlb_param_int(ctx, "iterations");
-    if (iterations < 1 || iterations > INT32_MAX)
-        return mlb_error(ctx, "parameter iterations=%" PRId64 ": must be between 1 and %d",
-                         iterations, INT32_MAX);
-    s->iterations = (int)iterations;
+    s->threads = (int)mlb_param_int(ctx, "threads");
+    s->iterations = (int)mlb_param_int(ctx, "iterations");
     return 0;
 }
 
 static void run_once(gemm_state *s)
 {
     if (s->dtype == GEMM_F32)
-        gemm_kernel_impl.sgemm(s);
+        s->kern->sgemm(s);
     else
-        gemm_kernel_impl.dgemm(s);
+        s->kern->dgemm(s);
     s->computed = 1;
 }
 
-int gemm_setup(mlb_ctx *ctx, void **state)
+int gemm_setup(mlb_ctx *ctx, void **state, const gemm_kernel *kern)
 {
     *state = NULL;
     gemm_state *s = calloc(1, sizeof *s);
     if (!s)
         return mlb_error(ctx, "out of memory");
+    s->kern = kern;
     int rc = read_params(ctx, s);
     if (rc < 0) {
         free(s);
@@ -148,7 +115,7 @@ int gemm_setup(mlb_ctx *ctx, void **state)
     s->a = alloc_aligned(s->m * s->k * es);
     s->b = alloc_aligned(s->k * s->n * es);
     s->c = alloc_aligned(s->m * s->n * es);
-    s->scratch_size = gemm_kernel_impl.scratch_bytes ? gemm_kernel_impl.scratch_bytes(s) : 0;
+    s->scratch_size = kern->scratch_bytes ? kern->scratch_bytes(s) : 0;
     if (s->scratch_size)
         s->scratch = alloc_aligned(s->scratch_size);
     if (!s->a || !s->b || !s->c || (s->scratch_size && !s->scratch)) {
@@ -169,11 +136,11 @@ int gemm_setup(mlb_ctx *ctx, void **state)
     if (s->scratch)
         memset(s->scratch, 0, s->scratch_size);
 
-    if (gemm_kernel_impl.prepare && (rc = gemm_kernel_impl.prepare(ctx, s)) < 0) {
+    if (kern->prepare && (rc = kern->prepare(ctx, s)) < 0) {
         gemm_free(s);
         return rc;
     }
-    if (gemm_kernel_impl.warm_up)
+    if (kern->warm_up)
         run_once(s);
     mlb_log(ctx, MLB_LOG_DEBUG, "%zux%zux%zu %s, %d thread(s), %d iteration(s), %zu B scratch",
             s->m, s->n, s->k, s->dtype == GEMM_F32 ? "f32" : "f64", s->threads, s->iterations,

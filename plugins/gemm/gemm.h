@@ -1,17 +1,43 @@
 /*
  * gemm: the engine's calibration task, C = A*B in single or double precision.
  *
- * Every variant is this shared part (gemm.c: parameters, setup, the train and
- * infer loops, teardown with verification) plus one kernel file that defines
- * `gemm_kernel_impl` and the variant's descriptor with GEMM_PLUGIN_COMMON.
- * Matrices are dense and row-major: A is mxk, B is kxn, C is mxn.
+ * Every variant is this shared part (gemm.c: setup, the train and infer
+ * loops, teardown with verification) plus one kernel file holding its
+ * gemm_kernel table and MLB_DEFINE_VARIANT (<mlbench/variant.h>), as in
+ * plugins/template. Matrices are dense and row-major: A is mxk, B is kxn, C
+ * is mxn.
  */
 #ifndef MLB_GEMM_H
 #define MLB_GEMM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
-#include "mlbench/plugin.h"
+#include "mlbench/variant.h"
+
+/* A sanity limit, not a memory check: beyond it the run is almost certainly a
+ * typo (m=1e6) and would spend minutes filling matrices before failing. */
+#define GEMM_MAX_ELEMENTS (UINT64_C(1) << 31)
+
+static const mlb_param_def gemm_params[] = {
+    {"m", MLB_PARAM_INT, "256", "rows of A and C"},
+    {"n", MLB_PARAM_INT, "256", "columns of B and C"},
+    {"k", MLB_PARAM_INT, "256", "columns of A, rows of B (the inner dimension)"},
+    {"dtype", MLB_PARAM_STRING, "f32", "element type"},
+    {"threads", MLB_PARAM_INT, "1", "threads the kernel may use"},
+    {"iterations", MLB_PARAM_INT, "1", "GEMMs per train call"},
+};
+
+/* The engine enforces these; gemm.c checks only what they cannot say (the
+ * three matrices together within GEMM_MAX_ELEMENTS). */
+static const mlb_param_rule gemm_rules[] = {
+    MLB_RULE_RANGE("m", 1, (double)GEMM_MAX_ELEMENTS),
+    MLB_RULE_RANGE("n", 1, (double)GEMM_MAX_ELEMENTS),
+    MLB_RULE_RANGE("k", 1, (double)GEMM_MAX_ELEMENTS),
+    MLB_RULE_CHOICES("dtype", "f32", "f64"),
+    MLB_RULE_RANGE("threads", 1, 1024),
+    MLB_RULE_RANGE("iterations", 1, INT32_MAX),
+};
 
 typedef enum { GEMM_F32 = 0, GEMM_F64 = 1 } gemm_dtype;
 
@@ -39,6 +65,7 @@ typedef struct {
 } gemm_kernel;
 
 struct gemm_state {
+    const gemm_kernel *kern; /* the variant's */
     size_t m, n, k;
     gemm_dtype dtype;
     int threads;
@@ -50,21 +77,17 @@ struct gemm_state {
     int computed;        /* C holds a GEMM's result (teardown verifies it) */
 };
 
-/* Defined by each variant's kernel file. */
-extern const gemm_kernel gemm_kernel_impl;
+/* The kernel tables, one per variant file. */
+extern const gemm_kernel gemm_kernels_naive;
+extern const gemm_kernel gemm_kernels_blocked;
+extern const gemm_kernel gemm_kernels_openblas;
 
-/* The shared callbacks and parameter table (gemm.c). */
-#define GEMM_N_PARAMS 6
-extern const mlb_param_def gemm_params[GEMM_N_PARAMS];
-int gemm_setup(mlb_ctx *ctx, void **state);
+/* The shared callbacks (gemm.c), reached by MLB_DEFINE_VARIANT. */
+int gemm_setup(mlb_ctx *ctx, void **state, const gemm_kernel *kern);
 int gemm_train(mlb_ctx *ctx, void *state);
 int gemm_infer(mlb_ctx *ctx, void *state);
 int gemm_teardown(mlb_ctx *ctx, void *state);
-
-/* The fields every variant's descriptor shares; a variant adds .variant and
- * .description. */
-#define GEMM_PLUGIN_COMMON                                                                        \
-    MLB_PLUGIN_HEADER, .task = "gemm", .params = gemm_params, .n_params = GEMM_N_PARAMS,          \
-    .setup = gemm_setup, .train = gemm_train, .infer = gemm_infer, .teardown = gemm_teardown
+/* Peers are not compared on gemm: nothing to export. */
+#define gemm_export_data NULL
 
 #endif

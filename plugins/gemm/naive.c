@@ -37,19 +37,11 @@ static int naive_prepare(mlb_ctx *ctx, gemm_state *s)
     return 0;
 }
 
-const gemm_kernel gemm_kernel_impl = {
+const gemm_kernel gemm_kernels_naive = {
     .prepare = naive_prepare,
     .sgemm = naive_sgemm,
     .dgemm = naive_dgemm,
 };
 
-static const mlb_plugin plugin = {
-    GEMM_PLUGIN_COMMON,
-    .variant = "naive",
-    .description = "plain i-k-j triple loop, single-threaded (reference point)",
-};
-
-MLB_EXPORT const mlb_plugin *mlbench_plugin_entry(void)
-{
-    return &plugin;
-}
+MLB_DEFINE_VARIANT(gemm, gemm_kernels_naive, "naive",
+                   "plain i-k-j triple loop, single-threaded (reference point)", NULL);

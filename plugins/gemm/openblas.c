@@ -35,20 +35,12 @@ static void openblas_dgemm(gemm_state *s)
                 s->c, n);
 }
 
-const gemm_kernel gemm_kernel_impl = {
+const gemm_kernel gemm_kernels_openblas = {
     .prepare = openblas_prepare,
     .warm_up = 1,
     .sgemm = openblas_sgemm,
     .dgemm = openblas_dgemm,
 };
 
-static const mlb_plugin plugin = {
-    GEMM_PLUGIN_COMMON,
-    .variant = "openblas",
-    .description = "OpenBLAS cblas_sgemm/cblas_dgemm, openblas_set_num_threads(threads)",
-};
-
-MLB_EXPORT const mlb_plugin *mlbench_plugin_entry(void)
-{
-    return &plugin;
-}
+MLB_DEFINE_VARIANT(gemm, gemm_kernels_openblas, "openblas",
+                   "OpenBLAS cblas_sgemm/cblas_dgemm, openblas_set_num_threads(threads)", NULL);

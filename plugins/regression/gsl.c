@@ -154,7 +154,7 @@ const reg_kernels reg_kernels_gsl = {
     .set_threads = reg_openblas_set_threads,
 };
 
-REG_DEFINE_PLUGIN(reg_kernels_gsl, "gsl",
-                  "GSL: gsl_multifit_linear (OLS), gsl_multifit_linear_svd/_solve (ridge); no "
-                  "lasso or elasticnet; gsl_blas_* in OpenBLAS, openblas_set_num_threads(threads)",
-                  NULL)
+MLB_DEFINE_VARIANT(regression, reg_kernels_gsl, "gsl",
+                   "GSL: gsl_multifit_linear (OLS), gsl_multifit_linear_svd/_solve (ridge); no "
+                   "lasso or elasticnet; gsl_blas_* in OpenBLAS, openblas_set_num_threads(threads)",
+                   NULL);

@@ -104,6 +104,6 @@ const reg_kernels reg_kernels_naive = {
     .posv = naive_posv,
 };
 
-REG_DEFINE_PLUGIN(reg_kernels_naive, "naive",
-                  "plain C loops: normal equations by Cholesky, scikit-learn's coordinate descent",
-                  NULL)
+MLB_DEFINE_VARIANT(regression, reg_kernels_naive, "naive",
+                   "plain C loops: normal equations by Cholesky, scikit-learn's coordinate descent",
+                   NULL);

@@ -56,7 +56,7 @@ const reg_kernels reg_kernels_openblas = {
     .set_threads = reg_openblas_set_threads,
 };
 
-REG_DEFINE_PLUGIN(reg_kernels_openblas, "openblas",
-                  "OpenBLAS/LAPACKE: dsyrk + dposv normal equations, ddot/daxpy/dgemv coordinate "
-                  "descent (Gram when rows > features), openblas_set_num_threads(threads)",
-                  NULL)
+MLB_DEFINE_VARIANT(regression, reg_kernels_openblas, "openblas",
+                   "OpenBLAS/LAPACKE: dsyrk + dposv normal equations, ddot/daxpy/dgemv coordinate "
+                   "descent (Gram when rows > features), openblas_set_num_threads(threads)",
+                   NULL);

@@ -1,8 +1,9 @@
 /*
- * The regression task's plugin glue, shared by every variant: parameters,
- * data (a registered dataset or the seeded generator, split and optionally
- * standardised), the timed fit (train), predictions (infer), the scores and
- * objective (teardown), export for peers.
+ * The regression task's plugin glue, shared by every variant: reading the
+ * parameters (declared in regression.h), data (a registered dataset or the
+ * seeded generator, split and optionally standardised), the timed fit
+ * (train), predictions (infer), the scores and objective (teardown), export
+ * for peers.
  */
 #include "regression.h"
 
@@ -15,32 +16,6 @@
 #include <time.h>
 
 #include "mlbench/data.h"
-
-/* Sanity limits (a typo, not a memory check). */
-#define REG_MAX_SAMPLES (INT64_C(1) << 26)
-#define REG_MAX_FEATURES (INT64_C(1) << 14)
-#define REG_MAX_THREADS 1024
-
-const mlb_param_def reg_params[REG_N_PARAMS] = {
-    {"algorithm", MLB_PARAM_STRING, "linear", "linear | ridge | lasso | elasticnet"},
-    {"dataset", MLB_PARAM_STRING, "diabetes",
-     "a registered dataset (diabetes, ...; its target is regressed) or synthetic"},
-    {"n_samples", MLB_PARAM_INT, "10000", "synthetic: rows, before the train/test split"},
-    {"n_features", MLB_PARAM_INT, "20", "synthetic: features"},
-    {"noise", MLB_PARAM_FLOAT, "10", "synthetic: standard deviation of the noise in y"},
-    {"test_fraction", MLB_PARAM_FLOAT, "0.25", "share of the rows held out for the scores"},
-    {"standardize", MLB_PARAM_BOOL, "false",
-     "standardise features with the training split's mean and std"},
-    {"alpha", MLB_PARAM_FLOAT, "1.0", "regularisation strength (ridge, lasso, elasticnet)"},
-    {"l1_ratio", MLB_PARAM_FLOAT, "0.5", "elasticnet: share of the L1 penalty (0..1)"},
-    {"tol", MLB_PARAM_FLOAT, "0.0001", "coordinate descent: scikit-learn's duality-gap tol"},
-    {"max_iter", MLB_PARAM_INT, "1000", "coordinate descent: maximum epochs"},
-    {"precompute", MLB_PARAM_STRING, "auto",
-     "coordinate descent on the Gram matrix: auto (when rows > features), true, false"},
-    {"batch_size", MLB_PARAM_INT, "64", "test rows predicted per infer query"},
-    {"threads", MLB_PARAM_INT, "1", "BLAS threads (openblas and gsl variants; naive is serial)"},
-    {"fit_repeats", MLB_PARAM_INT, "1", "fits per train call (short fits on small data)"},
-};
 
 typedef struct {
     const reg_kernels *k;
@@ -75,28 +50,17 @@ static void state_free(reg_state *s)
     free(s);
 }
 
+/* The engine has checked every value against regression_rules; what is
+ * left to check here are the combinations. */
 static int read_config(mlb_ctx *ctx, reg_state *s)
 {
     reg_config *c = &s->cfg;
     const char *algo = mlb_param_str(ctx, "algorithm");
-    if (reg_algorithm_parse(algo, &c->algo) < 0)
-        return mlb_error(ctx, "parameter algorithm='%s': must be linear, ridge, lasso or "
-                              "elasticnet",
-                         algo);
+    (void)reg_algorithm_parse(algo, &c->algo); /* one of the rule's four names */
     c->alpha = mlb_param_float(ctx, "alpha");
     c->l1_ratio = mlb_param_float(ctx, "l1_ratio");
     c->tol = mlb_param_float(ctx, "tol");
-    int64_t max_iter = mlb_param_int(ctx, "max_iter");
-    if (!(c->alpha >= 0))
-        return mlb_error(ctx, "parameter alpha=%g: must be >= 0", c->alpha);
-    if (!(c->l1_ratio >= 0 && c->l1_ratio <= 1))
-        return mlb_error(ctx, "parameter l1_ratio=%g: must be between 0 and 1", c->l1_ratio);
-    if (!(c->tol >= 0))
-        return mlb_error(ctx, "parameter tol=%g: must be >= 0", c->tol);
-    if (max_iter < 1 || max_iter > 100000000)
-        return mlb_error(ctx, "parameter max_iter=%" PRId64 ": must be between 1 and 10^8",
-                         max_iter);
-    c->max_iter = (int)max_iter;
+    c->max_iter = (int)mlb_param_int(ctx, "max_iter");
     if ((c->algo == REG_LASSO || c->algo == REG_ENET) && c->alpha == 0)
         return mlb_error(ctx, "algorithm=%s with alpha=0 is OLS by coordinate descent, which "
                               "scikit-learn advises against; use algorithm=linear",
@@ -104,20 +68,9 @@ static int read_config(mlb_ctx *ctx, reg_state *s)
     if (c->algo == REG_LASSO)
         c->l1_ratio = 1.0;
 
-    int64_t batch = mlb_param_int(ctx, "batch_size");
-    if (batch < 1 || batch > REG_MAX_SAMPLES)
-        return mlb_error(ctx, "parameter batch_size=%" PRId64 ": must be between 1 and %" PRId64,
-                         batch, REG_MAX_SAMPLES);
-    s->batch = (size_t)batch;
-    int64_t reps = mlb_param_int(ctx, "fit_repeats");
-    if (reps < 1 || reps > 1000000)
-        return mlb_error(ctx, "parameter fit_repeats=%" PRId64 ": must be between 1 and 10^6",
-                         reps);
-    s->fit_repeats = (int)reps;
+    s->batch = (size_t)mlb_param_int(ctx, "batch_size");
+    s->fit_repeats = (int)mlb_param_int(ctx, "fit_repeats");
     int64_t threads = mlb_param_int(ctx, "threads");
-    if (threads < 1 || threads > REG_MAX_THREADS)
-        return mlb_error(ctx, "parameter threads=%" PRId64 ": must be between 1 and %d", threads,
-                         REG_MAX_THREADS);
     if (s->k->set_threads)
         s->k->set_threads((int)threads);
     else if (threads > 1)
@@ -134,13 +87,6 @@ static int load_data(mlb_ctx *ctx, reg_state *s)
     int rc;
     if (!strcmp(name, "synthetic")) {
         int64_t n = mlb_param_int(ctx, "n_samples"), d = mlb_param_int(ctx, "n_features");
-        if (n < 2 || n > REG_MAX_SAMPLES)
-            return mlb_error(ctx, "parameter n_samples=%" PRId64 ": must be between 2 and %" PRId64,
-                             n, REG_MAX_SAMPLES);
-        if (d < 1 || d > REG_MAX_FEATURES)
-            return mlb_error(ctx,
-                             "parameter n_features=%" PRId64 ": must be between 1 and %" PRId64, d,
-                             REG_MAX_FEATURES);
         mlb_synth_opts o = {.kind = MLB_SYNTH_REGRESSION,
                             .n_samples = (size_t)n,
                             .n_features = (size_t)d,
@@ -207,7 +153,7 @@ static void warm_up(const reg_kernels *k, const reg_config *cfg)
     reg_work_free(k, &w);
 }
 
-int reg_setup(mlb_ctx *ctx, void **state, const reg_kernels *k)
+int regression_setup(mlb_ctx *ctx, void **state, const reg_kernels *k)
 {
     *state = NULL;
     reg_state *s = calloc(1, sizeof *s);
@@ -225,17 +171,8 @@ int reg_setup(mlb_ctx *ctx, void **state, const reg_kernels *k)
         return rc;
     }
     size_t n = s->train->n, d = s->train->d;
-    const char *pre = mlb_param_str(ctx, "precompute");
-    if (!strcmp(pre, "auto"))
-        s->cfg.gram = n > d;
-    else if (!strcmp(pre, "true"))
-        s->cfg.gram = 1;
-    else if (!strcmp(pre, "false"))
-        s->cfg.gram = 0;
-    else {
-        state_free(s);
-        return mlb_error(ctx, "parameter precompute='%s': must be auto, true or false", pre);
-    }
+    const char *pre = mlb_param_str(ctx, "precompute"); /* auto, true or false */
+    s->cfg.gram = !strcmp(pre, "auto") ? n > d : !strcmp(pre, "true");
     if (reg_work_alloc(&s->w, k, &s->cfg, n, d) < 0 || reg_model_alloc(&s->m, d) < 0 ||
         !(s->pred = calloc(s->test->n, sizeof(double)))) {
         state_free(s);
@@ -256,7 +193,7 @@ int reg_setup(mlb_ctx *ctx, void **state, const reg_kernels *k)
  * checks, not the workload: they run in teardown, which the engine times
  * apart, so that train compares the variants' fits and nothing else (and the
  * scikit-learn peer, which scores in teardown too, times the same work). */
-int reg_train(mlb_ctx *ctx, void *state)
+int regression_train(mlb_ctx *ctx, void *state)
 {
     reg_state *s = state;
     char err[512] = "";
@@ -280,7 +217,7 @@ int reg_train(mlb_ctx *ctx, void *state)
 }
 
 /* The fitted model's scores on the whole test set and its objective on the
- * training set (teardown: see reg_train). */
+ * training set (teardown: see regression_train). */
 static int report_quality(mlb_ctx *ctx, reg_state *s)
 {
     reg_predict(s->k, &s->m, s->test->X, s->test->n, s->test->d, s->pred);
@@ -298,7 +235,7 @@ static int report_quality(mlb_ctx *ctx, reg_state *s)
     return 0;
 }
 
-int reg_infer(mlb_ctx *ctx, void *state)
+int regression_infer(mlb_ctx *ctx, void *state)
 {
     reg_state *s = state;
     size_t n = s->test->n, d = s->test->d;
@@ -311,7 +248,7 @@ int reg_infer(mlb_ctx *ctx, void *state)
     return 0;
 }
 
-int reg_teardown(mlb_ctx *ctx, void *state)
+int regression_teardown(mlb_ctx *ctx, void *state)
 {
     reg_state *s = state;
     /* Only a completed train has a model to score (not after a failed
@@ -321,7 +258,7 @@ int reg_teardown(mlb_ctx *ctx, void *state)
     return rc;
 }
 
-int reg_export_data(mlb_ctx *ctx, void *state, const char *dir)
+int regression_export_data(mlb_ctx *ctx, void *state, const char *dir)
 {
     reg_state *s = state;
     const struct {

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
+
 static const char *const algo_names[REG_N_ALGOS] = {"linear", "ridge", "lasso", "elasticnet"};
 
 const char *reg_algorithm_name(reg_algorithm a)
@@ -413,20 +415,9 @@ void reg_predict(const reg_kernels *k, const reg_model *m, const double *X, size
 
 void reg_score(const double *y, const double *pred, size_t n, reg_scores *out)
 {
-    double mean = 0, ss_res = 0, ss_tot = 0, abs_err = 0;
-    for (size_t i = 0; i < n; i++)
-        mean += y[i];
-    mean /= (double)n;
-    for (size_t i = 0; i < n; i++) {
-        double r = y[i] - pred[i];
-        ss_res += r * r;
-        abs_err += fabs(r);
-        ss_tot += (y[i] - mean) * (y[i] - mean);
-    }
-    /* scikit-learn's convention for a constant target: 1 if perfect, else 0. */
-    out->r2 = ss_tot > 0 ? 1.0 - ss_res / ss_tot : (ss_res == 0 ? 1.0 : 0.0);
-    out->rmse = sqrt(ss_res / (double)n);
-    out->mae = abs_err / (double)n;
+    out->r2 = metrics_r2(y, pred, n);
+    out->rmse = metrics_rmse(y, pred, n);
+    out->mae = metrics_mae(y, pred, n);
 }
 
 double reg_objective(const reg_config *cfg, const double *X, const double *y, size_t n, size_t d,

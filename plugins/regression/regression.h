@@ -15,7 +15,8 @@
  *
  * The maths (regression.c) is written once against the kernel table of
  * kernels.h; the plugin glue (plugin.c) reads parameters and data. Each
- * variant file fills a table and declares its plugin with REG_DEFINE_PLUGIN.
+ * variant file fills a table and declares its plugin with
+ * MLB_DEFINE_VARIANT (<mlbench/variant.h>), as in plugins/template.
  */
 #ifndef MLB_REGRESSION_H
 #define MLB_REGRESSION_H
@@ -23,7 +24,7 @@
 #include <stddef.h>
 
 #include "kernels.h"
-#include "mlbench/plugin.h"
+#include "mlbench/variant.h"
 
 typedef enum {
     REG_LINEAR = 0,
@@ -115,43 +116,55 @@ double reg_objective(const reg_config *cfg, const double *X, const double *y, si
 
 /* ---- Plugin glue (plugin.c) ---------------------------------------------- */
 
-#define REG_N_PARAMS 15
-extern const mlb_param_def reg_params[REG_N_PARAMS];
-int reg_setup(mlb_ctx *ctx, void **state, const reg_kernels *k);
-int reg_train(mlb_ctx *ctx, void *state);
-int reg_infer(mlb_ctx *ctx, void *state);
-int reg_teardown(mlb_ctx *ctx, void *state);
-int reg_export_data(mlb_ctx *ctx, void *state, const char *dir);
+/* Sanity limits (a typo, not a memory check). */
+#define REG_MAX_SAMPLES (1 << 26)
+#define REG_MAX_FEATURES (1 << 14)
 
-/* Declares a variant's plugin around its kernel table. Built into a test
- * (REG_KERNELS_ONLY) the variant files give only their tables. */
-#ifdef REG_KERNELS_ONLY
-#define REG_DEFINE_PLUGIN(kern, variant_name, desc, avail)
-#else
-#define REG_DEFINE_PLUGIN(kern, variant_name, desc, avail)                                         \
-    static int variant_setup(mlb_ctx *ctx, void **state)                                           \
-    {                                                                                              \
-        return reg_setup(ctx, state, &(kern));                                                     \
-    }                                                                                              \
-    static const mlb_plugin plugin = {                                                             \
-        MLB_PLUGIN_HEADER,                                                                         \
-        .task = "regression",                                                                      \
-        .variant = variant_name,                                                                   \
-        .description = desc,                                                                       \
-        .params = reg_params,                                                                      \
-        .n_params = REG_N_PARAMS,                                                                  \
-        .available = avail,                                                                        \
-        .setup = variant_setup,                                                                    \
-        .train = reg_train,                                                                        \
-        .infer = reg_infer,                                                                        \
-        .teardown = reg_teardown,                                                                  \
-        .export_data = reg_export_data,                                                            \
-    };                                                                                             \
-    MLB_EXPORT const mlb_plugin *mlbench_plugin_entry(void)                                        \
-    {                                                                                              \
-        return &plugin;                                                                            \
-    }
-#endif
+static const mlb_param_def regression_params[] = {
+    {"algorithm", MLB_PARAM_STRING, "linear", "the linear model to fit"},
+    {"dataset", MLB_PARAM_STRING, "diabetes",
+     "a registered dataset (diabetes, ...; its target is regressed) or synthetic"},
+    {"n_samples", MLB_PARAM_INT, "10000", "synthetic: rows, before the train/test split"},
+    {"n_features", MLB_PARAM_INT, "20", "synthetic: features"},
+    {"noise", MLB_PARAM_FLOAT, "10", "synthetic: standard deviation of the noise in y"},
+    {"test_fraction", MLB_PARAM_FLOAT, "0.25", "share of the rows held out for the scores"},
+    {"standardize", MLB_PARAM_BOOL, "false",
+     "standardise features with the training split's mean and std"},
+    {"alpha", MLB_PARAM_FLOAT, "1.0", "regularisation strength (ridge, lasso, elasticnet)"},
+    {"l1_ratio", MLB_PARAM_FLOAT, "0.5", "elasticnet: share of the L1 penalty"},
+    {"tol", MLB_PARAM_FLOAT, "0.0001", "coordinate descent: scikit-learn's duality-gap tol"},
+    {"max_iter", MLB_PARAM_INT, "1000", "coordinate descent: maximum epochs"},
+    {"precompute", MLB_PARAM_STRING, "auto",
+     "coordinate descent on the Gram matrix: auto (when rows > features), true, false"},
+    {"batch_size", MLB_PARAM_INT, "64", "test rows predicted per infer query"},
+    {"threads", MLB_PARAM_INT, "1", "BLAS threads (openblas and gsl variants; naive is serial)"},
+    {"fit_repeats", MLB_PARAM_INT, "1", "fits per train call (short fits on small data)"},
+};
+
+/* Enforced by the engine. plugin.c checks what these cannot say: lasso and
+ * elasticnet need alpha > 0, a variant may not run every algorithm, and
+ * the dataset must be registered. */
+static const mlb_param_rule regression_rules[] = {
+    MLB_RULE_CHOICES("algorithm", "linear", "ridge", "lasso", "elasticnet"),
+    MLB_RULE_RANGE("n_samples", 2, REG_MAX_SAMPLES),
+    MLB_RULE_RANGE("n_features", 1, REG_MAX_FEATURES),
+    MLB_RULE_MIN("noise", 0),
+    MLB_RULE_OPEN("test_fraction", 0, 1),
+    MLB_RULE_MIN("alpha", 0),
+    MLB_RULE_RANGE("l1_ratio", 0, 1),
+    MLB_RULE_MIN("tol", 0),
+    MLB_RULE_RANGE("max_iter", 1, 1e8),
+    MLB_RULE_CHOICES("precompute", "auto", "true", "false"),
+    MLB_RULE_RANGE("batch_size", 1, REG_MAX_SAMPLES),
+    MLB_RULE_RANGE("threads", 1, 1024),
+    MLB_RULE_RANGE("fit_repeats", 1, 1e6),
+};
+
+int regression_setup(mlb_ctx *ctx, void **state, const reg_kernels *k);
+int regression_train(mlb_ctx *ctx, void *state);
+int regression_infer(mlb_ctx *ctx, void *state);
+int regression_teardown(mlb_ctx *ctx, void *state);
+int regression_export_data(mlb_ctx *ctx, void *state, const char *dir);
 
 /* set_threads of the variants whose BLAS is OpenBLAS (blas_threads.c). */
 void reg_openblas_set_threads(int threads);

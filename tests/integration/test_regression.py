@@ -93,18 +93,25 @@ class RegressionTest(unittest.TestCase):
         self.assertEqual(r1[0]["phases"]["train"]["items"], 375)
 
     def test_errors_are_clear(self):
-        p = run(plugins("regression:naive") + ["--param", "dataset=nope", "--repetitions", "1",
-                                              "--warmup", "0"], check=1)
+        # Rejected in setup (the dataset is known only there): said once for
+        # the group, not repeated, exit 2.
+        p = run(plugins("regression:naive") + ["--param", "dataset=nope", "--repetitions", "3",
+                                              "--warmup", "0"], check=2)
         self.assertIn("unknown dataset 'nope'", p.stderr)
         self.assertIn("diabetes", p.stderr)
         self.assertIn("synthetic", p.stderr)
+        self.assertEqual(p.stderr.count("unknown dataset 'nope'"), 1, p.stderr)
+        # Rejected by the task's rules before anything runs.
         p = run(plugins("regression:naive") + ["--param", "algorithm=svm", "--repetitions", "1",
-                                              "--warmup", "0"], check=1)
-        self.assertIn("algorithm='svm'", p.stderr)
+                                              "--warmup", "0"], check=2)
+        self.assertIn("parameter algorithm: 'svm' is not one of linear, ridge, lasso, elasticnet",
+                      p.stderr)
+        p = run(plugins("regression:naive") + ["--param", "algorithm=lasoo"], check=2)
+        self.assertIn("(did you mean 'lasso'?)", p.stderr)
         p = run(plugins("regression:naive") + ["--param", "l1_ratio=2", "--param",
                                               "algorithm=elasticnet", "--repetitions", "1",
-                                              "--warmup", "0"], check=1)
-        self.assertIn("l1_ratio", p.stderr)
+                                              "--warmup", "0"], check=2)
+        self.assertIn("parameter l1_ratio: 2 is out of range (must be >= 0 and <= 1)", p.stderr)
 
     def test_export_data_writes_npy(self):
         d = tempfile.mkdtemp(prefix="mlb-export-")

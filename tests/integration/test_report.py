@@ -6,6 +6,7 @@ import html
 import html.parser
 import json
 import os
+import re
 import shutil
 import tempfile
 import unittest
@@ -17,7 +18,7 @@ PEERS = os.path.join(SOURCE_ROOT, "tests", "peers")
 PHASES = ["setup", "train", "infer", "teardown"]
 QUANTITIES = ["wall_s", "cpu_user_s", "cpu_sys_s", "rss_peak_bytes", "items"]
 FIXED_COLUMNS = ["task", "variant", "run", "repetition", "status", "message", "params"] + [
-    f"{p}_{q}" for p in PHASES for q in QUANTITIES]
+    f"{p}_{q}" for p in PHASES for q in QUANTITIES] + ["speedup", "baseline_run"]
 VOID = {"meta", "br", "hr", "img", "input", "link", "wbr", "col", "area", "base", "source"}
 
 
@@ -55,6 +56,59 @@ def parse_page(path):
     p.feed(raw)
     p.close()
     return raw, p
+
+
+def expected_baseline(doc, group):
+    """The baseline's runs[] index, by the documented rule: groups[].baseline when it
+    names a run of the group, else the group's naive run, else its first."""
+    runs = doc["runs"]
+    for g in doc.get("groups", []):
+        if g.get("index") == group:
+            b = g.get("baseline")
+            if isinstance(b, int) and 0 <= b < len(runs) and runs[b].get("group") == group:
+                return b
+            break
+    members = [i for i, r in enumerate(runs) if r.get("group") == group]
+    naive = [i for i in members if runs[i]["variant"] == "naive"]
+    return (naive or members)[0]
+
+
+def median(run, phase):
+    v = (((run.get("summary") or {}).get("phases") or {}).get(phase) or {}).get("wall_s") or {}
+    return v.get("median")
+
+
+def expected_speedup(base, run):
+    """Baseline median over the run's, train, else infer where either has no train."""
+    for phase in ("train", "infer"):
+        b, t = median(base, phase), median(run, phase)
+        if b is not None and t is not None and b > 0 and t > 0:
+            return b / t
+    return None
+
+
+def speedup_cell(doc, i):
+    """The speed-up cell of runs[i] in every table: "3.10×", "1.00× (baseline)", "–"."""
+    r = doc["runs"][i]
+    b = expected_baseline(doc, r["group"])
+    sp = expected_speedup(doc["runs"][b], r)
+    return ("–" if sp is None else f"{sp:.2f}×") + (" (baseline)" if b == i else "")
+
+
+def terminal_rows(stdout):
+    """variant -> speed-up cell of each row of the terminal table (fixed-width
+    columns, as report.c pads them; message lines are indented)."""
+    widths = [14, 11, 19, 19, 10, 11, 9, 10, 16]
+    start = sum(w + 1 for w in widths[:8])
+    rows, in_table = {}, False
+    for line in stdout.splitlines():
+        if line.startswith("variant "):
+            in_table = True
+        elif not line or line.startswith(("==", "Comparisons")):
+            in_table = False
+        elif in_table and not line.startswith(" "):
+            rows[line[:14].strip()] = line[start:start + widths[8]].strip()
+    return rows
 
 
 def svg_kinds(page):
@@ -104,8 +158,16 @@ class Reports:
         for k in ("cpu_model", "kernel", "openblas_config", "git_commit", "timestamp_utc"):
             self.assertIn(env[k], text, k)
         self.assertIn(str(env["seed"]), text)
-        for r in doc["runs"]:
+        for i, r in enumerate(doc["runs"]):
             self.assertIn(r["variant"], text)
+            m = re.search(r'<tr( class="baseline")?><td><span class="swatch"[^>]*></span>'
+                          + re.escape(html.escape(r["variant"])) + r'</td>.*?<td class="n">'
+                          r'([^<]*)</td></tr>', raw)
+            self.assertIsNotNone(m, r["variant"])
+            self.assertEqual(html.unescape(m.group(2)), speedup_cell(doc, i), r["variant"])
+            base = expected_baseline(doc, r["group"])
+            self.assertEqual(bool(m.group(1)), base == i)
+            self.assertIn(f"baseline {doc['runs'][base]['variant']}</h2>", raw)
         return raw, page
 
     def check_csv(self, doc, path):
@@ -124,6 +186,11 @@ class Reports:
         for row, (r, i, rep) in zip(body, reps):
             self.assertEqual(len(row), len(header))
             cell = dict(zip(header, row))
+            # the run's speed-up, exact, against its group's baseline, on each of its rows
+            base = expected_baseline(doc, r["group"])
+            self.assertEqual(int(cell["baseline_run"]), doc["runs"][base]["index"])
+            sp = expected_speedup(doc["runs"][base], r)
+            self.assertEqual(float(cell["speedup"]) if cell["speedup"] else None, sp)
             self.assertEqual(cell["task"], r["task"])
             self.assertEqual(cell["variant"], r["variant"])
             self.assertEqual(int(cell["run"]), r["index"])
@@ -170,8 +237,12 @@ class Reports:
         text = html.unescape(md)
         for c in doc["comparisons"]:
             self.assertIn(c["verdict"], text)
-        for r in doc["runs"]:
-            self.assertIn(f"| {r['variant']} | {r['status']} |", md)
+        for i, r in enumerate(doc["runs"]):
+            row = [l for l in lines if l.startswith(f"| {r['variant']} | {r['status']} |")]
+            self.assertEqual(len(row), 1, r["variant"])
+            self.assertEqual(row[0].split(" | ")[8], speedup_cell(doc, i), r["variant"])
+            base = doc["runs"][expected_baseline(doc, r["group"])]
+            self.assertIn(f", baseline {base['variant']}\n", md)
         return md
 
 
@@ -357,8 +428,112 @@ class FailingRuns(Reports, unittest.TestCase):
         self.assertEqual({r[4] for r in body}, {"ok", "crashed", "timeout", "failed"})
         md = self.check_markdown(self.doc, self.w("f.md"))
         self.assertIn("killed by signal SIGSEGV", md)
-        # speed-up against the first variant that has a train time (spin), not a failed one
-        self.assertRegex(md, r"\| spin \| ok \|.*\| 1\.00× \|")
+        # the rule's baseline (the first run: no naive here) even when it failed: its
+        # row says so, and no other row claims a speed-up against nothing
+        first = self.doc["runs"][0]["variant"]
+        self.assertEqual(self.doc["groups"][0]["baseline"], 0)
+        self.assertRegex(md, rf"\| {first} \| failed \|.*\| – \(baseline\) \|")
+        self.assertRegex(md, r"\| spin \| ok \|.*\| – \|")
+
+
+class Baselines(Reports, unittest.TestCase):
+    """Every output takes speed-ups against the group's baseline: groups[].baseline
+    where the document has it, else (older documents) naive, else the first run."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.w = Workdir()
+        cls.proc = run(["--plugin", "gemm", "--repetitions", "3", "--warmup", "0",
+                        "--output", cls.w("b.json")] + SMALL, check=0)
+        with open(cls.w("b.json")) as f:
+            cls.doc = json.load(f)
+        cls.idx = {r["variant"]: r["index"] for r in cls.doc["runs"]}
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.w.cleanup()
+
+    def render(self, name, doc):
+        w = self.w
+        with open(w(name + ".json"), "w") as f:
+            json.dump(doc, f)
+        run(["report", w(name + ".json"), "--html", w(name + ".html"), "--csv",
+             w(name + ".csv"), "--markdown", w(name + ".md")], check=0)
+        self.check_html(doc, w(name + ".html"))
+        _, body = self.check_csv(doc, w(name + ".csv"))
+        md = self.check_markdown(doc, w(name + ".md"))
+        with open(w(name + ".csv"), newline="") as f:
+            rows = list(csv.DictReader(f))
+        return rows, md
+
+    def test_run_names_its_baseline(self):
+        g = self.doc["groups"][0]
+        self.assertEqual(g["runs"], [0, 1, 2])
+        self.assertEqual((g["baseline"], g["baseline_variant"], g["baseline_rule"]),
+                         (self.idx["naive"], "naive", "naive"))
+        # the terminal table of the run: the same cells as the reports
+        self.assertIn("== gemm (group 0), baseline naive ==", self.proc.stdout)
+        rows = terminal_rows(self.proc.stdout)
+        self.assertEqual(rows, {r["variant"]: speedup_cell(self.doc, r["index"])
+                                for r in self.doc["runs"]})
+        self.assertEqual(rows["naive"], "1.00× (baseline)")
+
+    def test_groups_baseline_on_openblas(self):
+        doc = json.loads(json.dumps(self.doc))
+        ob = self.idx["openblas"]
+        doc["groups"][0].update(baseline=ob, baseline_variant="openblas", baseline_rule="cli")
+        rows, md = self.render("ob", doc)
+        runs = doc["runs"]
+        for row in rows:
+            r = runs[int(row["run"])]
+            want = median(runs[ob], "train") / median(r, "train")
+            self.assertEqual(float(row["speedup"]), want, r["variant"])  # exact ratio of medians
+            self.assertEqual(int(row["baseline_run"]), ob)
+        self.assertEqual({float(row["speedup"]) for row in rows if row["variant"] == "openblas"},
+                         {1.0})
+        self.assertIn("### gemm (group 0), baseline openblas\n", md)
+        self.assertIn("the baseline, openblas (chosen on the command line)", md)
+        self.assertRegex(md, r"\| openblas \| ok \|.*\| 1\.00× \(baseline\) \|")
+        self.assertNotRegex(md, r"\| naive \| ok \|.*\(baseline\)")
+
+    def test_old_document_falls_back_to_naive(self):
+        # no groups[], and naive not first: the fallback is naive, not the first run
+        doc = json.loads(json.dumps(self.doc))
+        del doc["groups"]
+        doc["runs"] = [doc["runs"][self.idx[v]] for v in ("blocked", "openblas", "naive")]
+        for i, r in enumerate(doc["runs"]):
+            r["index"] = i
+        for c in doc["comparisons"]:
+            c["run_a"], c["run_b"] = 0, 1  # still in the group; verdicts unchanged
+        rows, md = self.render("old", doc)
+        self.assertEqual({int(row["baseline_run"]) for row in rows}, {2})
+        naive = doc["runs"][2]
+        for row in rows:
+            want = median(naive, "train") / median(doc["runs"][int(row["run"])], "train")
+            self.assertEqual(float(row["speedup"]), want)
+        self.assertIn("baseline naive\n", md)
+        self.assertIn("(the naive variant)", md)
+        self.assertRegex(md, r"\| naive \| ok \|.*\| 1\.00× \(baseline\) \|")
+
+    def test_old_document_without_naive_falls_back_to_first(self):
+        doc = json.loads(json.dumps(self.doc))
+        del doc["groups"]
+        doc["runs"] = [doc["runs"][self.idx[v]] for v in ("blocked", "openblas")]
+        for i, r in enumerate(doc["runs"]):
+            r["index"] = i
+        doc["comparisons"] = [c for c in doc["comparisons"]
+                              if {c["a"], c["b"]} == {"blocked", "openblas"}]
+        for c in doc["comparisons"]:
+            c["run_a"], c["run_b"] = 0, 1
+        rows, md = self.render("first", doc)
+        self.assertEqual({int(row["baseline_run"]) for row in rows}, {0})
+        self.assertIn("(the group's first run)", md)
+
+    def test_baseline_outside_its_group_is_not_honoured(self):
+        doc = json.loads(json.dumps(self.doc))
+        doc["groups"][0]["baseline"] = 17
+        rows, _ = self.render("bad", doc)
+        self.assertEqual({int(row["baseline_run"]) for row in rows}, {self.idx["naive"]})
 
 
 class BadInputs(unittest.TestCase):

@@ -3,6 +3,8 @@
 #ifndef MLB_TESTPLUG_H
 #define MLB_TESTPLUG_H
 
+#include <string.h>
+
 #include "mlbench/plugin.h"
 
 static inline int tp_setup_nothing(mlb_ctx *ctx, void **state)

@@ -30,7 +30,7 @@ class RegressionSklearn(mlbench_peer.Peer):
         algo = params["algorithm"]
         alpha, l1, tol, it = params["alpha"], params["l1_ratio"], params["tol"], params["max_iter"]
         # Coordinate descent on the Gram matrix or on the data, decided as
-        # the native plugin decides it (plugin.c, reg_setup): auto means the
+        # the native plugin decides it (plugin.c, regression_setup): auto means the
         # Gram form when the training split has more rows than features.
         pre = params.get("precompute", "auto")
         if pre == "auto":

@@ -88,6 +88,9 @@ compare <- function(a, b) {
   }
   pa <- swp(a); pb <- swp(b)
   welch <- !is.na(pa) && !is.na(pb) && pa >= 0.05 && pb >= 0.05
+  # mlbench's rule, not R's: two constant samples (n >= 2 each) get no test;
+  # they differ by value, which the equivalence margin judges.
+  both_const <- na >= 2 && nb >= 2 && min(a) == max(a) && min(b) == max(b)
   c(
     paste("welch_t", num(if (is.null(tt)) NA else unname(tt$statistic))),
     paste("welch_df", num(if (is.null(tt)) NA else unname(tt$parameter))),
@@ -99,7 +102,7 @@ compare <- function(a, b) {
     paste("cliffs_delta", num(delta)),
     paste("cliffs_label", cliff_label(delta)),
     paste("median_ratio", num(if (median(b) != 0) median(a) / median(b) else NA)),
-    paste("chosen_test", if (welch) "welch" else "mann-whitney")
+    paste("chosen_test", if (both_const) "none" else if (welch) "welch" else "mann-whitney")
   )
 }
 

@@ -1,0 +1,140 @@
+/* The CSV report (RFC 4180, CRLF line ends): one row per measured
+ * repetition, for spreadsheets and pandas. Numbers are written so that they
+ * read back as the document's doubles exactly. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cells.h"
+#include "export.h"
+#include "textbuf.h"
+
+static const char *const csv_quantities[] = {"wall_s", "cpu_user_s", "cpu_sys_s", "rss_peak_bytes",
+                                             "items"};
+#define N_CSV_Q (sizeof csv_quantities / sizeof *csv_quantities)
+
+static void csv_num(mlb_sbuf *b, double v)
+{
+    char t[40];
+    mlb_fmt_exact(t, sizeof t, v);
+    mlb_sb_puts(b, t); /* empty where null: "not measured", distinct from 0 */
+}
+
+/* A run's number as the `run` column writes it: runs[].index, else its
+ * position. */
+static int run_number(const cJSON *doc, const cJSON *run)
+{
+    double idx = mlb_jnum(run, "index");
+    if (isfinite(idx))
+        return (int)idx;
+    int i = 0;
+    const cJSON *r;
+    cJSON_ArrayForEach(r, mlb_jget(doc, "runs"))
+    {
+        if (r == run)
+            return i;
+        i++;
+    }
+    return -1;
+}
+
+static const mlb_doc_group *group_of(const mlb_doc_group_list *gl, const cJSON *run)
+{
+    for (size_t k = 0; k < gl->n; k++)
+        for (size_t i = 0; i < gl->v[k].n; i++)
+            if (gl->v[k].runs[i] == run)
+                return &gl->v[k];
+    return NULL;
+}
+
+/* Metric columns: the union over every repetition of the document. */
+static int csv_metric_names(const cJSON *doc, mlb_name_list *m)
+{
+    const cJSON *r, *rep, *mv;
+    cJSON_ArrayForEach(r, mlb_jget(doc, "runs"))
+    {
+        cJSON_ArrayForEach(rep, mlb_jget(r, "repetitions"))
+        {
+            cJSON_ArrayForEach(mv, mlb_jget(rep, "metrics"))
+            {
+                if (mv->string && mlb_names_add(m, mv->string, NULL) < 0)
+                    return -ENOMEM;
+            }
+        }
+    }
+    return 0;
+}
+
+static void csv_header(mlb_sbuf *b, const mlb_name_list *m)
+{
+    mlb_sb_puts(b, "task,variant,run,repetition,status,message,params");
+    for (size_t ph = 0; ph < MLB_DOC_N_PHASES; ph++)
+        for (size_t q = 0; q < N_CSV_Q; q++)
+            mlb_sb_printf(b, ",%s_%s", mlb_doc_phases[ph], csv_quantities[q]);
+    mlb_sb_puts(b, ",speedup,baseline_run");
+    for (size_t k = 0; k < m->n; k++) {
+        mlb_sb_puts(b, ",");
+        char col[300];
+        snprintf(col, sizeof col, "metric:%s", m->v[k]);
+        mlb_sb_csv(b, col);
+    }
+    mlb_sb_puts(b, "\r\n");
+}
+
+static void csv_row(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group *g, const cJSON *r,
+                    const cJSON *rep, int k, const mlb_name_list *m)
+{
+    mlb_sb_csv(b, mlb_jstr(r, "task"));
+    mlb_sb_puts(b, ",");
+    mlb_sb_csv(b, mlb_jstr(r, "variant"));
+    mlb_sb_printf(b, ",%d,%d,", run_number(doc, r), k);
+    mlb_sb_csv(b, mlb_jstr(rep, "status"));
+    mlb_sb_puts(b, ",");
+    mlb_sb_csv(b, mlb_jstr(rep, "message"));
+    mlb_sb_puts(b, ",");
+    mlb_sbuf p = {0};
+    mlb_params_text(&p, mlb_jget(r, "params"));
+    mlb_sb_csv(b, p.s);
+    if (p.oom)
+        b->oom = 1;
+    free(p.s);
+    for (size_t ph = 0; ph < MLB_DOC_N_PHASES; ph++) {
+        const cJSON *phase = mlb_jget(mlb_jget(rep, "phases"), mlb_doc_phases[ph]);
+        for (size_t q = 0; q < N_CSV_Q; q++) {
+            mlb_sb_puts(b, ",");
+            csv_num(b, mlb_jnum(phase, csv_quantities[q]));
+        }
+    }
+    /* The run's speed-up, exact, on each of its rows: a row stands alone. */
+    mlb_sb_puts(b, ",");
+    csv_num(b, g ? mlb_speedup(g->base, r) : NAN);
+    mlb_sb_printf(b, ",%d", g ? run_number(doc, g->base) : -1);
+    for (size_t c = 0; c < m->n; c++) {
+        mlb_sb_puts(b, ",");
+        csv_num(b, mlb_jnum(mlb_jget(mlb_jget(rep, "metrics"), m->v[c]), "value"));
+    }
+    mlb_sb_puts(b, "\r\n");
+}
+
+int mlb_render_csv(const cJSON *doc, mlb_sbuf *b)
+{
+    mlb_name_list m = {0};
+    mlb_doc_group_list gl;
+    if (mlb_groups_build(doc, &gl) < 0)
+        return -ENOMEM;
+    int rc = csv_metric_names(doc, &m);
+    if (rc == 0) {
+        csv_header(b, &m);
+        const cJSON *r, *rep;
+        cJSON_ArrayForEach(r, mlb_jget(doc, "runs"))
+        {
+            int k = 0;
+            cJSON_ArrayForEach(rep, mlb_jget(r, "repetitions"))
+                csv_row(b, doc, group_of(&gl, r), r, rep, k++, &m);
+        }
+    }
+    mlb_names_free(&m);
+    mlb_groups_free(&gl);
+    return rc < 0 ? rc : b->oom ? -ENOMEM : 0;
+}

@@ -1,0 +1,511 @@
+/* The HTML report: one self-contained page (inline CSS and SVG, no script,
+ * no external resource, so that it can be mailed or archived and still open
+ * offline). Text from the document is always escaped. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cells.h"
+#include "export.h"
+#include "svg.h"
+#include "textbuf.h"
+
+static const char css[] =
+    ":root{--fg:#1f2630;--muted:#5f6b7a;--line:#dde2e8;--head:#f2f4f7;--ok:#1b7f3b;"
+    "--bad:#c0392b;--warn:#b45f06}\n"
+    "*{box-sizing:border-box}\n"
+    "body{margin:0;background:#eef1f5;color:var(--fg);"
+    "font:14px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif}\n"
+    "main{max-width:1200px;margin:0 auto;padding:28px 32px 56px;background:#fff;min-height:100vh}\n"
+    "h1{font-size:24px;margin:0 0 2px}\n"
+    "h2{font-size:19px;margin:40px 0 12px;padding-bottom:6px;border-bottom:2px solid var(--line)}\n"
+    "h3{font-size:15px;margin:26px 0 8px}\n"
+    ".sub{color:var(--muted);margin:0 0 18px}\n"
+    ".banner{padding:8px 12px;border-radius:6px;background:#fff4e5;border:1px solid #f0c27b;"
+    "margin:12px 0}\n"
+    "dl.env{display:grid;grid-template-columns:max-content 1fr;gap:3px 18px;margin:0;"
+    "font-size:13px}\n"
+    "dl.env dt{color:var(--muted)}\n"
+    "dl.env dd{margin:0;word-break:break-word}\n"
+    "code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;"
+    "font-size:12.5px}\n"
+    ".wrap{overflow-x:auto}\n"
+    "table{border-collapse:collapse;width:100%;font-size:13px;margin:4px 0}\n"
+    "th,td{padding:5px 9px;border-bottom:1px solid var(--line);text-align:left;"
+    "vertical-align:top}\n"
+    "th{background:var(--head);font-weight:600;white-space:nowrap}\n"
+    "td.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\n"
+    "th.n{text-align:right}\n"
+    "tbody tr:hover{background:#f7f9fb}\n"
+    "tr.baseline td:last-child{font-weight:600}\n"
+    ".badge{display:inline-block;padding:0 8px;border-radius:10px;font-size:12px;font-weight:600;"
+    "color:#fff;background:var(--muted)}\n"
+    ".badge.ok{background:var(--ok)}\n"
+    ".badge.failed,.badge.crashed{background:var(--bad)}\n"
+    ".badge.timeout,.badge.memory_limit,.badge.interrupted{background:var(--warn)}\n"
+    ".swatch{display:inline-block;width:11px;height:11px;border-radius:2px;margin-right:6px;"
+    "vertical-align:-1px}\n"
+    ".legend{display:flex;flex-wrap:wrap;gap:4px 18px;margin:8px 0 4px;font-size:13px}\n"
+    ".plots{display:flex;flex-wrap:wrap;gap:14px 24px}\n"
+    "figure{flex:0 1 552px;min-width:0;max-width:100%;margin:6px 0}\n"
+    "figcaption{font-weight:600;font-size:13px;margin-bottom:4px}\n"
+    "svg.plot{width:100%;height:auto;display:block}\n"
+    "table.metrics{width:auto;min-width:50%}\n"
+    "td.nw{white-space:nowrap}\n"
+    ".sig{color:var(--ok);font-weight:700}\n"
+    ".ns{color:var(--muted)}\n"
+    ".muted{color:var(--muted)}\n"
+    "details{margin:8px 0}\n"
+    "summary{cursor:pointer;color:var(--muted)}\n"
+    "ul.fail{margin:4px 0;padding-left:20px}\n"
+    "ul.fail li{margin:2px 0}\n"
+    "nav ul{margin:4px 0;padding-left:20px}\n"
+    "footer{margin-top:40px;color:var(--muted);font-size:12px}\n";
+
+/* A status as a CSS class: only the documented names, so that a document
+ * cannot inject markup through it. */
+static const char *status_class(const char *st)
+{
+    static const char *const known[] = {"ok", "failed", "crashed", "timeout", "memory_limit",
+                                        "interrupted", "unavailable"};
+    for (size_t i = 0; st && i < sizeof known / sizeof *known; i++)
+        if (!strcmp(st, known[i]))
+            return known[i];
+    return "other";
+}
+
+static void html_badge(mlb_sbuf *b, const char *st)
+{
+    mlb_sb_printf(b, "<span class=\"badge %s\">", status_class(st));
+    mlb_sb_html(b, mlb_or_dash(st));
+    mlb_sb_puts(b, "</span>");
+}
+
+static void html_env_item(mlb_sbuf *b, const char *label, const char *value, int mono)
+{
+    mlb_sb_puts(b, "<dt>");
+    mlb_sb_html(b, label);
+    mlb_sb_printf(b, "</dt><dd%s>", mono ? " class=\"mono\"" : "");
+    mlb_sb_html(b, mlb_or_dash(value));
+    mlb_sb_puts(b, "</dd>\n");
+}
+
+static void html_environment(mlb_sbuf *b, const cJSON *env)
+{
+    char buf[256];
+    mlb_sb_puts(b, "<dl class=\"env\">\n");
+    const char *cpu = mlb_jstr(env, "cpu_model");
+    double cores = mlb_jnum(env, "cpu_cores_online"), mhz = mlb_jnum(env, "cpu_mhz");
+    snprintf(buf, sizeof buf, "%s", mlb_or_dash(cpu));
+    if (isfinite(cores))
+        snprintf(buf + strlen(buf), sizeof buf - strlen(buf), ", %.0f cores online", cores);
+    if (isfinite(mhz))
+        snprintf(buf + strlen(buf), sizeof buf - strlen(buf), ", %.0f MHz", mhz);
+    html_env_item(b, "CPU", buf, 0);
+    html_env_item(b, "CPU governor", mlb_jstr(env, "cpu_governor"), 0);
+    html_env_item(b, "host", mlb_jstr(env, "hostname"), 0);
+    html_env_item(b, "kernel", mlb_jstr(env, "kernel"), 0);
+    html_env_item(b, "OS", mlb_jstr(env, "os"), 0);
+    snprintf(buf, sizeof buf, "%s %s", mlb_or_dash(mlb_jstr(env, "compiler")),
+             mlb_or_dash(mlb_jstr(env, "cflags")));
+    html_env_item(b, "compiler", buf, 1);
+    double thr = mlb_jnum(env, "openblas_default_threads");
+    snprintf(buf, sizeof buf, "%s", mlb_or_dash(mlb_jstr(env, "openblas_config")));
+    if (isfinite(thr))
+        snprintf(buf + strlen(buf), sizeof buf - strlen(buf), " (default threads %.0f)", thr);
+    html_env_item(b, "OpenBLAS", buf, 1);
+    snprintf(buf, sizeof buf, "GSL %s, libyaml %s, cJSON %s",
+             mlb_or_dash(mlb_jstr(env, "gsl_version")),
+             mlb_or_dash(mlb_jstr(env, "libyaml_version")),
+             mlb_or_dash(mlb_jstr(env, "cjson_version")));
+    html_env_item(b, "libraries", buf, 0);
+    snprintf(buf, sizeof buf, "%s, commit %s", mlb_or_dash(mlb_jstr(env, "engine_version")),
+             mlb_or_dash(mlb_jstr(env, "git_commit")));
+    html_env_item(b, "engine", buf, 1);
+    html_env_item(b, "started (UTC)", mlb_jstr(env, "timestamp_utc"), 0);
+    char seed[64];
+    mlb_fmt_exact(seed, sizeof seed, mlb_jnum(env, "seed"));
+    html_env_item(b, "seed", seed, 1);
+    mlb_sbuf cmd = {0};
+    mlb_command_line(&cmd, env);
+    html_env_item(b, "command line", cmd.oom ? NULL : cmd.s, 1);
+    free(cmd.s);
+    mlb_sbuf ev = {0};
+    const cJSON *v;
+    cJSON_ArrayForEach(v, mlb_jget(env, "env_vars"))
+    {
+        if (cJSON_IsString(v) && v->string)
+            mlb_sb_printf(&ev, "%s%s=%s", ev.len ? " " : "", v->string, v->valuestring);
+    }
+    html_env_item(b, "environment variables", ev.oom ? NULL : ev.s, 1);
+    free(ev.s);
+    mlb_sb_puts(b, "</dl>\n");
+}
+
+/* Run i of g by its plots' colour and its name. */
+static void html_variant(mlb_sbuf *b, const mlb_doc_group *g, size_t i)
+{
+    mlb_sb_printf(b, "<span class=\"swatch\" style=\"background:%s\"></span>",
+                  mlb_svg_color(i));
+    mlb_sb_html(b, mlb_run_variant(g->runs[i]));
+}
+
+static void html_perf_table(mlb_sbuf *b, const mlb_doc_group *g)
+{
+    mlb_sb_puts(b, "<div class=\"wrap\"><table class=\"runs\"><thead><tr><th>variant</th>"
+                   "<th>status</th>"
+                   "<th class=\"n\">train median \xc2\xb1 IQR/2</th>"
+                   "<th class=\"n\">infer latency p50 / p90 / p99</th>"
+                   "<th class=\"n\">train items/s</th><th class=\"n\">infer items/s</th>"
+                   "<th class=\"n\">GFLOP/s</th><th class=\"n\">peak RSS</th>"
+                   "<th class=\"n\">speed-up</th></tr></thead>\n<tbody>\n");
+    for (size_t i = 0; i < g->n; i++) {
+        mlb_cells c;
+        mlb_cells_fill(&c, g, g->runs[i]);
+        mlb_sb_puts(b, g->runs[i] == g->base ? "<tr class=\"baseline\"><td>" : "<tr><td>");
+        html_variant(b, g, i);
+        mlb_sb_puts(b, "</td><td>");
+        html_badge(b, mlb_jstr(g->runs[i], "status"));
+        mlb_sb_puts(b, "</td><td class=\"n\" title=\"");
+        mlb_sb_html(b, c.train_tip);
+        mlb_sb_puts(b, "\">");
+        const char *cells[] = {c.train,  c.lat, c.rate_train, c.rate_infer,
+                               c.gflops, c.rss, c.speedup};
+        for (size_t k = 0; k < sizeof cells / sizeof *cells; k++) {
+            if (k)
+                mlb_sb_puts(b, "<td class=\"n\">");
+            mlb_sb_html(b, cells[k]);
+            mlb_sb_puts(b, "</td>");
+        }
+        mlb_sb_puts(b, "</tr>\n");
+    }
+    mlb_sb_puts(b, "</tbody></table></div>\n");
+    mlb_sb_puts(b, "<p class=\"muted\">");
+    mlb_speedup_note(b, g, mlb_sb_html);
+    mlb_sb_puts(b, " Throughput and GFLOP/s: medians over successful repetitions.</p>\n");
+}
+
+static void html_metrics_table(mlb_sbuf *b, const mlb_doc_group *g, const mlb_name_list *m)
+{
+    if (!m->n)
+        return;
+    mlb_sb_puts(b, "<h3>Quality</h3>\n<div class=\"wrap\"><table class=\"metrics\"><thead><tr>"
+                   "<th>variant</th>");
+    for (size_t k = 0; k < m->n; k++) {
+        mlb_sb_puts(b, "<th class=\"n\">");
+        mlb_sb_html(b, m->v[k]);
+        if (m->better[k])
+            mlb_sb_puts(b, !strcmp(m->better[k], "higher") ? " \xe2\x86\x91" : " \xe2\x86\x93");
+        mlb_sb_puts(b, "</th>");
+    }
+    mlb_sb_puts(b, "</tr></thead>\n<tbody>\n");
+    for (size_t i = 0; i < g->n; i++) {
+        mlb_sb_puts(b, "<tr><td>");
+        html_variant(b, g, i);
+        mlb_sb_puts(b, "</td>");
+        for (size_t k = 0; k < m->n; k++) {
+            const cJSON *st = mlb_jget(mlb_jpath(g->runs[i], "summary.metrics"), m->v[k]);
+            char med[32], lo[32], hi[32];
+            mlb_fmt_g(med, sizeof med, mlb_jnum(st, "median"));
+            mlb_fmt_g(lo, sizeof lo, mlb_jnum(st, "min"));
+            mlb_fmt_g(hi, sizeof hi, mlb_jnum(st, "max"));
+            mlb_sb_puts(b, "<td class=\"n\" title=\"min ");
+            mlb_sb_html(b, lo);
+            mlb_sb_puts(b, ", max ");
+            mlb_sb_html(b, hi);
+            mlb_sb_puts(b, "\">");
+            mlb_sb_html(b, med);
+            mlb_sb_puts(b, "</td>");
+        }
+        mlb_sb_puts(b, "</tr>\n");
+    }
+    mlb_sb_puts(b, "</tbody></table></div>\n<p class=\"muted\">Medians over successful "
+                   "repetitions (\xe2\x86\x91 higher is better, \xe2\x86\x93 lower is better; "
+                   "hover for min and max).</p>\n");
+}
+
+static void html_params(mlb_sbuf *b, const mlb_doc_group *g)
+{
+    mlb_sb_puts(b, "<details><summary>Parameters and configuration</summary>\n<div class=\"wrap\">"
+                   "<table><thead><tr><th>variant</th><th>parameters</th><th>repetitions</th>"
+                   "<th>warm-up</th><th>infer queries</th><th>timeout</th></tr></thead><tbody>\n");
+    for (size_t i = 0; i < g->n; i++) {
+        const cJSON *r = g->runs[i];
+        mlb_sb_puts(b, "<tr><td>");
+        mlb_sb_html(b, mlb_run_variant(r));
+        mlb_sb_puts(b, "</td><td class=\"mono\">");
+        mlb_sbuf p = {0};
+        mlb_params_text(&p, mlb_jget(r, "params"));
+        mlb_sb_html(b, p.oom || !p.s ? MLB_DASH : p.s);
+        free(p.s);
+        mlb_sb_puts(b, "</td>");
+        static const char *const cfg[] = {"repetitions", "warmup", "infer_queries", "timeout_s"};
+        for (size_t k = 0; k < 4; k++) {
+            char v[32];
+            mlb_fmt_g(v, sizeof v, mlb_jnum(mlb_jget(r, "config"), cfg[k]));
+            mlb_sb_printf(b, "<td class=\"n\">%s%s</td>", v,
+                          k == 3 && isfinite(mlb_jnum(mlb_jget(r, "config"), cfg[k])) ? " s" : "");
+        }
+        mlb_sb_puts(b, "</tr>\n");
+    }
+    mlb_sb_puts(b, "</tbody></table></div></details>\n");
+}
+
+static void html_comparisons(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group *g)
+{
+    const char *method = NULL;
+    size_t n = 0;
+    for (const cJSON *c = NULL; (c = mlb_group_cmp_next(doc, g, c));) {
+        if (!n++)
+            mlb_sb_printf(b, "<h3>Comparisons</h3>\n<div class=\"wrap\"><table class=\"verdicts\">"
+                             "<thead>"
+                             "<tr><th>quantity</th><th>verdict</th><th>test</th>"
+                             "<th class=\"n\">adjusted p</th>"
+                             "<th class=\"n\">Cliff's \xce\xb4</th></tr>"
+                             "</thead><tbody>\n");
+        const cJSON *sig = mlb_jget(c, "significant");
+        if (!method)
+            method = mlb_jstr(c, "adjust_method");
+        mlb_sb_puts(b, "<tr><td class=\"mono\">");
+        mlb_sb_html(b, mlb_or_dash(mlb_jstr(c, "quantity")));
+        mlb_sb_puts(b, "</td><td>");
+        mlb_sb_html(b, mlb_or_dash(mlb_jstr(c, "verdict")));
+        char p[32], d[32];
+        mlb_fmt_p(p, sizeof p, mlb_jnum(c, "p_adjusted"));
+        double delta = mlb_jnum(c, "cliffs_delta");
+        if (isfinite(delta))
+            snprintf(d, sizeof d, "%.2f", delta);
+        else
+            snprintf(d, sizeof d, MLB_DASH);
+        mlb_sb_puts(b, "</td><td class=\"nw\">");
+        mlb_sb_html(b, mlb_or_dash(mlb_jstr(c, "chosen_test")));
+        mlb_sb_printf(b, "</td><td class=\"n%s\">", cJSON_IsTrue(sig) ? " sig" : "");
+        mlb_sb_html(b, p);
+        mlb_sb_puts(b, "</td><td class=\"n\">");
+        mlb_sb_html(b, d);
+        if (mlb_jstr(c, "cliffs_label")) {
+            mlb_sb_puts(b, " <span class=\"muted\">");
+            mlb_sb_html(b, mlb_jstr(c, "cliffs_label"));
+            mlb_sb_puts(b, "</span>");
+        }
+        mlb_sb_puts(b, "</td></tr>\n");
+    }
+    if (n) {
+        mlb_sb_puts(b, "</tbody></table></div>\n<p class=\"muted\">p adjusted (");
+        mlb_sb_html(b, method ? method : "?");
+        mlb_sb_printf(b, ") within this group's family of %zu comparisons; in bold green where "
+                         "significant.</p>\n",
+                      n);
+    }
+}
+
+/* One item of the failures list, which the first opens. `where`:
+ * ", repetition 2", ", warm-up 1" or "" (the run as a whole). */
+static void html_failure(mlb_sbuf *b, size_t *n, const cJSON *run, const char *where,
+                         const char *status, const char *message)
+{
+    if (!(*n)++)
+        mlb_sb_puts(b, "<h3>Failures</h3>\n<ul class=\"fail\">\n");
+    mlb_sb_puts(b, "<li><b>");
+    mlb_sb_html(b, mlb_run_variant(run));
+    mlb_sb_printf(b, "</b>%s: ", where);
+    html_badge(b, status);
+    if (message) {
+        mlb_sb_puts(b, " <code>");
+        mlb_sb_html(b, message);
+        mlb_sb_puts(b, "</code>");
+    }
+    mlb_sb_puts(b, "</li>\n");
+}
+
+/* Repetitions and warm-ups that did not succeed, with their messages. */
+static void html_failures(mlb_sbuf *b, const mlb_doc_group *g)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        const cJSON *r = g->runs[i], *rep, *w;
+        char where[48];
+        int k = 0;
+        cJSON_ArrayForEach(w, mlb_jget(r, "warmup_status"))
+        {
+            k++;
+            if (!cJSON_IsString(w) || !strcmp(w->valuestring, "ok"))
+                continue;
+            snprintf(where, sizeof where, ", warm-up %d", k);
+            html_failure(b, &n, r, where, w->valuestring, NULL);
+        }
+        k = 0;
+        cJSON_ArrayForEach(rep, mlb_jget(r, "repetitions"))
+        {
+            k++;
+            if (mlb_rep_ok(rep))
+                continue;
+            snprintf(where, sizeof where, ", repetition %d", k);
+            html_failure(b, &n, r, where, mlb_jstr(rep, "status"), mlb_jstr(rep, "message"));
+        }
+        /* A run with no repetition at all (unavailable): its own status. */
+        const char *st = mlb_jstr(r, "status");
+        if (!k && st && strcmp(st, "ok") != 0)
+            html_failure(b, &n, r, "", st, mlb_jstr(r, "message"));
+    }
+    if (n)
+        mlb_sb_puts(b, "</ul>\n");
+}
+
+static int html_group(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group *g)
+{
+    mlb_sb_printf(b, "<section id=\"run-%d\">\n<h2>", g->first_index);
+    mlb_group_title(b, g, mlb_sb_html);
+    mlb_sb_puts(b, "</h2>\n");
+    html_perf_table(b, g);
+    mlb_name_list m;
+    if (mlb_group_metric_names(g, &m) < 0) {
+        mlb_names_free(&m);
+        return -ENOMEM;
+    }
+    html_metrics_table(b, g, &m);
+    mlb_names_free(&m);
+    html_params(b, g);
+
+    /* Colours name the variants in every plot below. */
+    mlb_sbuf plots = {0};
+    int rc = 0, any = 0;
+    mlb_sb_puts(&plots, "<figure><figcaption>Train wall time per repetition</figcaption>\n");
+    if ((rc = mlb_svg_boxplot(&plots, g)) < 0)
+        goto out;
+    if (!rc)
+        plots.len = 0;
+    any |= rc;
+    if (rc)
+        mlb_sb_puts(&plots, "</figure>\n");
+    for (size_t ph = 1; ph <= 2; ph++) {
+        size_t before = plots.len;
+        mlb_sb_printf(&plots, "<figure><figcaption>Median %s throughput</figcaption>\n",
+                      mlb_doc_phases[ph]);
+        if ((rc = mlb_svg_bars(&plots, g, mlb_doc_phases[ph])) < 0)
+            goto out;
+        if (!rc) {
+            plots.len = before;
+            continue;
+        }
+        any = 1;
+        mlb_sb_puts(&plots, "</figure>\n");
+    }
+    mlb_name_list pn;
+    if (mlb_progress_names(g, &pn) < 0) {
+        mlb_names_free(&pn);
+        rc = -ENOMEM;
+        goto out;
+    }
+    if (pn.n)
+        mlb_sb_puts(&plots, "</div>\n<h3>Learning curves</h3>\n<p class=\"muted\">First "
+                            "repetition of each variant solid, the others faint.</p>\n"
+                            "<div class=\"plots\">\n");
+    for (size_t k = 0; k < pn.n && k < 8; k++) {
+        mlb_sb_puts(&plots, "<figure><figcaption>");
+        mlb_sb_html(&plots, pn.v[k]);
+        mlb_sb_puts(&plots, " vs time</figcaption>\n");
+        if ((rc = mlb_svg_progress(&plots, g, pn.v[k])) < 0)
+            break;
+        mlb_sb_puts(&plots, "</figure>\n");
+        any = 1;
+    }
+    mlb_names_free(&pn);
+    if (rc < 0)
+        goto out;
+    size_t before = plots.len;
+    mlb_sb_puts(&plots, "</div>\n<h3>Memory</h3>\n<div class=\"plots\">\n<figure><figcaption>"
+                        "Resident memory, first successful repetition</figcaption>\n");
+    if ((rc = mlb_svg_memory(&plots, g)) < 0)
+        goto out;
+    if (rc) {
+        mlb_sb_puts(&plots, "</figure>\n");
+        any = 1;
+    } else
+        plots.len = before;
+    if (plots.oom) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    if (any) {
+        mlb_sb_puts(b, "<div class=\"legend\">");
+        for (size_t i = 0; i < g->n; i++) {
+            mlb_sb_puts(b, "<span>");
+            html_variant(b, g, i);
+            mlb_sb_puts(b, "</span>");
+        }
+        mlb_sb_puts(b, "</div>\n<div class=\"plots\">\n");
+        if (plots.s)
+            mlb_sb_putn(b, plots.s, plots.len);
+        mlb_sb_puts(b, "</div>\n");
+    }
+    html_comparisons(b, doc, g);
+    html_failures(b, g);
+    mlb_sb_puts(b, "</section>\n");
+    rc = 0;
+out:
+    free(plots.s);
+    return rc;
+}
+
+int mlb_render_html(const cJSON *doc, mlb_sbuf *b)
+{
+    const cJSON *env = mlb_jget(doc, "environment");
+    mlb_doc_group_list gl;
+    if (mlb_groups_build(doc, &gl) < 0)
+        return -ENOMEM;
+    mlb_sb_puts(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                   "<title>mlbench report");
+    if (mlb_jstr(env, "timestamp_utc")) {
+        mlb_sb_puts(b, " \xe2\x80\x94 ");
+        mlb_sb_html(b, mlb_jstr(env, "timestamp_utc"));
+    }
+    mlb_sb_printf(b, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<main>\n"
+                     "<h1>mlbench report</h1>\n",
+                  css);
+    size_t n_runs = (size_t)cJSON_GetArraySize(mlb_jget(doc, "runs")), n_reps = 0, n_bad = 0;
+    for (size_t k = 0; k < gl.n; k++)
+        for (size_t i = 0; i < gl.v[k].n; i++) {
+            const cJSON *rep;
+            cJSON_ArrayForEach(rep, mlb_jget(gl.v[k].runs[i], "repetitions"))
+            {
+                n_reps++;
+                n_bad += !mlb_rep_ok(rep);
+            }
+        }
+    mlb_sb_printf(b, "<p class=\"sub\">%zu run%s in %zu group%s, %zu measured repetition%s",
+                  n_runs, n_runs == 1 ? "" : "s", gl.n, gl.n == 1 ? "" : "s", n_reps,
+                  n_reps == 1 ? "" : "s");
+    if (n_bad)
+        mlb_sb_printf(b, ", <b>%zu not successful</b>", n_bad);
+    mlb_sb_puts(b, ". Schema ");
+    mlb_sb_html(b, mlb_jstr(doc, "schema"));
+    mlb_sb_puts(b, ".</p>\n");
+    mlb_unfinished_note(b, doc, mlb_sb_html, "<p class=\"banner\">This document's status is ",
+                        ".</p>\n");
+    mlb_sb_puts(b, "<h2>Environment</h2>\n");
+    html_environment(b, env);
+    if (gl.n > 1) {
+        mlb_sb_puts(b, "<nav><h3>Groups</h3><ul>\n");
+        for (size_t k = 0; k < gl.n; k++) {
+            mlb_sb_printf(b, "<li><a href=\"#run-%d\">", gl.v[k].first_index);
+            mlb_group_title(b, &gl.v[k], mlb_sb_html);
+            mlb_sb_puts(b, "</a></li>\n");
+        }
+        mlb_sb_puts(b, "</ul></nav>\n");
+    }
+    int rc = 0;
+    for (size_t k = 0; k < gl.n && rc == 0; k++)
+        rc = html_group(b, doc, &gl.v[k]);
+    if (!gl.n)
+        mlb_sb_puts(b, "<p>No runs.</p>\n");
+    mlb_sb_puts(b, "<footer>Written by mlbench-engine from a results document (");
+    mlb_sb_html(b, mlb_jstr(doc, "schema"));
+    mlb_sb_puts(b, "); every value above is read from it. Self-contained: no script, no external "
+                   "resource.</footer>\n</main>\n</body>\n</html>\n");
+    mlb_groups_free(&gl);
+    return rc < 0 ? rc : b->oom ? -ENOMEM : 0;
+}

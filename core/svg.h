@@ -1,0 +1,31 @@
+/* The plots of the HTML report, as inline SVG (no script, no URL). Each
+ * appends one <svg> element for a group of compared runs; variant i of the
+ * group has colour mlb_svg_color(i) in every plot. */
+#ifndef MLB_CORE_SVG_H
+#define MLB_CORE_SVG_H
+
+#include <stddef.h>
+
+#include "cells.h"
+#include "textbuf.h"
+
+const char *mlb_svg_color(size_t i);
+
+/* Each returns 1 when it drew a plot, 0 when the group has nothing to show
+ * (and nothing was appended), or -ENOMEM. */
+/* Train wall time of every successful repetition: box (q1-q3), median,
+ * whiskers to min and max, and each repetition as a dot. */
+int mlb_svg_boxplot(mlb_sbuf *b, const mlb_doc_group *g);
+/* Median items/s of `phase` per variant, as bars from 0. */
+int mlb_svg_bars(mlb_sbuf *b, const mlb_doc_group *g, const char *phase);
+/* `name` ("loss" or a progress metric) against t_s: the first repetition
+ * with points of each variant solid, the others faint. */
+int mlb_svg_progress(mlb_sbuf *b, const mlb_doc_group *g, const char *name);
+/* Resident memory of the first successful repetition of each variant. */
+int mlb_svg_memory(mlb_sbuf *b, const mlb_doc_group *g);
+
+/* The learning-curve quantities of a group: "loss" and each progress
+ * metric. Returns 0 or -ENOMEM. */
+int mlb_progress_names(const mlb_doc_group *g, mlb_name_list *out);
+
+#endif
