@@ -54,6 +54,11 @@ void mlb_cli_usage(FILE *f)
         "  --order interleaved|sequential   (default interleaved, shuffled per round)\n"
         "  --seed N               seed handed to plugins and statistics (default 42)\n"
         "  --no-fork              run in-process (debugging; a crash ends the engine)\n"
+        "  --dry-run              print the plan and its estimated wall time; run nothing\n"
+        "  --estimate-from FILE   the estimate's source: an earlier results file\n"
+        "  --resume FILE.json     continue an interrupted run of the same plan: keep the\n"
+        "                         repetitions FILE holds, run the rest, write the whole\n"
+        "                         document (to FILE unless --output is given)\n"
         "  --export-data DIR      write the arrays the selected variant trains on (after its\n"
         "                         split and standardisation) to DIR as .npy files, and exit\n"
         "Statistics:\n"
@@ -134,7 +139,7 @@ int mlb_cli_parse(int argc, char **argv, mlb_cli *c)
 {
     enum { O_LIST = 256, O_DESCRIBE, O_PLUGIN, O_PARAM, O_CONFIG, O_DIR, O_REPS, O_WARM, O_IQ,
            O_TIMEOUT, O_MEM, O_SAMPLE, O_ORDER, O_SEED, O_NOFORK, O_OUTPUT, O_JSON, O_QUIET,
-           O_VERBOSE, O_HELP, O_VERSION, O_EXPORT, O_HTML, O_CSV, O_MARKDOWN, O_BASELINE, O_EQUIV };
+           O_VERBOSE, O_HELP, O_VERSION, O_EXPORT, O_HTML, O_CSV, O_MARKDOWN, O_BASELINE, O_EQUIV, O_RESUME, O_DRY, O_ESTIMATE };
     static const struct option opts[] = {
         {"list", no_argument, 0, O_LIST},           {"describe", required_argument, 0, O_DESCRIBE},
         {"plugin", required_argument, 0, O_PLUGIN}, {"param", required_argument, 0, O_PARAM},
@@ -150,6 +155,9 @@ int mlb_cli_parse(int argc, char **argv, mlb_cli *c)
         {"csv", required_argument, 0, O_CSV},       {"markdown", required_argument, 0, O_MARKDOWN},
         {"baseline", required_argument, 0, O_BASELINE},
         {"equivalence", required_argument, 0, O_EQUIV},
+        {"resume", required_argument, 0, O_RESUME},
+        {"dry-run", no_argument, 0, O_DRY},
+        {"estimate-from", required_argument, 0, O_ESTIMATE},
         {0, 0, 0, 0}};
     memset(c, 0, sizeof(*c));
     c->repetitions = c->warmup = c->infer_queries = -1;
@@ -166,6 +174,9 @@ int mlb_cli_parse(int argc, char **argv, mlb_cli *c)
             if (mlb_push(&c->plugins, &c->n_plugins, optarg) < 0) return oom();
             break;
         case O_BASELINE: c->baseline = optarg; break;
+        case O_RESUME: c->resume = optarg; break;
+        case O_DRY: c->dry_run = 1; break;
+        case O_ESTIMATE: c->estimate_from = optarg; break;
         case O_EQUIV: {
             char *end;
             errno = 0;

@@ -15,6 +15,9 @@ typedef struct {
     size_t n_params;
     const char *config, *output, *describe, *export_dir;
     const char *baseline;              /* --baseline VARIANT or TASK:VARIANT, or NULL */
+    const char *resume;                /* --resume FILE.json of a partial run, or NULL */
+    const char *estimate_from;         /* --estimate-from FILE.json, or NULL */
+    int dry_run;
     const char *html, *csv, *markdown; /* reports of the results document */
     int list, json, no_fork, quiet, verbose, sequential;
     int repetitions, warmup, infer_queries; /* -1: not given */

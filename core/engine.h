@@ -25,6 +25,7 @@ typedef struct {
     size_t n_warmup;
     mlb_rep_status status; /* ok only when every measured repetition was */
     int stopped;         /* setup failed on the first repetition: not repeated */
+    size_t n_resumed;    /* reps[0..n_resumed) came from --resume's file */
     char *message;       /* first failure's message */
     cJSON *summary;      /* built after the run */
 } mlb_run;

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -25,6 +26,7 @@
 #include "export.h"
 #include "peer.h"
 #include "plan.h"
+#include "resume.h"
 #include "stats.h"
 #include "suite.h"
 
@@ -71,14 +73,76 @@ static void on_sigint(int sig)
     signal(sig, SIG_DFL); /* a second one ends the engine at once */
 }
 
-static void progress(const mlb_cli *c, const mlb_run *r, int rep, int warm)
+/* What the progress line needs: where the run is in the plan, and the time
+ * the repetitions so far took, for an ETA. */
+typedef struct {
+    double t0;          /* mlb_now() at the start */
+    size_t done, total; /* repetitions (warm-ups included) run and planned */
+    size_t n_groups;
+    int tty;
+} progress_state;
+
+/* "m=256 n=256": the parameters of r that differ from their defaults. */
+static void params_brief(char *b, size_t len, const mlb_run *r)
 {
-    if (c->quiet || !isatty(STDERR_FILENO))
+    size_t at = 0;
+    b[0] = '\0';
+    for (size_t i = 0; i < r->params.n_params && at + 1 < len; i++) {
+        const mlb_param_value *v = &r->params.params[i];
+        if (v->def->def && !strcmp(v->def->def, v->text))
+            continue;
+        int k = snprintf(b + at, len - at, "%s%s=%s", at ? " " : "", v->def->name, v->text);
+        if (k < 0)
+            break;
+        at += (size_t)k;
+    }
+    if (at >= len)
+        b[len - 1] = '\0';
+}
+
+static void fmt_eta(char *b, size_t n, double s)
+{
+    if (!isfinite(s) || s < 0)
+        snprintf(b, n, "?");
+    else if (s < 100)
+        snprintf(b, n, "%.0fs", s);
+    else if (s < 6000)
+        snprintf(b, n, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
+    else
+        snprintf(b, n, "%.0fh%02.0fm", floor(s / 3600), floor(fmod(s, 3600) / 60));
+}
+
+static void progress(const mlb_cli *c, const progress_state *ps, const mlb_run *r, int rep,
+                     int warm)
+{
+    if (c->quiet || !ps->tty)
         return;
-    fprintf(stderr, "\r\033[K[%s:%s] %s %d/%d", r->pl->desc.task, r->pl->desc.variant,
-            warm ? "warm-up" : "repetition", rep + 1,
-            warm ? r->warmup : r->repetitions);
+    double el = mlb_now() - ps->t0;
+    double eta = ps->done ? el / (double)ps->done * (double)(ps->total - ps->done) : NAN;
+    char pb[160], e1[32], e2[32];
+    params_brief(pb, sizeof pb, r);
+    fmt_eta(e1, sizeof e1, el);
+    fmt_eta(e2, sizeof e2, eta);
+    fprintf(stderr, "\r\033[K[%d/%zu] %s:%s%s%.60s %s %d/%d  elapsed %s  ETA %s", r->group + 1,
+            ps->n_groups, r->pl->desc.task, r->pl->desc.variant, *pb ? " " : "", pb,
+            warm ? "warm-up" : "rep", rep + 1, warm ? r->warmup : r->repetitions, e1, e2);
     fflush(stderr);
+}
+
+/* Without a terminal: one line per finished run, for logs. */
+static void finished(const mlb_cli *c, const progress_state *ps, const mlb_run *r)
+{
+    if (c->quiet || ps->tty)
+        return;
+    size_t ok = 0;
+    for (size_t i = 0; i < r->n_reps; i++)
+        ok += r->reps[i].status == MLB_REP_OK;
+    char e1[32];
+    fmt_eta(e1, sizeof e1, mlb_now() - ps->t0);
+    fprintf(stderr, "mlbench-engine: [%d/%zu] %s:%s done: %zu of %d repetitions ok (%zu/%zu "
+                    "of the plan, elapsed %s)\n",
+            r->group + 1, ps->n_groups, r->pl->desc.task, r->pl->desc.variant, ok,
+            r->repetitions, ps->done, ps->total, e1);
 }
 
 /* A repetition whose setup failed, as its run's first: the plugin rejected
@@ -89,9 +153,14 @@ static int first_setup_failure(const mlb_run *r, const mlb_rep *rep)
            !strncmp(rep->message, "setup: ", 7);
 }
 
-static int run_one(const mlb_cli *c, mlb_run *r, int round, int warm)
+static int run_one(const mlb_cli *c, progress_state *ps, mlb_run *r, int round, int warm)
 {
-    if (r->stopped || (warm ? round >= r->warmup : round >= r->repetitions))
+    if (warm ? round >= r->warmup : round >= r->repetitions)
+        return 0;
+    /* Resumed: measured repetitions already recorded, and the warm-ups of a
+     * run that is complete, are not run again. */
+    if (r->stopped || (!warm && round < (int)r->n_resumed) ||
+        (warm && r->n_resumed >= (size_t)r->repetitions))
         return 0;
     mlb_run_opts o = {
         .fork = !c->no_fork,
@@ -102,7 +171,7 @@ static int run_one(const mlb_cli *c, mlb_run *r, int round, int warm)
         .verbose = c->verbose,
         .data_from = r->data_from,
     };
-    progress(c, r, round, warm);
+    progress(c, ps, r, round, warm);
     mlb_rep rep;
     int rc = mlb_run_repetition(r->pl, &r->params, warm ? -(round + 1) : round, &o, &rep);
     if (rc < 0) {
@@ -132,6 +201,9 @@ static int run_one(const mlb_cli *c, mlb_run *r, int round, int warm)
         }
         r->reps[r->n_reps++] = rep;
     }
+    ps->done++;
+    if (!warm && r->n_reps == (size_t)r->repetitions)
+        finished(c, ps, r);
     return 0;
 }
 
@@ -174,10 +246,9 @@ static void report_stopped(const mlb_cli *c, mlb_session *s, size_t g0, size_t g
                     s->runs[k].message);
 }
 
-static void execute(const mlb_cli *c, mlb_session *s)
+/* The arrays the repetitions go into, before any runs (or is resumed). */
+static int prepare_runs(mlb_session *s)
 {
-    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(rng, (unsigned long)s->seed);
     for (size_t i = 0; i < s->n_runs; i++) {
         mlb_run *r = &s->runs[i];
         r->reps = calloc((size_t)r->repetitions, sizeof(mlb_rep));
@@ -185,8 +256,22 @@ static void execute(const mlb_cli *c, mlb_session *s)
         r->status = MLB_REP_OK;
         if (!r->reps || !r->warmup_status) {
             fprintf(stderr, "mlbench-engine: out of memory for %d repetitions\n", r->repetitions);
-            mlb_interrupted = 1; /* stop; what exists is still written */
+            return -1;
         }
+    }
+    return 0;
+}
+
+static void execute(const mlb_cli *c, mlb_session *s)
+{
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, (unsigned long)s->seed);
+    progress_state ps = {.t0 = mlb_now(), .n_groups = s->n_groups, .tty = isatty(STDERR_FILENO)};
+    for (size_t i = 0; i < s->n_runs; i++) {
+        const mlb_run *r = &s->runs[i];
+        ps.total += (size_t)r->repetitions - r->n_resumed;
+        if (r->n_resumed < (size_t)r->repetitions)
+            ps.total += (size_t)r->warmup;
     }
     size_t g0 = 0;
     while (g0 < s->n_runs && !mlb_interrupted) {
@@ -208,9 +293,9 @@ static void execute(const mlb_cli *c, mlb_session *s)
             for (size_t k = 0; k < n && !mlb_interrupted; k++) {
                 mlb_run *r = &s->runs[g0 + k];
                 for (int w = 0; w < r->warmup && !mlb_interrupted; w++)
-                    run_one(c, r, w, 1);
+                    run_one(c, &ps, r, w, 1);
                 for (int q = 0; q < r->repetitions && !mlb_interrupted; q++)
-                    run_one(c, r, q, 0);
+                    run_one(c, &ps, r, q, 0);
             }
         } else {
             /* Each round visits every variant once, in a fresh seeded order, so
@@ -221,7 +306,8 @@ static void execute(const mlb_cli *c, mlb_session *s)
                 gsl_ran_shuffle(rng, order, n, sizeof(size_t));
                 int warm = round < max_warm;
                 for (size_t k = 0; k < n && !mlb_interrupted; k++)
-                    run_one(c, &s->runs[order[k]], (int)(warm ? round : round - max_warm), warm);
+                    run_one(c, &ps, &s->runs[order[k]], (int)(warm ? round : round - max_warm),
+                            warm);
             }
         }
         free(order);
@@ -315,7 +401,11 @@ int main(int argc, char **argv)
     if (c.export_dir) { /* the data an external tool needs to fit the same problem */
         const mlb_run *r = &s.runs[0];
         char why[2048];
-        if (s.n_runs > 1 || r->pl->peer) {
+        if (mkdir(c.export_dir, 0777) < 0 && errno != EEXIST) {
+            fprintf(stderr, "mlbench-engine: --export-data %s: cannot create it: %s\n",
+                    c.export_dir, strerror(errno));
+            exit_code = 2;
+        } else if (s.n_runs > 1 || r->pl->peer) {
             fprintf(stderr, "mlbench-engine: --export-data needs exactly one native variant "
                             "(--plugin TASK:VARIANT)\n");
             exit_code = 2;
@@ -327,6 +417,14 @@ int main(int argc, char **argv)
                     r->pl->desc.variant, c.export_dir);
         goto out;
     }
+    if (c.dry_run) {
+        exit_code = mlb_dry_run(stdout, &s, c.estimate_from);
+        goto out;
+    }
+    /* --resume FILE writes the completed document back to FILE unless told
+     * otherwise. */
+    if (c.resume && !c.output)
+        c.output = c.resume;
     /* Every output path is checked before hours of measurement, not after. */
     const char *report_opt[4] = {"--output", "--html", "--csv", "--markdown"};
     const char *report_path[4] = {c.output, c.html, c.csv, c.markdown};
@@ -348,7 +446,18 @@ int main(int argc, char **argv)
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (prepare_runs(&s) < 0) {
+        exit_code = 2;
+        goto out;
+    }
+    cJSON *previous_env = NULL;
+    if (c.resume && mlb_resume_load(&s, c.resume, &previous_env) < 0) {
+        exit_code = 2;
+        goto out;
+    }
     cJSON *env = mlb_env_collect(argc, argv, c.seed);
+    if (previous_env) /* both runs are on record */
+        cJSON_AddItemToObject(env, "resumed_from", previous_env);
     double t0 = mlb_now();
     execute(&c, &s);
     double t1 = mlb_now();

@@ -548,16 +548,23 @@ typedef struct {
 } report;
 
 #define BATCH_IOV 32
+#define MSG_MAX ((size_t)1 << 30) /* a message's length is 32 bits: arrays go in pieces */
 typedef struct {
     struct iovec v[BATCH_IOV];
-    msg_hdr h[BATCH_IOV / 2];
+    msg_hdr h[BATCH_IOV / 3];
     int nv, nh;
 } batch;
 
-static void batch_add(batch *b, uint32_t type, const void *x, size_t nx, const void *y, size_t ny)
+static void batch_send(report *rp, batch *b);
+
+/* Adds one message (x then y as its body); a full batch is sent first. */
+static void batch_add(report *rp, batch *b, uint32_t type, const void *x, size_t nx,
+                      const void *y, size_t ny)
 {
-    if (b->nv + 3 > BATCH_IOV || nx + ny > UINT32_MAX)
-        return;
+    if (b->nv + 3 > BATCH_IOV || b->nh == BATCH_IOV / 3) {
+        batch_send(rp, b);
+        b->nv = b->nh = 0;
+    }
     msg_hdr *h = &b->h[b->nh++];
     h->type = type;
     h->len = (uint32_t)(nx + ny);
@@ -588,6 +595,20 @@ static void batch_write(int fd, batch *b)
             v->iov_base = (char *)v->iov_base + done;
             v->iov_len -= done;
         }
+    }
+}
+
+/* An array in messages of whole elements, each at most MSG_MAX bytes. */
+static void batch_array(report *rp, batch *b, uint32_t type, const void *x, size_t n,
+                        size_t elem)
+{
+    const char *p = x;
+    size_t piece = MSG_MAX / elem;
+    while (n > 0) {
+        size_t k = n < piece ? n : piece;
+        batch_add(rp, b, type, p, k * elem, NULL, 0);
+        p += k * elem;
+        n -= k;
     }
 }
 
@@ -631,32 +652,33 @@ static void report_send(report *rp, const meter *mt, const mlb_rep *rep, const m
             m->t[i] = mt->b_t[ph][i];
             m->rss[i] = mt->b_rss[ph][i];
         }
-        batch_add(&b, MSG_PHASE, m, sizeof *m, NULL, 0);
+        batch_add(rp, &b, MSG_PHASE, m, sizeof *m, NULL, 0);
         rp->sent_phases |= 1u << ph;
     }
     msg_peer pe;
     if (!rp->sent_peer && isfinite(rep->peer_spawn_s)) {
         pe.start_s = rep->peer_spawn_s;
-        batch_add(&b, MSG_PEER, &pe, sizeof pe, rep->peer_hello,
+        batch_add(rp, &b, MSG_PEER, &pe, sizeof pe, rep->peer_hello,
                   rep->peer_hello ? strlen(rep->peer_hello) : 0);
         rp->sent_peer = 1;
     }
-    if (ctx->n_metrics) /* whole, as a metric can be reported again */
-        batch_add(&b, MSG_METRICS, ctx->metrics, ctx->n_metrics * sizeof(mlb_metric), NULL, 0);
+    if (ctx->n_metrics) /* all of them, as a metric can be reported again; a few */
+        batch_add(rp, &b, MSG_METRICS, ctx->metrics, ctx->n_metrics * sizeof(mlb_metric), NULL,
+                  0);
     if (ctx->n_progress > rp->sent_progress) {
-        batch_add(&b, MSG_PROGRESS, ctx->progress + rp->sent_progress,
-                  (ctx->n_progress - rp->sent_progress) * sizeof(mlb_progress), NULL, 0);
+        batch_array(rp, &b, MSG_PROGRESS, ctx->progress + rp->sent_progress,
+                    ctx->n_progress - rp->sent_progress, sizeof(mlb_progress));
         rp->sent_progress = ctx->n_progress;
     }
     if (!rp->sent_latency && rep->n_latency) {
-        batch_add(&b, MSG_LATENCY, rep->latency_s, rep->n_latency * sizeof(double), NULL, 0);
+        batch_array(rp, &b, MSG_LATENCY, rep->latency_s, rep->n_latency, sizeof(double));
         rp->sent_latency = 1;
     }
     msg_final fin;
     if (final) {
         fin.status = (int32_t)rep->status;
         fin.pad = 0;
-        batch_add(&b, MSG_FINAL, &fin, sizeof fin, rep->message,
+        batch_add(rp, &b, MSG_FINAL, &fin, sizeof fin, rep->message,
                   rep->message ? strlen(rep->message) : 0);
     }
     batch_send(rp, &b);
@@ -958,11 +980,13 @@ static int apply_message(watch *w, const rep_shared *sh, mlb_rep *out, uint32_t 
         }
         return rc;
     }
-    case MSG_LATENCY:
-        rc = take_array((void **)&out->latency_s, &out->n_latency, sizeof(double), body, len, 0);
-        for (size_t i = 0; rc == 0 && i < out->n_latency; i++)
+    case MSG_LATENCY: {
+        size_t old = out->n_latency;
+        rc = take_array((void **)&out->latency_s, &out->n_latency, sizeof(double), body, len, 1);
+        for (size_t i = old; rc == 0 && i < out->n_latency; i++)
             out->latency_s[i] = as_json(out->latency_s[i]);
         return rc;
+    }
     case MSG_PEER: {
         msg_peer pe;
         if (len < sizeof pe)

@@ -1,0 +1,22 @@
+/* Earlier results applied to a new plan: --resume and --dry-run's estimate. */
+#ifndef MLB_CORE_RESUME_H
+#define MLB_CORE_RESUME_H
+
+#include <stdio.h>
+#include <cjson/cJSON.h>
+
+#include "engine.h"
+
+/* Loads into s (runs allocated, nothing run yet) the repetitions that the
+ * results file `path` of the same plan already holds, except interrupted
+ * ones. The plan (runs in order: task, variant, every parameter), the engine
+ * version and the seed must match; else an error naming what differs.
+ * Returns 0 with that file's environment in *previous_env (the caller's),
+ * or -1 (exit status 2). */
+int mlb_resume_load(mlb_session *s, const char *path, cJSON **previous_env);
+
+/* --dry-run: the plan and its estimated wall time on f, from an earlier
+ * results file when given. Returns the exit status (0, or 2 for a bad file). */
+int mlb_dry_run(FILE *f, const mlb_session *s, const char *estimate_from);
+
+#endif
