@@ -96,6 +96,10 @@ static void group_set_base(const cJSON *doc, mlb_doc_group *g)
     int b = resolve_baseline(doc, (int)g->id, &g->base_rule);
     if (b >= 0)
         g->base = cJSON_GetArrayItem(mlb_jget(doc, "runs"), b);
+    const cJSON *gr;
+    cJSON_ArrayForEach(gr, mlb_jget(doc, "groups"))
+        if (mlb_jnum(gr, "index") == g->id)
+            g->label = mlb_jstr(gr, "label");
 }
 
 int mlb_groups_build(const cJSON *doc, mlb_doc_group_list *out)
@@ -185,8 +189,14 @@ void mlb_group_title(mlb_sbuf *b, const mlb_doc_group *g, mlb_escape_fn esc)
             put(b, t, esc);
         }
     }
-    if (g->id >= 0)
+    /* What distinguishes the group: its parameters that differ from the
+     * defaults (recorded by the engine), else its number. */
+    if (g->label && *g->label) {
+        mlb_sb_puts(b, " ");
+        put(b, g->label, esc);
+    } else if (g->id >= 0) {
         mlb_sb_printf(b, " (group %.0f)", g->id);
+    }
     mlb_sb_puts(b, ", baseline ");
     put(b, mlb_run_variant(g->base), esc);
 }

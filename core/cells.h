@@ -37,6 +37,7 @@ typedef struct {
     int first_index;      /* runs[] position of the first, for anchors */
     const cJSON *base;    /* the baseline run (mlb_group_baseline) */
     const char *base_rule;
+    const char *label;    /* groups[].label: "m=1024 dtype=f64", or NULL */
 } mlb_doc_group;
 
 typedef struct {

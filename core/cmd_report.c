@@ -255,12 +255,17 @@ int mlb_cmd_report(int argc, char **argv)
         report_usage(stderr);
         return 2;
     }
-    if (!out[0] && !out[1] && !out[2]) {
-        fprintf(stderr, "mlbench-engine report: nothing to write: give --html, --csv or "
-                        "--markdown\n");
-        return 2;
-    }
     char err[PATH_MAX + 512];
+    if (!out[0] && !out[1] && !out[2]) { /* no file asked for: the terminal table */
+        cJSON *doc = mlb_results_load(in, err, sizeof err);
+        if (!doc) {
+            fprintf(stderr, "mlbench-engine report: %s\n", err);
+            return 2;
+        }
+        mlb_report_terminal(stdout, doc);
+        cJSON_Delete(doc);
+        return 0;
+    }
     for (int k = 0; k < 3; k++)
         if (out[k] && mlb_export_check_path(opt[k], out[k], err, sizeof err) < 0) {
             fprintf(stderr, "mlbench-engine report: %s\n", err);

@@ -47,6 +47,8 @@ typedef struct {
     size_t first, n;       /* runs[first .. first + n) */
     size_t baseline;       /* index into runs[]: speed-ups are relative to it */
     const char *baseline_rule; /* "cli" (--baseline), "suite" (baseline:), "naive", "first" */
+    char *label;           /* what distinguishes the group: its baseline's parameters that
+                            * differ from their defaults ("m=1024 dtype=f64"), or NULL */
     char *params_differ;   /* workload parameters whose values differ between the runs
                             * ("m, k"), or NULL: the runs do the same work */
 } mlb_group;

@@ -476,6 +476,46 @@ static int find_differences(mlb_session *s)
     return 0;
 }
 
+/* A group's label: its baseline's parameters that differ from their declared
+ * defaults, in declaration order, so that two groups of one task read
+ * apart ("m=1024 n=1024 k=1024 dtype=f64" rather than a second "gemm"). */
+static int label_groups(mlb_session *s)
+{
+    for (size_t gi = 0; gi < s->n_groups; gi++) {
+        mlb_group *g = &s->groups[gi];
+        const mlb_ctx *c = &s->runs[g->baseline].params;
+        char buf[512];
+        size_t at = 0;
+        buf[0] = '\0';
+        for (size_t i = 0; i < c->n_params && at < sizeof buf; i++) {
+            const mlb_param_value *v = &c->params[i];
+            mlb_param_value d = *v;
+            char why[256];
+            if (mlb_param_parse(v->def->type, v->def->def ? v->def->def : "", &d, why,
+                                sizeof why) == 0) {
+                d.text = (char *)(v->def->def ? v->def->def : "");
+                int same = v->def->type == MLB_PARAM_STRING ? !strcmp(d.text, v->text)
+                           : v->def->type == MLB_PARAM_FLOAT ? d.f == v->f
+                           : v->def->type == MLB_PARAM_BOOL  ? d.b == v->b
+                                                             : d.i == v->i;
+                if (same)
+                    continue;
+            }
+            int k = snprintf(buf + at, sizeof buf - at, "%s%s=%s", at ? " " : "", v->def->name,
+                             v->text);
+            if (k < 0)
+                break;
+            at += (size_t)k;
+        }
+        if (at >= sizeof buf)
+            buf[sizeof buf - 1] = '\0';
+        g->label = strdup(buf);
+        if (!g->label)
+            return -1;
+    }
+    return 0;
+}
+
 int mlb_plan_build(mlb_session *s, mlb_registry *reg, const mlb_suite *suite, const mlb_cli *c,
                    const mlb_run_defaults *d)
 {
@@ -502,7 +542,7 @@ int mlb_plan_build(mlb_session *s, mlb_registry *reg, const mlb_suite *suite, co
         kept++;
     }
     s->n_groups = kept;
-    if (choose_baselines(s, c) < 0 || find_differences(s) < 0)
+    if (choose_baselines(s, c) < 0 || find_differences(s) < 0 || label_groups(s) < 0)
         return -1;
     return 0;
 }
@@ -523,6 +563,7 @@ void mlb_session_free(mlb_session *s)
     for (size_t g = 0; g < s->n_groups; g++) {
         free(s->groups[g].task);
         free(s->groups[g].params_differ);
+        free(s->groups[g].label);
     }
     free(s->groups);
     free(s->runs);

@@ -2,6 +2,7 @@
  * variants, then the verdicts. It is rendered from the results document with
  * the reports' cells (cells.h), so that the terminal, HTML, CSV and Markdown
  * show the same numbers against the same baseline. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,47 @@ static int headline(const cJSON *c, const mlb_doc_group *g)
     return 1;
 }
 
+/* A verdict without its trailing warnings: they are said once per group. */
+static void put_verdict(FILE *f, const char *task, const char *v)
+{
+    const char *w = strstr(v, ". Warning: ");
+    fprintf(f, "  %s: %.*s\n", task, w ? (int)(w - v) : (int)strlen(v), v);
+}
+
+/* One line of the group's warnings, each with the number behind it. */
+static void group_warnings(FILE *f, const cJSON *doc, const mlb_doc_group *g)
+{
+    mlb_sbuf b = {0};
+    static const char *const ph[2][2] = {{"train", "phases.train.wall_s.cv"},
+                                         {"infer", "phases.infer.wall_s.cv"}};
+    for (size_t i = 0; i < g->n; i++)
+        for (int k = 0; k < 2; k++) {
+            double cv = mlb_jnum(mlb_jget(g->runs[i], "summary"), ph[k][1]);
+            if (cv > 0.10)
+                mlb_sb_printf(&b, "%s%s %s varies (CV %.0f%%)", b.len ? "; " : "",
+                              mlb_run_variant(g->runs[i]), ph[k][0], 100 * cv);
+        }
+    const cJSON *c;
+    for (c = NULL; (c = mlb_group_cmp_next(doc, g, c));)
+        if (cJSON_IsTrue(mlb_jget(c, "few_reps")) || few_reps(c)) {
+            double need = mlb_jnum(c, "min_reps"), have = INFINITY;
+            for (size_t i = 0; i < g->n; i++) {
+                double n = mlb_jnum(mlb_jget(g->runs[i], "summary"), "repetitions_ok");
+                if (n < have)
+                    have = n;
+            }
+            mlb_sb_printf(&b, "%stoo few repetitions for a family of %.0f comparisons: %.0f per "
+                              "variant",
+                          b.len ? "; " : "", mlb_jnum(c, "family"), have);
+            if (need > 0)
+                mlb_sb_printf(&b, ", at least %.0f needed", need);
+            break;
+        }
+    if (b.len && !b.oom)
+        fprintf(f, "  %s: warning: %s\n", mlb_or_dash(mlb_jstr(g->runs[0], "task")), b.s);
+    free(b.s);
+}
+
 static void print_verdicts(FILE *f, const cJSON *doc, const mlb_doc_group_list *gl)
 {
     const cJSON *c;
@@ -91,32 +133,114 @@ static void print_verdicts(FILE *f, const cJSON *doc, const mlb_doc_group_list *
             }
             if (!any++)
                 fprintf(f, "\nVerdicts against each group's baseline (p adjusted by Holm within "
-                           "the group's comparisons):\n");
-            fprintf(f, "  %s: %s\n", mlb_or_dash(mlb_jstr(c, "task")),
-                    mlb_or_dash(mlb_jstr(c, "verdict")));
+                           "each group's comparisons; equivalence margin: see methodology):\n");
+            put_verdict(f, mlb_or_dash(mlb_jstr(c, "task")), mlb_or_dash(mlb_jstr(c, "verdict")));
         }
         if (hidden)
             fprintf(f, "  (%zu more comparison%s of this group, equivalent quality or between "
                        "non-baseline variants: in the JSON and the HTML report)\n",
                     hidden, hidden == 1 ? "" : "s");
-        /* The repetition-count warning, once per group rather than per line. */
-        for (c = NULL; (c = mlb_group_cmp_next(doc, &gl->v[k], c));) {
-            if (!few_reps(c))
-                continue;
-            /* All of its warnings, as mlb_comparison_warnings joins them. */
-            const cJSON *w;
-            const char *sep = "";
-            fprintf(f, "  %s: warning: ", mlb_or_dash(mlb_jstr(c, "task")));
-            cJSON_ArrayForEach(w, mlb_jget(c, "warnings"))
-            {
-                if (!cJSON_IsString(w))
-                    continue;
-                fprintf(f, "%s%s", sep, w->valuestring);
-                sep = "; ";
-            }
-            fprintf(f, "\n");
-            break;
+        group_warnings(f, doc, &gl->v[k]);
+    }
+}
+
+/* The comparison of runs a and b (run indices) on `quantity`, either order. */
+static const cJSON *find_cmp(const cJSON *doc, double a, double b, const char *quantity,
+                             int *swapped)
+{
+    const cJSON *c;
+    cJSON_ArrayForEach(c, mlb_jget(doc, "comparisons"))
+    {
+        const char *q = mlb_jstr(c, "quantity");
+        if (!q || strcmp(q, quantity) != 0)
+            continue;
+        double ra = mlb_jnum(c, "run_a"), rb = mlb_jnum(c, "run_b");
+        if ((ra == a && rb == b) || (ra == b && rb == a)) {
+            *swapped = ra == b;
+            return c;
         }
+    }
+    return NULL;
+}
+
+/* One line per group: the fastest variant in train, its speed-up over the
+ * baseline with the CI, and whether its quality is equivalent. */
+static void print_summary(FILE *f, const cJSON *doc, const mlb_doc_group_list *gl)
+{
+    if (!gl->n)
+        return;
+    fprintf(f, "\nSummary (speed-up in train over each group's baseline, 95%% CI):\n");
+    for (size_t k = 0; k < gl->n; k++) {
+        const mlb_doc_group *g = &gl->v[k];
+        mlb_sbuf t = {0};
+        mlb_group_title(&t, g, NULL);
+        const cJSON *best = NULL;
+        double best_sp = 0;
+        for (size_t i = 0; i < g->n; i++) {
+            double sp = g->base ? mlb_speedup(g->base, g->runs[i]) : NAN;
+            if (sp > best_sp) {
+                best_sp = sp;
+                best = g->runs[i];
+            }
+        }
+        fprintf(f, "  %s: ", t.s && !t.oom ? t.s : "?");
+        free(t.s);
+        if (!best) {
+            fprintf(f, "no variant has a train time\n");
+            continue;
+        }
+        if (best == g->base) {
+            fprintf(f, "the baseline, %s, is the fastest\n", mlb_run_variant(best));
+            continue;
+        }
+        double bi = mlb_jnum(g->base, "index"), ri = mlb_jnum(best, "index");
+        int sw = 0;
+        const cJSON *c = find_cmp(doc, bi, ri, "train", &sw);
+        fprintf(f, "%s %.2f×", mlb_run_variant(best), best_sp);
+        if (c) {
+            /* median_ratio is median(a) / median(b): the speed-up when a is
+             * the baseline, its inverse otherwise. */
+            double lo = mlb_jnum(c, "median_ratio_ci95_low"), hi = mlb_jnum(c, "median_ratio_ci95_high");
+            if (sw && lo > 0 && hi > 0) {
+                double t2 = 1 / lo;
+                lo = 1 / hi;
+                hi = t2;
+            }
+            if (lo > 0 && hi > 0)
+                fprintf(f, " [%.2f, %.2f]", lo, hi);
+            const char *kind = mlb_jstr(c, "verdict_kind");
+            if (kind && strcmp(kind, "better") != 0 && strcmp(kind, "worse") != 0)
+                fprintf(f, " (%s)", kind);
+        }
+        /* Quality: every metric compared between the two. */
+        size_t n_q = 0, n_eq = 0;
+        mlb_sbuf d = {0};
+        cJSON_ArrayForEach(c, mlb_jget(doc, "comparisons"))
+        {
+            const char *q = mlb_jstr(c, "quantity");
+            double ra = mlb_jnum(c, "run_a"), rb = mlb_jnum(c, "run_b");
+            if (!q || strncmp(q, "metric:", 7) || !((ra == bi && rb == ri) || (ra == ri && rb == bi)))
+                continue;
+            n_q++;
+            const char *kind = mlb_jstr(c, "verdict_kind");
+            /* The kind is run_a's; say it of the fastest variant. */
+            if (kind && ra == bi && !strcmp(kind, "better"))
+                kind = "worse";
+            else if (kind && ra == bi && !strcmp(kind, "worse"))
+                kind = "better";
+            if (kind && !strcmp(kind, "equivalent"))
+                n_eq++;
+            else
+                mlb_sb_printf(&d, "%s%s %s", d.len ? ", " : "", q + 7, kind ? kind : "?");
+        }
+        if (!n_q)
+            fprintf(f, "; no quality metric\n");
+        else if (n_eq == n_q)
+            fprintf(f, "; quality equivalent (%zu metric%s)\n", n_q, n_q == 1 ? "" : "s");
+        else
+            fprintf(f, "; quality not equivalent: %s (%s against %s)\n", d.s && !d.oom ? d.s : "?",
+                    mlb_run_variant(best), mlb_run_variant(g->base));
+        free(d.s);
     }
 }
 
@@ -130,6 +254,7 @@ void mlb_report_terminal(FILE *f, const cJSON *doc)
     for (size_t k = 0; k < gl.n; k++)
         print_group(f, &gl.v[k]);
     print_verdicts(f, doc, &gl);
+    print_summary(f, doc, &gl);
     mlb_groups_free(&gl);
     fprintf(f, "\n");
 }

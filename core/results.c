@@ -84,6 +84,7 @@ cJSON *mlb_results_json(const mlb_session *s, cJSON *environment)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "index", (double)g);
         cJSON_AddStringToObject(o, "task", gr->task);
+        cJSON_AddStringToObject(o, "label", gr->label ? gr->label : "");
         cJSON *ri = cJSON_AddArrayToObject(o, "runs");
         for (size_t k = gr->first; k < gr->first + gr->n; k++)
             cJSON_AddItemToArray(ri, cJSON_CreateNumber((double)k));

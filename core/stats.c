@@ -1151,6 +1151,10 @@ cJSON *mlb_comparison_to_json(const mlb_comparison *c)
     bad |= add_str(o, "mwu_why", c->mwu_why);
     bad |= add_num(o, "mwu_min_p", c->mwu_min_p);
     bad |= add_num(o, "family", (double)c->family);
+    /* Whether the family can ever make this comparison significant, and the
+     * repetitions per sample it would take. */
+    bad |= !cJSON_AddBoolToObject(o, "few_reps", c->few_reps);
+    bad |= add_num(o, "min_reps", c->few_reps ? (double)c->min_reps : NAN);
     bad |= add_num(o, "cohens_d", c->cohens_d);
     bad |= add_str(o, "cohens_why", c->cohens_why);
     bad |= add_num(o, "cliffs_delta", c->cliffs_delta);

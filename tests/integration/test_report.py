@@ -472,11 +472,13 @@ class Baselines(Reports, unittest.TestCase):
         self.assertEqual((g["baseline"], g["baseline_variant"], g["baseline_rule"]),
                          (self.idx["naive"], "naive", "naive"))
         # the terminal table of the run: the same cells as the reports
-        self.assertIn("== gemm (group 0), baseline naive ==", self.proc.stdout)
+        self.assertIn("== gemm m=48 n=40 k=56, baseline naive ==", self.proc.stdout)
         rows = terminal_rows(self.proc.stdout)
         self.assertEqual(rows, {r["variant"]: speedup_cell(self.doc, r["index"])
                                 for r in self.doc["runs"]})
         self.assertEqual(rows["naive"], "1.00× (baseline)")
+        # `report` on the saved file, without a format, prints the same table
+        self.assertEqual(run(["report", self.w("b.json")], check=0).stdout, self.proc.stdout)
 
     def test_groups_baseline_on_openblas(self):
         doc = json.loads(json.dumps(self.doc))
@@ -491,7 +493,7 @@ class Baselines(Reports, unittest.TestCase):
             self.assertEqual(int(row["baseline_run"]), ob)
         self.assertEqual({float(row["speedup"]) for row in rows if row["variant"] == "openblas"},
                          {1.0})
-        self.assertIn("### gemm (group 0), baseline openblas\n", md)
+        self.assertIn("### gemm m=48 n=40 k=56, baseline openblas\n", md)
         self.assertIn("the baseline, openblas (chosen on the command line)", md)
         self.assertRegex(md, r"\| openblas \| ok \|.*\| 1\.00× \(baseline\) \|")
         self.assertNotRegex(md, r"\| naive \| ok \|.*\(baseline\)")
@@ -602,7 +604,6 @@ class BadInputs(unittest.TestCase):
     def test_usage_errors(self):
         good = self.write("ok.json", json.dumps({"schema": "mlbench.result/1", "runs": []}))
         for args, text in ((["report"], "no results file"),
-                           (["report", good], "nothing to write"),
                            (["report", good, "--html"], "--html needs a file name"),
                            (["report", good, "--pdf", "x"], "unknown option '--pdf'"),
                            (["report", good, good, "--html", self.w("x.html")],
@@ -611,6 +612,8 @@ class BadInputs(unittest.TestCase):
             p = run(args, check=2)
             self.assertIn(text, p.stderr, args)
         self.assert_nothing_written(["ok.json"])
+        # No format asked for: the terminal table of the saved run.
+        self.assertEqual(run(["report", good], check=0).stderr, "")
         p = run(["report", "--help"], check=0)
         self.assertIn("--markdown", p.stdout)
 

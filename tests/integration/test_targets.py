@@ -110,6 +110,20 @@ class PluginAndPeer(unittest.TestCase):
         self.check_run(["--no-fork"])
 
 
+class LargeReports(unittest.TestCase):
+    def test_report_larger_than_shared_memory(self):
+        # 60000 latencies are 480 kB: more than the child's shared report
+        # area, so the rest goes through the pipe; nothing may be lost.
+        with Dir("empty_noop") as d:
+            _, doc = run_json(["--plugin-dir", d, "--plugin", "empty:noop", "--repetitions", "2",
+                               "--warmup", "0", "--infer-queries", "60000"])
+        for rep in doc["runs"][0]["repetitions"]:
+            self.assertEqual(rep["status"], "ok", rep.get("message"))
+            self.assertEqual(len(rep["infer_latency_s"]), 60000)
+            self.assertEqual(set(rep["phases"]), {"setup", "train", "infer", "teardown"})
+            self.assertTrue(all(x >= 0 for x in rep["infer_latency_s"]))
+
+
 class ParentSampling(unittest.TestCase):
     def sleep_run(self, interval, extra=()):
         with Dir("slow_sleep") as d:

@@ -30,8 +30,11 @@ BUILD = os.path.abspath(ARGS.build)
 ENGINE = os.path.join(BUILD, "core", "mlbench-engine")
 TEST_PLUGINS = os.path.join(BUILD, "tests", "plugins")
 
-# The floor of a forked repetition: fork, the child's exit, waitpid, in C.
+# The floor of a forked repetition: fork, the child's exit, waitpid, in C;
+# after loading the given shared objects (the engine loads every plugin it
+# discovers, and fork and exit cost grows with the mappings, ~3 us each here).
 BARE_FORK_C = r"""
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -41,6 +44,9 @@ static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
                           return t.tv_sec + t.tv_nsec * 1e-9; }
 int main(int argc, char **argv) {
     int n = argc > 1 ? atoi(argv[1]) : 400;
+    for (int i = 2; i < argc; i++)
+        if (!dlopen(argv[i], RTLD_LAZY | RTLD_LOCAL))
+            fprintf(stderr, "%s\n", dlerror());
     double t0 = now();
     for (int i = 0; i < n; i++) {
         pid_t p = fork();
@@ -79,8 +85,17 @@ def bare_fork_helper():
     src, exe = os.path.join(d, "fork.c"), os.path.join(d, "fork")
     with open(src, "w") as f:
         f.write(BARE_FORK_C)
-    subprocess.run([cc, "-O2", "-o", exe, src], check=True)
+    subprocess.run([cc, "-O2", "-o", exe, src, "-ldl"], check=True)
     return exe
+
+
+def engine_libraries():
+    """The shared objects the engine loads in these runs: the bundled plugins
+    and the empty test plugin (their dependencies come with them)."""
+    found = [os.path.join(TEST_PLUGINS, "empty_noop.so")]
+    for dirpath, _, files in os.walk(os.path.join(BUILD, "plugins")):
+        found += [os.path.join(dirpath, f) for f in sorted(files) if f.endswith(".so")]
+    return found
 
 
 def quartiles(v):
@@ -96,7 +111,9 @@ def per_rep_overhead(runs, reps=400):
     over all three. Returns {mode: ([ms per repetition], [us inside])}."""
     d = plugin_dir("empty_noop")
     bare = bare_fork_helper()
-    rows = {"fork": ([], []), "no-fork": ([], []), "bare": ([], [])}
+    rows = {"fork": ([], []), "no-fork": ([], []), "bare": ([], []), "bare-libs": ([], [])}
+    libs = engine_libraries()
+    env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(BUILD, "core"))
     for _ in range(runs):
         for mode in ("fork", "no-fork"):
             args = ["--plugin-dir", d, "--plugin", "empty:noop", "--repetitions", str(reps),
@@ -110,6 +127,9 @@ def per_rep_overhead(runs, reps=400):
         if bare:
             out = subprocess.run([bare, str(reps)], check=True, capture_output=True, text=True)
             rows["bare"][0].append(float(out.stdout) * 1e3)
+            out = subprocess.run([bare, str(reps)] + libs, check=True, capture_output=True,
+                                 text=True, env=env)
+            rows["bare-libs"][0].append(float(out.stdout) * 1e3)
     return rows
 
 
@@ -187,16 +207,18 @@ def main():
         print("| mode | engine time per repetition, ms | time inside phases per repetition, us |")
         print("|---|---|---|")
         for mode, label in (("fork", "fork (default)"), ("no-fork", "--no-fork"),
-                            ("bare", "bare fork + wait (C)")):
+                            ("bare", "bare fork + wait (C)"),
+                            ("bare-libs", "bare fork + wait, the engine's libraries loaded")):
             per_rep, inside = rows[mode]
             if not per_rep:
                 continue
             m, q1, q3 = quartiles(per_rep)
             ins = f"{statistics.median(inside):.1f}" if inside else "-"
             print(f"| {label} | {m:.3f} [{q1:.3f}, {q3:.3f}] | {ins} |")
-        if rows["bare"][0]:
-            ratio = [f / b for f, b in zip(rows["fork"][0], rows["bare"][0])]
-            print(f"\nfork mode / bare fork + wait, run by run: median {statistics.median(ratio):.2f}")
+        if rows["bare-libs"][0]:
+            extra = [f - b for f, b in zip(rows["fork"][0], rows["bare-libs"][0])]
+            print(f"\nfork mode minus bare fork + wait with the same libraries, run by run: "
+                  f"median {statistics.median(extra):.3f} ms")
     if want("sampler"):
         cost = sampler_cost()
         print("\nSampler cost, per second of a phase that sleeps (CPU seconds, share of one core):")
