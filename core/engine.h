@@ -49,6 +49,9 @@ typedef struct {
     const char *baseline_rule; /* "cli" (--baseline), "suite" (baseline:), "naive", "first" */
     char *label;           /* what distinguishes the group: its baseline's parameters that
                             * differ from their defaults ("m=1024 dtype=f64"), or NULL */
+    char **point;          /* a sweep's point: n_point (key, value) pairs, key "m=n=k"
+                            * for keys swept together; NULL when not swept */
+    size_t n_point;
     char *params_differ;   /* workload parameters whose values differ between the runs
                             * ("m, k"), or NULL: the runs do the same work */
 } mlb_group;

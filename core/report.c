@@ -244,6 +244,33 @@ static void print_summary(FILE *f, const cJSON *doc, const mlb_doc_group_list *g
     }
 }
 
+/* The sweep's curves: exponent b of t = a·x^b with its CI, and the nearest
+ * complexity class. */
+static void print_scaling(FILE *f, const cJSON *doc)
+{
+    const cJSON *c, *sc = mlb_jget(doc, "scaling");
+    if (!cJSON_GetArraySize(sc))
+        return;
+    fprintf(f, "\nScaling over the sweep (cost ~ x^b; memory: floor + x^b):\n");
+    fprintf(f, "  %-12s %-12s %-12s %-22s %-20s %-11s %s\n", "task", "parameter", "variant",
+            "quantity", "b [95% CI]", "class", "RMS");
+    cJSON_ArrayForEach(c, sc)
+    {
+        char ci[64] = "";
+        const cJSON *lo = cJSON_GetArrayItem(mlb_jget(c, "exponent_ci95"), 0),
+                    *hi = cJSON_GetArrayItem(mlb_jget(c, "exponent_ci95"), 1);
+        if (cJSON_IsNumber(lo) && cJSON_IsNumber(hi))
+            snprintf(ci, sizeof ci, "%.2f [%.2f, %.2f]", mlb_jnum(c, "exponent"), lo->valuedouble,
+                     hi->valuedouble);
+        else
+            snprintf(ci, sizeof ci, "%.2f", mlb_jnum(c, "exponent"));
+        fprintf(f, "  %-12s %-12s %-12s %-22s %-20s %-11s %.0f%%\n",
+                mlb_or_dash(mlb_jstr(c, "task")), mlb_or_dash(mlb_jstr(c, "param")),
+                mlb_or_dash(mlb_jstr(c, "variant")), mlb_or_dash(mlb_jstr(c, "quantity")), ci,
+                mlb_or_dash(mlb_jstr(c, "complexity")), 100 * mlb_jnum(c, "complexity_rms"));
+    }
+}
+
 void mlb_report_terminal(FILE *f, const cJSON *doc)
 {
     mlb_doc_group_list gl;
@@ -255,6 +282,7 @@ void mlb_report_terminal(FILE *f, const cJSON *doc)
         print_group(f, &gl.v[k]);
     print_verdicts(f, doc, &gl);
     print_summary(f, doc, &gl);
+    print_scaling(f, doc);
     mlb_groups_free(&gl);
     fprintf(f, "\n");
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "scaling.h"
 #include "suite.h"
 
 #define RESULT_SCHEMA "mlbench.result/1"
@@ -91,6 +92,21 @@ cJSON *mlb_results_json(const mlb_session *s, cJSON *environment)
         cJSON_AddNumberToObject(o, "baseline", (double)gr->baseline);
         cJSON_AddStringToObject(o, "baseline_variant", s->runs[gr->baseline].pl->desc.variant);
         cJSON_AddStringToObject(o, "baseline_rule", gr->baseline_rule ? gr->baseline_rule : "first");
+        if (gr->n_point) { /* this group's point of a sweep, typed as the parameter */
+            cJSON *pt = cJSON_AddObjectToObject(o, "point");
+            const cJSON *params = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetArrayItem(runs, (int)gr->first), "params");
+            for (size_t q = 0; q < gr->n_point; q++) {
+                char first[256];
+                snprintf(first, sizeof first, "%s", gr->point[2 * q]);
+                char *eq = strchr(first, '=');
+                if (eq)
+                    *eq = '\0';
+                const cJSON *v = cJSON_GetObjectItemCaseSensitive(params, first);
+                cJSON_AddItemToObject(pt, gr->point[2 * q],
+                                      v ? cJSON_Duplicate(v, 0) : cJSON_CreateString(gr->point[2 * q + 1]));
+            }
+        }
         cJSON *pd = cJSON_AddArrayToObject(o, "params_differ");
         if (gr->params_differ) {
             char buf[1024];
@@ -101,6 +117,21 @@ cJSON *mlb_results_json(const mlb_session *s, cJSON *environment)
         }
         cJSON_AddItemToArray(groups, o);
     }
+    /* The sweep: which parameters vary; each group's point is in groups[]. */
+    cJSON *sw = NULL;
+    for (size_t g = 0; g < s->n_groups; g++)
+        for (size_t q = 0; q < s->groups[g].n_point; q++) {
+            if (!sw)
+                sw = cJSON_AddArrayToObject(cJSON_AddObjectToObject(doc, "sweep"), "params");
+            int seen = 0;
+            const cJSON *e;
+            cJSON_ArrayForEach(e, sw) seen |= !strcmp(e->valuestring, s->groups[g].point[2 * q]);
+            if (!seen)
+                cJSON_AddItemToArray(sw, cJSON_CreateString(s->groups[g].point[2 * q]));
+        }
+    cJSON *scaling = mlb_scaling_json(s);
+    if (scaling)
+        cJSON_AddItemToObject(doc, "scaling", scaling);
     cJSON *cmps = cJSON_AddArrayToObject(doc, "comparisons");
     for (size_t i = 0; i < s->n_cmps; i++) {
         const mlb_cmp_entry *e = &s->cmps[i];

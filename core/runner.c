@@ -1077,6 +1077,7 @@ static int run_forked(const mlb_plugin_entry *pl, mlb_ctx *ctx, const mlb_run_op
         nfds_t nf = 0;
         if (on_pipe)
             fds[nf++] = (struct pollfd){.fd = pfd[0], .events = POLLIN};
+        nfds_t at_pidfd = nf;
         if (pidfd >= 0)
             fds[nf++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
         struct timespec ts = ts_of(wake - now);
@@ -1096,7 +1097,10 @@ static int run_forked(const mlb_plugin_entry *pl, mlb_ctx *ctx, const mlb_run_op
                 }
             }
         }
-        if (waitpid(pid, &status, WNOHANG) == pid) {
+        /* With a pidfd, only once it says the child has gone. */
+        int gone = pidfd < 0 || (pr > 0 && fds[at_pidfd].revents);
+        pid_t wr = gone ? waitpid(pid, &status, WNOHANG) : 0;
+        if (wr == pid || (wr < 0 && errno == ECHILD)) { /* ECHILD: reaped by someone else */
             reaped = 1;
             break;
         }

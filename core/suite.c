@@ -278,20 +278,47 @@ static int load_params(ld_ctx *c, const yaml_node_t *n, const char *where, mlb_b
         yaml_node_t *k = yaml_document_get_node(c->doc, p[i].key);
         yaml_node_t *v = yaml_document_get_node(c->doc, p[i].value);
         const char *vs = NULL;
+        mlb_kv *kv = &b->params[i];
+        kv->pos = pos_of(k->start_mark);
+        kv->value_pos = pos_of(v->start_mark);
+        if ((rc = dup_str(sval(k), &kv->key)))
+            return rc;
+        if (v->type == YAML_SEQUENCE_NODE) { /* a sweep: each value is a point */
+            yaml_node_item_t *it = v->data.sequence.items.start;
+            size_t nv = (size_t)(v->data.sequence.items.top - it);
+            if (nv == 0)
+                return fail(c, v, "%s: '%s' is an empty list: a sweep needs at least one value",
+                            sub, sval(k));
+            if (nv > MLB_SUITE_MAX_SWEEP)
+                return fail(c, v, "%s: '%s' sweeps %zu values (at most %d)", sub, sval(k), nv,
+                            MLB_SUITE_MAX_SWEEP);
+            kv->values = calloc(nv, sizeof(char *));
+            if (!kv->values)
+                return -ENOMEM;
+            for (size_t j = 0; j < nv; j++) {
+                yaml_node_t *e = yaml_document_get_node(c->doc, it[j]);
+                if (e->type != YAML_SCALAR_NODE || is_null(e))
+                    return fail(c, e, "%s: '%s': every value of a sweep must be a single value, "
+                                      "got %s", sub, sval(k), is_null(e) ? "nothing" : kind_name(e));
+                if ((rc = scalar_text(c, e, sval(k), &vs)) || (rc = dup_str(vs, &kv->values[j])))
+                    return rc;
+                kv->n_values = j + 1;
+            }
+            if ((rc = dup_str(kv->values[0], &kv->value)))
+                return rc;
+            continue;
+        }
         if (v->type != YAML_SCALAR_NODE)
-            return fail(c, v, "%s: '%s' must be a single value, got %s", sub, sval(k),
-                        kind_name(v));
+            return fail(c, v, "%s: '%s' must be a single value or a list of values, got %s", sub,
+                        sval(k), kind_name(v));
         if (is_null(v))
             return fail(c, v, "%s: '%s' has no value", sub, sval(k));
         if ((rc = scalar_text(c, v, sval(k), &vs)))
             return rc;
-        mlb_kv *kv = &b->params[i];
         /* Kept as written: the plugin's declared type decides how to read it,
          * so "0.010" or "yes" must reach it unchanged. */
-        if ((rc = dup_str(sval(k), &kv->key)) || (rc = dup_str(vs, &kv->value)))
+        if ((rc = dup_str(vs, &kv->value)))
             return rc;
-        kv->pos = pos_of(k->start_mark);
-        kv->value_pos = pos_of(v->start_mark);
     }
     return 0;
 }
@@ -622,6 +649,9 @@ void mlb_suite_free(mlb_suite *s)
         for (size_t j = 0; j < b->n_params; j++) {
             free(b->params[j].key);
             free(b->params[j].value);
+            for (size_t v = 0; v < b->params[j].n_values; v++)
+                free(b->params[j].values[v]);
+            free(b->params[j].values);
         }
         free(b->params);
         free(b->target_metric);

@@ -12,8 +12,13 @@ typedef struct {
     int line, col; /* 1-based */
 } mlb_pos;
 
+/* Most values one swept parameter may take (suite list or --param list). */
+#define MLB_SUITE_MAX_SWEEP 4096
+
 typedef struct {
-    char *key, *value; /* value as text, scalars only */
+    char *key, *value; /* value as text; for a sweep, its first value */
+    char **values;     /* a sweep (a YAML list): n_values values as text; else NULL */
+    size_t n_values;
     mlb_pos pos;       /* of the key */
     mlb_pos value_pos; /* of the value, for "bad value" errors */
 } mlb_kv;

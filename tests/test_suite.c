@@ -113,6 +113,27 @@ START_TEST(test_minimal)
 END_TEST
 
 /* An aliased params map is shared in the document but copied per benchmark. */
+START_TEST(test_sweep)
+{
+    char path[512], err[512];
+    mlb_suite s;
+    data_path(path, sizeof path, "sweep.yaml");
+    ck_assert_int_eq(mlb_suite_load(path, &s, err, sizeof err), 0);
+    ck_assert_uint_eq(s.benches[0].n_params, 2);
+    const mlb_kv *m = &s.benches[0].params[0];
+    ck_assert_str_eq(m->key, "m");
+    ck_assert_uint_eq(m->n_values, 3);
+    ck_assert_str_eq(m->values[0], "64");
+    ck_assert_str_eq(m->values[2], "256");
+    ck_assert_str_eq(m->value, "64");
+    ck_assert_int_eq(m->value_pos.line, 4);
+    const mlb_kv *d = &s.benches[0].params[1];
+    ck_assert_ptr_null(d->values);
+    ck_assert_str_eq(d->value, "f32");
+    mlb_suite_free(&s);
+}
+END_TEST
+
 START_TEST(test_anchors)
 {
     char path[1024], err[512];
@@ -156,8 +177,9 @@ static const bad_case bad_cases[] = {
     { "err_variants_nested.yaml", 3, 23, "variants: expected a name" },
     { "err_variants_dup.yaml", 3, 32, "variants: 'naive' is listed twice" },
     { "err_params_list.yaml", 3, 13, "params: expected a mapping" },
-    { "err_param_value_list.yaml", 4, 10, "params: 'm' must be a single value, got a list" },
-    { "err_param_value_map.yaml", 5, 13, "params: 'opts' must be a single value, got a mapping" },
+    { "err_param_sweep_nested.yaml", 4, 14, "params: 'm': every value of a sweep must be a single value, got a list" },
+    { "err_param_sweep_empty.yaml", 4, 10, "params: 'm' is an empty list" },
+    { "err_param_value_map.yaml", 5, 13, "params: 'opts' must be a single value or a list of values, got a mapping" },
     { "err_param_null.yaml", 4, 9, "params: 'm' has no value" },
     { "err_missing_task.yaml", 2, 5, "missing required key 'task'" },
     { "err_task_list.yaml", 2, 11, "task: expected a name" },
@@ -250,6 +272,7 @@ static Suite *suite_suite(void)
     tcase_add_test(tc, test_good);
     tcase_add_test(tc, test_minimal);
     tcase_add_test(tc, test_anchors);
+    tcase_add_test(tc, test_sweep);
     tcase_add_loop_test(tc, test_bad, 0, (int)(sizeof bad_cases / sizeof bad_cases[0]));
     tcase_add_test(tc, test_unreadable);
     tcase_add_test(tc, test_err_buffer);
