@@ -119,7 +119,10 @@ static int metric_seen(char (*names)[64], size_t n, const char *name)
 }
 
 /* Distinct metric names over the run's successful repetitions. */
-static size_t metric_names(const mlb_run *run, char (*names)[64], int *dirs, size_t cap)
+/* The metrics of a run's successful repetitions, each once, with how the
+ * first repetition that reported it declared it. */
+static size_t metric_names(const mlb_run *run, char (*names)[64], const mlb_metric **decl,
+                           size_t cap)
 {
     size_t n = 0;
     for (size_t i = 0; i < run->n_reps; i++) {
@@ -129,7 +132,7 @@ static size_t metric_names(const mlb_run *run, char (*names)[64], int *dirs, siz
         for (size_t k = 0; k < r->n_metrics && n < cap; k++)
             if (!metric_seen(names, n, r->metrics[k].name)) {
                 snprintf(names[n], 64, "%s", r->metrics[k].name);
-                dirs[n++] = r->metrics[k].dir;
+                decl[n++] = &r->metrics[k];
             }
     }
     return n;
@@ -183,8 +186,8 @@ static cJSON *run_summary(const mlb_run *run, uint64_t seed)
         }
     }
     char names[64][64];
-    int dirs[64];
-    size_t nm = metric_names(run, names, dirs, 64);
+    const mlb_metric *decl[64];
+    size_t nm = metric_names(run, names, decl, 64);
     if (nm) {
         cJSON *mo = cJSON_AddObjectToObject(sum, "metrics");
         for (size_t m = 0; m < nm; m++) {
@@ -194,7 +197,9 @@ static cJSON *run_summary(const mlb_run *run, uint64_t seed)
             mlb_summary s;
             if (mlb_summary_compute(x, n, seed, &s) == 0) {
                 cJSON *j = mlb_summary_to_json(&s);
-                cJSON_AddStringToObject(j, "better", dirs[m] > 0 ? "higher" : "lower");
+                cJSON_AddStringToObject(j, "better", decl[m]->dir > 0 ? "higher" : "lower");
+                if (decl[m]->flags & MLB_METRIC_RESTATES_TIME)
+                    cJSON_AddBoolToObject(j, "restates_time", 1);
                 cJSON_AddItemToObject(mo, names[m], j);
             }
         }
@@ -249,15 +254,22 @@ static void compare_pair(mlb_session *s, int a, int b)
     nb = collect(rb, query_median, NULL, xb);
     push_cmp(s, a, b, "infer_query", MLB_BETTER_LOWER_TIME, xa, na, xb, nb);
     char names[64][64];
-    int dirs[64];
-    size_t nm = metric_names(ra, names, dirs, 64);
+    const mlb_metric *decl[64];
+    size_t nm = metric_names(ra, names, decl, 64);
     for (size_t m = 0; m < nm; m++) {
-        size_t na = collect(ra, metric_value, names[m], xa);
-        size_t nb = collect(rb, metric_value, names[m], xb);
+        /* A restated phase time is the phase's comparison again: said once. */
+        if (decl[m]->flags & MLB_METRIC_RESTATES_TIME)
+            continue;
+        na = collect(ra, metric_value, names[m], xa);
+        nb = collect(rb, metric_value, names[m], xb);
         char what[80];
         snprintf(what, sizeof what, "metric:%s", names[m]);
-        push_cmp(s, a, b, what, dirs[m] < 0 ? MLB_BETTER_LOWER : MLB_BETTER_HIGHER, xa, na, xb,
-                 nb);
+        if (push_cmp(s, a, b, what, decl[m]->dir < 0 ? MLB_BETTER_LOWER : MLB_BETTER_HIGHER, xa,
+                     na, xb, nb) == 0 && s->n_cmps &&
+            !strcmp(s->cmps[s->n_cmps - 1].what, what)) {
+            s->cmps[s->n_cmps - 1].rel_tol = decl[m]->rel_tol;
+            s->cmps[s->n_cmps - 1].abs_tol = decl[m]->abs_tol;
+        }
     }
 out:
     free(xa);
@@ -323,6 +335,8 @@ int mlb_session_analyze(mlb_session *s)
         mlb_margin mg = mlb_margin_default(e->better);
         if (e->better == MLB_BETTER_LOWER_TIME && s->equivalence > 0)
             mg.rel = s->equivalence;
+        else if (e->better != MLB_BETTER_LOWER_TIME && (e->rel_tol > 0 || e->abs_tol > 0))
+            mg = (mlb_margin){e->rel_tol, e->abs_tol}; /* the plugin's own tolerance */
         mlb_comparison_set_margin(&e->c, e->better, mg);
         mlb_comparison quiet = e->c;
         quiet.few_reps = 0;

@@ -234,10 +234,24 @@ void mlb_report_work(mlb_ctx *ctx, mlb_work_kind kind, double amount)
 
 void mlb_report_metric(mlb_ctx *ctx, const char *name, double value, mlb_direction dir)
 {
+    mlb_report_metric_ex(ctx, name, value, dir, 0, 0, 0);
+}
+
+void mlb_report_metric_ex(mlb_ctx *ctx, const char *name, double value, mlb_direction dir,
+                          double rel_tol, double abs_tol, unsigned flags)
+{
+    /* A tolerance that is not a finite non-negative number is the default. */
+    if (!(rel_tol >= 0) || !isfinite(rel_tol))
+        rel_tol = 0;
+    if (!(abs_tol >= 0) || !isfinite(abs_tol))
+        abs_tol = 0;
     for (size_t i = 0; i < ctx->n_metrics; i++) {
         if (!strcmp(ctx->metrics[i].name, name)) {
             ctx->metrics[i].value = value;
-            ctx->metrics[i].dir = dir;
+            ctx->metrics[i].dir = dir >= 0 ? 1 : -1;
+            ctx->metrics[i].rel_tol = rel_tol;
+            ctx->metrics[i].abs_tol = abs_tol;
+            ctx->metrics[i].flags = flags;
             return;
         }
     }
@@ -253,6 +267,9 @@ void mlb_report_metric(mlb_ctx *ctx, const char *name, double value, mlb_directi
     snprintf(m->name, sizeof m->name, "%s", name);
     m->value = value;
     m->dir = dir >= 0 ? 1 : -1;
+    m->rel_tol = rel_tol;
+    m->abs_tol = abs_tol;
+    m->flags = flags;
 }
 
 void mlb_report_progress(mlb_ctx *ctx, double step, double loss, const char *metric, double value)

@@ -19,6 +19,8 @@ typedef struct {
     char name[64];
     double value;
     int dir;
+    double rel_tol, abs_tol; /* margin of equivalence; 0, 0: the engine's default */
+    unsigned flags;          /* MLB_METRIC_* */
 } mlb_metric;
 
 typedef struct {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <gsl/gsl_permutation.h>
 #include <gsl/gsl_randist.h>
@@ -580,4 +581,92 @@ int mlb_data_write_csv(const mlb_dataset *ds, const char *path, char *err, size_
     if (fclose(f) != 0 || bad)
         return mlb_data_fail(err, err_len, -EIO, "%s: write error", path);
     return 0;
+}
+
+/* ---- Class labels, missing values, problems ----------------------------- */
+
+void mlb_data_format_number(double v, char *buf, size_t len)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, len, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int mlb_data_labels_to_classes(mlb_dataset *ds, int plus_sign, char *err, size_t err_len)
+{
+    double *sorted = malloc((ds->n ? ds->n : 1) * sizeof *sorted);
+    if (!sorted)
+        return mlb_data_fail(err, err_len, -ENOMEM, "%s: out of memory", ds->name);
+    memcpy(sorted, ds->y, ds->n * sizeof *sorted);
+    qsort(sorted, ds->n, sizeof *sorted, cmp_double);
+    size_t k = 0;
+    for (size_t i = 0; i < ds->n; i++)
+        if (i == 0 || sorted[i] != sorted[k - 1])
+            sorted[k++] = sorted[i];
+    if (k > 65536) {
+        free(sorted);
+        return mlb_data_fail(err, err_len, -EINVAL,
+                             "%s: %zu distinct labels: not a classification target", ds->name, k);
+    }
+    char **names = calloc(k ? k : 1, sizeof *names);
+    int rc = names ? 0 : -ENOMEM;
+    for (size_t c = 0; c < k && !rc; c++) {
+        char buf[40];
+        if (plus_sign)
+            snprintf(buf, sizeof buf, "%+.15g", sorted[c]);
+        else
+            mlb_data_format_number(sorted[c], buf, sizeof buf);
+        if (!(names[c] = strdup(buf)))
+            rc = -ENOMEM;
+    }
+    if (rc) {
+        free_list(names, k);
+        free(sorted);
+        return mlb_data_fail(err, err_len, rc, "%s: out of memory", ds->name);
+    }
+    for (size_t i = 0; i < ds->n; i++) {
+        const double *hit = bsearch(&ds->y[i], sorted, k, sizeof *sorted, cmp_double);
+        ds->y[i] = (double)(hit - sorted);
+    }
+    /* Replaces whatever the caller had (a mapping is the whole truth). */
+    free_list(ds->class_names, ds->n_classes > 0 ? (size_t)ds->n_classes : 0);
+    ds->class_names = names;
+    ds->n_classes = (int)k;
+    free(sorted);
+    return 0;
+}
+
+int mlb_data_is_missing(const char *s)
+{
+    static const char *const marks[] = {"", "na", "n/a", "nan", "null", "none", "?"};
+    for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
+        if (!strcasecmp(s, marks[i]))
+            return 1;
+    return 0;
+}
+
+void mlb_data_note_problem(mlb_data_info *info, const char *msg)
+{
+    if (info->n_problems < MLB_DATA_INFO_MAX)
+        snprintf(info->problems[info->n_problems], sizeof info->problems[0], "%s", msg);
+    info->n_problems++;
+}
+
+void mlb_data_note_warning(mlb_data_info *info, const char *fmt, ...)
+{
+    if (info->n_warnings < MLB_DATA_INFO_MAX) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(info->warnings[info->n_warnings], sizeof info->warnings[0], fmt, ap);
+        va_end(ap);
+    }
+    info->n_warnings++;
 }

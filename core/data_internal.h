@@ -82,6 +82,38 @@ MLB_HIDDEN int mlb_data_check_shape(const char *what, size_t n, size_t d, char *
  * loader) into n_classes = max + 1. */
 MLB_HIDDEN int mlb_data_count_classes(mlb_dataset *ds, char *err, size_t err_len);
 
+/* Shortest "%.*g" text that reads back as v (class names of numeric labels). */
+MLB_HIDDEN void mlb_data_format_number(double v, char *buf, size_t len);
+
+/* Maps the distinct targets of ds, sorted, to 0..k-1 and names the classes
+ * by their values ("%+.15g" with plus_sign, as LIBSVM's -1/+1; else the
+ * shortest text). At most 65536 classes. 0 or -EINVAL / -ENOMEM. */
+MLB_HIDDEN int mlb_data_labels_to_classes(mlb_dataset *ds, int plus_sign, char *err,
+                                          size_t err_len);
+
+/* 1 for the usual spellings of a missing value: "", NA, N/A, NaN, null,
+ * None, ? (any case). */
+MLB_HIDDEN int mlb_data_is_missing(const char *s);
+
+/* Lenient reading (mlb_data_inspect): a text loader given an info records
+ * a bad row's problem there and reads on; at the end it fails with the
+ * first problem. Stores msg in info->problems while there is room. */
+MLB_HIDDEN void mlb_data_note_problem(mlb_data_info *info, const char *msg);
+MLB_HIDDEN void mlb_data_note_warning(mlb_data_info *info, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* The loaders behind mlb_data_load_csv / _libsvm, with an info for
+ * lenient reading (NULL: strict, stop at the first problem). */
+MLB_HIDDEN int mlb_data_csv_read(const char *path, const mlb_data_opts *opts,
+                                 mlb_data_info *info, mlb_dataset **out, char *err,
+                                 size_t err_len);
+MLB_HIDDEN int mlb_data_libsvm_read(const char *path, size_t n_features,
+                                    const mlb_data_opts *opts, mlb_data_info *info,
+                                    mlb_dataset **out, char *err, size_t err_len);
+
 /* The seeded MT19937 every generator and the split use: a 64-bit seed and a
  * stream tag fold into its 32-bit seed, so that different uses of one run
  * seed get independent streams. Returns NULL on allocation failure. */

@@ -33,7 +33,8 @@ typedef struct {
 /* A comparison of two runs of one group on one quantity. */
 typedef struct {
     int a, b;            /* run indices */
-    char what[80];       /* "train", "infer", or "metric:accuracy" */
+    char what[80];       /* "train", "infer_query", or "metric:accuracy" */
+    double rel_tol, abs_tol; /* a metric's declared margin of equivalence; 0: default */
     int better;          /* MLB_BETTER_* of stats.h */
     mlb_comparison c;
     double p_bonferroni, p_holm, p_bh; /* over the session's family; NaN: no test */

@@ -398,11 +398,19 @@ static void apply_answer(mlb_ctx *ctx, const cJSON *a)
     {
         const cJSON *v = cJSON_IsNumber(m) ? m : cJSON_GetObjectItemCaseSensitive(m, "value");
         const cJSON *b = cJSON_GetObjectItemCaseSensitive(m, "better");
+        /* As mlb_report_metric_ex: an optional tolerance, and whether the
+         * value restates a phase time (docs/peer-protocol.md). */
+        const cJSON *rt = cJSON_GetObjectItemCaseSensitive(m, "rel_tol");
+        const cJSON *at = cJSON_GetObjectItemCaseSensitive(m, "abs_tol");
+        const cJSON *re = cJSON_GetObjectItemCaseSensitive(m, "restates_time");
         if (cJSON_IsNumber(v) && m->string)
-            mlb_report_metric(ctx, m->string, v->valuedouble,
-                              cJSON_IsString(b) && !strcmp(b->valuestring, "lower")
-                                  ? MLB_LOWER_IS_BETTER
-                                  : MLB_HIGHER_IS_BETTER);
+            mlb_report_metric_ex(ctx, m->string, v->valuedouble,
+                                 cJSON_IsString(b) && !strcmp(b->valuestring, "lower")
+                                     ? MLB_LOWER_IS_BETTER
+                                     : MLB_HIGHER_IS_BETTER,
+                                 cJSON_IsNumber(rt) ? rt->valuedouble : 0,
+                                 cJSON_IsNumber(at) ? at->valuedouble : 0,
+                                 cJSON_IsTrue(re) ? MLB_METRIC_RESTATES_TIME : 0);
     }
 }
 

@@ -70,6 +70,13 @@ cJSON *mlb_rep_to_json(const mlb_rep *r)
         cJSON *o = cJSON_AddObjectToObject(met, r->metrics[i].name);
         add_num(o, "value", r->metrics[i].value);
         cJSON_AddStringToObject(o, "better", r->metrics[i].dir > 0 ? "higher" : "lower");
+        if (r->metrics[i].rel_tol > 0 || r->metrics[i].abs_tol > 0) {
+            cJSON *t = cJSON_AddObjectToObject(o, "tolerance");
+            add_num(t, "relative", r->metrics[i].rel_tol);
+            add_num(t, "absolute", r->metrics[i].abs_tol);
+        }
+        if (r->metrics[i].flags & MLB_METRIC_RESTATES_TIME)
+            cJSON_AddBoolToObject(o, "restates_time", 1);
     }
     if (r->n_progress) {
         cJSON *pr = cJSON_AddArrayToObject(j, "progress");
@@ -148,6 +155,12 @@ int mlb_rep_from_json(const cJSON *j, mlb_rep *out)
             m->value = get_num(e, "value");
             const cJSON *b = cJSON_GetObjectItemCaseSensitive(e, "better");
             m->dir = cJSON_IsString(b) && !strcmp(b->valuestring, "lower") ? -1 : 1;
+            const cJSON *t = cJSON_GetObjectItemCaseSensitive(e, "tolerance");
+            double rt = get_num(t, "relative"), at = get_num(t, "absolute");
+            m->rel_tol = rt >= 0 && isfinite(rt) ? rt : 0;
+            m->abs_tol = at >= 0 && isfinite(at) ? at : 0;
+            if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "restates_time")))
+                m->flags |= MLB_METRIC_RESTATES_TIME;
         }
     }
     const cJSON *pr = cJSON_GetObjectItemCaseSensitive(j, "progress");

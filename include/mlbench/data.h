@@ -68,8 +68,34 @@ typedef struct {
     int classify;     /* 1: the target is a class label (CSV: an integer >= 0, n_classes =
                        * max + 1; LIBSVM: see mlb_data_load_libsvm) */
     /* IDX only: */
-    int image_unit;   /* 1 scales pixels from 0..255 to 0..1 */
+    int image_unit;   /* 1 scales pixels from 0..255 to 0..1 (also uint8 .npy features) */
+    /* ---- Appended after 1.0; zero (NULL) is the default for each. ---- */
+    /* CSV: the target column by its header name, or as a 1-based index
+     * written in digits ("3"); when set it overrides target_col. A name is
+     * looked up in the header first, so a column named "3" is found. */
+    const char *target_name;
+    /* CSV: MLB_HEADER_AUTO, _YES or _NO. 0: has_header decides, except for
+     * a file given to mlb_dataset_load by path, where 0 means auto. */
+    int header_mode;
+    /* A file given to mlb_dataset_load by path: "csv", "libsvm", "idx",
+     * "npy" or "sklearn"; NULL, "" or "auto": from the file's contents. */
+    const char *format;
 } mlb_data_opts;
+
+/* header_mode values. Auto: the first line is a header when one of its
+ * cells is not a number where the second line has a number (so a string
+ * class column does not make a header of the first data row). */
+#define MLB_HEADER_AUTO 1
+#define MLB_HEADER_YES 2
+#define MLB_HEADER_NO 3
+
+/* classify values. 1: CSV targets are class indices (integers >= 0,
+ * n_classes = max + 1), as the registry's files are written. LABELS: any
+ * labels, numbers or strings; the distinct ones, sorted (numerically when
+ * every label is a number, else by bytes), become 0..k-1 and their text is
+ * kept in class_names. LIBSVM and .npy map labels either way; files given
+ * to mlb_dataset_load by path get LABELS for any nonzero classify. */
+#define MLB_CLASSIFY_LABELS 2
 
 #define MLB_CSV_NO_TARGET (-1L)
 
@@ -86,8 +112,11 @@ typedef struct {
  * "fashion-mnist-test" (the 10000 test images). Files are searched in
  * $MLBENCH_DATA_PATH (colon-separated), the source tree's data/, the
  * installed <datadir>/mlbench/data, and /usr/share/datasets/<name>. opts may
- * be NULL; its CSV fields are ignored (the registry knows each layout). An
- * unknown name fails with -ENOENT and an error that lists the known names. */
+ * be NULL; for a registered name its CSV fields are ignored (the registry
+ * knows each layout). A name that is not registered may be a file or a
+ * pair of files (see "The user's own files" below). An unknown name that
+ * is no file either fails with -ENOENT and an error that starts "unknown
+ * dataset" and lists the known names. */
 int mlb_dataset_load(const char *name, const mlb_data_opts *opts, mlb_dataset **out, char *err,
                      size_t err_len);
 
@@ -185,6 +214,97 @@ int mlb_data_subset(const mlb_dataset *ds, size_t first, size_t count, mlb_datas
 int mlb_data_write_csv(const mlb_dataset *ds, const char *path, char *err, size_t err_len);
 
 void mlb_dataset_free(mlb_dataset *ds);
+
+/* ---- The user's own files ------------------------------------------------ *
+ *
+ * mlb_dataset_load also takes a file: a name that is not registered but is
+ * an existing file, or two existing files joined by a comma ("X.npy,y.npy",
+ * "images.idx,labels.idx"), is loaded by the loader its format needs. The
+ * format is opts->format when given, else it comes from the contents (gzip
+ * is looked through): \x93NUMPY is .npy, 00 00 <type> <dims> is IDX, text
+ * whose first row is "label index:value ..." is LIBSVM, other text is CSV
+ * (delimiter: opts->delimiter, or the most frequent of , ; and tab on the
+ * first line, or runs of blanks). A registered name wins over a file of
+ * the same name in the working directory ("./iris" is the file). CSV: the
+ * header is auto-detected unless has_header or header_mode says, the
+ * target is target_name / target_col (default the last column); a nonzero
+ * classify reads it as class labels (MLB_CLASSIFY_LABELS); quoted cells
+ * ("a,b", "" for a quote) are accepted. */
+
+/* 1 if name is in the registry (a file path is not). */
+int mlb_dataset_registered(const char *name);
+
+/* NumPy .npy pair: features (n, ...) and targets (n,) or (n, 1); float64,
+ * float32, signed and unsigned integers of 1 to 8 bytes, bool; either byte
+ * order; C order only (a Fortran-order array of 2 or more dimensions is
+ * refused). Features of shape (n, h, w) or (n, c, h, w) keep their image
+ * shape. NaN or infinite values are refused with their byte offset. With
+ * classify, the distinct targets, sorted, become 0..k-1 (over every row,
+ * even with max_rows). Version 1, 2 and 3 files, plain or gzip. */
+int mlb_data_load_npy(const char *x_path, const char *y_path, const mlb_data_opts *opts,
+                      mlb_dataset **out, char *err, size_t err_len);
+
+/* Sets one option from text, as a plugin parameter or a command-line flag
+ * gives it: "target" (a column name or 1-based index; "" the default),
+ * "header" (auto, true, false), "delimiter" (one character, or "tab",
+ * "space" / "blank" for runs of blanks, "" the default), "format" (auto,
+ * csv, libsvm, idx, npy, sklearn), "classify" (true, false). value is
+ * kept by pointer for target and format: it must outlive the load.
+ * Returns 0 or -EINVAL with err saying which value is wrong. */
+int mlb_data_opts_set(mlb_data_opts *o, const char *key, const char *value, char *err,
+                      size_t err_len);
+
+/* The four file options at once, each NULL or "" for its default: what a
+ * plugin calls with its parameters (see MLB_DATA_FILE_PARAMS). */
+int mlb_data_opts_from_params(mlb_data_opts *o, const char *target, const char *header,
+                              const char *delimiter, const char *format, char *err,
+                              size_t err_len);
+
+/* Parameter declarations and rules for the four options, for a plugin's
+ * mlb_param_def and mlb_param_rule tables (include <mlbench/plugin.h>
+ * first). Values are checked again by mlb_data_opts_from_params. */
+#define MLB_DATA_FILE_PARAMS                                                                       \
+    {"target", MLB_PARAM_STRING, "",                                                               \
+     "dataset file: target column, a name or 1-based index (default: the last)"},                  \
+    {"header", MLB_PARAM_STRING, "auto",                                                           \
+     "dataset CSV file: does the first line name the columns (auto, true, false)"},               \
+    {"delimiter", MLB_PARAM_STRING, "",                                                            \
+     "dataset CSV file: the delimiter (one character, tab, space; default: from the file)"},       \
+    {"format", MLB_PARAM_STRING, "auto",                                                           \
+     "dataset file format (auto: from the contents; csv, libsvm, idx, npy, sklearn)"}
+#define MLB_DATA_FILE_RULES                                                                        \
+    MLB_RULE_CHOICES("header", "auto", "true", "false"),                                           \
+        MLB_RULE_CHOICES("format", "auto", "csv", "libsvm", "idx", "npy", "sklearn")
+
+/* What mlb_data_inspect learned, beyond the dataset itself. */
+#define MLB_DATA_INFO_MAX 8
+typedef struct {
+    char format[16];   /* "csv", "libsvm", "idx", "npy", "sklearn", or a registered
+                        * dataset's layout ("diabetes" for its two files) */
+    int registered;    /* 1: a registry name; 0: a file (or pair) */
+    int gzip;          /* 1: the (first) file is gzip-compressed */
+    int header;        /* CSV: 1 if the first line was read as column names */
+    char delimiter;    /* CSV: the delimiter used (' ': runs of blanks) */
+    long target_col;   /* CSV: 1-based column of the target; 0: none or not CSV */
+    size_t columns;    /* CSV: cells per row, the target included */
+    /* Counted over the whole file: a text file is read to its end, row
+     * after bad row, so that one pass finds every problem. */
+    size_t missing_cells;     /* empty, NA, NaN, null, ? ... */
+    size_t non_numeric_cells; /* other text where a number belongs */
+    size_t bad_rows;          /* rows with any problem (ragged ones included) */
+    size_t n_problems;        /* why the file does not load: all of them counted, */
+    char problems[MLB_DATA_INFO_MAX][256]; /* the first ones kept, each positioned */
+    size_t n_warnings;        /* it loads, but: constant columns, one-row classes, ... */
+    char warnings[MLB_DATA_INFO_MAX][256];
+} mlb_data_info;
+
+/* mlb_dataset_load, for a person checking a file before a long run: also
+ * fills info, reading a bad text file to its end to list its problems
+ * (the return value and err are those of the first, as mlb_dataset_load
+ * would give), and on success looks for what may still be wrong (the
+ * warnings). out may be NULL (the dataset is then freed). */
+int mlb_data_inspect(const char *name, const mlb_data_opts *opts, mlb_data_info *info,
+                     mlb_dataset **out, char *err, size_t err_len);
 
 #ifdef __cplusplus
 }

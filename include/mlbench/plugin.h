@@ -206,6 +206,18 @@ void mlb_report_work(mlb_ctx *ctx, mlb_work_kind kind, double amount);
 typedef enum { MLB_LOWER_IS_BETTER = -1, MLB_HIGHER_IS_BETTER = 1 } mlb_direction;
 void mlb_report_metric(mlb_ctx *ctx, const char *name, double value, mlb_direction dir);
 
+/* ABI 1.2: a metric with what the engine needs to judge it. `rel_tol` and
+ * `abs_tol` are its margin of practical equivalence: two variants whose
+ * values differ by at most max(rel_tol·|value|, abs_tol) are equivalent
+ * (0 and 0: the engine's default, 1e-6 relative with a 1e-12 floor). A
+ * float32 kernel's max_rel_err of 6e-8 against 7e-8 is noise, not quality.
+ * `flags`: MLB_METRIC_RESTATES_TIME when the value restates a phase time
+ * (a fit time measured inside train): it is recorded, not compared, so
+ * that each fact is said once. */
+#define MLB_METRIC_RESTATES_TIME 1u
+void mlb_report_metric_ex(mlb_ctx *ctx, const char *name, double value, mlb_direction dir,
+                          double rel_tol, double abs_tol, unsigned flags);
+
 /* A point of the learning curve: after `step` steps (or epochs), the training
  * loss and one quality metric (NaN when not measured). The engine stamps it
  * with the elapsed time of the phase. */

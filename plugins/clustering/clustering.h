@@ -86,6 +86,8 @@ typedef struct {
     double *cand_rows;   /* trials x d */
     double *cand_norm;   /* trials */
     size_t *cand_id;     /* trials */
+    size_t *pp_ids;      /* k: the rows k-means++ chose */
+    int *map;            /* k: label map of the same-clustering test */
     size_t *perm;        /* n: the random init's shuffle */
     double *upper;       /* n (elkan) */
     double *lower;       /* n x k (elkan) */

@@ -85,7 +85,7 @@ class RegressionSklearn(mlbench_peer.Peer):
         fit_s = (time.perf_counter() - t0) / repeats
         self.fitted = True
         self.work(items=len(self.y) * repeats)
-        self.metric("fit_s", fit_s, "lower")
+        self.metric("fit_s", fit_s, "lower", restates_time=True)
         self.metric("iterations", float(np.max(getattr(self.model, "n_iter_", 1) or 1)), "lower")
 
     def infer(self):

@@ -66,10 +66,20 @@ class Peer:
             if v:
                 self._work[k] = self._work.get(k, 0) + float(v)
 
-    def metric(self, name, value, better="higher"):
+    def metric(self, name, value, better="higher", rel_tol=None, abs_tol=None,
+               restates_time=False):
+        """A quality metric; rel_tol/abs_tol: its margin of equivalence;
+        restates_time: the value restates a phase time (recorded, not compared)."""
         if better not in ("higher", "lower"):
             raise ValueError("better must be 'higher' or 'lower'")
-        self._metrics[name] = {"value": float(value), "better": better}
+        m = {"value": float(value), "better": better}
+        if rel_tol is not None:
+            m["rel_tol"] = float(rel_tol)
+        if abs_tol is not None:
+            m["abs_tol"] = float(abs_tol)
+        if restates_time:
+            m["restates_time"] = True
+        self._metrics[name] = m
 
     def progress(self, step, loss=None, metric=None, value=None):
         """A learning-curve point, sent at once so the engine stamps its time."""
