@@ -28,6 +28,7 @@ void mlb_cli_usage(FILE *f)
         "       mlbench-engine stats A.txt [B.txt] [--json] | stats --adjust P.txt [--json]\n"
         "       mlbench-engine compare BASELINE.json NEW.json [--threshold 5%%]\n"
         "       mlbench-engine report RESULTS.json [--html F] [--csv F] [--markdown F]\n"
+        "       mlbench-engine data FILE [--format F] [--target T] [--header H] [--json]\n"
         "\n"
         "Runs ML benchmark plugins under uniform measurement and compares their variants.\n"
         "\n"

@@ -587,6 +587,11 @@ int mlb_data_write_csv(const mlb_dataset *ds, const char *path, char *err, size_
 
 void mlb_data_format_number(double v, char *buf, size_t len)
 {
+    /* Integers as integers: "10", not the shorter "1e+01". */
+    if (v == floor(v) && fabs(v) < 1e15) {
+        snprintf(buf, len, "%.0f", v);
+        return;
+    }
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(buf, len, "%.*g", prec, v);
         if (strtod(buf, NULL) == v)

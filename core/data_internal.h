@@ -106,10 +106,11 @@ MLB_HIDDEN void mlb_data_note_warning(mlb_data_info *info, const char *fmt, ...)
     ;
 
 /* The loaders behind mlb_data_load_csv / _libsvm, with an info for
- * lenient reading (NULL: strict, stop at the first problem). */
+ * lenient reading (NULL: strict, stop at the first problem). fopts: NULL,
+ * or a whole struct of this library's size (not a caller's shorter one). */
 MLB_HIDDEN int mlb_data_csv_read(const char *path, const mlb_data_opts *opts,
-                                 mlb_data_info *info, mlb_dataset **out, char *err,
-                                 size_t err_len);
+                                 const mlb_data_file_opts *fopts, mlb_data_info *info,
+                                 mlb_dataset **out, char *err, size_t err_len);
 MLB_HIDDEN int mlb_data_libsvm_read(const char *path, size_t n_features,
                                     const mlb_data_opts *opts, mlb_data_info *info,
                                     mlb_dataset **out, char *err, size_t err_len);

@@ -34,46 +34,6 @@ static int push_entry(entry_list *a, size_t row, size_t col, double v)
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Maps the distinct labels, sorted, to 0..k-1 and records their text. */
-static int labels_to_classes(mlb_dataset *ds, char *err, size_t err_len)
-{
-    double *sorted = malloc(ds->n * sizeof *sorted);
-    if (!sorted)
-        return mlb_data_fail(err, err_len, -ENOMEM, "%s: out of memory", ds->name);
-    memcpy(sorted, ds->y, ds->n * sizeof *sorted);
-    qsort(sorted, ds->n, sizeof *sorted, cmp_double);
-    size_t k = 0;
-    for (size_t i = 0; i < ds->n; i++)
-        if (i == 0 || sorted[i] != sorted[k - 1])
-            sorted[k++] = sorted[i];
-    if (k > 65536) {
-        free(sorted);
-        return mlb_data_fail(err, err_len, -EINVAL,
-                             "%s: %zu distinct labels: not a classification target", ds->name, k);
-    }
-    for (size_t i = 0; i < ds->n; i++) {
-        const double *hit = bsearch(&ds->y[i], sorted, k, sizeof *sorted, cmp_double);
-        ds->y[i] = (double)(hit - sorted);
-    }
-    ds->n_classes = (int)k;
-    ds->class_names = calloc(k, sizeof *ds->class_names);
-    int rc = ds->class_names ? 0 : -ENOMEM;
-    for (size_t c = 0; c < k && !rc; c++) {
-        char buf[32];
-        snprintf(buf, sizeof buf, "%+.15g", sorted[c]);
-        if (!(ds->class_names[c] = strdup(buf)))
-            rc = -ENOMEM;
-    }
-    free(sorted);
-    return rc ? mlb_data_fail(err, err_len, rc, "%s: out of memory", ds->name) : 0;
-}
-
 static int is_blank(char c)
 {
     return c == ' ' || c == '\t';
@@ -156,8 +116,8 @@ static int parse_line(mlb_text_reader *r, size_t row, entry_list *ents, double *
     return 0;
 }
 
-int mlb_data_load_libsvm(const char *path, size_t n_features, const mlb_data_opts *opts,
-                         mlb_dataset **out, char *err, size_t err_len)
+int mlb_data_libsvm_read(const char *path, size_t n_features, const mlb_data_opts *opts,
+                         mlb_data_info *info, mlb_dataset **out, char *err, size_t err_len)
 {
     static const mlb_data_opts defaults = {0};
     if (!opts)
@@ -173,13 +133,29 @@ int mlb_data_load_libsvm(const char *path, size_t n_features, const mlb_data_opt
     entry_list ents = {0};
     mlb_dvec labels = {0};
     size_t max_col = n_features, rows = 0;
+    int first_rc = 0;
+    char *first_err = NULL;
     while (!opts->max_rows || rows < opts->max_rows) {
         rc = mlb_text_next(&r, err, err_len);
         if (rc <= 0)
             break;
         double label;
         int has_row;
+        size_t ents0 = ents.n, max0 = max_col;
         rc = parse_line(&r, rows, &ents, &label, &max_col, &has_row, err, err_len);
+        if (rc == -EINVAL && info) {
+            /* Lenient: note the bad line, drop what it added, read on. */
+            ents.n = ents0;
+            max_col = max0;
+            info->bad_rows++;
+            mlb_data_note_problem(info, err);
+            if (!first_rc) {
+                first_rc = rc;
+                first_err = strdup(err);
+            }
+            rc = 0;
+            continue;
+        }
         if (rc < 0)
             break;
         if (!has_row)
@@ -191,6 +167,14 @@ int mlb_data_load_libsvm(const char *path, size_t n_features, const mlb_data_opt
         rows++;
     }
     mlb_text_close(&r);
+    int fatal_noted = 0;
+    if (rc < 0 && info) {
+        mlb_data_note_problem(info, err);
+        fatal_noted = 1;
+    }
+    if (first_rc)
+        rc = mlb_data_fail(err, err_len, first_rc, "%s", first_err ? first_err : "bad rows");
+    free(first_err);
     mlb_dataset *ds = NULL;
     if (!rc && rows == 0)
         rc = mlb_data_fail(err, err_len, -EINVAL, "%s: no data rows", path);
@@ -217,8 +201,10 @@ int mlb_data_load_libsvm(const char *path, size_t n_features, const mlb_data_opt
         }
         memcpy(ds->y, labels.v, rows * sizeof(double));
         if (opts->classify)
-            rc = labels_to_classes(ds, err, err_len);
+            rc = mlb_data_labels_to_classes(ds, 1, err, err_len);
     }
+    if (info && rc < 0 && !fatal_noted && !first_rc)
+        mlb_data_note_problem(info, err);
     free(ents.v);
     mlb_dvec_free(&labels);
     if (rc) {
@@ -227,4 +213,10 @@ int mlb_data_load_libsvm(const char *path, size_t n_features, const mlb_data_opt
     }
     *out = ds;
     return 0;
+}
+
+int mlb_data_load_libsvm(const char *path, size_t n_features, const mlb_data_opts *opts,
+                         mlb_dataset **out, char *err, size_t err_len)
+{
+    return mlb_data_libsvm_read(path, n_features, opts, NULL, out, err, err_len);
 }

@@ -21,6 +21,7 @@
 
 #include "cli.h"
 #include "cmd_compare.h"
+#include "cmd_data.h"
 #include "engine.h"
 #include "env.h"
 #include "export.h"
@@ -337,6 +338,7 @@ static const subcommand subcommands[] = {
     {"stats", mlb_cmd_stats},
     {"compare", mlb_cmd_compare},
     {"report", mlb_cmd_report},
+    {"data", mlb_cmd_data},
 };
 
 int main(int argc, char **argv)

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "ctx.h"
-#include "plan.h"
+#include "plan_internal.h"
 
 /* ---- names and suggestions ----------------------------------------------- */
 
@@ -164,8 +164,8 @@ static int add_all_variants(mlb_session *s, mlb_registry *reg, const char *task,
 /* ---- parameters ------------------------------------------------------------ */
 
 /* Sets K=V on run r; `where` prefixes errors (a file position or "--param"). */
-static int set_param(mlb_run *r, const char *key, const char *value, const char *where,
-                     const char *where_value)
+int mlb_plan_set_param(mlb_run *r, const char *key, const char *value, const char *where,
+                       const char *where_value)
 {
     char why[1024];
     int rc = mlb_ctx_set_param(&r->params, key, value, why, sizeof why);
@@ -190,206 +190,6 @@ static int set_param(mlb_run *r, const char *key, const char *value, const char 
     return 0;
 }
 
-/* ---- sweeps ----------------------------------------------------------------- */
-
-/* One swept axis of one group: keys that take each value together
- * (m=n=k=256,512 sweeps the three as one), and the values, as text. */
-typedef struct {
-    size_t group;
-    char **keys;
-    size_t n_keys;
-    char **values;
-    size_t n_values;
-    char where[PATH_MAX + 32];
-} sweep_axis;
-
-typedef struct {
-    sweep_axis *v;
-    size_t n;
-} sweep_axes;
-
-static void axes_free(sweep_axes *a)
-{
-    for (size_t i = 0; i < a->n; i++) {
-        for (size_t k = 0; k < a->v[i].n_keys; k++)
-            free(a->v[i].keys[k]);
-        for (size_t k = 0; k < a->v[i].n_values; k++)
-            free(a->v[i].values[k]);
-        free(a->v[i].keys);
-        free(a->v[i].values);
-    }
-    free(a->v);
-    memset(a, 0, sizeof *a);
-}
-
-/* Splits s at every `sep` into a new array of copies. */
-static int split_dup(const char *s, char sep, char ***out, size_t *n)
-{
-    *out = NULL;
-    *n = 0;
-    size_t cap = 1;
-    for (const char *p = s; *p; p++)
-        cap += *p == sep;
-    char **v = calloc(cap, sizeof(char *));
-    if (!v)
-        return -ENOMEM;
-    const char *start = s;
-    for (size_t i = 0; i < cap; i++) {
-        const char *end = strchr(start, sep);
-        size_t len = end ? (size_t)(end - start) : strlen(start);
-        v[i] = strndup(start, len);
-        if (!v[i]) {
-            for (size_t k = 0; k < i; k++)
-                free(v[k]);
-            free(v);
-            return -ENOMEM;
-        }
-        start = end ? end + 1 : start + len;
-    }
-    *out = v;
-    *n = cap;
-    return 0;
-}
-
-/* Adds an axis for group g; takes ownership of keys and values. */
-static int axis_add(sweep_axes *a, size_t g, char **keys, size_t n_keys, char **values,
-                    size_t n_values, const char *where)
-{
-    for (size_t i = 0; i < a->n; i++)
-        for (size_t k = 0; k < a->v[i].n_keys && a->v[i].group == g; k++)
-            for (size_t j = 0; j < n_keys; j++)
-                if (!strcmp(a->v[i].keys[k], keys[j])) {
-                    fprintf(stderr, "mlbench-engine: %s: parameter %s is swept twice for "
-                                    "group %zu (%s)\n", where, keys[j], g, a->v[i].where);
-                    goto fail;
-                }
-    sweep_axis *v = realloc(a->v, (a->n + 1) * sizeof(*v));
-    if (!v)
-        goto fail;
-    a->v = v;
-    sweep_axis *x = &a->v[a->n++];
-    memset(x, 0, sizeof *x);
-    x->group = g;
-    x->keys = keys;
-    x->n_keys = n_keys;
-    x->values = values;
-    x->n_values = n_values;
-    snprintf(x->where, sizeof x->where, "%s", where);
-    return 0;
-fail:
-    for (size_t k = 0; k < n_keys; k++)
-        free(keys[k]);
-    for (size_t k = 0; k < n_values; k++)
-        free(values[k]);
-    free(keys);
-    free(values);
-    return -1;
-}
-
-static int is_choice(const mlb_param_rule *r, const char *v)
-{
-    for (size_t i = 0; r->choices && r->choices[i]; i++)
-        if (!strcmp(r->choices[i], v))
-            return 1;
-    return 0;
-}
-
-/* A --param value as the list of values it stands for: "256,512,1024",
- * "256..4096*2" (doubling), "1..8+1" or "1..8" (steps); a string with a
- * comma is one value unless every part is one of the parameter's choices
- * (dataset=images.idx,labels.idx is a pair of files, dtype=f32,f64 two
- * points). Returns 0 with *n >= 1, or -1 after an error. */
-static int parse_values(const char *text, const mlb_param_def *def, const mlb_plugin *pl,
-                        char ***out, size_t *n)
-{
-    const char *dots = strstr(text, "..");
-    if (dots && (def->type == MLB_PARAM_INT || def->type == MLB_PARAM_FLOAT)) {
-        char *end, head[64];
-        double hi, step = 1;
-        int mul = 0;
-        /* strtod would read "64." of "64..256" as a number: cut at "..". */
-        if ((size_t)(dots - text) >= sizeof head)
-            goto bad_range;
-        memcpy(head, text, (size_t)(dots - text));
-        head[dots - text] = '\0';
-        double lo = strtod(head, &end);
-        if (end == head || *end)
-            goto bad_range;
-        hi = strtod(dots + 2, &end);
-        if (end == dots + 2)
-            goto bad_range;
-        if (*end == '*' || *end == '+') {
-            mul = *end == '*';
-            const char *st = end + 1;
-            step = strtod(st, &end);
-            if (end == st)
-                goto bad_range;
-        }
-        if (*end || !isfinite(lo) || !isfinite(hi) || hi < lo || (mul && !(step > 1)) ||
-            (!mul && !(step > 0)) || (mul && !(lo > 0)))
-            goto bad_range;
-        size_t cnt = 0;
-        for (double x = lo; x <= hi * (1 + 1e-12) && cnt <= MLB_SUITE_MAX_SWEEP;
-             x = mul ? x * step : x + step)
-            cnt++;
-        if (cnt > MLB_SUITE_MAX_SWEEP) {
-            fprintf(stderr, "mlbench-engine: --param %s=%s: more than %d points\n", def->name,
-                    text, MLB_SUITE_MAX_SWEEP);
-            return -1;
-        }
-        char **v = calloc(cnt, sizeof(char *));
-        if (!v)
-            return -1;
-        double x = lo;
-        for (size_t i = 0; i < cnt; i++, x = mul ? x * step : x + step) {
-            char b[64];
-            if (def->type == MLB_PARAM_INT)
-                snprintf(b, sizeof b, "%.0f", floor(x + 0.5));
-            else
-                snprintf(b, sizeof b, "%.17g", x);
-            v[i] = strdup(b);
-            if (!v[i]) {
-                for (size_t k = 0; k < i; k++)
-                    free(v[k]);
-                free(v);
-                return -1;
-            }
-        }
-        *out = v;
-        *n = cnt;
-        return 0;
-    bad_range:
-        fprintf(stderr, "mlbench-engine: --param %s=%s: a range is FROM..TO, FROM..TO+STEP or "
-                        "FROM..TO*FACTOR (FACTOR > 1, FROM > 0)\n", def->name, text);
-        return -1;
-    }
-    int list = strchr(text, ',') != NULL;
-    if (list && def->type == MLB_PARAM_STRING) {
-        mlb_param_rule r;
-        char **parts;
-        size_t np;
-        list = 0;
-        if (mlb_param_rule_get(pl, def->name, &r) == 0 && r.choices &&
-            split_dup(text, ',', &parts, &np) == 0) {
-            list = 1;
-            for (size_t i = 0; i < np; i++) {
-                list &= is_choice(&r, parts[i]);
-                free(parts[i]);
-            }
-            free(parts);
-        }
-    }
-    if (list)
-        return split_dup(text, ',', out, n) < 0 ? -1 : 0;
-    *out = calloc(1, sizeof(char *));
-    if (!*out || !((*out)[0] = strdup(text))) {
-        free(*out);
-        return -1;
-    }
-    *n = 1;
-    return 0;
-}
-
 /* The group a run belongs to. */
 static size_t group_of(const mlb_session *s, size_t run)
 {
@@ -399,7 +199,7 @@ static size_t group_of(const mlb_session *s, size_t run)
 /* --param overrides: KEY=VALUE for every run, or scoped TASK[:VARIANT].KEY=VALUE;
  * K1=K2=...=VALUE sets several keys to one value (or sweeps them together);
  * a list or range of values is a sweep (parse_values). */
-static int apply_cli_params(mlb_session *s, const mlb_cli *c, sweep_axes *axes)
+static int apply_cli_params(mlb_session *s, const mlb_cli *c, mlb_sweep_axes *axes)
 {
     for (size_t i = 0; i < c->n_params; i++) {
         char *buf = strdup(c->params[i]);
@@ -416,7 +216,7 @@ static int apply_cli_params(mlb_session *s, const mlb_cli *c, sweep_axes *axes)
         }
         char **keys = NULL;
         size_t n_keys = 0;
-        if (split_dup(key, '=', &keys, &n_keys) < 0) {
+        if (mlb_split_dup(key, '=', &keys, &n_keys) < 0) {
             free(buf);
             return -1;
         }
@@ -438,7 +238,7 @@ static int apply_cli_params(mlb_session *s, const mlb_cli *c, sweep_axes *axes)
                     def = &r->pl->desc.params[p];
             char **vals = NULL;
             size_t nv = 1;
-            if (def && parse_values(value, def, &r->pl->desc, &vals, &nv) < 0) {
+            if (def && mlb_sweep_parse_values(value, def, &r->pl->desc, &vals, &nv) < 0) {
                 rc = -1;
                 break;
             }
@@ -452,13 +252,13 @@ static int apply_cli_params(mlb_session *s, const mlb_cli *c, sweep_axes *axes)
                     last_group = group_of(s, k);
                     char **kc = NULL;
                     size_t nk = 0;
-                    rc = split_dup(key, '=', &kc, &nk) < 0 ? -1
-                         : axis_add(axes, last_group, kc, nk, vals, nv, "--param");
+                    rc = mlb_split_dup(key, '=', &kc, &nk) < 0 ? -1
+                         : mlb_sweep_axis_add(axes, last_group, kc, nk, vals, nv, "--param");
                     vals = NULL;
                 }
             } else {
                 for (size_t q = 0; q < n_keys && rc == 0; q++)
-                    rc = set_param(r, keys[q], vals ? vals[0] : value, "--param", "--param");
+                    rc = mlb_plan_set_param(r, keys[q], vals ? vals[0] : value, "--param", "--param");
             }
             for (size_t q = 0; vals && q < nv; q++)
                 free(vals[q]);
@@ -482,7 +282,7 @@ static int apply_cli_params(mlb_session *s, const mlb_cli *c, sweep_axes *axes)
 /* ---- groups from a suite and from the command line ------------------------- */
 
 static int plan_suite(mlb_session *s, mlb_registry *reg, const mlb_suite *suite,
-                      const mlb_run_defaults *base, sweep_axes *axes)
+                      const mlb_run_defaults *base, mlb_sweep_axes *axes)
 {
     mlb_run_defaults sd = *base;
     if (suite->repetitions >= 0) sd.repetitions = suite->repetitions;
@@ -525,12 +325,12 @@ static int plan_suite(mlb_session *s, mlb_registry *reg, const mlb_suite *suite,
                          bs->params[p].value_pos.line, bs->params[p].value_pos.col);
                 char **keys = NULL;
                 size_t nk = 0;
-                if (split_dup(bs->params[p].key, '=', &keys, &nk) < 0)
+                if (mlb_split_dup(bs->params[p].key, '=', &keys, &nk) < 0)
                     return -1;
                 int rc = 0;
                 for (size_t q = 0; q < nk; q++) {
                     if (rc == 0)
-                        rc = set_param(r, keys[q], bs->params[p].value, where, where_value);
+                        rc = mlb_plan_set_param(r, keys[q], bs->params[p].value, where, where_value);
                     free(keys[q]);
                 }
                 free(keys);
@@ -550,7 +350,7 @@ static int plan_suite(mlb_session *s, mlb_registry *reg, const mlb_suite *suite,
             size_t nk = 0;
             snprintf(where, sizeof where, "%s:%d:%d", suite->path, kv->value_pos.line,
                      kv->value_pos.col);
-            if (!vals || split_dup(kv->key, '=', &keys, &nk) < 0) {
+            if (!vals || mlb_split_dup(kv->key, '=', &keys, &nk) < 0) {
                 free(vals);
                 return -1;
             }
@@ -564,7 +364,7 @@ static int plan_suite(mlb_session *s, mlb_registry *reg, const mlb_suite *suite,
                     free(vals);
                     return -1;
                 }
-            if (axis_add(axes, s->n_groups - 1, keys, nk, vals, kv->n_values, where) < 0)
+            if (mlb_sweep_axis_add(axes, s->n_groups - 1, keys, nk, vals, kv->n_values, where) < 0)
                 return -1;
         }
         if (bs->baseline) {
@@ -645,146 +445,6 @@ static int plan_cli(mlb_session *s, mlb_registry *reg, const mlb_cli *c,
         }
     }
     return 0;
-}
-
-/* A copy of run src with its parameters (and none of its measurements). */
-static int run_clone(mlb_run *dst, const mlb_run *src, uint64_t seed)
-{
-    memset(dst, 0, sizeof *dst);
-    dst->pl = src->pl;
-    dst->data_from = src->data_from;
-    dst->repetitions = src->repetitions;
-    dst->warmup = src->warmup;
-    dst->infer_queries = src->infer_queries;
-    dst->timeout_s = src->timeout_s;
-    dst->target = src->target;
-    if (src->target_metric && !(dst->target_metric = strdup(src->target_metric)))
-        return -1;
-    if (mlb_ctx_init(&dst->params, &src->pl->desc, seed) < 0)
-        return -1;
-    char why[1024];
-    for (size_t i = 0; i < src->params.n_params; i++)
-        if (mlb_ctx_set_param(&dst->params, src->params.params[i].def->name,
-                              src->params.params[i].text, why, sizeof why) < 0)
-            return -1;
-    return 0;
-}
-
-static void run_drop(mlb_run *r)
-{
-    mlb_ctx_free(&r->params);
-    free(r->target_metric);
-}
-
-/* Every group with swept axes becomes one group per point of their
- * cartesian product, its runs cloned and given the point's values; the
- * order is the first axis slowest, as written. */
-static int expand_sweeps(mlb_session *s, const sweep_axes *axes)
-{
-    if (!axes->n)
-        return 0;
-    mlb_run *runs = NULL;
-    mlb_group *groups = NULL;
-    size_t n_runs = 0, n_groups = 0, cap_runs = 0, cap_groups = 0;
-    int rc = -1;
-    for (size_t gi = 0; gi < s->n_groups; gi++) {
-        const mlb_group *g = &s->groups[gi];
-        const sweep_axis *ax[64];
-        size_t na = 0, points = 1;
-        for (size_t a = 0; a < axes->n && na < 64; a++)
-            if (axes->v[a].group == gi) {
-                ax[na++] = &axes->v[a];
-                points *= axes->v[a].n_values;
-            }
-        if (points > MLB_SUITE_MAX_SWEEP) {
-            fprintf(stderr, "mlbench-engine: group %zu (%s): the sweep has %zu points (at most "
-                            "%d)\n", gi, g->task, points, MLB_SUITE_MAX_SWEEP);
-            goto out;
-        }
-        for (size_t pt = 0; pt < points; pt++) {
-            if (n_groups == cap_groups) {
-                cap_groups = cap_groups ? 2 * cap_groups : 16;
-                mlb_group *ng = realloc(groups, cap_groups * sizeof(*ng));
-                if (!ng)
-                    goto out;
-                groups = ng;
-            }
-            mlb_group *ng = &groups[n_groups++];
-            memset(ng, 0, sizeof *ng);
-            ng->task = strdup(g->task);
-            ng->first = n_runs;
-            ng->n = g->n;
-            ng->baseline = g->baseline_rule ? n_runs + (g->baseline - g->first) : 0;
-            ng->baseline_rule = g->baseline_rule;
-            ng->n_point = na;
-            if (!ng->task)
-                goto out;
-            if (na && !(ng->point = calloc(2 * na, sizeof(char *))))
-                goto out;
-            for (size_t k = 0; k < g->n; k++) {
-                if (n_runs == cap_runs) {
-                    cap_runs = cap_runs ? 2 * cap_runs : 64;
-                    mlb_run *nr = realloc(runs, cap_runs * sizeof(*nr));
-                    if (!nr)
-                        goto out;
-                    runs = nr;
-                }
-                mlb_run *r = &runs[n_runs];
-                if (run_clone(r, &s->runs[g->first + k], s->seed) < 0) {
-                    run_drop(r);
-                    goto out;
-                }
-                r->group = (int)(n_groups - 1);
-                n_runs++;
-                /* The point's value of each axis: mixed radix, first axis slowest. */
-                size_t rest = pt;
-                for (size_t a = na; a-- > 0;) {
-                    const char *v = ax[a]->values[rest % ax[a]->n_values];
-                    rest /= ax[a]->n_values;
-                    for (size_t q = 0; q < ax[a]->n_keys; q++)
-                        if (set_param(r, ax[a]->keys[q], v, ax[a]->where, ax[a]->where) < 0)
-                            goto out;
-                    if (k == 0) {
-                        char kb[512];
-                        size_t at = 0;
-                        for (size_t q = 0; q < ax[a]->n_keys && at < sizeof kb; q++) {
-                            int w = snprintf(kb + at, sizeof kb - at, "%s%s", q ? "=" : "",
-                                             ax[a]->keys[q]);
-                            at += w > 0 ? (size_t)w : 0;
-                        }
-                        if (!(ng->point[2 * a] = strdup(kb)) || !(ng->point[2 * a + 1] = strdup(v)))
-                            goto out;
-                    }
-                }
-            }
-        }
-    }
-    rc = 0;
-out:
-    if (rc == 0) {
-        for (size_t i = 0; i < s->n_runs; i++)
-            run_drop(&s->runs[i]);
-        for (size_t g = 0; g < s->n_groups; g++)
-            free(s->groups[g].task);
-        free(s->runs);
-        free(s->groups);
-        s->runs = runs;
-        s->n_runs = n_runs;
-        s->groups = groups;
-        s->n_groups = n_groups;
-        return 0;
-    }
-    for (size_t i = 0; i < n_runs; i++)
-        run_drop(&runs[i]);
-    for (size_t g = 0; g < n_groups; g++) {
-        free(groups[g].task);
-        for (size_t q = 0; groups[g].point && q < 2 * groups[g].n_point; q++)
-            free(groups[g].point[q]);
-        free(groups[g].point);
-    }
-    free(runs);
-    free(groups);
-    return -1;
 }
 
 /* ---- baselines and differences --------------------------------------------- */
@@ -954,15 +614,15 @@ static int label_groups(mlb_session *s)
 int mlb_plan_build(mlb_session *s, mlb_registry *reg, const mlb_suite *suite, const mlb_cli *c,
                    const mlb_run_defaults *d)
 {
-    sweep_axes axes = {0};
+    mlb_sweep_axes axes = {0};
     int rc = (suite && suite->path && plan_suite(s, reg, suite, d, &axes) < 0) ||
                      plan_cli(s, reg, c, d) < 0 || apply_cli_params(s, c, &axes) < 0
                  ? -1
                  : 0;
     /* Empty groups go first: an axis names its group by index. */
     if (rc == 0)
-        rc = expand_sweeps(s, &axes);
-    axes_free(&axes);
+        rc = mlb_sweep_expand(s, &axes);
+    mlb_sweep_axes_free(&axes);
     if (rc < 0)
         return -1;
     for (size_t i = 0; i < s->n_runs; i++) { /* the command line overrides the suite */

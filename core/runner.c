@@ -789,6 +789,8 @@ static int apply_message(watch *w, const rep_shared *sh, mlb_rep *out, uint32_t 
         for (size_t i = 0; rc == 0 && i < out->n_metrics; i++) {
             out->metrics[i].name[sizeof out->metrics[i].name - 1] = '\0';
             out->metrics[i].value = as_json(out->metrics[i].value);
+            out->metrics[i].rel_tol = as_json(out->metrics[i].rel_tol);
+            out->metrics[i].abs_tol = as_json(out->metrics[i].abs_tol);
         }
         return rc;
     case MSG_PROGRESS: {

@@ -19,9 +19,10 @@ done
 
 pkgs=(build-essential pkg-config git meson ninja-build python3
       libyaml-dev libcjson-dev libgsl-dev libopenblas-dev liblapacke-dev
-      libltdl-dev check zlib1g-dev dataset-fashion-mnist)
+      libltdl-dev check zlib1g-dev dataset-fashion-mnist libsvm-dev liblinear-dev)
 if [ "$peers" = 1 ]; then
   pkgs+=(python3-numpy python3-scipy python3-sklearn python3-torch)
+  pkgs+=(cargo librust-serde-json-dev)  # the Rust peer, tools/peers/rust
 fi
 
 missing=()
@@ -50,3 +51,23 @@ else
   meson setup "$build" ${MLBENCH_MESON_ARGS:-} >/dev/null
 fi
 ninja -C "$build" >&2
+
+# The Rust peer (clustering:rust): Debian's cargo and crates, offline
+# (tools/peers/rust/.cargo/config.toml points crates-io at Debian's
+# /usr/share/cargo/registry); the binary is copied to tools/peers/rust/bin.
+# Without them the peer is listed as unavailable, with the reason.
+if [ "$peers" = 1 ]; then
+  cargo=$(command -v /usr/bin/cargo || command -v cargo || true)
+  case "$build" in /*) rust_target="$build/rust-peer" ;; *) rust_target="$PWD/$build/rust-peer" ;; esac
+  if [ -n "$cargo" ] && compgen -G '/usr/share/cargo/registry/serde_json-*' >/dev/null; then
+    if (cd tools/peers/rust && RUSTC=$(command -v /usr/bin/rustc || command -v rustc) \
+          "$cargo" build --release --offline --quiet --target-dir "$rust_target" >&2); then
+      mkdir -p tools/peers/rust/bin
+      cp "$rust_target/release/mlbench-clustering-peer" tools/peers/rust/bin/
+    else
+      echo "setup.sh: warning: the Rust peer did not build; clustering:rust stays unavailable" >&2
+    fi
+  else
+    echo "setup.sh: warning: no cargo or no librust-serde-json-dev; clustering:rust stays unavailable" >&2
+  fi
+fi

@@ -69,18 +69,30 @@ typedef struct {
                        * max + 1; LIBSVM: see mlb_data_load_libsvm) */
     /* IDX only: */
     int image_unit;   /* 1 scales pixels from 0..255 to 0..1 (also uint8 .npy features) */
-    /* ---- Appended after 1.0; zero (NULL) is the default for each. ---- */
+    /* This struct has no size field: a plugin built against an older header
+     * passes the layout above, so it never grows. Options added since are
+     * in mlb_data_file_opts, which starts with its size. */
+} mlb_data_opts;
+
+/* Options for a file given to mlb_dataset_load_file_opts by path (see
+ * "The user's own files" below), beyond those of mlb_data_opts. Initialise
+ * with MLB_DATA_FILE_OPTS_INIT: the library reads only the first
+ * struct_size bytes (the fields the caller was built with; those after
+ * them keep their defaults), so fields are only ever appended. */
+typedef struct {
+    size_t struct_size; /* sizeof(mlb_data_file_opts) as the caller was compiled */
     /* CSV: the target column by its header name, or as a 1-based index
      * written in digits ("3"); when set it overrides target_col. A name is
      * looked up in the header first, so a column named "3" is found. */
     const char *target_name;
-    /* CSV: MLB_HEADER_AUTO, _YES or _NO. 0: has_header decides, except for
-     * a file given to mlb_dataset_load by path, where 0 means auto. */
+    /* CSV: MLB_HEADER_AUTO, _YES or _NO; 0: YES if has_header, else auto. */
     int header_mode;
-    /* A file given to mlb_dataset_load by path: "csv", "libsvm", "idx",
-     * "npy" or "sklearn"; NULL, "" or "auto": from the file's contents. */
+    /* "csv", "libsvm", "idx", "npy" or "sklearn"; NULL, "" or "auto": from
+     * the file's contents. */
     const char *format;
-} mlb_data_opts;
+} mlb_data_file_opts;
+
+#define MLB_DATA_FILE_OPTS_INIT {sizeof(mlb_data_file_opts), NULL, 0, NULL}
 
 /* header_mode values. Auto: the first line is a header when one of its
  * cells is not a number where the second line has a number (so a string
@@ -119,6 +131,14 @@ typedef struct {
  * dataset" and lists the known names. */
 int mlb_dataset_load(const char *name, const mlb_data_opts *opts, mlb_dataset **out, char *err,
                      size_t err_len);
+
+/* mlb_dataset_load with the options of mlb_data_file_opts for a file
+ * given by path (ignored for a registered name). fopts may be NULL (the
+ * defaults: mlb_dataset_load is this with fopts NULL); a struct_size
+ * smaller than the first version of the struct is refused (-EINVAL). */
+int mlb_dataset_load_file_opts(const char *name, const mlb_data_opts *opts,
+                               const mlb_data_file_opts *fopts, mlb_dataset **out, char *err,
+                               size_t err_len);
 
 /* Number of registered names, and the i-th (for listings and tests). */
 size_t mlb_dataset_count(void);
@@ -217,19 +237,20 @@ void mlb_dataset_free(mlb_dataset *ds);
 
 /* ---- The user's own files ------------------------------------------------ *
  *
- * mlb_dataset_load also takes a file: a name that is not registered but is
- * an existing file, or two existing files joined by a comma ("X.npy,y.npy",
- * "images.idx,labels.idx"), is loaded by the loader its format needs. The
- * format is opts->format when given, else it comes from the contents (gzip
- * is looked through): \x93NUMPY is .npy, 00 00 <type> <dims> is IDX, text
- * whose first row is "label index:value ..." is LIBSVM, other text is CSV
- * (delimiter: opts->delimiter, or the most frequent of , ; and tab on the
- * first line, or runs of blanks). A registered name wins over a file of
- * the same name in the working directory ("./iris" is the file). CSV: the
- * header is auto-detected unless has_header or header_mode says, the
- * target is target_name / target_col (default the last column); a nonzero
- * classify reads it as class labels (MLB_CLASSIFY_LABELS); quoted cells
- * ("a,b", "" for a quote) are accepted. */
+ * mlb_dataset_load (and _file_opts) also takes a file: a name that is not
+ * registered but is an existing file, or two existing files joined by a
+ * comma ("X.npy,y.npy", "images.idx,labels.idx"), is loaded by the loader
+ * its format needs. The format is fopts->format when given, else it comes
+ * from the contents (gzip is looked through): \x93NUMPY is .npy, 00 00
+ * <type> <dims> is IDX, text whose first row is "label index:value ..." is
+ * LIBSVM, other text is CSV (delimiter: opts->delimiter, or the most
+ * frequent of , ; and tab on the first line, or runs of blanks). A
+ * registered name wins over a file of the same name in the working
+ * directory ("./iris" is the file). CSV: the header is auto-detected unless
+ * has_header or fopts->header_mode says, the target is fopts->target_name /
+ * target_col (default the last column); a nonzero classify reads it as
+ * class labels (MLB_CLASSIFY_LABELS); quoted cells ("a,b", "" for a quote)
+ * are accepted. */
 
 /* 1 if name is in the registry (a file path is not). */
 int mlb_dataset_registered(const char *name);
@@ -245,20 +266,24 @@ int mlb_data_load_npy(const char *x_path, const char *y_path, const mlb_data_opt
                       mlb_dataset **out, char *err, size_t err_len);
 
 /* Sets one option from text, as a plugin parameter or a command-line flag
- * gives it: "target" (a column name or 1-based index; "" the default),
- * "header" (auto, true, false), "delimiter" (one character, or "tab",
- * "space" / "blank" for runs of blanks, "" the default), "format" (auto,
- * csv, libsvm, idx, npy, sklearn), "classify" (true, false). value is
- * kept by pointer for target and format: it must outlive the load.
- * Returns 0 or -EINVAL with err saying which value is wrong. */
-int mlb_data_opts_set(mlb_data_opts *o, const char *key, const char *value, char *err,
-                      size_t err_len);
+ * gives it: into o "delimiter" (one character, or "tab", "space" / "blank"
+ * for runs of blanks, "" the default) and "classify" (true, false); into f
+ * "target" (a column name or 1-based index; "" the default), "header"
+ * (auto, true, false) and "format" (auto, csv, libsvm, idx, npy, sklearn).
+ * value is kept by pointer for target and format: it must outlive the
+ * load. f must have been initialised with MLB_DATA_FILE_OPTS_INIT (only
+ * fields within its struct_size are written). Returns 0 or -EINVAL with
+ * err saying which value is wrong (or that o or f, NULL, was needed). */
+int mlb_data_opts_set(mlb_data_opts *o, mlb_data_file_opts *f, const char *key,
+                      const char *value, char *err, size_t err_len);
 
 /* The four file options at once, each NULL or "" for its default: what a
- * plugin calls with its parameters (see MLB_DATA_FILE_PARAMS). */
-int mlb_data_opts_from_params(mlb_data_opts *o, const char *target, const char *header,
-                              const char *delimiter, const char *format, char *err,
-                              size_t err_len);
+ * plugin calls with its parameters (see MLB_DATA_FILE_PARAMS), then passes
+ * o and f to mlb_dataset_load_file_opts. The delimiter goes into o, the
+ * others into f. */
+int mlb_data_opts_from_params(mlb_data_opts *o, mlb_data_file_opts *f, const char *target,
+                              const char *header, const char *delimiter, const char *format,
+                              char *err, size_t err_len);
 
 /* Parameter declarations and rules for the four options, for a plugin's
  * mlb_param_def and mlb_param_rule tables (include <mlbench/plugin.h>
@@ -298,13 +323,15 @@ typedef struct {
     char warnings[MLB_DATA_INFO_MAX][256];
 } mlb_data_info;
 
-/* mlb_dataset_load, for a person checking a file before a long run: also
- * fills info, reading a bad text file to its end to list its problems
- * (the return value and err are those of the first, as mlb_dataset_load
+/* mlb_dataset_load_file_opts, for a person checking a file before a long
+ * run: also fills info, reading a bad text file to its end to list its
+ * problems (the return value and err are those of the first, as the load
  * would give), and on success looks for what may still be wrong (the
- * warnings). out may be NULL (the dataset is then freed). */
-int mlb_data_inspect(const char *name, const mlb_data_opts *opts, mlb_data_info *info,
-                     mlb_dataset **out, char *err, size_t err_len);
+ * warnings). opts, fopts may be NULL; out may be NULL (the dataset is then
+ * freed). */
+int mlb_data_inspect(const char *name, const mlb_data_opts *opts,
+                     const mlb_data_file_opts *fopts, mlb_data_info *info, mlb_dataset **out,
+                     char *err, size_t err_len);
 
 #ifdef __cplusplus
 }

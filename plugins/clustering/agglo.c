@@ -32,7 +32,7 @@ void clu_agglo_work_free(clu_agglo_work *w)
 {
     if (!w)
         return;
-    void *p[] = {w->cond, w->D,  w->norm, w->size,  w->active, w->chain, w->cur,
+    void *p[] = {w->cond, w->size, w->active, w->chain, w->rowstart, w->cur,
                  w->in_tree, w->ma, w->mb, w->mh, w->order, w->tmp, w->parent, w->root_label};
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
         free(p[i]);
@@ -47,29 +47,26 @@ int clu_agglo_work_alloc(clu_agglo_work *w, size_t n, size_t d, clu_linkage link
     w->n = n;
     w->d = d;
     size_t m = n - 1;
-    w->ma = calloc(m, sizeof *w->ma);
-    w->mb = calloc(m, sizeof *w->mb);
-    w->mh = calloc(m, sizeof *w->mh);
-    w->order = calloc(m, sizeof *w->order);
-    w->tmp = calloc(m, sizeof *w->tmp);
-    w->parent = calloc(n, sizeof *w->parent);
-    w->root_label = calloc(n, sizeof *w->root_label);
+    w->ma = clu_alloc(m, sizeof *w->ma);
+    w->mb = clu_alloc(m, sizeof *w->mb);
+    w->mh = clu_alloc(m, sizeof *w->mh);
+    w->order = clu_alloc(m, sizeof *w->order);
+    w->tmp = clu_alloc(m, sizeof *w->tmp);
+    w->parent = clu_alloc(n, sizeof *w->parent);
+    w->root_label = clu_alloc(n, sizeof *w->root_label);
     int ok = w->ma && w->mb && w->mh && w->order && w->tmp && w->parent && w->root_label;
     if (ok && linkage == CLU_SINGLE) {
-        w->cur = calloc(n, sizeof *w->cur);
-        w->in_tree = calloc(n, 1);
+        w->cur = clu_alloc(n, sizeof *w->cur);
+        w->in_tree = clu_alloc(n, 1);
         ok = w->cur && w->in_tree;
     } else if (ok) {
         size_t len = clu_condensed_len(n);
-        size_t b = ((size_t)1 << 20) / n;
-        w->block = b < 1 ? 1 : b > CLU_BLOCK ? CLU_BLOCK : b;
-        w->cond = len ? calloc(len, sizeof *w->cond) : NULL;
-        w->D = calloc(w->block * n, sizeof *w->D);
-        w->norm = calloc(n, sizeof *w->norm);
-        w->size = calloc(n, sizeof *w->size);
-        w->active = calloc(n, sizeof *w->active);
-        w->chain = calloc(n, sizeof *w->chain);
-        ok = w->cond && w->D && w->norm && w->size && w->active && w->chain;
+        w->cond = len ? clu_alloc(len, sizeof *w->cond) : NULL;
+        w->size = clu_alloc(n, sizeof *w->size);
+        w->active = clu_alloc(n, sizeof *w->active);
+        w->chain = clu_alloc(n, sizeof *w->chain);
+        w->rowstart = clu_alloc(n, sizeof *w->rowstart);
+        ok = w->cond && w->size && w->active && w->chain && w->rowstart;
     }
     if (!ok) {
         clu_agglo_work_free(w);
@@ -89,28 +86,25 @@ static double *dref(double *cond, size_t n, size_t a, size_t b)
     return a < b ? cond + cidx(n, a, b) : cond + cidx(n, b, a);
 }
 
-/* The condensed matrix, a block of rows at a time through the kernel: rows
- * i0.. against rows i0..n-1, keeping the pairs above the diagonal. */
-static void pairwise(const clu_kernels *kern, clu_agglo_work *w, const double *X)
+/* The condensed matrix, row by row, as SciPy's pdist: each distance the
+ * square root of sum_j (x_j - y_j)^2 in order, so that equal distances in
+ * tie-heavy data (iris) stay equal and the chain breaks ties as SciPy does.
+ * A GEMM form would differ in the last bits, and the chain, not this
+ * O(n^2 d) pass, is most of the fit. */
+static void pairwise(clu_agglo_work *w, const double *X)
 {
     size_t n = w->n, d = w->d;
-    for (size_t i = 0; i < n; i++) {
-        double s = 0;
-        for (size_t j = 0; j < d; j++)
-            s += X[i * d + j] * X[i * d + j];
-        w->norm[i] = s;
-    }
-    for (size_t i0 = 0; i0 + 1 < n; i0 += w->block) {
-        size_t m = n - 1 - i0 < w->block ? n - 1 - i0 : w->block;
-        size_t cols = n - i0;
-        kern->sqdist(X + i0 * d, w->norm + i0, m, X + i0 * d, w->norm + i0, cols, d, 1, w->D,
-                     cols);
-        for (size_t r = 0; r < m; r++) {
-            size_t i = i0 + r;
-            const double *row = w->D + r * cols;
-            double *dst = w->cond + cidx(n, i, i + 1);
-            for (size_t j = i + 1; j < n; j++)
-                dst[j - i - 1] = sqrt(row[j - i0]);
+    double *dst = w->cond;
+    for (size_t i = 0; i + 1 < n; i++) {
+        const double *x = X + i * d;
+        for (size_t j = i + 1; j < n; j++) {
+            const double *y = X + j * d;
+            double s = 0;
+            for (size_t t = 0; t < d; t++) {
+                double u = x[t] - y[t];
+                s += u * u;
+            }
+            *dst++ = sqrt(s);
         }
     }
 }
@@ -131,9 +125,10 @@ static double lance_williams(clu_linkage l, double dxi, double dyi, double dxy, 
     return dxi < dyi ? dxi : dyi;
 }
 
-static void remove_active(clu_agglo_work *w, size_t *n_active, size_t x)
+/* Position of x in the sorted active list. */
+static size_t active_pos(const clu_agglo_work *w, size_t n_active, size_t x)
 {
-    size_t lo = 0, hi = *n_active;
+    size_t lo = 0, hi = n_active;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (w->active[mid] < x)
@@ -141,7 +136,48 @@ static void remove_active(clu_agglo_work *w, size_t *n_active, size_t x)
         else
             hi = mid;
     }
-    memmove(w->active + lo, w->active + lo + 1, (*n_active - lo - 1) * sizeof *w->active);
+    return lo;
+}
+
+/* The active cluster nearest to x, scanning in index order; *cur and *y
+ * come in as the chain's previous element and its distance (or infinity),
+ * and only a strictly smaller distance replaces them. The entries (i, x)
+ * for i < x lie one condensed row apart each: the scan is a stream of
+ * cache misses, so it prefetches ahead; those for i > x are row x. */
+static void nearest(const clu_agglo_work *w, size_t n_active, size_t x, double *cur, size_t *y)
+{
+    const double *D = w->cond;
+    const size_t *act = w->active, *rs = w->rowstart;
+    size_t split = active_pos(w, n_active, x), by = *y;
+    double best = *cur;
+    enum { AHEAD = 16 };
+    for (size_t t = 0; t < split; t++) {
+        if (t + AHEAD < split)
+            __builtin_prefetch(D + rs[act[t + AHEAD]] + (x - act[t + AHEAD] - 1));
+        size_t i = act[t];
+        double v = D[rs[i] + (x - i - 1)];
+        if (v < best || by == SIZE_MAX) {
+            best = v;
+            by = i;
+        }
+    }
+    const double *row = D + rs[x] - x - 1; /* row[i] = D(x, i) for i > x */
+    for (size_t t = split + 1; t < n_active; t++) {
+        size_t i = act[t];
+        double v = row[i];
+        if (v < best || by == SIZE_MAX) {
+            best = v;
+            by = i;
+        }
+    }
+    *cur = best;
+    *y = by;
+}
+
+static void remove_active(clu_agglo_work *w, size_t *n_active, size_t x)
+{
+    size_t at = active_pos(w, *n_active, x);
+    memmove(w->active + at, w->active + at + 1, (*n_active - at - 1) * sizeof *w->active);
     (*n_active)--;
 }
 
@@ -152,6 +188,7 @@ static void nn_chain(clu_agglo_work *w, clu_linkage linkage)
     for (size_t i = 0; i < n; i++) {
         w->size[i] = 1;
         w->active[i] = i;
+        w->rowstart[i] = n * i - i * (i + 1) / 2;
     }
     for (size_t step = 0; step + 1 < n; step++) {
         if (len == 0)
@@ -169,16 +206,7 @@ static void nn_chain(clu_agglo_work *w, clu_linkage linkage)
                 y = SIZE_MAX;
                 cur = INFINITY;
             }
-            for (size_t t = 0; t < n_active; t++) {
-                size_t i = w->active[t];
-                if (i == x)
-                    continue;
-                double v = i < x ? D[cidx(n, i, x)] : D[cidx(n, x, i)];
-                if (v < cur || y == SIZE_MAX) {
-                    cur = v;
-                    y = i;
-                }
-            }
+            nearest(w, n_active, x, &cur, &y);
             if (len > 1 && y == w->chain[len - 2])
                 break;
             w->chain[len++] = y;
@@ -196,7 +224,15 @@ static void nn_chain(clu_agglo_work *w, clu_linkage linkage)
         w->size[y] += w->size[x];
         w->size[x] = 0;
         remove_active(w, &n_active, x);
+        enum { AHEAD = 16 };
         for (size_t t = 0; t < n_active; t++) {
+            if (t + AHEAD < n_active) {
+                size_t a = w->active[t + AHEAD];
+                if (a < y)
+                    __builtin_prefetch(D + w->rowstart[a] + (y - a - 1), 1);
+                if (a < x)
+                    __builtin_prefetch(D + w->rowstart[a] + (x - a - 1));
+            }
             size_t i = w->active[t];
             if (i == y)
                 continue;
@@ -290,11 +326,12 @@ static size_t root_of(size_t *parent, size_t i)
 void clu_agglo_fit(const clu_kernels *kern, const clu_agglo_cfg *cfg, const double *X,
                    clu_agglo_work *w, clu_agglo_result *r)
 {
+    (void)kern; /* every variant runs this code: see pairwise() */
     size_t n = w->n, m = n - 1;
     if (cfg->linkage == CLU_SINGLE) {
         prim(w, X);
     } else {
-        pairwise(kern, w, X);
+        pairwise(w, X);
         nn_chain(w, cfg->linkage);
     }
     sort_merges(w);

@@ -20,8 +20,25 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "mlbench/variant.h"
+
+/* Zeroed memory whose pages are written now: calloc may map fresh zero
+ * pages lazily, and the first timed fit would then pay their faults. All
+ * work space is allocated with this, in setup. NULL on overflow or
+ * failure. */
+static inline void *clu_alloc(size_t count, size_t size)
+{
+    if (size && count > SIZE_MAX / size)
+        return NULL;
+    size_t bytes = count * size;
+    void *p = malloc(bytes ? bytes : 1);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
+}
 
 /* ---- kernels ------------------------------------------------------------- */
 
@@ -33,13 +50,11 @@ typedef struct clu_kernels {
     /* Optional, in setup: the thread count (BLAS variants). */
     void (*set_threads)(int threads);
     /* D[i * ldd + j] = ||a_i - b_j||^2 for the m rows of A and the k rows of
-     * B (d columns, row-major), never negative. an and bn hold the rows'
-     * squared norms (the GEMM form needs them, the direct one ignores
-     * them). With `accurate`, entries whose GEMM form lost more than about
-     * 1e-10 of their value to cancellation are recomputed directly (the
-     * agglomerative merge heights are compared with SciPy's to 1e-9). */
+     * B (d columns, row-major), never negative: k-means++ and brute-force
+     * DBSCAN. an and bn hold the rows' squared norms (the GEMM form needs
+     * them, the direct one ignores them). */
     void (*sqdist)(const double *A, const double *an, size_t m, const double *B,
-                   const double *bn, size_t k, size_t d, int accurate, double *D, size_t ldd);
+                   const double *bn, size_t k, size_t d, double *D, size_t ldd);
     /* Lloyd's assignment of m <= CLU_BLOCK rows: labels[i] = the first j
      * minimising ||x_i - c_j||^2 (cnorm: the k squared centre norms). With
      * sums non-NULL, also sums[l * d ..] += x_i and counts[l] += 1 for the
@@ -201,13 +216,12 @@ typedef struct {
 } clu_agglo_cfg;
 
 typedef struct {
-    size_t n, d, block;
+    size_t n, d;
     double *cond;      /* n(n-1)/2 condensed distances (not single) */
-    double *D;         /* block x n (not single) */
-    double *norm;      /* n */
     size_t *size;      /* n: cluster sizes by representative */
     size_t *active;    /* n: active representatives, increasing */
     size_t *chain;     /* n */
+    size_t *rowstart;  /* n: where each condensed row starts */
     double *cur;       /* n: Prim's current distances (single) */
     unsigned char *in_tree;
     size_t *ma, *mb;   /* n-1 merges: representatives joined */
@@ -244,7 +258,8 @@ static const mlb_param_def clustering_params[] = {
      "kmeans, dbscan or agglomerative (only kmeans has an infer phase: dbscan's and "
      "agglomerative's infer queries do nothing)"},
     {"dataset", MLB_PARAM_STRING, "blobs",
-     "blobs (seeded Gaussian blobs) or a registered dataset: iris, wine, digits, ..."},
+     "blobs (seeded Gaussian blobs), a registered dataset (iris, wine, digits, ...) or a "
+     "file (its last column: the labels for ari)"},
     {"n_samples", MLB_PARAM_INT, "10000", "blobs: rows"},
     {"n_features", MLB_PARAM_INT, "16", "blobs: features"},
     {"centers", MLB_PARAM_INT, "8", "blobs: blobs, centres uniform in [-10, 10]^d"},
@@ -277,7 +292,7 @@ static const mlb_param_rule clustering_rules[] = {
     MLB_RULE_CHOICES("model", "kmeans", "dbscan", "agglomerative"),
     MLB_RULE_RANGE("n_samples", 2, CLU_MAX_SAMPLES),
     MLB_RULE_RANGE("n_features", 1, CLU_MAX_FEATURES),
-    MLB_RULE_RANGE("centers", 1, CLU_MAX_CLUSTERS),
+    MLB_RULE_RANGE("centers", 2, CLU_MAX_CLUSTERS),
     MLB_RULE_MIN_EXCL("cluster_std", 0),
     MLB_RULE_RANGE("n_clusters", 1, CLU_MAX_CLUSTERS),
     MLB_RULE_CHOICES("init", "k-means++", "random", "first"),

@@ -45,11 +45,11 @@ int clu_kdtree_alloc(clu_kdtree *t, size_t n, size_t d, size_t leaf_size)
     t->n = n;
     t->d = d;
     t->n_nodes = ((size_t)1 << levels) - 1;
-    t->idx = calloc(n, sizeof *t->idx);
-    t->lo_i = calloc(t->n_nodes, sizeof *t->lo_i);
-    t->hi_i = calloc(t->n_nodes, sizeof *t->hi_i);
-    t->lo = calloc(t->n_nodes * d, sizeof *t->lo);
-    t->hi = calloc(t->n_nodes * d, sizeof *t->hi);
+    t->idx = clu_alloc(n, sizeof *t->idx);
+    t->lo_i = clu_alloc(t->n_nodes, sizeof *t->lo_i);
+    t->hi_i = clu_alloc(t->n_nodes, sizeof *t->hi_i);
+    t->lo = clu_alloc(t->n_nodes * d, sizeof *t->lo);
+    t->hi = clu_alloc(t->n_nodes * d, sizeof *t->hi);
     if (!t->idx || !t->lo_i || !t->hi_i || !t->lo || !t->hi) {
         clu_kdtree_free(t);
         return -ENOMEM;
@@ -225,24 +225,24 @@ int clu_dbscan_work_alloc(clu_dbscan_work *w, size_t n, size_t d, const clu_dbsc
     memset(w, 0, sizeof *w);
     w->n = n;
     w->d = d;
-    w->count = calloc(n, sizeof *w->count);
-    w->core = calloc(n, 1);
-    w->parent = calloc(n, sizeof *w->parent);
-    w->cid = calloc(n, sizeof *w->cid);
+    w->count = clu_alloc(n, sizeof *w->count);
+    w->core = clu_alloc(n, 1);
+    w->parent = clu_alloc(n, sizeof *w->parent);
+    w->cid = clu_alloc(n, sizeof *w->cid);
     int ok = w->count && w->core && w->parent && w->cid;
     if (ok && cfg->index == CLU_INDEX_KDTREE) {
         ok = clu_kdtree_alloc(&w->tree, n, d, cfg->leaf_size) == 0 &&
-             (w->nbr = calloc(n, sizeof *w->nbr)) != NULL;
+             (w->nbr = clu_alloc(n, sizeof *w->nbr)) != NULL;
     } else if (ok) {
         /* Blocks of rows against all n: about 8 MB of distances at most,
          * and whole GEMM-friendly blocks when n is small. */
         size_t b = ((size_t)1 << 20) / n;
         w->block = b < 1 ? 1 : b > CLU_BLOCK ? CLU_BLOCK : b;
-        w->xnorm = calloc(n, sizeof *w->xnorm);
-        w->D = calloc(w->block * n, sizeof *w->D);
-        w->rows = calloc(w->block * d, sizeof *w->rows);
-        w->rnorm = calloc(w->block, sizeof *w->rnorm);
-        w->rid = calloc(w->block, sizeof *w->rid);
+        w->xnorm = clu_alloc(n, sizeof *w->xnorm);
+        w->D = clu_alloc(w->block * n, sizeof *w->D);
+        w->rows = clu_alloc(w->block * d, sizeof *w->rows);
+        w->rnorm = clu_alloc(w->block, sizeof *w->rnorm);
+        w->rid = clu_alloc(w->block, sizeof *w->rid);
         ok = w->xnorm && w->D && w->rows && w->rnorm && w->rid;
     }
     if (!ok) {
@@ -298,11 +298,17 @@ static void visit(clu_dbscan_work *w, int pass, size_t i, const size_t *nb, size
 }
 
 /* One pass by brute force over the rows `pass` concerns (all, core, or
- * non-core), in gathered blocks. */
+ * non-core), in gathered blocks. Counting and joining core points need
+ * each pair once: a block of rows is compared with the rows from its first
+ * one on, and pair (p, j > p) serves both ends, which halves those passes
+ * and gives both ends the same distance. Border rows need all their core
+ * neighbours, at any index; they are few. */
 static void brute_pass(const clu_kernels *kern, clu_dbscan_work *w, const double *X, double r2,
                        int pass, int *labels)
 {
     size_t n = w->n, d = w->d, i = 0;
+    if (pass == PASS_COUNT)
+        memset(w->count, 0, n * sizeof *w->count);
     while (i < n) {
         size_t m = 0;
         for (; i < n && m < w->block; i++) {
@@ -317,17 +323,22 @@ static void brute_pass(const clu_kernels *kern, clu_dbscan_work *w, const double
         }
         if (!m)
             break;
-        kern->sqdist(w->rows, w->rnorm, m, X, w->xnorm, n, d, 0, w->D, n);
+        size_t c0 = pass == PASS_BORDER ? 0 : w->rid[0], cols = n - c0;
+        kern->sqdist(w->rows, w->rnorm, m, X + c0 * d, w->xnorm + c0, cols, d, w->D, cols);
         for (size_t r = 0; r < m; r++) {
-            const double *row = w->D + r * n;
+            const double *row = w->D + r * cols - c0; /* row[j]: the pair (p, j) */
             size_t p = w->rid[r];
             if (pass == PASS_COUNT) {
-                size_t c = 0;
-                for (size_t j = 0; j < n; j++)
-                    c += row[j] <= r2;
-                w->count[p] = c;
+                /* Branch-free, so that it vectorises: most pairs are far. */
+                size_t c = 1, *cnt = w->count; /* the point itself */
+                for (size_t j = p + 1; j < n; j++) {
+                    size_t hit = row[j] <= r2;
+                    c += hit;
+                    cnt[j] += hit;
+                }
+                cnt[p] += c;
             } else if (pass == PASS_CORE) {
-                for (size_t j = 0; j < n; j++)
+                for (size_t j = p + 1; j < n; j++)
                     if (row[j] <= r2 && w->core[j])
                         unite(w->parent, p, j);
             } else {

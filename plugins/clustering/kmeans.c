@@ -41,42 +41,40 @@ int clu_kmeans_work_alloc(clu_kmeans_work *w, size_t n, size_t d, const clu_kmea
     w->d = d;
     w->k = k;
     w->trials = clu_kmeanspp_trials(k);
-    /* calloc everywhere: the pages are touched here, in setup, and not in
-     * the first timed fit. */
-    w->Xc = calloc(n * d, sizeof *w->Xc);
-    w->mean = calloc(d, sizeof *w->mean);
-    w->xnorm = calloc(n, sizeof *w->xnorm);
-    w->C = calloc(k * d, sizeof *w->C);
-    w->Cnew = calloc(k * d, sizeof *w->Cnew);
-    w->cnorm = calloc(k, sizeof *w->cnorm);
-    w->counts = calloc(k, sizeof *w->counts);
-    w->shift = calloc(k, sizeof *w->shift);
-    w->labels = calloc(n, sizeof *w->labels);
-    w->labels_old = calloc(n, sizeof *w->labels_old);
-    w->best_C = calloc(k * d, sizeof *w->best_C);
-    w->best_labels = calloc(n, sizeof *w->best_labels);
-    w->scratch = calloc((size_t)CLU_BLOCK * k, sizeof *w->scratch);
-    w->closest = calloc(n, sizeof *w->closest);
-    w->map = calloc(k, sizeof *w->map);
+    w->Xc = clu_alloc(n * d, sizeof *w->Xc);
+    w->mean = clu_alloc(d, sizeof *w->mean);
+    w->xnorm = clu_alloc(n, sizeof *w->xnorm);
+    w->C = clu_alloc(k * d, sizeof *w->C);
+    w->Cnew = clu_alloc(k * d, sizeof *w->Cnew);
+    w->cnorm = clu_alloc(k, sizeof *w->cnorm);
+    w->counts = clu_alloc(k, sizeof *w->counts);
+    w->shift = clu_alloc(k, sizeof *w->shift);
+    w->labels = clu_alloc(n, sizeof *w->labels);
+    w->labels_old = clu_alloc(n, sizeof *w->labels_old);
+    w->best_C = clu_alloc(k * d, sizeof *w->best_C);
+    w->best_labels = clu_alloc(n, sizeof *w->best_labels);
+    w->scratch = clu_alloc((size_t)CLU_BLOCK * k, sizeof *w->scratch);
+    w->closest = clu_alloc(n, sizeof *w->closest);
+    w->map = clu_alloc(k, sizeof *w->map);
     int ok = w->map && w->Xc && w->mean && w->xnorm && w->C && w->Cnew && w->cnorm && w->counts &&
              w->shift && w->labels && w->labels_old && w->best_C && w->best_labels &&
              w->scratch && w->closest;
     if (ok && cfg->init == CLU_INIT_KMEANSPP) {
-        w->csum = calloc(n, sizeof *w->csum);
-        w->cand = calloc(w->trials * n, sizeof *w->cand);
-        w->cand_rows = calloc(w->trials * d, sizeof *w->cand_rows);
-        w->cand_norm = calloc(w->trials, sizeof *w->cand_norm);
-        w->cand_id = calloc(w->trials, sizeof *w->cand_id);
-        w->pp_ids = calloc(k, sizeof *w->pp_ids);
+        w->csum = clu_alloc(n, sizeof *w->csum);
+        w->cand = clu_alloc(w->trials * n, sizeof *w->cand);
+        w->cand_rows = clu_alloc(w->trials * d, sizeof *w->cand_rows);
+        w->cand_norm = clu_alloc(w->trials, sizeof *w->cand_norm);
+        w->cand_id = clu_alloc(w->trials, sizeof *w->cand_id);
+        w->pp_ids = clu_alloc(k, sizeof *w->pp_ids);
         ok = w->csum && w->cand && w->cand_rows && w->cand_norm && w->cand_id && w->pp_ids;
     }
     if (ok && cfg->init == CLU_INIT_RANDOM)
-        ok = (w->perm = calloc(n, sizeof *w->perm)) != NULL;
+        ok = (w->perm = clu_alloc(n, sizeof *w->perm)) != NULL;
     if (ok && cfg->algo == CLU_ELKAN && k > 1) {
-        w->upper = calloc(n, sizeof *w->upper);
-        w->lower = calloc(n * k, sizeof *w->lower);
-        w->half = calloc(k * k, sizeof *w->half);
-        w->next = calloc(k, sizeof *w->next);
+        w->upper = clu_alloc(n, sizeof *w->upper);
+        w->lower = clu_alloc(n * k, sizeof *w->lower);
+        w->half = clu_alloc(k * k, sizeof *w->half);
+        w->next = clu_alloc(k, sizeof *w->next);
         ok = w->upper && w->lower && w->half && w->next;
     }
     if (!ok) {
@@ -142,7 +140,7 @@ void clu_kmeanspp(const clu_kernels *kern, clu_kmeans_work *w, uint64_t *rng, si
     size_t first = rand_below(rng, n);
     ids[0] = first;
     memcpy(w->C, X + first * d, d * sizeof *w->C);
-    kern->sqdist(X + first * d, w->xnorm + first, 1, X, w->xnorm, n, d, 0, w->closest, n);
+    kern->sqdist(X + first * d, w->xnorm + first, 1, X, w->xnorm, n, d, w->closest, n);
     double pot = 0;
     for (size_t i = 0; i < n; i++)
         pot += w->closest[i];
@@ -156,7 +154,7 @@ void clu_kmeanspp(const clu_kernels *kern, clu_kmeans_work *w, uint64_t *rng, si
             memcpy(w->cand_rows + t * d, X + id * d, d * sizeof *X);
             w->cand_norm[t] = w->xnorm[id];
         }
-        kern->sqdist(w->cand_rows, w->cand_norm, T, X, w->xnorm, n, d, 0, w->cand, n);
+        kern->sqdist(w->cand_rows, w->cand_norm, T, X, w->xnorm, n, d, w->cand, n);
         size_t best = 0;
         double best_pot = INFINITY;
         for (size_t t = 0; t < T; t++) {
@@ -465,13 +463,16 @@ void clu_kmeans_fit(const clu_kernels *kern, const clu_kmeans_cfg *cfg, const do
     for (size_t j = 0; j < d; j++)
         w->mean[j] /= (double)n;
     double var = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        double s = 0;
         for (size_t j = 0; j < d; j++) {
             double t = X[i * d + j] - w->mean[j];
             w->Xc[i * d + j] = t;
-            var += t * t;
+            s += t * t;
         }
-    row_norms(w->Xc, n, d, w->xnorm);
+        w->xnorm[i] = s; /* the row's squared norm, and its share of the variance */
+        var += s;
+    }
     /* sklearn's _tolerance: tol times the mean of the per-feature variances. */
     double tol_abs = cfg->tol == 0 ? 0 : cfg->tol * (var / (double)n / (double)d);
 

@@ -7,12 +7,10 @@
 #include "clustering.h"
 
 static void naive_sqdist(const double *A, const double *an, size_t m, const double *B,
-                         const double *bn, size_t k, size_t d, int accurate, double *D,
-                         size_t ldd)
+                         const double *bn, size_t k, size_t d, double *D, size_t ldd)
 {
     (void)an;
     (void)bn;
-    (void)accurate; /* already exact */
     for (size_t i = 0; i < m; i++) {
         const double *a = A + i * d;
         for (size_t j = 0; j < k; j++) {

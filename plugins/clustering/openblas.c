@@ -1,14 +1,13 @@
 /*
  * clustering:openblas: distances by GEMM, ||a||^2 + ||b||^2 - 2 a.b with the
  * squared norms precomputed (as scikit-learn's euclidean_distances and its
- * Lloyd loop), for Lloyd's assignment, k-means++, brute-force DBSCAN and the
- * agglomerative distance matrix; BLAS (daxpy) for the centre sums;
- * openblas_set_num_threads(threads). Elkan's per-point distances, the k-d
- * tree and the linkage updates are the shared code's.
+ * Lloyd loop), for Lloyd's assignment, k-means++ and brute-force DBSCAN;
+ * BLAS (daxpy) for the centre sums; openblas_set_num_threads(threads).
+ * Elkan's per-point distances, the k-d tree and agglomerative clustering
+ * are the shared code's.
  */
 #include "clustering.h"
 
-#include <float.h>
 #include <string.h>
 
 #include "../common/openblas_threads.h"
@@ -19,31 +18,18 @@ static void ob_set_threads(int threads)
 }
 
 static void ob_sqdist(const double *A, const double *an, size_t m, const double *B,
-                      const double *bn, size_t k, size_t d, int accurate, double *D, size_t ldd)
+                      const double *bn, size_t k, size_t d, double *D, size_t ldd)
 {
     for (size_t i = 0; i < m; i++)
         memcpy(D + i * ldd, bn, k * sizeof *D);
     /* Sizes are within the plugin's sanity limits, well inside blasint. */
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)m, (blasint)k, (blasint)d,
                 -2.0, A, (blasint)d, B, (blasint)d, 1.0, D, (blasint)ldd);
-    /* The expansion's rounding error is about (d + 2) eps (|a|^2 + |b|^2);
-     * where that exceeds 1e-10 of the result (close points far from the
-     * origin), `accurate` recomputes the difference directly. */
-    double rel = accurate ? (double)(d + 2) * DBL_EPSILON * 1e10 : 0;
     for (size_t i = 0; i < m; i++) {
         double *row = D + i * ldd;
         for (size_t j = 0; j < k; j++) {
             double v = row[j] + an[i];
-            if (accurate && v <= rel * (an[i] + bn[j])) {
-                const double *a = A + i * d, *b = B + j * d;
-                double s = 0;
-                for (size_t t = 0; t < d; t++) {
-                    double u = a[t] - b[t];
-                    s += u * u;
-                }
-                v = s;
-            }
-            row[j] = v > 0 ? v : 0;
+            row[j] = v > 0 ? v : 0; /* cancellation can go below 0, as sklearn clips */
         }
     }
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "mlbench/variant.h"
+#include "mlbench/data.h"
 #include "nn.h"
 
 /* ---- models (models.c; also used by the parity driver) ---- */
@@ -34,7 +35,9 @@ int cnn_model_build(nn_model *m, const char *name, int c, int h, int w, int clas
 static const mlb_param_def cnn_params[] = {
     {"model", MLB_PARAM_STRING, "lenet5", "architecture"},
     {"dataset", MLB_PARAM_STRING, "auto",
-     "images to classify; auto: fashion-mnist, synthetic for resnet18"},
+     "images to classify: fashion-mnist, digits, synthetic, or your own file (X.npy,y.npy of "
+     "shape (n,h,w) or (n,c,h,w); images.idx,labels.idx; CSV rows of s*s pixels); auto: "
+     "fashion-mnist, synthetic for resnet18"},
     {"epochs", MLB_PARAM_INT, "2", "passes over the training set"},
     {"batch_size", MLB_PARAM_INT, "64", "training mini-batch size"},
     {"lr", MLB_PARAM_FLOAT, "0.01", "learning rate"},
@@ -51,14 +54,15 @@ static const mlb_param_def cnn_params[] = {
      "scale inputs to zero mean, unit variance per channel (training-set statistics)"},
     {"weights_in", MLB_PARAM_STRING, "", "start from this weight file instead of a seeded init"},
     {"weights_out", MLB_PARAM_STRING, "", "save the trained weights here (at teardown)"},
+    MLB_DATA_FILE_PARAMS, /* target, header, delimiter, format: a dataset file's layout */
 };
 
 /* Enforced by the engine; cnn.c checks only what these cannot say (the
- * length of weights_out, what the data turn out to hold). nn_optim_init
- * checks lr, momentum and weight_decay again, for its other callers. */
+ * dataset, a name or a file, and what it turns out to hold; the lengths of
+ * dataset and weights_out). nn_optim_init checks lr, momentum and
+ * weight_decay again, for its other callers. */
 static const mlb_param_rule cnn_rules[] = {
     MLB_RULE_CHOICES("model", "lenet5", "simplecnn", "resnet18"),
-    MLB_RULE_CHOICES("dataset", "auto", "fashion-mnist", "digits", "synthetic"),
     MLB_RULE_RANGE("epochs", 0, 100000),
     MLB_RULE_RANGE("batch_size", 1, CNN_MAX_BATCH),
     MLB_RULE_MIN_EXCL("lr", 0),
@@ -71,6 +75,7 @@ static const mlb_param_rule cnn_rules[] = {
     MLB_RULE_RANGE_AUTO("train_samples", 1, INT32_MAX),
     MLB_RULE_RANGE_AUTO("test_samples", 1, INT32_MAX),
     MLB_RULE_RANGE("target_accuracy", 0, 1),
+    MLB_DATA_FILE_RULES,
 };
 
 int cnn_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels);

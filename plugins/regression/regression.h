@@ -25,6 +25,7 @@
 
 #include "kernels.h"
 #include "mlbench/variant.h"
+#include "mlbench/data.h"
 
 typedef enum {
     REG_LINEAR = 0,
@@ -123,7 +124,8 @@ double reg_objective(const reg_config *cfg, const double *X, const double *y, si
 static const mlb_param_def regression_params[] = {
     {"algorithm", MLB_PARAM_STRING, "linear", "the linear model to fit"},
     {"dataset", MLB_PARAM_STRING, "diabetes",
-     "a registered dataset (diabetes, ...; its target is regressed) or synthetic"},
+     "a registered dataset (diabetes, ...; its target is regressed), synthetic, or your own "
+     "file: CSV, LIBSVM, or X.npy,y.npy (see target, header, delimiter, format)"},
     {"n_samples", MLB_PARAM_INT, "10000", "synthetic: rows, before the train/test split"},
     {"n_features", MLB_PARAM_INT, "20", "synthetic: features"},
     {"noise", MLB_PARAM_FLOAT, "10", "synthetic: standard deviation of the noise in y"},
@@ -139,11 +141,12 @@ static const mlb_param_def regression_params[] = {
     {"batch_size", MLB_PARAM_INT, "64", "test rows predicted per infer query"},
     {"threads", MLB_PARAM_INT, "1", "BLAS threads (openblas and gsl variants; naive is serial)"},
     {"fit_repeats", MLB_PARAM_INT, "1", "fits per train call (short fits on small data)"},
+    MLB_DATA_FILE_PARAMS, /* target, header, delimiter, format: a dataset file's layout */
 };
 
 /* Enforced by the engine. plugin.c checks what these cannot say: lasso and
  * elasticnet need alpha > 0, a variant may not run every algorithm, and
- * the dataset must be registered. */
+ * the dataset must be registered, synthetic or a file that loads. */
 static const mlb_param_rule regression_rules[] = {
     MLB_RULE_CHOICES("algorithm", "linear", "ridge", "lasso", "elasticnet"),
     MLB_RULE_RANGE("n_samples", 2, REG_MAX_SAMPLES),
@@ -158,6 +161,7 @@ static const mlb_param_rule regression_rules[] = {
     MLB_RULE_RANGE("batch_size", 1, REG_MAX_SAMPLES),
     MLB_RULE_RANGE("threads", 1, 1024),
     MLB_RULE_RANGE("fit_repeats", 1, 1e6),
+    MLB_DATA_FILE_RULES,
 };
 
 int regression_setup(mlb_ctx *ctx, void **state, const reg_kernels *k);

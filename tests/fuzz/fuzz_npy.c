@@ -1,0 +1,23 @@
+/* libFuzzer target: .npy feature and target files (the input is split in
+ * two). */
+#include "fuzz_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *a, *b;
+    fuzz_split(data, size, &a, &b);
+    uint8_t sel = size > 2 ? data[2] : 0;
+    mlb_data_opts o = {.classify = sel & 1,
+                       .image_unit = (sel >> 1) & 1,
+                       .dtype = (sel & 4) ? MLB_DTYPE_F32 : MLB_DTYPE_F64,
+                       .max_rows = (sel & 8) ? 1 : 0};
+    mlb_dataset *ds;
+    FUZZ_CHECK(mlb_data_load_npy(a, b, &o, &ds, err_, sizeof err_), ds);
+    char both[160];
+    snprintf(both, sizeof both, "%s,%s", a, b);
+    mlb_data_info info;
+    FUZZ_CHECK(mlb_data_inspect(both, &o, NULL, &info, &ds, err_, sizeof err_), ds);
+    return 0;
+}
