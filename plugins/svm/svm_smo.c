@@ -39,6 +39,8 @@ struct svm_smo {
     char *status;        /* cap: ST_* */
     int *active_set;     /* cap: original position of each row */
     unsigned char *nonzero; /* n: the training row is a support vector */
+    int *swap_i, *swap_j;   /* cap: the pairs a shrinking pass swapped, i < j */
+    int n_swaps;
     double *alpha, *G, *G_bar, *p, *QD; /* cap each */
 
     /* Kernel-row cache: a pool of slots of `stride` floats (the current
@@ -76,6 +78,8 @@ void svm_smo_free(svm_smo *w)
     free(w->status);
     free(w->active_set);
     free(w->nonzero);
+    free(w->swap_i);
+    free(w->swap_j);
     free(w->alpha);
     free(w->G);
     free(w->G_bar);
@@ -107,6 +111,8 @@ svm_smo *svm_smo_alloc(int cap, size_t n, size_t d, double cache_mb)
     w->status = malloc(c);
     w->active_set = malloc(c * sizeof *w->active_set);
     w->nonzero = malloc(n);
+    w->swap_i = malloc(c * sizeof(int));
+    w->swap_j = malloc(c * sizeof(int));
     w->alpha = malloc(c * sizeof(double));
     w->G = malloc(c * sizeof(double));
     w->G_bar = malloc(c * sizeof(double));
@@ -126,7 +132,7 @@ svm_smo *svm_smo_alloc(int cap, size_t n, size_t d, double cache_mb)
         floats = 2.0 * (double)c;
     w->pool_floats = (size_t)floats;
     w->pool = malloc(w->pool_floats * sizeof(float));
-    if (!w->X || !w->sq || !w->dots || !w->y || !w->status || !w->active_set || !w->nonzero || !w->alpha ||
+    if (!w->X || !w->sq || !w->dots || !w->y || !w->status || !w->active_set || !w->nonzero || !w->swap_i || !w->swap_j || !w->alpha ||
         !w->G || !w->G_bar || !w->p || !w->QD || !w->slot_of || !w->owner || !w->len ||
         !w->prev || !w->next || !w->pool) {
         svm_smo_free(w);
@@ -143,6 +149,8 @@ svm_smo *svm_smo_alloc(int cap, size_t n, size_t d, double cache_mb)
     memset(w->status, 0, c);
     memset(w->active_set, 0, c * sizeof *w->active_set);
     memset(w->nonzero, 0, n);
+    memset(w->swap_i, 0, c * sizeof(int));
+    memset(w->swap_j, 0, c * sizeof(int));
     memset(w->alpha, 0, c * sizeof(double));
     memset(w->G, 0, c * sizeof(double));
     memset(w->G_bar, 0, c * sizeof(double));
@@ -181,6 +189,7 @@ static void lru_push_lru(svm_smo *w, int s)
 
 static void cache_reset(svm_smo *w, int l)
 {
+    w->n_swaps = 0;
     w->stride = l;
     size_t slots = w->pool_floats / (size_t)l;
     w->n_slots = slots > (size_t)l ? l : (int)slots;
@@ -231,10 +240,10 @@ static const float *get_q(svm_smo *w, int i, int len)
     return row;
 }
 
-/* Rows i < j trade places: in every cached row, entries i and j swap; a
- * row cached past i but not past j loses its tail from i on (LIBSVM drops
- * such a row whole). */
-static void cache_swap(svm_smo *w, int i, int j)
+/* Rows i < j trade places in the cache: the owners now, the entries of
+ * the cached rows later (cache_swap_entries), for every pair a shrinking
+ * pass swaps at once. */
+static void cache_swap_owners(svm_smo *w, int i, int j)
 {
     int si = w->slot_of[i], sj = w->slot_of[j];
     w->slot_of[i] = sj;
@@ -243,27 +252,45 @@ static void cache_swap(svm_smo *w, int i, int j)
         w->owner[si] = j;
     if (sj >= 0)
         w->owner[sj] = i;
-    int sent = w->n_slots;
+    w->swap_i[w->n_swaps] = i;
+    w->swap_j[w->n_swaps] = j;
+    w->n_swaps++;
+}
+
+/* The recorded swaps applied to the entries of every cached row: entries i
+ * and j trade places, and a row cached past i but not past j keeps only its
+ * first i entries (LIBSVM drops such a row whole). One shrinking pass swaps
+ * disjoint pairs in increasing i, so a row takes them in any order: one row
+ * at a time keeps each row in cache, where LIBSVM's pair at a time walks
+ * every cached row for every pair. */
+static void cache_swap_entries(svm_smo *w)
+{
+    int sent = w->n_slots, n = w->n_swaps;
+    if (n == 0)
+        return;
     for (int s = w->next[sent]; s != sent;) {
         int nx = w->next[s];
-        if (w->len[s] > i) {
-            float *row = w->pool + (size_t)s * (size_t)w->stride;
+        float *row = w->pool + (size_t)s * (size_t)w->stride;
+        for (int k = 0; k < n && w->len[s] > w->swap_i[k]; k++) {
+            int i = w->swap_i[k], j = w->swap_j[k];
             if (w->len[s] > j) {
                 float t = row[i];
                 row[i] = row[j];
                 row[j] = t;
             } else {
                 w->len[s] = i;
-                if (i == 0) {
-                    w->slot_of[w->owner[s]] = -1;
-                    w->owner[s] = -1;
-                    lru_unlink(w, s);
-                    lru_push_lru(w, s);
-                }
+                break;
             }
+        }
+        if (w->len[s] == 0 && w->owner[s] >= 0) {
+            w->slot_of[w->owner[s]] = -1;
+            w->owner[s] = -1;
+            lru_unlink(w, s);
+            lru_push_lru(w, s);
         }
         s = nx;
     }
+    w->n_swaps = 0;
 }
 
 /* ---- the solver ------------------------------------------------------------ */
@@ -303,7 +330,7 @@ static void swap_index(svm_smo *w, int i, int j)
         i = j;
         j = t;
     }
-    cache_swap(w, i, j);
+    cache_swap_owners(w, i, j);
     double *xi = w->X + (size_t)i * w->d, *xj = w->X + (size_t)j * w->d;
     for (size_t c = 0; c < w->d; c++) {
         double t = xi[c];
@@ -567,6 +594,7 @@ static void do_shrinking(svm_smo *w)
             w->active_size--;
         }
     }
+    cache_swap_entries(w);
 }
 
 /* b (C-SVC): the mean of y G over the free variables, else the middle of

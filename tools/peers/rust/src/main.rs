@@ -395,15 +395,24 @@ fn find(parent: &mut [usize], mut i: usize) -> usize {
 fn dbscan(x: &[f64], n: usize, d: usize, eps: f64, min_samples: usize) -> Vec<i64> {
     let r2 = eps * eps;
     let row = |i: usize| &x[i * d..(i + 1) * d];
-    let core: Vec<bool> = (0..n)
-        .map(|i| (0..n).filter(|&j| sqdist(row(i), row(j)) <= r2).count() >= min_samples)
-        .collect();
+    // Counting and joining need each pair once, (i, j > i), as in the
+    // plugin's brute force; border points need all their neighbours.
+    let mut count = vec![1usize; n]; // the point itself
+    for i in 0..n {
+        for j in i + 1..n {
+            if sqdist(row(i), row(j)) <= r2 {
+                count[i] += 1;
+                count[j] += 1;
+            }
+        }
+    }
+    let core: Vec<bool> = count.iter().map(|&c| c >= min_samples).collect();
     let mut parent: Vec<usize> = (0..n).collect();
     for i in 0..n {
         if !core[i] {
             continue;
         }
-        for j in 0..n {
+        for j in i + 1..n {
             if core[j] && sqdist(row(i), row(j)) <= r2 {
                 let (a, b) = (find(&mut parent, i), find(&mut parent, j));
                 if a < b {
