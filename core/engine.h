@@ -73,8 +73,6 @@ typedef struct {
 /* Builds each run's summary and the comparisons of each group. */
 int mlb_session_analyze(mlb_session *s);
 
-/* A context's parameters, typed: numbers, booleans, strings. */
-cJSON *mlb_params_to_json(const mlb_ctx *c);
 
 /* The results document. */
 cJSON *mlb_results_json(const mlb_session *s, cJSON *environment);

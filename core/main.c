@@ -101,18 +101,6 @@ static void params_brief(char *b, size_t len, const mlb_run *r)
         b[len - 1] = '\0';
 }
 
-static void fmt_eta(char *b, size_t n, double s)
-{
-    if (!isfinite(s) || s < 0)
-        snprintf(b, n, "?");
-    else if (s < 100)
-        snprintf(b, n, "%.0fs", s);
-    else if (s < 6000)
-        snprintf(b, n, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
-    else
-        snprintf(b, n, "%.0fh%02.0fm", floor(s / 3600), floor(fmod(s, 3600) / 60));
-}
-
 static void progress(const mlb_cli *c, const progress_state *ps, const mlb_run *r, int rep,
                      int warm)
 {
@@ -122,8 +110,8 @@ static void progress(const mlb_cli *c, const progress_state *ps, const mlb_run *
     double eta = ps->done ? el / (double)ps->done * (double)(ps->total - ps->done) : NAN;
     char pb[160], e1[32], e2[32];
     params_brief(pb, sizeof pb, r);
-    fmt_eta(e1, sizeof e1, el);
-    fmt_eta(e2, sizeof e2, eta);
+    mlb_fmt_duration(e1, sizeof e1, el);
+    mlb_fmt_duration(e2, sizeof e2, eta);
     fprintf(stderr, "\r\033[K[%d/%zu] %s:%s%s%.60s %s %d/%d  elapsed %s  ETA %s", r->group + 1,
             ps->n_groups, r->pl->desc.task, r->pl->desc.variant, *pb ? " " : "", pb,
             warm ? "warm-up" : "rep", rep + 1, warm ? r->warmup : r->repetitions, e1, e2);
@@ -139,7 +127,7 @@ static void finished(const mlb_cli *c, const progress_state *ps, const mlb_run *
     for (size_t i = 0; i < r->n_reps; i++)
         ok += r->reps[i].status == MLB_REP_OK;
     char e1[32];
-    fmt_eta(e1, sizeof e1, mlb_now() - ps->t0);
+    mlb_fmt_duration(e1, sizeof e1, mlb_now() - ps->t0);
     fprintf(stderr, "mlbench-engine: [%d/%zu] %s:%s done: %zu of %d repetitions ok (%zu/%zu "
                     "of the plan, elapsed %s)\n",
             r->group + 1, ps->n_groups, r->pl->desc.task, r->pl->desc.variant, ok,

@@ -450,6 +450,199 @@ out:
     return rc;
 }
 
+/* ---- scaling over a sweep -------------------------------------------------------- */
+
+/* Whether two scaling[] entries lie on one slice: the same task, parameter
+ * and values of the other swept parameters. */
+static int same_slice(const cJSON *a, const cJSON *b)
+{
+    const char *ta = mlb_jstr(a, "task"), *tb = mlb_jstr(b, "task");
+    const char *pa = mlb_jstr(a, "param"), *pb = mlb_jstr(b, "param");
+    const cJSON *fa = mlb_jget(a, "fixed"), *fb = mlb_jget(b, "fixed");
+    if ((ta == NULL) != (tb == NULL) || (ta && strcmp(ta, tb) != 0))
+        return 0;
+    if ((pa == NULL) != (pb == NULL) || (pa && strcmp(pa, pb) != 0))
+        return 0;
+    if (!cJSON_GetArraySize(fa) && !cJSON_GetArraySize(fb))
+        return 1;
+    return fa && fb && cJSON_Compare(fa, fb, 1);
+}
+
+static int same_quantity(const cJSON *a, const cJSON *b)
+{
+    const char *qa = mlb_jstr(a, "quantity"), *qb = mlb_jstr(b, "quantity");
+    return (qa == NULL) == (qb == NULL) && (!qa || !strcmp(qa, qb));
+}
+
+/* "b [lo, hi]" to two decimals, as the terminal prints it. */
+static void scaling_b_text(char *buf, size_t n, const cJSON *fit)
+{
+    const cJSON *ci = mlb_jget(fit, "exponent_ci95");
+    const cJSON *lo = cJSON_GetArrayItem(ci, 0), *hi = cJSON_GetArrayItem(ci, 1);
+    double e = mlb_jnum(fit, "exponent");
+    if (!isfinite(e))
+        snprintf(buf, n, MLB_DASH);
+    else if (cJSON_IsNumber(lo) && cJSON_IsNumber(hi))
+        snprintf(buf, n, "%.2f [%.2f, %.2f]", e, mlb_jval(lo), mlb_jval(hi));
+    else
+        snprintf(buf, n, "%.2f", e);
+}
+
+static void scaling_rms_text(char *buf, size_t n, const cJSON *fit)
+{
+    double rms = mlb_jnum(fit, "complexity_rms");
+    if (isfinite(rms))
+        snprintf(buf, n, "%.0f%%", 100 * rms);
+    else
+        snprintf(buf, n, MLB_DASH);
+}
+
+/* A slice's fixed parameters as "k=v k=v" (nothing when none). */
+static void scaling_fixed_text(mlb_sbuf *b, const cJSON *fit, mlb_escape_fn esc)
+{
+    const cJSON *v;
+    int first = 1;
+    cJSON_ArrayForEach(v, mlb_jget(fit, "fixed"))
+    {
+        char num[64];
+        const char *text = cJSON_IsString(v) ? v->valuestring : NULL;
+        if (cJSON_IsNumber(v)) {
+            mlb_fmt_exact(num, sizeof num, mlb_jval(v));
+            text = num;
+        } else if (cJSON_IsBool(v))
+            text = cJSON_IsTrue(v) ? "true" : "false";
+        if (!first)
+            mlb_sb_puts(b, " ");
+        esc(b, v->string ? v->string : "?");
+        mlb_sb_puts(b, "=");
+        esc(b, mlb_or_dash(text));
+        first = 0;
+    }
+}
+
+/* One figure: the plot of a slice's quantity and its table of fits. */
+static int html_scaling_figure(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group_list *gl,
+                               const cJSON *const *fits, size_t n)
+{
+    const char *q = mlb_jstr(fits[0], "quantity");
+    mlb_sb_puts(b, "<figure class=\"scaling\" data-quantity=\"");
+    mlb_sb_html(b, mlb_or_dash(q));
+    mlb_sb_puts(b, "\"><figcaption>");
+    mlb_sb_html(b, mlb_scaling_caption(q));
+    mlb_sb_puts(b, "</figcaption>\n");
+    int rc = mlb_svg_scaling(b, doc, gl, fits, n);
+    if (rc < 0)
+        return rc;
+    if (!rc)
+        mlb_sb_puts(b, "<p class=\"muted\">No positive value to plot.</p>\n");
+    mlb_sb_puts(b, "<table class=\"scaling\"><thead><tr><th>variant</th>"
+                   "<th class=\"n\">b [95% CI]</th><th>class</th><th class=\"n\">RMS</th>"
+                   "</tr></thead><tbody>\n");
+    int any_floor = 0;
+    for (size_t f = 0; f < n; f++) {
+        char bt[96], rms[32];
+        scaling_b_text(bt, sizeof bt, fits[f]);
+        scaling_rms_text(rms, sizeof rms, fits[f]);
+        mlb_sb_printf(b, "<tr><td><span class=\"swatch\" style=\"background:%s\"></span>",
+                      mlb_svg_color(mlb_scaling_color(gl, fits[f], f)));
+        mlb_sb_html(b, mlb_run_variant(fits[f]));
+        mlb_sb_puts(b, "</td><td class=\"n\">");
+        mlb_sb_html(b, bt);
+        mlb_sb_puts(b, "</td><td>");
+        mlb_sb_html(b, mlb_or_dash(mlb_jstr(fits[f], "complexity")));
+        mlb_sb_puts(b, "</td><td class=\"n\">");
+        mlb_sb_html(b, rms);
+        mlb_sb_puts(b, "</td></tr>\n");
+        const char *model = mlb_jstr(fits[f], "model");
+        any_floor |= model && !strcmp(model, "offset_power");
+    }
+    mlb_sb_puts(b, "</tbody></table>\n");
+    if (any_floor) {
+        mlb_sb_puts(b, "<p class=\"muted\">Fitted as floor + a\xc2\xb7x<sup>b</sup> (floor: ");
+        int first = 1;
+        for (size_t f = 0; f < n; f++) {
+            const char *model = mlb_jstr(fits[f], "model");
+            if (!model || strcmp(model, "offset_power") != 0)
+                continue;
+            char fl[48];
+            if (!strcmp(q ? q : "", "train_rss_added_bytes"))
+                mlb_fmt_bytes(fl, sizeof fl, mlb_jnum(fits[f], "floor"));
+            else
+                mlb_fmt_g(fl, sizeof fl, mlb_jnum(fits[f], "floor"));
+            mlb_sb_puts(b, first ? "" : ", ");
+            mlb_sb_html(b, mlb_run_variant(fits[f]));
+            mlb_sb_puts(b, " ");
+            mlb_sb_html(b, fl);
+            first = 0;
+        }
+        mlb_sb_puts(b, "); the class is of what grows above the floor.</p>\n");
+    }
+    mlb_sb_puts(b, "</figure>\n");
+    return 0;
+}
+
+/* The sweep's curves (scaling[]): per slice, one log-log plot per quantity
+ * and the table of its fits. Nothing for a document without them. */
+static int html_scaling(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group_list *gl)
+{
+    const cJSON *sc = mlb_jget(doc, "scaling");
+    int n = cJSON_GetArraySize(sc);
+    if (n <= 0 || !cJSON_IsArray(sc))
+        return 0;
+    const cJSON **all = calloc((size_t)n, sizeof *all), **fits = calloc((size_t)n, sizeof *fits);
+    char *slice_done = calloc((size_t)n, 1), *done = calloc((size_t)n, 1);
+    int rc = 0, k = 0;
+    if (!all || !fits || !slice_done || !done) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    const cJSON *c;
+    cJSON_ArrayForEach(c, sc) all[k++] = c;
+    mlb_sb_puts(b, "<section id=\"scaling\">\n<h2>Scaling</h2>\n<p class=\"muted\">Each "
+                   "variant's cost against the swept parameter, on log-log axes: solid, the "
+                   "median of each size; faint, every successful repetition; dashed, the fit "
+                   "a\xc2\xb7x<sup>b</sup> (least squares in log-log over the repetitions; "
+                   "memory: floor + a\xc2\xb7x<sup>b</sup>). b with its 95% CI, and the nearest "
+                   "complexity class with its RMS error relative to the medians' mean.</p>\n");
+    for (int i = 0; i < n; i++) {
+        if (slice_done[i])
+            continue;
+        for (int j = i; j < n; j++)
+            if (same_slice(all[i], all[j]))
+                slice_done[j] = 1;
+        mlb_sb_puts(b, "<h3>");
+        mlb_sb_html(b, mlb_or_dash(mlb_jstr(all[i], "task")));
+        mlb_sb_puts(b, " against ");
+        mlb_sb_html(b, mlb_or_dash(mlb_jstr(all[i], "param")));
+        if (cJSON_GetArraySize(mlb_jget(all[i], "fixed"))) {
+            mlb_sb_puts(b, " at ");
+            scaling_fixed_text(b, all[i], mlb_sb_html);
+        }
+        mlb_sb_puts(b, "</h3>\n<div class=\"plots\">\n");
+        for (int j = i; j < n && rc >= 0; j++) {
+            if (done[j] || !same_slice(all[i], all[j]))
+                continue;
+            size_t nf = 0;
+            for (int m = j; m < n; m++)
+                if (!done[m] && same_slice(all[i], all[m]) && same_quantity(all[j], all[m])) {
+                    done[m] = 1;
+                    fits[nf++] = all[m];
+                }
+            rc = html_scaling_figure(b, doc, gl, fits, nf);
+        }
+        mlb_sb_puts(b, "</div>\n");
+        if (rc < 0)
+            break;
+    }
+    mlb_sb_puts(b, "</section>\n");
+out:
+    free(all);
+    free(fits);
+    free(slice_done);
+    free(done);
+    return rc;
+}
+
 int mlb_render_html(const cJSON *doc, mlb_sbuf *b)
 {
     const cJSON *env = mlb_jget(doc, "environment");
@@ -495,6 +688,8 @@ int mlb_render_html(const cJSON *doc, mlb_sbuf *b)
             mlb_group_title(b, &gl.v[k], mlb_sb_html);
             mlb_sb_puts(b, "</a></li>\n");
         }
+        if (cJSON_GetArraySize(mlb_jget(doc, "scaling")) > 0)
+            mlb_sb_puts(b, "<li><a href=\"#scaling\">Scaling</a></li>\n");
         mlb_sb_puts(b, "</ul></nav>\n");
     }
     int rc = 0;
@@ -502,6 +697,8 @@ int mlb_render_html(const cJSON *doc, mlb_sbuf *b)
         rc = html_group(b, doc, &gl.v[k]);
     if (!gl.n)
         mlb_sb_puts(b, "<p>No runs.</p>\n");
+    if (rc == 0)
+        rc = html_scaling(b, doc, &gl);
     mlb_sb_puts(b, "<footer>Written by mlbench-engine from a results document (");
     mlb_sb_html(b, mlb_jstr(doc, "schema"));
     mlb_sb_puts(b, "); every value above is read from it. Self-contained: no script, no external "

@@ -112,6 +112,68 @@ static void md_group(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group *g)
     }
 }
 
+/* The sweep's curves (scaling[]), one row per fit: as the terminal prints
+ * them. Nothing for a document without them. */
+static void md_scaling(mlb_sbuf *b, const cJSON *doc)
+{
+    const cJSON *c, *sc = mlb_jget(doc, "scaling");
+    if (!cJSON_IsArray(sc) || cJSON_GetArraySize(sc) <= 0)
+        return;
+    mlb_sb_puts(b, "\n### Scaling\n\nCost against the swept parameter: b of a\xc2\xb7x^b (memory: "
+                   "floor + a\xc2\xb7x^b) with its 95% CI, and the nearest complexity class with "
+                   "its RMS error.\n\n| task | parameter | variant | quantity | b [95% CI] | "
+                   "class | RMS |\n|---|---|---|---|--:|---|--:|\n");
+    cJSON_ArrayForEach(c, sc)
+    {
+        char bt[96], rms[32];
+        const cJSON *ci = mlb_jget(c, "exponent_ci95");
+        const cJSON *lo = cJSON_GetArrayItem(ci, 0), *hi = cJSON_GetArrayItem(ci, 1);
+        double e = mlb_jnum(c, "exponent"), r = mlb_jnum(c, "complexity_rms");
+        if (!isfinite(e))
+            snprintf(bt, sizeof bt, MLB_DASH);
+        else if (cJSON_IsNumber(lo) && cJSON_IsNumber(hi))
+            snprintf(bt, sizeof bt, "%.2f [%.2f, %.2f]", e, mlb_jval(lo), mlb_jval(hi));
+        else
+            snprintf(bt, sizeof bt, "%.2f", e);
+        if (isfinite(r))
+            snprintf(rms, sizeof rms, "%.0f%%", 100 * r);
+        else
+            snprintf(rms, sizeof rms, MLB_DASH);
+        mlb_sb_puts(b, "| ");
+        mlb_sb_md(b, mlb_or_dash(mlb_jstr(c, "task")));
+        mlb_sb_puts(b, " | ");
+        mlb_sb_md(b, mlb_or_dash(mlb_jstr(c, "param")));
+        /* The slice: the other swept parameters' values. */
+        const cJSON *v;
+        int first = 1;
+        cJSON_ArrayForEach(v, mlb_jget(c, "fixed"))
+        {
+            char num[64];
+            const char *text = cJSON_IsString(v) ? v->valuestring : NULL;
+            if (cJSON_IsNumber(v)) {
+                mlb_fmt_exact(num, sizeof num, mlb_jval(v));
+                text = num;
+            } else if (cJSON_IsBool(v))
+                text = cJSON_IsTrue(v) ? "true" : "false";
+            mlb_sb_puts(b, first ? " (" : " ");
+            mlb_sb_md(b, v->string ? v->string : "?");
+            mlb_sb_puts(b, "=");
+            mlb_sb_md(b, mlb_or_dash(text));
+            first = 0;
+        }
+        if (!first)
+            mlb_sb_puts(b, ")");
+        const char *cells[] = {mlb_or_dash(mlb_jstr(c, "variant")),
+                               mlb_or_dash(mlb_jstr(c, "quantity")), bt,
+                               mlb_or_dash(mlb_jstr(c, "complexity")), rms};
+        for (size_t k = 0; k < sizeof cells / sizeof *cells; k++) {
+            mlb_sb_puts(b, " | ");
+            mlb_sb_md(b, cells[k]);
+        }
+        mlb_sb_puts(b, " |\n");
+    }
+}
+
 int mlb_render_markdown(const cJSON *doc, mlb_sbuf *b)
 {
     mlb_doc_group_list gl;
@@ -121,6 +183,7 @@ int mlb_render_markdown(const cJSON *doc, mlb_sbuf *b)
     md_environment(b, doc);
     for (size_t k = 0; k < gl.n; k++)
         md_group(b, doc, &gl.v[k]);
+    md_scaling(b, doc);
     mlb_groups_free(&gl);
     return b->oom ? -ENOMEM : 0;
 }

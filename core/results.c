@@ -9,26 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ctx_json.h"
 #include "engine.h"
 #include "scaling.h"
 #include "suite.h"
 
 #define RESULT_SCHEMA "mlbench.result/1"
-
-cJSON *mlb_params_to_json(const mlb_ctx *c)
-{
-    cJSON *o = cJSON_CreateObject();
-    for (size_t i = 0; i < c->n_params; i++) {
-        const mlb_param_value *p = &c->params[i];
-        switch (p->def->type) {
-        case MLB_PARAM_INT: cJSON_AddNumberToObject(o, p->def->name, (double)p->i); break;
-        case MLB_PARAM_FLOAT: cJSON_AddNumberToObject(o, p->def->name, p->f); break;
-        case MLB_PARAM_BOOL: cJSON_AddBoolToObject(o, p->def->name, p->b); break;
-        case MLB_PARAM_STRING: cJSON_AddStringToObject(o, p->def->name, p->text); break;
-        }
-    }
-    return o;
-}
 
 static cJSON *run_json(const mlb_run *r, int index)
 {
@@ -50,7 +36,7 @@ static cJSON *run_json(const mlb_run *r, int index)
             cJSON_AddStringToObject(pe, "data_from", d->data_from);
     }
     cJSON_AddNumberToObject(o, "group", r->group);
-    cJSON_AddItemToObject(o, "params", mlb_params_to_json(&r->params));
+    cJSON_AddItemToObject(o, "params", mlb_ctx_params_json(&r->params));
     cJSON_AddStringToObject(o, "status", mlb_rep_status_name(r->status));
     if (r->message)
         cJSON_AddStringToObject(o, "message", r->message);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctx_json.h"
 #include "export.h"
 #include "resume.h"
 
@@ -73,7 +74,7 @@ int mlb_resume_load(mlb_session *s, const char *path, cJSON **previous_env)
     for (size_t i = 0; i < s->n_runs; i++) {
         mlb_run *r = &s->runs[i];
         const cJSON *old = cJSON_GetArrayItem(runs, (int)i);
-        cJSON *params = mlb_params_to_json(&r->params);
+        cJSON *params = mlb_ctx_params_json(&r->params);
         int same = params && jstr(old, "task") && jstr(old, "variant") &&
                    !strcmp(jstr(old, "task"), r->pl->desc.task) &&
                    !strcmp(jstr(old, "variant"), r->pl->desc.variant) &&
@@ -148,9 +149,9 @@ static double rep_cost(const cJSON *run)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-static void fmt_duration(char *b, size_t n, double s)
+void mlb_fmt_duration(char *b, size_t n, double s)
 {
-    if (!isfinite(s))
+    if (!isfinite(s) || s < 0)
         snprintf(b, n, "unknown");
     else if (s < 1)
         snprintf(b, n, "%.1f ms", s * 1e3);
@@ -221,7 +222,7 @@ int mlb_dry_run(FILE *f, const mlb_session *s, const char *estimate_from)
             const mlb_run *r = &s->runs[k];
             double per = NAN;
             if (doc) {
-                cJSON *params = mlb_params_to_json(&r->params);
+                cJSON *params = mlb_ctx_params_json(&r->params);
                 const cJSON *old = params ? matching_run(doc, r, params) : NULL;
                 cJSON_Delete(params);
                 if (old)
@@ -231,8 +232,8 @@ int mlb_dry_run(FILE *f, const mlb_session *s, const char *estimate_from)
             reps += (size_t)n;
             double est = per * n;
             char a[32], b[32];
-            fmt_duration(a, sizeof a, per);
-            fmt_duration(b, sizeof b, est);
+            mlb_fmt_duration(a, sizeof a, per);
+            mlb_fmt_duration(b, sizeof b, est);
             fprintf(f, "  %-14s %5d %6d %7d %12s %12s\n", r->pl->desc.variant, r->repetitions,
                     r->warmup, r->infer_queries, a, b);
             if (isfinite(est))
@@ -242,7 +243,7 @@ int mlb_dry_run(FILE *f, const mlb_session *s, const char *estimate_from)
         }
     }
     char t[32];
-    fmt_duration(t, sizeof t, total);
+    mlb_fmt_duration(t, sizeof t, total);
     fprintf(f, "\n%zu repetitions in all; estimated wall time: %s", reps,
             unknown == s->n_runs ? "unknown" : t);
     if (unknown && unknown < s->n_runs)

@@ -19,4 +19,8 @@ int mlb_resume_load(mlb_session *s, const char *path, cJSON **previous_env);
  * results file when given. Returns the exit status (0, or 2 for a bad file). */
 int mlb_dry_run(FILE *f, const mlb_session *s, const char *estimate_from);
 
+/* A duration for people: "12.3 ms", "4.1 s", "3 min 05 s", "2 h 10 min";
+ * "unknown" for NaN or a negative value. */
+void mlb_fmt_duration(char *b, size_t n, double s);
+
 #endif

@@ -10,6 +10,7 @@
 #include "export.h"
 #include "stats.h"
 #include "svg.h"
+#include "svg_internal.h"
 
 /* Colour-blind-safe palette (Okabe-Ito, then Tableau); variant i of a group
  * keeps colour i in every plot of the group. */
@@ -22,23 +23,18 @@ const char *mlb_svg_color(size_t i)
     return palette[i % PALETTE_N];
 }
 
-typedef struct {
-    double lo, hi;
-    int log;
-    double step; /* of the linear ticks: how many decimals their labels need */
-} axis;
 
-static double ax_pos(const axis *a, double v, double p0, double p1)
+
+double mlb_svgi_ax_pos(const axis *a, double v, double p0, double p1)
 {
     double t = a->log ? (log10(v) - log10(a->lo)) / (log10(a->hi) - log10(a->lo))
                       : (v - a->lo) / (a->hi - a->lo);
     return p0 + t * (p1 - p0);
 }
 
-#define MAX_TICKS 24
 
 /* Rounds the axis out to "nice" steps (1, 2, 5 × 10^k) and lists its ticks. */
-static size_t ax_ticks(axis *a, double *t)
+size_t mlb_svgi_ax_ticks(axis *a, double *t)
 {
     size_t n = 0;
     if (a->log) {
@@ -78,7 +74,7 @@ static size_t ax_ticks(axis *a, double *t)
 }
 
 /* Units for a time axis: the tick labels stay short numbers. */
-static void time_unit(double hi, double *scale, const char **name)
+void mlb_svgi_time_unit(double hi, double *scale, const char **name)
 {
     if (hi >= 1) {
         *scale = 1;
@@ -98,17 +94,15 @@ static void tick_text(char *b, size_t n, const axis *a, double v, double scale)
 {
     double st = a->step / scale;
     if (a->log || !(st > 0) || fabs(v / scale) >= 1e6 || st < 1e-6) {
-        snprintf(b, n, "%.4g", v / scale);
+        snprintf(b, n, "%.*g", a->digits > 0 ? a->digits : 4, v / scale);
         return;
     }
     int dec = st >= 1 ? 0 : (int)ceil(-log10(st) - 1e-9);
     snprintf(b, n, "%.*f", dec, v / scale);
 }
 
-#define SVG_W 560.0
-#define FONT "font-family=\"system-ui,sans-serif\" font-size=\"11\""
 
-static void svg_open(mlb_sbuf *b, const char *cls, double h, const char *title)
+void mlb_svgi_svg_open(mlb_sbuf *b, const char *cls, double h, const char *title)
 {
     /* No xmlns: inline SVG in HTML needs none, and the page names no URL. */
     mlb_sb_printf(b, "<svg class=\"plot %s\" viewBox=\"0 0 %.0f %.0f\" "
@@ -118,19 +112,16 @@ static void svg_open(mlb_sbuf *b, const char *cls, double h, const char *title)
     mlb_sb_puts(b, "</title>\n");
 }
 
-/* The plot area, in SVG coordinates (y grows downwards). */
-typedef struct {
-    double left, right, top, bottom;
-} frame;
+
 
 /* An axis with its ticks, grid lines across the frame, tick labels and a
  * title: along the bottom edge, or with `vertical` along the left one. */
-static void svg_axis(mlb_sbuf *b, const axis *a, const double *t, size_t nt, const frame *f,
+void mlb_svgi_svg_axis(mlb_sbuf *b, const axis *a, const double *t, size_t nt, const frame *f,
                      int vertical, double scale, const char *label)
 {
     for (size_t i = 0; i < nt; i++) {
-        double p = vertical ? ax_pos(a, t[i], f->bottom, f->top)
-                            : ax_pos(a, t[i], f->left, f->right);
+        double p = vertical ? mlb_svgi_ax_pos(a, t[i], f->bottom, f->top)
+                            : mlb_svgi_ax_pos(a, t[i], f->left, f->right);
         char txt[32];
         tick_text(txt, sizeof txt, a, t[i], scale);
         mlb_sb_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
@@ -219,14 +210,14 @@ int mlb_svg_boxplot(mlb_sbuf *b, const mlb_doc_group *g)
         a.hi = hi + pad;
     }
     double t[MAX_TICKS];
-    size_t nt = ax_ticks(&a, t);
+    size_t nt = mlb_svgi_ax_ticks(&a, t);
     double scale;
     const char *unit;
-    time_unit(a.hi, &scale, &unit);
+    mlb_svgi_time_unit(a.hi, &scale, &unit);
     char label[64];
     snprintf(label, sizeof label, "train wall time (%s)%s", unit, a.log ? ", log scale" : "");
-    svg_open(b, "box", h, "train wall time per repetition");
-    svg_axis(b, &a, t, nt, &(frame){left, right, top, top + row * (double)g->n}, 0, scale, label);
+    mlb_svgi_svg_open(b, "box", h, "train wall time per repetition");
+    mlb_svgi_svg_axis(b, &a, t, nt, &(frame){left, right, top, top + row * (double)g->n}, 0, scale, label);
     for (size_t i = 0; i < g->n; i++) {
         double cy = top + row * ((double)i + 0.5);
         svg_row_label(b, left - 8, cy, mlb_run_variant(g->runs[i]));
@@ -242,9 +233,9 @@ int mlb_svg_boxplot(mlb_sbuf *b, const mlb_doc_group *g)
             rc = e;
             goto out;
         }
-        double xmin = ax_pos(&a, st.min, left, right), xmax = ax_pos(&a, st.max, left, right);
-        double x1 = ax_pos(&a, st.q1, left, right), x3 = ax_pos(&a, st.q3, left, right),
-               xm = ax_pos(&a, st.median, left, right);
+        double xmin = mlb_svgi_ax_pos(&a, st.min, left, right), xmax = mlb_svgi_ax_pos(&a, st.max, left, right);
+        double x1 = mlb_svgi_ax_pos(&a, st.q1, left, right), x3 = mlb_svgi_ax_pos(&a, st.q3, left, right),
+               xm = mlb_svgi_ax_pos(&a, st.median, left, right);
         const char *col = mlb_svg_color(i);
         mlb_sb_printf(b, "<g><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                          "stroke=\"#666\"/>"
@@ -267,7 +258,7 @@ int mlb_svg_boxplot(mlb_sbuf *b, const mlb_doc_group *g)
             mlb_sb_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\" "
                              "fill-opacity=\"0.75\" stroke=\"#fff\" stroke-width=\"0.6\">"
                              "<title>repetition %zu: %s</title></circle>\n",
-                          ax_pos(&a, vals[i][k], left, right), jy, col, k + 1, tt);
+                          mlb_svgi_ax_pos(&a, vals[i][k], left, right), jy, col, k + 1, tt);
         }
         mlb_sb_puts(b, "</g>\n");
     }
@@ -303,7 +294,7 @@ int mlb_svg_bars(mlb_sbuf *b, const mlb_doc_group *g, const char *phase)
     double h = top + row * (double)g->n + 46;
     axis a = {.lo = 0, .hi = hi * 1.22}; /* room for the value after the longest bar */
     double t[MAX_TICKS];
-    size_t nt = ax_ticks(&a, t);
+    size_t nt = mlb_svgi_ax_ticks(&a, t);
     double scale = a.hi >= 2e9 ? 1e9 : a.hi >= 2e6 ? 1e6 : a.hi >= 2e3 ? 1e3 : 1;
     const char *prefix = scale == 1e9 ? "G" : scale == 1e6 ? "M" : scale == 1e3 ? "k" : "";
     char label[64], title[64];
@@ -311,15 +302,15 @@ int mlb_svg_bars(mlb_sbuf *b, const mlb_doc_group *g, const char *phase)
     if (!*prefix)
         snprintf(label, sizeof label, "%s items/s (median)", phase);
     snprintf(title, sizeof title, "median %s throughput", phase);
-    svg_open(b, "bars", h, title);
-    svg_axis(b, &a, t, nt, &(frame){left, right, top, top + row * (double)g->n}, 0, scale, label);
+    mlb_svgi_svg_open(b, "bars", h, title);
+    mlb_svgi_svg_axis(b, &a, t, nt, &(frame){left, right, top, top + row * (double)g->n}, 0, scale, label);
     for (size_t i = 0; i < g->n; i++) {
         double cy = top + row * ((double)i + 0.5);
         double v = mlb_jnum(mlb_jget(g->runs[i], "summary"), key);
         svg_row_label(b, left - 8, cy, mlb_run_variant(g->runs[i]));
         char txt[32];
         mlb_fmt_rate(txt, sizeof txt, v);
-        double x = isfinite(v) && v > 0 ? ax_pos(&a, v, left, right) : left;
+        double x = isfinite(v) && v > 0 ? mlb_svgi_ax_pos(&a, v, left, right) : left;
         if (x > left)
             mlb_sb_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"18\" "
                              "fill=\"%s\"/>",
@@ -400,16 +391,16 @@ static void svg_lines(mlb_sbuf *b, const char *cls, const char *title, const ser
         ay.hi += pad;
     }
     double tx[MAX_TICKS], ty[MAX_TICKS];
-    size_t ntx = ax_ticks(&ax, tx), nty = ax_ticks(&ay, ty);
+    size_t ntx = mlb_svgi_ax_ticks(&ax, tx), nty = mlb_svgi_ax_ticks(&ay, ty);
     double xscale;
     const char *xunit;
-    time_unit(ax.hi, &xscale, &xunit);
+    mlb_svgi_time_unit(ax.hi, &xscale, &xunit);
     char xl[160];
     snprintf(xl, sizeof xl, "%s (%s)", xlabel, xunit);
-    svg_open(b, cls, h, title);
+    mlb_svgi_svg_open(b, cls, h, title);
     const frame f = {left, right, top, bottom};
-    svg_axis(b, &ax, tx, ntx, &f, 0, xscale, xl);
-    svg_axis(b, &ay, ty, nty, &f, 1, 1, ylabel);
+    mlb_svgi_svg_axis(b, &ax, tx, ntx, &f, 0, xscale, xl);
+    mlb_svgi_svg_axis(b, &ay, ty, nty, &f, 1, 1, ylabel);
     /* faint lines first, so that the solid ones stay on top */
     for (int pass = 1; pass >= 0; pass--)
         for (size_t i = 0; i < s->n; i++) {
@@ -427,15 +418,15 @@ static void svg_lines(mlb_sbuf *b, const char *cls, const char *title, const ser
                 for (size_t j = k; j < k + stride && j < r->n; j++)
                     if (r->y[j] > r->y[best])
                         best = j;
-                mlb_sb_printf(b, "%.1f,%.1f ", ax_pos(&ax, r->x[best], left, right),
-                              ax_pos(&ay, r->y[best], bottom, top));
+                mlb_sb_printf(b, "%.1f,%.1f ", mlb_svgi_ax_pos(&ax, r->x[best], left, right),
+                              mlb_svgi_ax_pos(&ay, r->y[best], bottom, top));
             }
             mlb_sb_puts(b, "\"/>\n");
             if (!pass && r->n <= 40) /* few points: each one visible */
                 for (size_t k = 0; k < r->n; k++)
                     mlb_sb_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.2\" fill=\"%s\"/>",
-                                  ax_pos(&ax, r->x[k], left, right),
-                                  ax_pos(&ay, r->y[k], bottom, top), col);
+                                  mlb_svgi_ax_pos(&ax, r->x[k], left, right),
+                                  mlb_svgi_ax_pos(&ay, r->y[k], bottom, top), col);
             if (!pass && r->n <= 40)
                 mlb_sb_puts(b, "\n");
         }
@@ -547,3 +538,4 @@ int mlb_svg_memory(mlb_sbuf *b, const mlb_doc_group *g)
     series_free(&s);
     return pts > 0;
 }
+

@@ -24,6 +24,22 @@ int mlb_svg_progress(mlb_sbuf *b, const mlb_doc_group *g, const char *name);
 /* Resident memory of the first successful repetition of each variant. */
 int mlb_svg_memory(mlb_sbuf *b, const mlb_doc_group *g);
 
+/* One log-log plot of a sweep's scaling fits: `fits` are entries of the
+ * document's scaling[] of one task, parameter, slice (`fixed`) and quantity.
+ * Per fit, the medians of each size as a polyline, each successful
+ * repetition of the variant's run in each of the fit's groups as a faint
+ * dot, and the fitted curve dashed; a legend under the plot. A variant's
+ * colour is mlb_scaling_color's. */
+int mlb_svg_scaling(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group_list *gl,
+                    const cJSON *const *fits, size_t n);
+/* The colour index of a fit's variant: its position in the fit's first
+ * group, as in that group's plots; `fallback` when the group has no run of
+ * it. */
+size_t mlb_scaling_color(const mlb_doc_group_list *gl, const cJSON *fit, size_t fallback);
+/* What a scaling[] quantity measures, for a caption ("Train wall time"),
+ * or its name. */
+const char *mlb_scaling_caption(const char *quantity);
+
 /* The learning-curve quantities of a group: "loss" and each progress
  * metric. Returns 0 or -ENOMEM. */
 int mlb_progress_names(const mlb_doc_group *g, mlb_name_list *out);

@@ -326,31 +326,31 @@ START_TEST(test_gamma_scale_matches_sklearn)
 }
 END_TEST
 
-/* A cache of two rows (every step evicts, shrinking swaps cached rows)
- * takes the very steps of a cache that holds everything. */
+/* A cache of two rows (every step evicts) or of a few (rows survive
+ * shrinking's swaps, some cut short) takes the very steps of a cache that
+ * holds everything. Loop index: case x size. */
 START_TEST(test_tiny_cache_same_steps)
 {
     const char *names[] = {"digits_svc_rbf", "heart_svc_poly", "iris_nusvc_rbf"};
-    for (size_t t = 0; t < 3; t++) {
-        const cJSON *c = ref_case(names[t]);
-        problem p;
-        problem_load(&p, str(c, "dataset"));
-        svm_config cfg = config_of(c);
-        svm_fitted big, tiny;
-        fit_native(&svm_kernels_naive, &cfg, &p, 200, &big);
-        fit_native(&svm_kernels_naive, &cfg, &p, 1e-6, &tiny);
-        ck_assert_uint_eq(big.n_sv, tiny.n_sv);
-        for (size_t q = 0; q < svm_n_pairs(p.nc); q++) {
-            ck_assert_int_eq(big.pair_iter[q], tiny.pair_iter[q]);
-            ck_assert(big.rho[q] == tiny.rho[q]);
-        }
-        for (size_t s = 0; s < big.n_sv; s++)
-            for (int r = 0; r + 1 < p.nc; r++)
-                ck_assert(big.coef[(size_t)r * big.cap + s] == tiny.coef[(size_t)r * tiny.cap + s]);
-        svm_fitted_free(&big);
-        svm_fitted_free(&tiny);
-        problem_free(&p);
+    const double mb[] = {1e-6, 0.01};
+    const cJSON *c = ref_case(names[_i / 2]);
+    problem p;
+    problem_load(&p, str(c, "dataset"));
+    svm_config cfg = config_of(c);
+    svm_fitted big, tiny;
+    fit_native(&svm_kernels_naive, &cfg, &p, 200, &big);
+    fit_native(&svm_kernels_naive, &cfg, &p, mb[_i % 2], &tiny);
+    ck_assert_uint_eq(big.n_sv, tiny.n_sv);
+    for (size_t q = 0; q < svm_n_pairs(p.nc); q++) {
+        ck_assert_int_eq(big.pair_iter[q], tiny.pair_iter[q]);
+        ck_assert(big.rho[q] == tiny.rho[q]);
     }
+    for (size_t s = 0; s < big.n_sv; s++)
+        for (int r = 0; r + 1 < p.nc; r++)
+            ck_assert(big.coef[(size_t)r * big.cap + s] == tiny.coef[(size_t)r * tiny.cap + s]);
+    svm_fitted_free(&big);
+    svm_fitted_free(&tiny);
+    problem_free(&p);
 }
 END_TEST
 
@@ -606,8 +606,12 @@ START_TEST(test_rules_fit_params)
     }
     for (size_t i = 0; i < N_PARAMS; i++) {
         const mlb_param_def *p = &svm_params[i];
-        if (p->type == MLB_PARAM_BOOL || !strcmp(p->name, "gamma"))
-            continue; /* a bool has no rule; gamma is words or a number (setup) */
+        /* A bool has no rule; gamma is words or a number, dataset a name or
+         * a path, target and delimiter a file's layout: setup checks them. */
+        if (p->type == MLB_PARAM_BOOL || !strcmp(p->name, "gamma") ||
+            !strcmp(p->name, "dataset") || !strcmp(p->name, "target") ||
+            !strcmp(p->name, "delimiter"))
+            continue;
         int has = 0;
         for (size_t r = 0; r < N_RULES; r++)
             has |= !strcmp(svm_rules[r].name, p->name);
@@ -624,7 +628,7 @@ START_TEST(test_rules_reject_bad_values)
     const char *bad[][2] = {
         {"C", "0"},         {"C", "-1"},          {"nu", "0"},          {"nu", "1.01"},
         {"kernel", "rbff"}, {"model", "svr"},     {"tol", "-1e-3"},     {"cache_mb", "0"},
-        {"degree", "-1"},   {"max_iter", "-5"},   {"dataset", "mnist"}, {"scaling", "minmax"},
+        {"degree", "-1"},   {"max_iter", "-5"},   {"format", "xls"},    {"scaling", "minmax"},
         {"n_classes", "1"}, {"test_fraction", "1"}, {"intercept_scaling", "0"},
         {"cluster_std", "0"}, {"batch_size", "0"},
     };
@@ -731,6 +735,11 @@ START_TEST(test_setup_rejects_bad_combinations)
     const char *tiny[] = {"dataset", "synthetic", "n_samples", "4", "n_classes", "3",
                           "test_fraction", "0.5"};
     expect_setup_error(&svm_kernels_naive, tiny, 8, "has no training rows");
+    const char *unknown[] = {"dataset", "mnist"};
+    expect_setup_error(&svm_kernels_naive, unknown, 2, "parameter dataset: unknown dataset 'mnist'");
+    const char *regression[] = {"dataset", "diabetes"};
+    expect_setup_error(&svm_kernels_naive, regression, 2,
+                       "parameter dataset: diabetes has 0 classes");
 }
 END_TEST
 
@@ -757,7 +766,7 @@ static Suite *svm_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_kernel_model_matches_sklearn, 0, N_KERNEL_CASES * N_NATIVES);
     tcase_add_test(tc, test_gamma_scale_matches_sklearn);
-    tcase_add_test(tc, test_tiny_cache_same_steps);
+    tcase_add_loop_test(tc, test_tiny_cache_same_steps, 0, 6);
     tcase_add_loop_test(tc, test_linear_model_matches_sklearn, 0, N_LINEAR_CASES * N_NATIVES);
 #ifdef SVM_HAVE_LIBSVM
     tcase_add_loop_test(tc, test_libsvm_matches_sklearn, 0, N_KERNEL_CASES);

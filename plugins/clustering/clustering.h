@@ -155,10 +155,10 @@ typedef enum { CLU_INDEX_KDTREE = 0, CLU_INDEX_BRUTE = 1 } clu_index;
  * leaf_size rows (sklearn's KDTree layout). */
 typedef struct {
     size_t n, d, n_nodes;
-    const double *X;
     size_t *idx;          /* n: the permutation */
     size_t *lo_i, *hi_i;  /* n_nodes: each node's range [lo_i, hi_i) of idx */
     double *lo, *hi;      /* n_nodes x d: bounding boxes */
+    double *Xp;           /* n x d: the rows in idx's order */
 } clu_kdtree;
 
 int clu_kdtree_alloc(clu_kdtree *t, size_t n, size_t d, size_t leaf_size);

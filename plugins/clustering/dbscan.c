@@ -50,7 +50,8 @@ int clu_kdtree_alloc(clu_kdtree *t, size_t n, size_t d, size_t leaf_size)
     t->hi_i = clu_alloc(t->n_nodes, sizeof *t->hi_i);
     t->lo = clu_alloc(t->n_nodes * d, sizeof *t->lo);
     t->hi = clu_alloc(t->n_nodes * d, sizeof *t->hi);
-    if (!t->idx || !t->lo_i || !t->hi_i || !t->lo || !t->hi) {
+    t->Xp = clu_alloc(n * d, sizeof *t->Xp);
+    if (!t->idx || !t->lo_i || !t->hi_i || !t->lo || !t->hi || !t->Xp) {
         clu_kdtree_free(t);
         return -ENOMEM;
     }
@@ -66,6 +67,7 @@ void clu_kdtree_free(clu_kdtree *t)
     free(t->hi_i);
     free(t->lo);
     free(t->hi);
+    free(t->Xp);
     memset(t, 0, sizeof *t);
 }
 
@@ -104,7 +106,6 @@ static void select_kth(size_t *idx, size_t lo, size_t hi, size_t k, const double
 void clu_kdtree_build(clu_kdtree *t, const double *X)
 {
     size_t n = t->n, d = t->d;
-    t->X = X;
     for (size_t i = 0; i < n; i++)
         t->idx[i] = i;
     t->lo_i[0] = 0;
@@ -144,6 +145,10 @@ void clu_kdtree_build(clu_kdtree *t, const double *X)
         t->lo_i[left + 1] = mid;
         t->hi_i[left + 1] = b;
     }
+    /* The rows in tree order: a leaf's points are then contiguous, and the
+     * per-point tests stream through memory instead of gathering. */
+    for (size_t i = 0; i < n; i++)
+        memcpy(t->Xp + i * d, X + t->idx[i] * d, d * sizeof *X);
 }
 
 size_t clu_kdtree_radius(const clu_kdtree *t, const double *q, double r2, size_t *out)
@@ -180,7 +185,7 @@ size_t clu_kdtree_radius(const clu_kdtree *t, const double *q, double r2, size_t
             found += b - a;
         } else if (left >= t->n_nodes) {
             for (size_t i = a; i < b; i++) {
-                const double *x = t->X + t->idx[i] * d;
+                const double *x = t->Xp + i * d;
                 double s = 0;
                 for (size_t j = 0; j < d; j++) {
                     double u = q[j] - x[j];

@@ -11,6 +11,7 @@
  */
 #include "svm.h"
 
+#ifdef SVM_HAVE_LIBLINEAR
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -208,6 +209,22 @@ const svm_kernels svm_kernels_liblinear = {
     .why_not = "LIBLINEAR has no kernel SVMs (use the libsvm, naive or openblas variant)",
     .ext = &liblinear_ext,
 };
+
+#else /* built without <linear.h>: a variant that says so */
+
+#ifndef MLB_VARIANT_KERNELS_ONLY
+static const char *liblinear_available(void)
+{
+    return "built without liblinear-dev (apt-get install liblinear-dev, or tools/setup.sh; then "
+           "rebuild)";
+}
+#endif
+
+const svm_kernels svm_kernels_liblinear = {
+    .name = "liblinear",
+    .why_not = "this build has no LIBLINEAR (liblinear-dev was not installed)",
+};
+#endif
 
 MLB_DEFINE_VARIANT(svm, svm_kernels_liblinear, "liblinear",
                    "LIBLINEAR itself (train/predict, solver L2R_L2LOSS_SVC_DUAL, Debian "

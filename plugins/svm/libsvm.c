@@ -15,6 +15,7 @@
  */
 #include "svm.h"
 
+#ifdef SVM_HAVE_LIBSVM
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -217,6 +218,23 @@ const svm_kernels svm_kernels_libsvm = {
 };
 
 #define svm_train svm_task_train
+
+#else /* built without <libsvm/svm.h>: a variant that says so */
+
+#ifndef MLB_VARIANT_KERNELS_ONLY
+static const char *libsvm_available(void)
+{
+    return "built without libsvm-dev (apt-get install libsvm-dev, or tools/setup.sh; then "
+           "rebuild)";
+}
+#endif
+
+const svm_kernels svm_kernels_libsvm = {
+    .name = "libsvm",
+    .why_not = "this build has no LIBSVM (libsvm-dev was not installed)",
+};
+#endif
+
 MLB_DEFINE_VARIANT(svm, svm_kernels_libsvm, "libsvm",
                    "LIBSVM itself (svm_train/svm_predict, Debian libsvm-dev) for SVC and NuSVC; "
                    "no LinearSVC",

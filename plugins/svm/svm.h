@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mlbench/data.h"
 #include "mlbench/variant.h"
 
 /* LIBSVM's <libsvm/svm.h> declares svm_train. MLB_DEFINE_VARIANT names the
@@ -287,10 +288,12 @@ static const mlb_param_def svm_params[] = {
     {"fit_intercept", MLB_PARAM_BOOL, "true", "linearsvc: fit an intercept"},
     {"intercept_scaling", MLB_PARAM_FLOAT, "1.0",
      "linearsvc: value of the intercept's synthetic feature"},
-    {"dataset", MLB_PARAM_STRING, "digits", "a registered classification dataset, or synthetic"},
+    {"dataset", MLB_PARAM_STRING, "digits",
+     "digits, breast_cancer, heart_scale, iris, wine (registered), synthetic, or your own file "
+     "(CSV, LIBSVM, X.npy,y.npy; its labels become the classes)"},
     {"scaling", MLB_PARAM_STRING, "auto",
-     "auto (digits: pixels / 16; iris, heart_scale: as they are; breast_cancer, wine, synthetic: "
-     "standard), none, standard (the training split's mean and std)"},
+     "auto (digits: pixels / 16; iris, heart_scale: as they are; breast_cancer, wine, synthetic, "
+     "a file: standard), none, standard (the training split's mean and std)"},
     {"n_samples", MLB_PARAM_INT, "10000", "synthetic: rows, before the train/test split"},
     {"n_features", MLB_PARAM_INT, "20", "synthetic: features"},
     {"n_classes", MLB_PARAM_INT, "2", "synthetic: classes"},
@@ -300,11 +303,13 @@ static const mlb_param_def svm_params[] = {
     {"batch_size", MLB_PARAM_INT, "64", "test rows predicted per infer query"},
     {"fit_repeats", MLB_PARAM_INT, "1", "fits per train call (short fits on small data)"},
     {"threads", MLB_PARAM_INT, "1", "BLAS threads (openblas; the others are serial)"},
+    MLB_DATA_FILE_PARAMS, /* target, header, delimiter, format: a dataset file's layout */
 };
 
-/* Enforced by the engine. Setup checks what these cannot say: gamma's
- * words or number, a variant that cannot fit the model, an infeasible nu,
- * a class missing from the training split. */
+/* Enforced by the engine. Setup checks what these cannot say: the dataset
+ * (registered, synthetic, or a file that loads, with classes), gamma's words
+ * or number, a variant that cannot fit the model, an infeasible nu, a class
+ * missing from the training split. */
 static const mlb_param_rule svm_rules[] = {
     MLB_RULE_CHOICES("model", "svc", "nusvc", "linearsvc"),
     MLB_RULE_CHOICES("kernel", "linear", "rbf", "poly", "sigmoid"),
@@ -312,13 +317,11 @@ static const mlb_param_rule svm_rules[] = {
     {"nu", MLB_RULE_HAS_MIN | MLB_RULE_MIN_EXCLUSIVE | MLB_RULE_HAS_MAX, 0, 1, NULL},
     MLB_RULE_RANGE("degree", 0, 100),
     MLB_RULE_RANGE("coef0", -1e6, 1e6),
-    MLB_RULE_RANGE_AUTO("tol", 1e-15, 1),
+    MLB_RULE_RANGE_AUTO("tol", 0, 1),
     MLB_RULE_TUNING_RANGE("cache_mb", 1, 1 << 20),
     MLB_RULE_RANGE_AUTO("max_iter", 1, 1e9),
     {"intercept_scaling", MLB_RULE_HAS_MIN | MLB_RULE_MIN_EXCLUSIVE | MLB_RULE_HAS_MAX, 0, 1e6,
      NULL},
-    MLB_RULE_CHOICES("dataset", "digits", "breast_cancer", "heart_scale", "iris", "wine",
-                     "synthetic"),
     MLB_RULE_CHOICES("scaling", "auto", "none", "standard"),
     MLB_RULE_RANGE("n_samples", 4, SVM_MAX_SAMPLES),
     MLB_RULE_RANGE("n_features", 1, SVM_MAX_FEATURES),
@@ -328,6 +331,7 @@ static const mlb_param_rule svm_rules[] = {
     MLB_RULE_RANGE("batch_size", 1, SVM_MAX_SAMPLES),
     MLB_RULE_RANGE("fit_repeats", 1, 1e6),
     MLB_RULE_RANGE("threads", 1, 1024),
+    MLB_DATA_FILE_RULES,
 };
 
 /* Parses gamma ("scale", "auto" or a finite number > 0) for X (n x d);

@@ -3,11 +3,12 @@
  * (Fan, Chen and Lin, JMLR 6, 2005; Chang and Lin, ACM TIST 2011): working
  * sets by second-order information (WSS3), shrinking with a final
  * unshrink, gradient reconstruction from G_bar, and an LRU cache of kernel
- * rows held as float. Written after the papers and LIBSVM's documented
- * behaviour, keeping its choices wherever they decide the iterates (ties
- * go to the later index, rows are cached as float, the shrinking period),
- * so that on the same rows the solver takes LIBSVM's steps and reaches its
- * dual objective and support vectors.
+ * rows held as float. Written from the papers and a reading of LIBSVM
+ * 3.24's solver (no code taken), keeping its choices wherever they decide
+ * the iterates (ties go to the later index, rows are cached as float, the
+ * shrinking period, the order of the clipping cases), so that on the same
+ * rows the solver takes LIBSVM's steps and reaches its dual objective and
+ * support vectors.
  *
  * Unlike LIBSVM, nothing is allocated while solving: the workspace, the
  * cache's pool and the sub-problem's copy of its rows are made once, in

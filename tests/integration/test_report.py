@@ -160,10 +160,13 @@ class Reports:
         self.assertIn(str(env["seed"]), text)
         for i, r in enumerate(doc["runs"]):
             self.assertIn(r["variant"], text)
-            m = re.search(r'<tr( class="baseline")?><td><span class="swatch"[^>]*></span>'
-                          + re.escape(html.escape(r["variant"])) + r'</td>.*?<td class="n">'
-                          r'([^<]*)</td></tr>', raw)
-            self.assertIsNotNone(m, r["variant"])
+            # a variant runs in each group of a sweep: its k-th row is its k-th run's
+            k = sum(r2["variant"] == r["variant"] for r2 in doc["runs"][:i])
+            ms = list(re.finditer(r'<tr( class="baseline")?><td><span class="swatch"[^>]*>'
+                                  r'</span>' + re.escape(html.escape(r["variant"]))
+                                  + r'</td>.*?<td class="n">([^<]*)</td></tr>', raw))
+            self.assertGreater(len(ms), k, r["variant"])
+            m = ms[k]
             self.assertEqual(html.unescape(m.group(2)), speedup_cell(doc, i), r["variant"])
             base = expected_baseline(doc, r["group"])
             self.assertEqual(bool(m.group(1)), base == i)
@@ -239,8 +242,11 @@ class Reports:
             self.assertIn(c["verdict"], text)
         for i, r in enumerate(doc["runs"]):
             row = [l for l in lines if l.startswith(f"| {r['variant']} | {r['status']} |")]
-            self.assertEqual(len(row), 1, r["variant"])
-            self.assertEqual(row[0].split(" | ")[8], speedup_cell(doc, i), r["variant"])
+            same = [r2 for r2 in doc["runs"]
+                    if (r2["variant"], r2["status"]) == (r["variant"], r["status"])]
+            self.assertEqual(len(row), len(same), r["variant"])  # one row a run
+            k = sum(r2 in same for r2 in doc["runs"][:i])
+            self.assertEqual(row[k].split(" | ")[8], speedup_cell(doc, i), r["variant"])
             base = doc["runs"][expected_baseline(doc, r["group"])]
             self.assertIn(f", baseline {base['variant']}\n", md)
         return md
@@ -536,6 +542,205 @@ class Baselines(Reports, unittest.TestCase):
         doc["groups"][0]["baseline"] = 17
         rows, _ = self.render("bad", doc)
         self.assertEqual({int(row["baseline_run"]) for row in rows}, {self.idx["naive"]})
+
+
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9",
+           "#D55E00", "#7F7F7F", "#F0E442", "#9467BD", "#8C564B"]
+
+
+def scaling_rep_value(quantity, rep):
+    """A repetition's value of a scaling quantity, as docs/methodology.md defines it."""
+    if rep["status"] != "ok":
+        return None
+    train = rep["phases"].get("train") or {}
+    if quantity == "train_s":
+        return train.get("wall_s")
+    if quantity == "infer_query_s":
+        lat = sorted(v for v in rep.get("infer_latency_s") or [] if v is not None)
+        if not lat:
+            return None
+        n = len(lat)
+        return lat[n // 2] if n % 2 else (lat[n // 2 - 1] + lat[n // 2]) / 2
+    if quantity == "train_rss_added_bytes":
+        tl = rep.get("memory_timeline") or []
+        if "rss_peak_bytes" not in train or not tl:
+            return None
+        return train["rss_peak_bytes"] - tl[0][1]
+    return None
+
+
+def b_cell(fit):
+    """The b [95% CI] cell: the JSON's exponent and CI to two decimals."""
+    lo, hi = fit["exponent_ci95"]
+    return f"{fit['exponent']:.2f} [{lo:.2f}, {hi:.2f}]"
+
+
+def scaling_slices(doc):
+    """(task, param, fixed) -> quantity -> fits, in document order."""
+    out = {}
+    for f in doc["scaling"]:
+        key = (f["task"], f["param"], json.dumps(f["fixed"], sort_keys=True))
+        out.setdefault(key, {}).setdefault(f["quantity"], []).append(f)
+    return out
+
+
+class SweepRun(Reports, unittest.TestCase):
+    """A sweep's scaling[] curves: a log-log plot per quantity in the HTML report,
+    a table in the HTML and the Markdown, with the document's exponents."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.w = Workdir()
+        w = cls.w
+        run(["--plugin", "gemm:naive,openblas", "--param", "m=n=k=32..256*2",
+             "--repetitions", "3", "--warmup", "0", "--infer-queries", "1", "--quiet",
+             "--output", w("s.json"), "--html", w("s.html"), "--markdown", w("s.md")], check=0)
+        with open(w("s.json")) as f:
+            cls.doc = json.load(f)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.w.cleanup()
+
+    def colour(self, fit):
+        """mlb_svg_color of the variant's position in the fit's first group."""
+        g = next(g for g in self.doc["groups"] if g["index"] == fit["groups"][0])
+        names = [self.doc["runs"][r]["variant"] for r in g["runs"]]
+        return PALETTE[names.index(fit["variant"]) % len(PALETTE)]
+
+    def test_html_scaling_plots(self):
+        doc = self.doc
+        self.assertEqual(doc["sweep"]["params"], ["m=n=k"])
+        quantities = {f["quantity"] for f in doc["scaling"]}
+        self.assertIn("train_s", quantities)
+        raw, page = self.check_html(doc, self.w("s.html"), {"box", "scaling"})
+        # one plot per (task, param, slice, quantity): here one slice
+        slices = scaling_slices(doc)
+        self.assertEqual(len(slices), 1)
+        self.assertEqual(page.svgs.count("plot scaling"), len(quantities))
+        self.assertIn("<h2>Scaling</h2>", raw)
+        self.assertIn("<h3>gemm against m=n=k</h3>", raw)
+        # after every group
+        self.assertGreater(raw.index('<section id="scaling">'), raw.rindex('<section id="run-'))
+        figures = re.findall(r'<figure class="scaling" data-quantity="([^"]*)">(.*?)</figure>',
+                             raw, re.S)
+        by_quantity = next(iter(slices.values()))
+        self.assertEqual([q for q, _ in figures], list(by_quantity))
+        for q, fig in figures:
+            fits = by_quantity[q]
+            self.assertEqual(fig.count('<svg class="plot scaling"'), 1, q)
+            svg = fig[fig.index("<svg"):fig.index("</svg>")]
+            # a polyline per variant through its medians, in its group's colour
+            lines = re.findall(r'<polyline class="median" fill="none" stroke="([^"]*)"[^>]*'
+                               r'points="([^"]*)"><title>([^<]*): median of each size</title>',
+                               svg)
+            self.assertEqual([html.unescape(v) for _, _, v in lines],
+                             [f["variant"] for f in fits], q)
+            for (stroke, points, _), fit in zip(lines, fits):
+                self.assertEqual(stroke, self.colour(fit))
+                self.assertEqual(len(points.split()), len(fit["x"]))
+            # the fitted curve dashed, one per variant
+            self.assertEqual(len(re.findall(r'<path class="fit"[^>]*stroke-dasharray', svg)),
+                             len(fits), q)
+            # every successful repetition of each listed group, faint
+            want = 0
+            for fit in fits:
+                for gi in fit["groups"]:
+                    g = next(g for g in doc["groups"] if g["index"] == gi)
+                    r = next(doc["runs"][i] for i in g["runs"]
+                             if doc["runs"][i]["variant"] == fit["variant"])
+                    for rep in r["repetitions"]:
+                        v = scaling_rep_value(q, rep)
+                        want += v is not None and v > 0
+            self.assertGreater(want, 0)
+            self.assertEqual(len(re.findall(r'fill-opacity="0\.3"><title>[^<]*, repetition \d+:',
+                                            svg)), want, q)
+            # the legend names each variant
+            for fit in fits:
+                self.assertIn(f'fill="#222">{html.escape(fit["variant"])}</text>', svg)
+            # the table under it: variant, b [95% CI], class, RMS, as the JSON
+            rows = re.findall(r'<tr><td><span class="swatch" style="background:([^"]*)"></span>'
+                              r'([^<]*)</td><td class="n">([^<]*)</td><td>([^<]*)</td>'
+                              r'<td class="n">([^<]*)</td></tr>', fig)
+            self.assertEqual(len(rows), len(fits), q)
+            for (col, variant, b, cls, rms), fit in zip(rows, fits):
+                self.assertEqual(col, self.colour(fit))
+                self.assertEqual(html.unescape(variant), fit["variant"])
+                self.assertEqual(b, b_cell(fit))
+                self.assertEqual(html.unescape(cls), fit["complexity"])
+                self.assertEqual(rms, f"{100 * fit['complexity_rms']:.0f}%")
+
+    def test_markdown_scaling_table(self):
+        md = self.check_markdown(self.doc, self.w("s.md"))
+        lines = md.splitlines()
+        i = lines.index("### Scaling")
+        head = lines.index("| task | parameter | variant | quantity | b [95% CI] | class | RMS |")
+        self.assertGreater(head, i)
+        self.assertRegex(lines[head + 1], r"^\|(-+:?\|)+$")
+        rows = []
+        for l in lines[head + 2:]:
+            if not l.startswith("| "):
+                break
+            rows.append(l[2:-2].split(" | "))
+        self.assertEqual(len(rows), len(self.doc["scaling"]))
+        for row, fit in zip(rows, self.doc["scaling"]):
+            self.assertEqual(row, [fit["task"], fit["param"], fit["variant"], fit["quantity"],
+                                   b_cell(fit), fit["complexity"],
+                                   f"{100 * fit['complexity_rms']:.0f}%"])
+
+    def test_report_subcommand_reproduces_the_run_outputs(self):
+        w = self.w
+        run(["report", w("s.json"), "--html", w("t.html"), "--markdown", w("t.md")], check=0)
+        for a, b in (("s.html", "t.html"), ("s.md", "t.md")):
+            with open(w(a), "rb") as f1, open(w(b), "rb") as f2:
+                self.assertEqual(f1.read(), f2.read(), a)
+
+    def render(self, name, doc):
+        w = self.w
+        with open(w(name + ".json"), "w") as f:
+            json.dump(doc, f)
+        run(["report", w(name + ".json"), "--html", w(name + ".html"), "--markdown",
+             w(name + ".md")], check=0)
+        raw, page = parse_page(w(name + ".html"))
+        self.assertEqual(page.errors, [])
+        self.assertEqual(page.stack, [])
+        with open(w(name + ".md")) as f:
+            return raw, page, f.read()
+
+    def test_without_scaling_no_section(self):
+        for name, edit in (("noscaling", lambda d: d.pop("scaling")),
+                           ("emptyscaling", lambda d: d.update(scaling=[]))):
+            doc = json.loads(json.dumps(self.doc))
+            edit(doc)
+            raw, page, md = self.render(name, doc)
+            self.assertNotIn("Scaling", raw, name)
+            self.assertNotIn("plot scaling", page.svgs, name)
+            self.assertNotIn("Scaling", md, name)
+            self.assertIn("plot box", page.svgs, name)  # the groups still render
+
+    def test_scaling_text_is_escaped(self):
+        doc = json.loads(json.dumps(self.doc))
+        evil = '<script>alert("x")</script> | "q"'
+        for f in doc["scaling"]:
+            f["param"] = evil
+            f["fixed"] = {evil: evil}
+        doc["scaling"][0]["variant"] = evil
+        doc["scaling"][0]["complexity"] = evil
+        raw, page, md = self.render("evil", doc)
+        self.assertNotIn("<script", raw)
+        self.assertIn(f"gemm against {evil} at {evil}={evil}", "".join(page.text))
+        self.assertNotIn("<script", md)
+        row = [l for l in md.splitlines() if l.startswith("| gemm | ")][0]
+        self.assertEqual(row.replace("\\|", "").count(" | "), 6)  # seven cells still
+        # null numbers show as "–", and the plot still draws what it can
+        doc = json.loads(json.dumps(self.doc))
+        for k in ("exponent", "complexity_rms", "coefficient"):
+            doc["scaling"][0][k] = None
+        doc["scaling"][0]["exponent_ci95"] = []
+        raw, page, md = self.render("nulls", doc)
+        self.assertIn('<td class="n">–</td><td>', raw)
+        self.assertEqual(page.svgs.count("plot scaling"),
+                         len({f["quantity"] for f in doc["scaling"]}))
 
 
 class BadInputs(unittest.TestCase):

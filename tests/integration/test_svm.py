@@ -5,17 +5,25 @@ model fail with a clear "parameter model" error, bad parameters are refused,
 and the peer gets the native arrays."""
 import os
 import shutil
-import subprocess
 import tempfile
 import unittest
 
-from common import BUILD_ROOT, main, run, run_by_variant, run_json
+from common import main, run, run_by_variant, run_json
 
-HAVE_SKLEARN = subprocess.run(["/usr/bin/python3", "-c", "import sklearn"],
-                              capture_output=True).returncode == 0
-PLUGINS = os.path.join(BUILD_ROOT, "plugins", "svm")
-HAVE_LIBSVM = os.path.exists(os.path.join(PLUGINS, "svm_libsvm.so"))
-HAVE_LIBLINEAR = os.path.exists(os.path.join(PLUGINS, "svm_liblinear.so"))
+
+def available():
+    """The svm variants --list says can run here (libsvm and liblinear are
+    stubs where their -dev packages were missing at build time; the peer
+    needs python3-sklearn)."""
+    out = run(["--list"], check=0).stdout.splitlines()
+    return {f[1] for f in (line.split() for line in out)
+            if len(f) >= 3 and f[0] == "svm" and f[2] == "yes"}
+
+
+AVAILABLE = available()
+HAVE_SKLEARN = "sklearn" in AVAILABLE
+HAVE_LIBSVM = "libsvm" in AVAILABLE
+HAVE_LIBLINEAR = "liblinear" in AVAILABLE
 
 QUICK = ["--repetitions", "2", "--warmup", "0", "--infer-queries", "3"]
 
@@ -175,16 +183,47 @@ class SvmTest(unittest.TestCase):
                            ("model=svr", "parameter model: 'svr' is not one of svc, nusvc, "
                                          "linearsvc"),
                            ("tol=-1", "parameter tol: -1 is out of range"),
-                           ("dataset=mnist", "parameter dataset: 'mnist' is not one of")):
+                           ("format=xls", "parameter format: 'xls' is not one of")):
             with self.subTest(param=param):
                 p = run(plugins("svm:naive") + ["--param", param] + QUICK, check=2)
                 self.assertIn(msg, p.stderr)
-        # What only setup can tell: an infeasible nu, gamma's words.
+        # What only setup can tell: an infeasible nu, gamma's words, the
+        # dataset.
+        p = run(plugins("svm:naive") + ["--param", "dataset=mnist"] + QUICK, check=2)
+        self.assertIn("parameter dataset: unknown dataset 'mnist'", p.stderr)
+        self.assertIn("synthetic", p.stderr)
         p = run(plugins("svm:naive") + ["--param", "model=nusvc", "--param", "nu=0.9",
                                         "--param", "dataset=breast_cancer"] + QUICK, check=2)
         self.assertIn("parameter nu: 0.9 is infeasible for classes 0 and 1", p.stderr)
         p = run(plugins("svm:openblas") + ["--param", "gamma=big"] + QUICK, check=2)
         self.assertIn("parameter gamma: 'big' is not scale, auto or a number > 0", p.stderr)
+
+    def test_users_own_file(self):
+        # iris as a CSV of the user's, with a header and named classes: the
+        # labels become classes 0..2 (sorted names), the rows are
+        # standardised (scaling=auto for a file), and every variant fits
+        # it as it fits the registered iris with scaling=standard.
+        d = tempfile.mkdtemp(prefix="mlb-svm-file-")
+        try:
+            names = ["setosa", "versicolor", "virginica"]
+            path = os.path.join(d, "flowers.csv")
+            with open(os.path.join(os.environ["MLB_SOURCE_ROOT"], "data", "iris.csv")) as src, \
+                    open(path, "w") as out:
+                out.write("sl,sw,pl,pw,species\n")
+                for line in list(src)[1:]:
+                    *x, y = line.strip().split(",")
+                    out.write(",".join(x) + "," + names[int(y)] + "\n")
+            _, mine, _ = self.fit(kernel_variants(peer=False), [f"dataset={path}"], args=ONE)
+            _, ref, _ = self.fit(["naive"], ["dataset=iris", "scaling=standard"], args=ONE)
+            self.check_same_kernel_model(mine, 38)
+            self.assertEqual(mine["naive"]["dual_objective"], ref["naive"]["dual_objective"])
+            with open(path, "a") as out:
+                out.write("1,2,oops,4,setosa\n")
+            p = run(plugins("svm:naive") + ["--param", f"dataset={path}"] + ONE, check=2)
+            self.assertIn("parameter dataset:", p.stderr)
+            self.assertIn("flowers.csv", p.stderr)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
 
     def test_export_data_grouped_by_class(self):
         d = tempfile.mkdtemp(prefix="mlb-svm-export-")

@@ -87,8 +87,22 @@ out, workloads, load0, load1 = sys.argv[1:5]
 titles = {"digits": "digits, SVC rbf", "synthetic": "synthetic 10000 x 20, SVC rbf",
           "synthetic_linear": "synthetic 10000 x 20, LinearSVC", "heart": "heart_scale, SVC rbf (per fit)"}
 print("| workload | variant | fit (median) | fit CPU | predict / query (64 rows) | accuracy "
-      "| nSV | iterations | peak RSS (train) | fit vs sklearn | predict vs sklearn |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+      "| nSV | iterations | peak RSS (train) | fit vs sklearn | engine: train vs sklearn, 95% CI "
+      "| predict vs sklearn |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+
+
+def engine_vs(doc, v):
+    """The engine's own comparison of v with sklearn in train: sklearn's
+    median over v's, its 95% CI, and the verdict (Holm-adjusted)."""
+    for c in doc.get("comparisons", []):
+        if c["quantity"] != "train" or {c["a"], c["b"]} != {v, "sklearn"}:
+            continue
+        r, lo, hi = c["median_ratio"], c["median_ratio_ci95_low"], c["median_ratio_ci95_high"]
+        if c["a"] == v:  # the ratio is a / b: v's time over sklearn's
+            r, lo, hi = 1 / r, 1 / hi, 1 / lo
+        return f"{r:.2f}x [{lo:.2f}, {hi:.2f}] {c['verdict_kind']}"
+    return "-"
 
 
 def ms(s):
@@ -122,7 +136,7 @@ for w in workloads.split(","):
             continue
         x = rows[v]
         if x is None:
-            print(f"| {titles[w]} | {v} | failed | | | | | | | | |")
+            print(f"| {titles[w]} | {v} | failed | | | | | | | | | |")
             continue
         ratio = lambda a, b: f"{b / a:.2f}x" if sk else "-"
         nsv = "-" if x["nsv"] is None else f"{x['nsv']:.0f}"
@@ -130,6 +144,7 @@ for w in workloads.split(","):
         print(f"| {titles[w]} | {v} | {ms(x['fit'])} | {ms(x['cpu'])} | {ms(x['lat'])} "
               f"| {x['acc']:.4f} | {nsv} | {it} | {x['rss']:.1f} MiB "
               f"| {ratio(x['fit'], sk['fit']) if sk else '-'} "
+              f"| {engine_vs(doc, v) if sk and v != 'sklearn' else '-'} "
               f"| {ratio(x['lat'], sk['lat']) if sk else '-'} |")
 print()
 print(f"Ratios are scikit-learn's time over the variant's (above 1: faster than "

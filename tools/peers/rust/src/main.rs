@@ -141,12 +141,14 @@ fn kmeanspp(xc: &[f64], n: usize, d: usize, k: usize, rng: &mut Draws) -> Vec<us
     let first = rng.below(n);
     let mut ids = vec![first];
     let row = |i: usize| &xc[i * d..(i + 1) * d];
-    let mut closest: Vec<f64> = (0..n).map(|i| sqdist(row(first), row(i))).collect();
+    let mut closest: Vec<f64> = xc.chunks_exact(d).map(|x| sqdist(row(first), x)).collect();
     let mut pot: f64 = 0.0;
     for v in &closest {
         pot += v;
     }
     let mut csum = vec![0.0; n];
+    let mut cand = vec![0.0; n];
+    let mut best_d = vec![0.0; n];
     for _ in 1..k {
         let mut run = 0.0;
         for i in 0..n {
@@ -164,25 +166,28 @@ fn kmeanspp(xc: &[f64], n: usize, d: usize, k: usize, rng: &mut Draws) -> Vec<us
                 }
             })
             .collect();
-        let mut best: Option<(f64, usize, Vec<f64>)> = None;
+        // Two buffers for the whole init: a fresh vector per candidate
+        // would fault in its pages every time.
+        let mut best_p = f64::INFINITY;
+        let mut best_c = cands[0];
         for &c in &cands {
+            let xc_row = row(c);
             let mut p = 0.0;
-            let dist: Vec<f64> = (0..n)
-                .map(|i| {
-                    let v = sqdist(row(c), row(i));
-                    let m = if closest[i] < v { closest[i] } else { v };
-                    p += m;
-                    m
-                })
-                .collect();
-            if best.as_ref().map_or(true, |b| p < b.0) {
-                best = Some((p, c, dist));
+            for ((dst, x), &cl) in cand.iter_mut().zip(xc.chunks_exact(d)).zip(&closest) {
+                let v = sqdist(xc_row, x);
+                let m = if cl < v { cl } else { v };
+                p += m;
+                *dst = m;
+            }
+            if p < best_p {
+                best_p = p;
+                best_c = c;
+                std::mem::swap(&mut cand, &mut best_d);
             }
         }
-        let (p, c, dist) = best.unwrap();
-        pot = p;
-        closest = dist;
-        ids.push(c);
+        pot = best_p;
+        std::mem::swap(&mut closest, &mut best_d);
+        ids.push(best_c);
     }
     ids
 }
@@ -399,12 +404,14 @@ fn dbscan(x: &[f64], n: usize, d: usize, eps: f64, min_samples: usize) -> Vec<i6
     // plugin's brute force; border points need all their neighbours.
     let mut count = vec![1usize; n]; // the point itself
     for i in 0..n {
-        for j in i + 1..n {
-            if sqdist(row(i), row(j)) <= r2 {
-                count[i] += 1;
-                count[j] += 1;
-            }
+        let xi = row(i);
+        let mut c = 0;
+        for (j, xj) in x[(i + 1) * d..].chunks_exact(d).enumerate() {
+            let hit = (sqdist(xi, xj) <= r2) as usize;
+            c += hit;
+            count[i + 1 + j] += hit;
         }
+        count[i] += c;
     }
     let core: Vec<bool> = count.iter().map(|&c| c >= min_samples).collect();
     let mut parent: Vec<usize> = (0..n).collect();
@@ -412,8 +419,10 @@ fn dbscan(x: &[f64], n: usize, d: usize, eps: f64, min_samples: usize) -> Vec<i6
         if !core[i] {
             continue;
         }
-        for j in i + 1..n {
-            if core[j] && sqdist(row(i), row(j)) <= r2 {
+        let xi = row(i);
+        for (j, xj) in x[(i + 1) * d..].chunks_exact(d).enumerate() {
+            let j = i + 1 + j;
+            if core[j] && sqdist(xi, xj) <= r2 {
                 let (a, b) = (find(&mut parent, i), find(&mut parent, j));
                 if a < b {
                     parent[b] = a;
@@ -441,8 +450,9 @@ fn dbscan(x: &[f64], n: usize, d: usize, eps: f64, min_samples: usize) -> Vec<i6
             continue;
         }
         let mut best = -1i64;
-        for j in 0..n {
-            if core[j] && sqdist(row(i), row(j)) <= r2 {
+        let xi = row(i);
+        for (j, xj) in x.chunks_exact(d).enumerate() {
+            if core[j] && sqdist(xi, xj) <= r2 {
                 let c = cid[find(&mut parent, j)];
                 if best < 0 || c < best {
                     best = c;
