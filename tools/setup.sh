@@ -2,17 +2,20 @@
 # Installs what mlbench needs (Debian 12 packages), then configures and builds
 # build/. Idempotent: run it as often as you like.
 #   tools/setup.sh            build dependencies and bundled data
-#   tools/setup.sh --peers    also the Python peers (scikit-learn, PyTorch: large)
+#   tools/setup.sh --peers    also the peers (scikit-learn, PyTorch: large; Rust)
+#   tools/setup.sh --fuzz     also clang and libFuzzer (tools/test.sh's fuzz runs)
 #   MLBENCH_BUILD_DIR=dir     another build directory (default build)
 #   MLBENCH_MESON_ARGS="..."  extra meson options for that directory
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 peers=0
+fuzz=0
 for a in "$@"; do
   case "$a" in
     --peers) peers=1 ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    --fuzz) fuzz=1 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -23,6 +26,9 @@ pkgs=(build-essential pkg-config git meson ninja-build python3
 if [ "$peers" = 1 ]; then
   pkgs+=(python3-numpy python3-scipy python3-sklearn python3-torch)
   pkgs+=(cargo librust-serde-json-dev)  # the Rust peer, tools/peers/rust
+fi
+if [ "$fuzz" = 1 ]; then
+  pkgs+=(clang libclang-rt-14-dev)  # libFuzzer for tests/fuzz (tools/test.sh)
 fi
 
 missing=()

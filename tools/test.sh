@@ -2,12 +2,12 @@
 # Sets up (build dependencies and the Python peers), then runs every test
 # twice: in build/ with warnings as errors, and in build-san/ under
 # AddressSanitizer + UndefinedBehaviorSanitizer; then the PyTorch parity
-# tools. Ends with one line "N passed, N failed, N skipped" over all of it,
+# tools and short libFuzzer runs of the parsers. Ends with one line "N passed, N failed, N skipped" over all of it,
 # after the reason of every skip; exits non-zero when any test failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-MLBENCH_MESON_ARGS="-Dwerror=true" tools/setup.sh --peers || exit 1
+MLBENCH_MESON_ARGS="-Dwerror=true" tools/setup.sh --peers --fuzz || exit 1
 meson test -C build --print-errorlogs --num-processes 2
 rc1=$?
 
@@ -24,7 +24,35 @@ rc2=$?
 tools/parity/run_all.sh
 rc3=$?
 
-/usr/bin/python3 - build/meson-logs/testlog.json build-san/meson-logs/testlog.json "$rc3" <<'PY'
+# Short libFuzzer runs of every parser of untrusted bytes that has a target
+# (tests/fuzz), from the committed seed files; a crash, leak or UB report
+# fails the run. MLBENCH_FUZZ_SECONDS sets each target's time (default 20).
+echo "== fuzz (libFuzzer, ASan + UBSan) ==" >&2
+rc4=0
+fuzz_s=${MLBENCH_FUZZ_SECONDS:-20}
+if CC=clang meson setup --reconfigure build-fuzz -Dfuzz=true >/dev/null 2>&1 ||
+   CC=clang meson setup build-fuzz -Dfuzz=true >/dev/null; then
+  targets=$(cd tests/fuzz && ls fuzz_*.c | sed 's/\.c$//')
+  for t in $targets; do
+    ninja -C build-fuzz "tests/fuzz/$t" >/dev/null || { echo "fuzz: $t does not build" >&2; rc4=1; continue; }
+    corpus=$(mktemp -d)
+    cp tests/data/datasets/* "$corpus"/ 2>/dev/null || true
+    if build-fuzz/tests/fuzz/"$t" -max_total_time="$fuzz_s" -print_final_stats=0 \
+         -artifact_prefix=build-fuzz/"$t"- "$corpus" >build-fuzz/"$t".log 2>&1; then
+      echo "fuzz: $t: ${fuzz_s}s, no crash" >&2
+    else
+      echo "fuzz: $t FAILED (build-fuzz/$t.log):" >&2
+      tail -20 build-fuzz/"$t".log >&2
+      rc4=1
+    fi
+    rm -rf "$corpus"
+  done
+else
+  echo "fuzz: cannot configure build-fuzz with clang" >&2
+  rc4=1
+fi
+
+/usr/bin/python3 - build/meson-logs/testlog.json build-san/meson-logs/testlog.json "$rc3" "$rc4" <<'PY'
 import json, re, sys
 passed = failed = skipped = 0
 reasons = []
@@ -53,9 +81,11 @@ for path in sys.argv[1:3]:
             skipped += 1
             reasons.append(f"{build}: {t['name']}: {m.group(1)}: skipped: {m.group(3)}")
 if sys.argv[3] != "0":
-    failed += 1
+    failed += 1  # the parity tools
+if sys.argv[4] != "0":
+    failed += 1  # the fuzz runs
 for r in reasons:
     print(r)
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 PY
-[ "$rc1" = 0 ] && [ "$rc2" = 0 ] && [ "$rc3" = 0 ]
+[ "$rc1" = 0 ] && [ "$rc2" = 0 ] && [ "$rc3" = 0 ] && [ "$rc4" = 0 ]
