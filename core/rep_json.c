@@ -53,6 +53,11 @@ cJSON *mlb_rep_to_json(const mlb_rep *r)
             if (p->work[k] != 0 || k == MLB_WORK_ITEMS)
                 add_num(o, work_names[k], p->work[k]);
     }
+    if (isfinite(r->other_cores) || isfinite(r->loadavg_1m)) {
+        cJSON *mc = cJSON_AddObjectToObject(j, "machine");
+        add_num(mc, "other_cores", r->other_cores);
+        add_num(mc, "loadavg_1m", r->loadavg_1m);
+    }
     if (isfinite(r->peer_spawn_s)) {
         cJSON *pe = cJSON_AddObjectToObject(j, "peer");
         cJSON_AddNumberToObject(pe, "start_s", r->peer_spawn_s);
@@ -135,6 +140,9 @@ int mlb_rep_from_json(const cJSON *j, mlb_rep *out)
     }
     const cJSON *pe = cJSON_GetObjectItemCaseSensitive(j, "peer");
     out->peer_spawn_s = get_num(pe, "start_s");
+    const cJSON *mc = cJSON_GetObjectItemCaseSensitive(j, "machine");
+    out->other_cores = get_num(mc, "other_cores");
+    out->loadavg_1m = get_num(mc, "loadavg_1m");
     const cJSON *hello = cJSON_GetObjectItemCaseSensitive(pe, "hello");
     if (hello)
         out->peer_hello = cJSON_PrintUnformatted(hello);

@@ -54,6 +54,8 @@ static void print_group(FILE *f, const mlb_doc_group *g)
             fprintf(f, "  %s:%s: %s\n", mlb_or_dash(mlb_jstr(r, "task")), mlb_run_variant(r),
                     mlb_jstr(r, "message"));
     }
+    fprintf(f, "  (train: median over repetitions ± half the interquartile range, as %% of the "
+               "median; infer: the median query)\n");
 }
 
 /* Whether a comparison's repetitions are too few for its family to ever
@@ -86,10 +88,66 @@ static void put_verdict(FILE *f, const char *task, const char *v)
     fprintf(f, "  %s: %.*s\n", task, w ? (int)(w - v) : (int)strlen(v), v);
 }
 
+static int cmp_num(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median over a run's successful repetitions of field(rep); NaN if none. */
+static double rep_median(const cJSON *run, double (*field)(const cJSON *rep))
+{
+    double v[512];
+    size_t n = 0;
+    const cJSON *rep;
+    cJSON_ArrayForEach(rep, mlb_jget(run, "repetitions"))
+    {
+        const char *st = mlb_jstr(rep, "status");
+        double x = st && !strcmp(st, "ok") ? field(rep) : NAN;
+        if (isfinite(x) && n < sizeof v / sizeof v[0])
+            v[n++] = x;
+    }
+    if (!n)
+        return NAN;
+    qsort(v, n, sizeof v[0], cmp_num);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static double train_wall(const cJSON *rep) { return mlb_jnum(rep, "phases.train.wall_s"); }
+static double train_cpu(const cJSON *rep)
+{
+    return mlb_jnum(rep, "phases.train.cpu_user_s") + mlb_jnum(rep, "phases.train.cpu_sys_s");
+}
+static double other_cores(const cJSON *rep) { return mlb_jnum(rep, "machine.other_cores"); }
+
+/* A single-threaded train whose wall time is far above its CPU time waited
+ * for a core: said with the numbers and, when the engine saw it, the load. */
+static void busy_warning(mlb_sbuf *b, const cJSON *run)
+{
+    double th = mlb_jnum(run, "params.threads");
+    if (isfinite(th) && th != 1)
+        return; /* threads may wait for each other: wall > CPU is no sign */
+    double w = rep_median(run, train_wall), c = rep_median(run, train_cpu);
+    if (!(w > 0.005) || !(w > 1.5 * c))
+        return;
+    char tw[32], tc[32];
+    mlb_fmt_time(tw, sizeof tw, w);
+    mlb_fmt_time(tc, sizeof tc, c);
+    double oc = rep_median(run, other_cores);
+    mlb_sb_printf(b, "%s%s train: wall %s vs CPU %s", b->len ? "; " : "", mlb_run_variant(run),
+                  tw, tc);
+    if (oc >= 0.25)
+        mlb_sb_printf(b, ": the machine was busy (%.1f other cores)", oc);
+    else
+        mlb_sb_printf(b, ": it waited (I/O, page faults or a sleeping plugin)");
+}
+
 /* One line of the group's warnings, each with the number behind it. */
 static void group_warnings(FILE *f, const cJSON *doc, const mlb_doc_group *g)
 {
     mlb_sbuf b = {0};
+    for (size_t i = 0; i < g->n; i++)
+        busy_warning(&b, g->runs[i]);
     static const char *const ph[2][2] = {{"train", "phases.train.wall_s.cv"},
                                          {"infer", "phases.infer.wall_s.cv"}};
     for (size_t i = 0; i < g->n; i++)

@@ -588,8 +588,61 @@ static int run_forked(const mlb_plugin_entry *pl, mlb_ctx *ctx, const mlb_run_op
     return 0;
 }
 
+/* CPU seconds the whole machine has spent busy since boot (/proc/stat's
+ * first line: everything but idle and iowait); NaN if unreadable. */
+static double machine_busy_s(void)
+{
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return NAN;
+    unsigned long long v[8] = {0};
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                   &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    if (n < 4)
+        return NAN;
+    long tck = sysconf(_SC_CLK_TCK);
+    /* user nice system [idle] [iowait] irq softirq steal */
+    double busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]);
+    return tck > 0 ? busy / (double)tck : NAN;
+}
+
+static double loadavg_1m(void)
+{
+    FILE *f = fopen("/proc/loadavg", "r");
+    double l = NAN;
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = NAN;
+        fclose(f);
+    }
+    return l;
+}
+
+static int run_repetition(const mlb_plugin_entry *pl, const mlb_ctx *tmpl, int rep_index,
+                          const mlb_run_opts *opts, mlb_rep *out);
+
 int mlb_run_repetition(const mlb_plugin_entry *pl, const mlb_ctx *tmpl, int rep_index,
                        const mlb_run_opts *opts, mlb_rep *out)
+{
+    double b0 = machine_busy_s(), t0 = mlb_now();
+    int rc = run_repetition(pl, tmpl, rep_index, opts, out);
+    double b1 = machine_busy_s(), t1 = mlb_now();
+    double own = 0;
+    for (int ph = 0; ph < MLB_PH_N; ph++)
+        if (out->ph[ph].ran)
+            own += out->ph[ph].cpu_user_s + out->ph[ph].cpu_sys_s;
+    /* /proc/stat ticks are 10 ms: over a short repetition the figure is
+     * coarse, so it is kept only for repetitions of at least 50 ms. */
+    out->other_cores = t1 - t0 >= 0.05 && isfinite(b0) && isfinite(b1)
+                           ? fmax(0, (b1 - b0 - own) / (t1 - t0))
+                           : NAN;
+    out->loadavg_1m = loadavg_1m();
+    return rc;
+}
+
+static int run_repetition(const mlb_plugin_entry *pl, const mlb_ctx *tmpl, int rep_index,
+                          const mlb_run_opts *opts, mlb_rep *out)
 {
     memset(out, 0, sizeof(*out));
     out->peer_spawn_s = NAN;

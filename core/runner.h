@@ -51,6 +51,11 @@ typedef struct {
     mlb_mem_sample *timeline; /* sampled RSS since the start of setup */
     size_t n_timeline;
     double peer_spawn_s; /* a peer's start (process, interpreter, imports); NaN otherwise */
+    /* The machine while the repetition ran: other processes' CPU, in cores
+     * (all CPU time from /proc/stat over the repetition, minus its own,
+     * over its wall time), and the 1-minute load average at its end; NaN
+     * where /proc does not say. */
+    double other_cores, loadavg_1m;
     char *peer_hello;    /* what the peer reported of itself at hello (JSON text), or NULL */
 } mlb_rep;
 

@@ -357,7 +357,7 @@ START_TEST(test_kdtree_matches_brute_force)
         clu_kdtree t;
         ck_assert_int_eq(clu_kdtree_alloc(&t, N, D, leaves[l]), 0);
         clu_kdtree_build(&t, X);
-        for (int q = 0; q < N; q += 7) {
+        for (int q = 0; q < N; q += 17) {
             const double r2s[] = {0.0, 0.0625, 0.5, 2.0};
             for (int e = 0; e < 4; e++) {
                 size_t m = clu_kdtree_radius(&t, X + q * D, r2s[e], out);

@@ -164,5 +164,48 @@ class Plan(unittest.TestCase):
             self.assertEqual(len(r["repetitions"]), 0 if r["warmup_status"] else 1)
 
 
+class Verdicts(unittest.TestCase):
+    """The verdict rule on real runs: a real speed difference is 'better',
+    equal quality is 'equivalent', whatever the spread."""
+
+    def test_gemm_naive_vs_openblas(self):
+        d = run_json(["--plugin", "gemm:naive,openblas", "--param", "m=n=k=192",
+                      "--repetitions", "8", "--warmup", "1", "--infer-queries", "2"])[1]
+        idx = {r["variant"]: r["index"] for r in d["runs"]}
+        by = {(c["run_a"], c["run_b"], c["quantity"]): c for c in d["comparisons"]}
+        c = by[(idx["naive"], idx["openblas"], "train")]
+        self.assertEqual(c["verdict_kind"], "worse", c["verdict"])  # naive is slower
+        self.assertTrue(c["significant"])
+        self.assertFalse(c["equivalent"])
+        self.assertEqual(c["margin"]["relative"], 0.02)
+        m = by[(idx["naive"], idx["openblas"], "metric:max_rel_err")]
+        self.assertEqual(m["verdict_kind"], "equivalent", m["verdict"])
+        # The machine's load is on record for every repetition.
+        for r in d["runs"]:
+            for rep in r["repetitions"]:
+                self.assertIn("other_cores", rep["machine"])
+                self.assertGreater(rep["machine"]["loadavg_1m"], -1)
+
+    def test_regression_r2_equivalent(self):
+        d = run_json(["--plugin", "regression:naive,openblas", "--repetitions", "6",
+                      "--warmup", "0"])[1]
+        r2 = [c for c in d["comparisons"] if c["quantity"] == "metric:r2"][0]
+        self.assertEqual(r2["verdict_kind"], "equivalent", r2["verdict"])
+        self.assertIn("equivalent in r2", r2["verdict"])
+        # fit_s restates the train time: recorded, never compared.
+        self.assertFalse([c for c in d["comparisons"] if c["quantity"] == "metric:fit_s"])
+        self.assertIn("fit_s", d["runs"][0]["repetitions"][0]["metrics"])
+
+    def test_identical_noisy_samples_never_differ(self):
+        p = run(["stats", os.path.join(os.environ["MLB_SOURCE_ROOT"], "tests", "ref", "stats",
+                                       "n5000_a.txt"),
+                 os.path.join(os.environ["MLB_SOURCE_ROOT"], "tests", "ref", "stats",
+                              "n5000_a.txt"), "--json"], check=0)
+        doc = json.loads(p.stdout)
+        kind = json.dumps(doc)
+        self.assertNotIn('"verdict_kind": "better"', kind)
+        self.assertNotIn('"verdict_kind": "worse"', kind)
+
+
 if __name__ == "__main__":
     main()

@@ -167,7 +167,7 @@ for algo in ("lloyd", "elkan"):
     kcases.append(kmeans_case("blobs500", blobs, 5, algo))
     kcases.append(kmeans_case("iris_dup", iris_dup, 3, algo))
     kcases.append(kmeans_case("iris_max_iter2", iris, 3, algo, data="iris", max_iter=2))
-    kcases.append(kmeans_case("digits_tol0", digits, 10, algo, data="digits", tol=0.0))
+    kcases.append(kmeans_case("wine_tol0", wine, 3, algo, data="wine", tol=0.0))
 refs["kmeans"] = kcases
 refs["kmeanspp"] = [{"dataset": "iris", "k": 3, "seed": 42, "rows": kmeanspp_rows(iris, 3, 42)},
                     {"dataset": "digits", "k": 10, "seed": 7,
