@@ -20,6 +20,7 @@
 #include "cluster_metrics.h"
 #include "clustering.h"
 #include "ctx.h"
+#include "plugin_checks.h"
 #include "mlbench/data.h"
 
 #ifndef CLU_REF_DIR
@@ -471,33 +472,9 @@ END_TEST
 
 /* ---- rules and callbacks ------------------------------------------------- */
 
-static const mlb_param_def *param_named(const char *name)
-{
-    for (size_t i = 0; i < N_PARAMS; i++)
-        if (!strcmp(clustering_params[i].name, name))
-            return &clustering_params[i];
-    return NULL;
-}
-
 START_TEST(test_rules_fit_params)
 {
-    for (size_t i = 0; i < N_RULES; i++) {
-        const mlb_param_rule *r = &clustering_rules[i];
-        const mlb_param_def *p = param_named(r->name);
-        ck_assert_msg(p != NULL, "rule for undeclared parameter %s", r->name);
-        if (r->choices) {
-            ck_assert_int_eq(p->type, MLB_PARAM_STRING);
-            int found = 0;
-            for (const char *const *c = r->choices; *c; c++)
-                found |= !strcmp(*c, p->def);
-            ck_assert_msg(found, "default %s=%s is not one of its choices", p->name, p->def);
-        } else {
-            ck_assert(p->type == MLB_PARAM_INT || p->type == MLB_PARAM_FLOAT);
-            double v = strtod(p->def, NULL);
-            ck_assert_msg(!(r->flags & MLB_RULE_HAS_MIN) || v >= r->min, "%s below min", p->name);
-            ck_assert_msg(!(r->flags & MLB_RULE_HAS_MAX) || v <= r->max, "%s above max", p->name);
-        }
-    }
+    pc_check_rules_fit_params(clustering_params, N_PARAMS, clustering_rules, N_RULES);
 }
 END_TEST
 
@@ -509,14 +486,6 @@ static const mlb_plugin descriptor = {
     .n_params = N_PARAMS,
     MLB_PARAM_RULES(clustering_rules),
 };
-
-static const mlb_metric *metric(const mlb_ctx *c, const char *name)
-{
-    for (size_t i = 0; i < c->n_metrics; i++)
-        if (!strcmp(c->metrics[i].name, name))
-            return &c->metrics[i];
-    return NULL;
-}
 
 static void set(mlb_ctx *c, const char *name, const char *value)
 {
@@ -554,17 +523,17 @@ START_TEST(test_phases_on_iris)
     for (const char *const *m = (const char *const[]){"fit_s", "n_clusters_found", "ari",
                                                       "silhouette", "davies_bouldin", NULL};
          *m; m++)
-        ck_assert_msg(metric(&c, *m) != NULL, "%s: no metric %s", model, *m);
+        ck_assert_msg(pc_metric(&c, *m) != NULL, "%s: no metric %s", model, *m);
     if (_i / 2 == 0) {
         /* sklearn's iris fit from the first rows: 12 iterations. */
-        ck_assert(metric(&c, "iterations")->value == 12);
-        assert_rel(metric(&c, "inertia")->value, 78.85566582597731, 1e-9, "iris inertia");
+        ck_assert(pc_metric(&c, "iterations")->value == 12);
+        assert_rel(pc_metric(&c, "inertia")->value, 78.85566582597731, 1e-9, "iris inertia");
     } else if (_i / 2 == 1) {
-        ck_assert(metric(&c, "n_clusters_found")->value == 2);
-        ck_assert(fabs(metric(&c, "noise_fraction")->value - 24.0 / 150) < 1e-15);
+        ck_assert(pc_metric(&c, "n_clusters_found")->value == 2);
+        ck_assert(fabs(pc_metric(&c, "noise_fraction")->value - 24.0 / 150) < 1e-15);
     } else {
-        ck_assert_ptr_nonnull(metric(&c, "merge_height_sum"));
-        ck_assert(metric(&c, "n_clusters_found")->value == 3);
+        ck_assert_ptr_nonnull(pc_metric(&c, "merge_height_sum"));
+        ck_assert(pc_metric(&c, "n_clusters_found")->value == 3);
     }
     mlb_ctx_free(&c);
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "ctx.h"
+#include "plugin_checks.h"
 #include "mlbench/data.h"
 #include "svm.h"
 
@@ -572,38 +573,11 @@ END_TEST
 
 /* ---- parameters --------------------------------------------------------- */
 
-static const mlb_param_def *param_named(const char *name)
-{
-    for (size_t i = 0; i < N_PARAMS; i++)
-        if (!strcmp(svm_params[i].name, name))
-            return &svm_params[i];
-    return NULL;
-}
-
 /* Every rule names a declared parameter of a type it can constrain, every
  * default passes its rule, and every numeric or choice parameter has one. */
 START_TEST(test_rules_fit_params)
 {
-    for (size_t i = 0; i < N_RULES; i++) {
-        const mlb_param_rule *r = &svm_rules[i];
-        const mlb_param_def *p = param_named(r->name);
-        ck_assert_msg(p != NULL, "rule for undeclared parameter %s", r->name);
-        if (r->choices) {
-            ck_assert_int_eq(p->type, MLB_PARAM_STRING);
-            int found = 0;
-            for (const char *const *c = r->choices; *c; c++)
-                found |= !strcmp(*c, p->def);
-            ck_assert_msg(found, "default %s=%s is not one of its choices", p->name, p->def);
-        } else {
-            ck_assert(p->type == MLB_PARAM_INT || p->type == MLB_PARAM_FLOAT);
-            double v = strtod(p->def, NULL);
-            int zero_ok = (r->flags & MLB_RULE_ZERO_AUTO) && v == 0;
-            ck_assert_msg(zero_ok || !(r->flags & MLB_RULE_HAS_MIN) || v >= r->min,
-                          "%s below min", p->name);
-            ck_assert_msg(zero_ok || !(r->flags & MLB_RULE_HAS_MAX) || v <= r->max,
-                          "%s above max", p->name);
-        }
-    }
+    pc_check_rules_fit_params(svm_params, N_PARAMS, svm_rules, N_RULES);
     for (size_t i = 0; i < N_PARAMS; i++) {
         const mlb_param_def *p = &svm_params[i];
         /* A bool has no rule; gamma is words or a number, dataset a name or
@@ -648,14 +622,6 @@ END_TEST
 
 /* ---- the callbacks on an engine context --------------------------------- */
 
-static const mlb_metric *metric(const mlb_ctx *c, const char *name)
-{
-    for (size_t i = 0; i < c->n_metrics; i++)
-        if (!strcmp(c->metrics[i].name, name))
-            return &c->metrics[i];
-    return NULL;
-}
-
 static int set(mlb_ctx *c, const char *k, const char *v)
 {
     char why[256];
@@ -686,14 +652,14 @@ START_TEST(test_phases_report_metrics)
     ck_assert_int_eq(svm_teardown(&c, state), 0);
     const char *names[] = {"fit_s", "iterations", "accuracy", "balanced_accuracy", "macro_f1"};
     for (size_t i = 0; i < 5; i++)
-        ck_assert_msg(metric(&c, names[i]) != NULL, "%s: no %s", model, names[i]);
-    ck_assert(metric(&c, "accuracy")->value > 0.8);
+        ck_assert_msg(pc_metric(&c, names[i]) != NULL, "%s: no %s", model, names[i]);
+    ck_assert(pc_metric(&c, "accuracy")->value > 0.8);
     if (strcmp(model, "linearsvc")) {
-        ck_assert(metric(&c, "n_support")->value >= 3);
-        ck_assert_ptr_nonnull(metric(&c, "dual_objective"));
+        ck_assert(pc_metric(&c, "n_support")->value >= 3);
+        ck_assert_ptr_nonnull(pc_metric(&c, "dual_objective"));
     } else {
-        ck_assert_ptr_nonnull(metric(&c, "primal_objective"));
-        ck_assert(metric(&c, "primal_objective")->value > 0);
+        ck_assert_ptr_nonnull(pc_metric(&c, "primal_objective"));
+        ck_assert(pc_metric(&c, "primal_objective")->value > 0);
     }
     mlb_ctx_free(&c);
 }

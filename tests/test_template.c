@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ctx.h"
+#include "plugin_checks.h"
 #include "template.h"
 
 static const template_kernels *const all_kernels[] = {&template_kernels_naive,
@@ -75,35 +76,11 @@ START_TEST(test_kernels_match_reference)
 }
 END_TEST
 
-static const mlb_param_def *param_named(const char *name)
-{
-    for (size_t i = 0; i < N_PARAMS; i++)
-        if (!strcmp(template_params[i].name, name))
-            return &template_params[i];
-    return NULL;
-}
-
 /* Every rule names a declared parameter of a type it can constrain, and
  * every default passes its rule (else no run could start). */
 START_TEST(test_rules_fit_params)
 {
-    for (size_t i = 0; i < N_RULES; i++) {
-        const mlb_param_rule *r = &template_rules[i];
-        const mlb_param_def *p = param_named(r->name);
-        ck_assert_msg(p != NULL, "rule for undeclared parameter %s", r->name);
-        if (r->choices) {
-            ck_assert_int_eq(p->type, MLB_PARAM_STRING);
-            int found = 0;
-            for (const char *const *c = r->choices; *c; c++)
-                found |= !strcmp(*c, p->def);
-            ck_assert_msg(found, "default %s=%s is not one of its choices", p->name, p->def);
-        } else {
-            ck_assert(p->type == MLB_PARAM_INT || p->type == MLB_PARAM_FLOAT);
-            double v = strtod(p->def, NULL);
-            ck_assert_msg(!(r->flags & MLB_RULE_HAS_MIN) || v >= r->min, "%s below min", p->name);
-            ck_assert_msg(!(r->flags & MLB_RULE_HAS_MAX) || v <= r->max, "%s above max", p->name);
-        }
-    }
+    pc_check_rules_fit_params(template_params, N_PARAMS, template_rules, N_RULES);
 }
 END_TEST
 
@@ -115,14 +92,6 @@ static const mlb_plugin descriptor = {
     .n_params = N_PARAMS,
     MLB_PARAM_RULES(template_rules),
 };
-
-static const mlb_metric *metric(const mlb_ctx *c, const char *name)
-{
-    for (size_t i = 0; i < c->n_metrics; i++)
-        if (!strcmp(c->metrics[i].name, name))
-            return &c->metrics[i];
-    return NULL;
-}
 
 START_TEST(test_rules_reject_bad_values)
 {
@@ -161,7 +130,7 @@ START_TEST(test_phases_report_checked_result)
     template_fill(x, 513, 0, &rng);
     template_fill(y, 513, 0, &rng);
     double ref = template_reference(513, x, y, &scale);
-    const mlb_metric *dot = metric(&c, "dot"), *err = metric(&c, "rel_err");
+    const mlb_metric *dot = pc_metric(&c, "dot"), *err = pc_metric(&c, "rel_err");
     ck_assert_ptr_nonnull(dot);
     ck_assert_ptr_nonnull(err);
     ck_assert(fabs(dot->value - ref) <= template_bound(513) * scale);

@@ -202,9 +202,8 @@ class Verdicts(unittest.TestCase):
                  os.path.join(os.environ["MLB_SOURCE_ROOT"], "tests", "ref", "stats",
                               "n5000_a.txt"), "--json"], check=0)
         doc = json.loads(p.stdout)
-        kind = json.dumps(doc)
-        self.assertNotIn('"verdict_kind": "better"', kind)
-        self.assertNotIn('"verdict_kind": "worse"', kind)
+        self.assertIn(doc["verdict_kind"], ("equivalent", "inconclusive"), doc["verdict"])
+        self.assertFalse(doc["significant"])
 
 
 if __name__ == "__main__":
