@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "scenario.h"
 #include "mlbench/plugin.h"
 #include "suite.h"
 
@@ -49,6 +50,13 @@ void mlb_cli_usage(FILE *f)
         "  --repetitions N        measured repetitions per variant (default 10)\n"
         "  --warmup N             unmeasured repetitions first (default 1)\n"
         "  --infer-queries N      infer calls per repetition, each timed (default 10)\n"
+        "  --scenario S           how infer queries are issued (MLPerf LoadGen's scenarios):\n"
+        "                         single-stream (default: one after another, each timed),\n"
+        "                         offline (all at once, batched by the plugin: samples/s),\n"
+        "                         server (Poisson arrivals at --qps: p50/p90/p99 latency)\n"
+        "  --qps N                server: mean arrival rate, queries per second\n"
+        "  --latency-bound MS     server: the p99 latency bound, in milliseconds\n"
+        "  --find-peak-qps        server: bisect for the highest qps whose p99 meets the bound\n"
         "  --timeout SECONDS      per repetition (default 600; 0: no limit)\n"
         "  --mem-limit SIZE       kill a repetition whose RSS exceeds SIZE (e.g. 2G, 500M)\n"
         "  --sample-interval MS   memory sampler period (default 5; 0 disables)\n"
@@ -140,7 +148,8 @@ int mlb_cli_parse(int argc, char **argv, mlb_cli *c)
 {
     enum { O_LIST = 256, O_DESCRIBE, O_PLUGIN, O_PARAM, O_CONFIG, O_DIR, O_REPS, O_WARM, O_IQ,
            O_TIMEOUT, O_MEM, O_SAMPLE, O_ORDER, O_SEED, O_NOFORK, O_OUTPUT, O_JSON, O_QUIET,
-           O_VERBOSE, O_HELP, O_VERSION, O_EXPORT, O_HTML, O_CSV, O_MARKDOWN, O_BASELINE, O_EQUIV, O_RESUME, O_DRY, O_ESTIMATE };
+           O_VERBOSE, O_HELP, O_VERSION, O_EXPORT, O_HTML, O_CSV, O_MARKDOWN, O_BASELINE, O_EQUIV, O_RESUME, O_DRY, O_ESTIMATE,
+           O_SCENARIO, O_QPS, O_LATBOUND, O_PEAK };
     static const struct option opts[] = {
         {"list", no_argument, 0, O_LIST},           {"describe", required_argument, 0, O_DESCRIBE},
         {"plugin", required_argument, 0, O_PLUGIN}, {"param", required_argument, 0, O_PARAM},
@@ -159,6 +168,10 @@ int mlb_cli_parse(int argc, char **argv, mlb_cli *c)
         {"resume", required_argument, 0, O_RESUME},
         {"dry-run", no_argument, 0, O_DRY},
         {"estimate-from", required_argument, 0, O_ESTIMATE},
+        {"scenario", required_argument, 0, O_SCENARIO},
+        {"qps", required_argument, 0, O_QPS},
+        {"latency-bound", required_argument, 0, O_LATBOUND},
+        {"find-peak-qps", no_argument, 0, O_PEAK},
         {0, 0, 0, 0}};
     memset(c, 0, sizeof(*c));
     c->repetitions = c->warmup = c->infer_queries = -1;
@@ -235,6 +248,33 @@ int mlb_cli_parse(int argc, char **argv, mlb_cli *c)
             c->seed = v;
             break;
         }
+        case O_SCENARIO: {
+            mlb_scenario_kind k;
+            if (mlb_scenario_parse(optarg, &k) < 0) {
+                fprintf(stderr, "mlbench-engine: --scenario: '%s' is not single-stream, offline "
+                                "or server\n", optarg);
+                return -1;
+            }
+            c->scenario = optarg;
+            break;
+        }
+        case O_QPS:
+            if (parse_double_arg("--qps", optarg, 0, &c->qps) || !(c->qps > 0)) {
+                if (!(c->qps > 0))
+                    fprintf(stderr, "mlbench-engine: --qps: must be > 0, got '%s'\n", optarg);
+                return -1;
+            }
+            break;
+        case O_LATBOUND:
+            if (parse_double_arg("--latency-bound", optarg, 0, &c->latency_bound_ms) ||
+                !(c->latency_bound_ms > 0)) {
+                if (!(c->latency_bound_ms > 0))
+                    fprintf(stderr, "mlbench-engine: --latency-bound: must be > 0 ms, got '%s'\n",
+                            optarg);
+                return -1;
+            }
+            break;
+        case O_PEAK: c->find_peak_qps = 1; break;
         case O_NOFORK: c->no_fork = 1; break;
         case O_EXPORT: c->export_dir = optarg; break;
         case O_OUTPUT: c->output = optarg; break;

@@ -22,6 +22,9 @@ typedef struct {
     int list, json, no_fork, quiet, verbose, sequential;
     int repetitions, warmup, infer_queries; /* -1: not given */
     double timeout_s, mem_limit, sample_ms;
+    const char *scenario;   /* --scenario NAME, or NULL: the suite's, else single-stream */
+    double qps, latency_bound_ms; /* --qps, --latency-bound; 0: not given */
+    int find_peak_qps;
     double equivalence; /* --equivalence: relative margin for times (default 0.02) */
     uint64_t seed;
 } mlb_cli;

@@ -16,6 +16,7 @@ typedef struct {
     mlb_ctx params;      /* resolved parameters and seed (template for each repetition) */
     int group;           /* runs of one group are compared with each other */
     int repetitions, warmup, infer_queries;
+    mlb_scenario scenario; /* how its infer queries are issued */
     double timeout_s;
     char *target_metric; /* time-to-target, or NULL */
     double target;
@@ -68,6 +69,7 @@ typedef struct {
     int interrupted;
     int setup_rejected;  /* a group failed in setup as a whole (exit status 2) */
     double equivalence;  /* relative margin of practical equivalence for times; 0: default */
+    mlb_scenario scenario; /* the inference scenario of every run */
 } mlb_session;
 
 /* Builds each run's summary and the comparisons of each group. */

@@ -157,6 +157,8 @@ static int run_one(const mlb_cli *c, progress_state *ps, mlb_run *r, int round, 
         .mem_limit_bytes = c->mem_limit,
         .sample_interval_s = c->sample_ms / 1000.0,
         .infer_queries = r->infer_queries,
+        .scenario = r->scenario,
+        .scenario_margin = c->equivalence,
         .verbose = c->verbose,
         .data_from = r->data_from,
     };
@@ -329,6 +331,35 @@ static const subcommand subcommands[] = {
     {"data", mlb_cmd_data},
 };
 
+/* The suite's scenario, then the command line's settings over it; checked
+ * before anything runs. Returns 0, or -1 after saying why (exit 2). */
+static int resolve_scenario(const mlb_cli *c, const mlb_suite *suite, mlb_scenario *out)
+{
+    memset(out, 0, sizeof *out);
+    if (suite && suite->has_scenario)
+        *out = suite->scenario;
+    if (c->scenario) {
+        mlb_scenario_kind k = MLB_SCN_SINGLE_STREAM;
+        mlb_scenario_parse(c->scenario, &k); /* checked by the parser */
+        if (k != out->kind) /* another scenario: the suite's settings are not its own */
+            memset(out, 0, sizeof *out);
+        out->kind = k;
+    }
+    if (c->qps > 0)
+        out->qps = c->qps;
+    if (c->latency_bound_ms > 0)
+        out->latency_bound_s = c->latency_bound_ms / 1000.0;
+    if (c->find_peak_qps)
+        out->find_peak = 1;
+    char why[256];
+    if (mlb_scenario_check(out, why, sizeof why) < 0) {
+        fprintf(stderr, "mlbench-engine: %s%s\n", why,
+                suite && suite->has_scenario && !c->scenario ? " (scenario from the suite)" : "");
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     for (size_t i = 0; argc > 1 && i < sizeof subcommands / sizeof subcommands[0]; i++)
@@ -379,10 +410,13 @@ int main(int argc, char **argv)
     /* 10 repetitions: with 5, an exact Mann-Whitney test cannot reach p < 0.05
      * once a task's family holds more than a few comparisons. */
     const mlb_run_defaults d = {10, 1, 10, 600};
-    if (mlb_plan_build(&s, &reg, c.config ? &suite : NULL, &c, &d) < 0) {
+    if (resolve_scenario(&c, c.config ? &suite : NULL, &s.scenario) < 0 ||
+        mlb_plan_build(&s, &reg, c.config ? &suite : NULL, &c, &d) < 0) {
         exit_code = 2;
         goto out;
     }
+    for (size_t i = 0; i < s.n_runs; i++)
+        s.runs[i].scenario = s.scenario;
     if (!s.n_runs) {
         fprintf(stderr, "mlbench-engine: nothing to run (no available variant selected)\n");
         exit_code = 2;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scenario.h"
 #include "cells.h"
 #include "export.h"
 #include "stats.h"
@@ -202,6 +203,60 @@ static void print_verdicts(FILE *f, const cJSON *doc, const mlb_doc_group_list *
     }
 }
 
+static double metric_median(const cJSON *run, const char *name)
+{
+    char path[128];
+    snprintf(path, sizeof path, "summary.metrics.%s.median", name);
+    return mlb_jnum(run, path);
+}
+
+/* What each run's infer phase did under a scenario other than single-stream:
+ * one line per group, one clause per variant. */
+static void print_scenarios(FILE *f, const mlb_doc_group_list *gl)
+{
+    for (size_t k = 0; k < gl->n; k++) {
+        const mlb_doc_group *g = &gl->v[k];
+        const char *name = g->n ? mlb_jstr(g->runs[0], "config.scenario.name") : NULL;
+        if (!name || !strcmp(name, "single-stream"))
+            continue;
+        const cJSON *r0 = g->runs[0];
+        double qps = mlb_jnum(r0, "config.scenario.qps");
+        double bound = mlb_jnum(r0, "config.scenario.latency_bound_ms");
+        int peak = cJSON_IsTrue(mlb_jpath(r0, "config.scenario.find_peak_qps"));
+        fprintf(f, "\nScenario %s", name);
+        if (!strcmp(name, "server")) {
+            if (peak)
+                fprintf(f, " (Poisson arrivals, peak qps search");
+            else
+                fprintf(f, " (Poisson arrivals at %g qps", qps);
+            if (bound > 0)
+                fprintf(f, ", p99 bound %g ms", bound);
+            fprintf(f, "), medians over repetitions:\n");
+        } else {
+            fprintf(f, " (all queries at once), medians over repetitions:\n");
+        }
+        for (size_t i = 0; i < g->n; i++) {
+            const cJSON *r = g->runs[i];
+            fprintf(f, "  %s:%s: ", mlb_or_dash(mlb_jstr(r, "task")),
+                    mlb_or_dash(mlb_jstr(r, "variant")));
+            if (strcmp(name, "server")) {
+                fprintf(f, "%.4g samples/s\n", metric_median(r, MLB_SCN_M_SAMPLES_PER_S));
+                continue;
+            }
+            if (peak)
+                fprintf(f, "peak %.4g qps; at the peak ", metric_median(r, MLB_SCN_M_PEAK));
+            fprintf(f, "p50 %.3g ms, p90 %.3g ms, p99 %.3g ms",
+                    metric_median(r, MLB_SCN_M_P50), metric_median(r, MLB_SCN_M_P90),
+                    metric_median(r, MLB_SCN_M_P99));
+            double met = mlb_jnum(r, "scenario.bound_met"), of = mlb_jnum(r, "scenario.of");
+            if (bound > 0 && of > 0)
+                fprintf(f, "; %s in %.0f of %.0f repetitions", peak ? "bound met" : "p99 met the bound",
+                        met, of);
+            fprintf(f, "\n");
+        }
+    }
+}
+
 /* The comparison of runs a and b (run indices) on `quantity`, either order. */
 static const cJSON *find_cmp(const cJSON *doc, double a, double b, const char *quantity,
                              int *swapped)
@@ -339,6 +394,7 @@ void mlb_report_terminal(FILE *f, const cJSON *doc)
     for (size_t k = 0; k < gl.n; k++)
         print_group(f, &gl.v[k]);
     print_verdicts(f, doc, &gl);
+    print_scenarios(f, &gl);
     print_summary(f, doc, &gl);
     print_scaling(f, doc);
     mlb_groups_free(&gl);

@@ -230,7 +230,8 @@ static void html_params(mlb_sbuf *b, const mlb_doc_group *g)
 {
     mlb_sb_puts(b, "<details><summary>Parameters and configuration</summary>\n<div class=\"wrap\">"
                    "<table><thead><tr><th>variant</th><th>parameters</th><th>repetitions</th>"
-                   "<th>warm-up</th><th>infer queries</th><th>timeout</th></tr></thead><tbody>\n");
+                   "<th>warm-up</th><th>infer queries</th><th>timeout</th><th>scenario</th>"
+                   "</tr></thead><tbody>\n");
     for (size_t i = 0; i < g->n; i++) {
         const cJSON *r = g->runs[i];
         mlb_sb_puts(b, "<tr><td>");
@@ -248,7 +249,21 @@ static void html_params(mlb_sbuf *b, const mlb_doc_group *g)
             mlb_sb_printf(b, "<td class=\"n\">%s%s</td>", v,
                           k == 3 && isfinite(mlb_jnum(mlb_jget(r, "config"), cfg[k])) ? " s" : "");
         }
-        mlb_sb_puts(b, "</tr>\n");
+        /* The scenario and its settings, e.g. "server, 200 qps, p99 bound 10 ms". */
+        const char *scn = mlb_jstr(r, "config.scenario.name");
+        mlb_sb_puts(b, "<td>");
+        mlb_sb_html(b, scn ? scn : "single-stream");
+        double qps = mlb_jnum(r, "config.scenario.qps"), lb = mlb_jnum(r, "config.scenario.latency_bound_ms");
+        if (cJSON_IsTrue(mlb_jpath(r, "config.scenario.find_peak_qps")))
+            mlb_sb_puts(b, ", peak qps search");
+        else if (isfinite(qps))
+            mlb_sb_printf(b, ", %g qps", qps);
+        if (isfinite(lb))
+            mlb_sb_printf(b, ", p99 bound %g ms", lb);
+        if (isfinite(mlb_jnum(r, "scenario.of")))
+            mlb_sb_printf(b, " (met in %g of %g)", mlb_jnum(r, "scenario.bound_met"),
+                          mlb_jnum(r, "scenario.of"));
+        mlb_sb_puts(b, "</td></tr>\n");
     }
     mlb_sb_puts(b, "</tbody></table></div></details>\n");
 }

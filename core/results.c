@@ -16,6 +16,45 @@
 
 #define RESULT_SCHEMA "mlbench.result/1"
 
+static double rep_metric(const mlb_rep *rep, const char *name)
+{
+    for (size_t i = 0; i < rep->n_metrics; i++)
+        if (!strcmp(rep->metrics[i].name, name))
+            return rep->metrics[i].value;
+    return NAN;
+}
+
+/* config.scenario: the settings; the run's "scenario": in how many of its
+ * repetitions p99 met the bound (server with a bound). */
+static void scenario_json(cJSON *cfg, cJSON *run, const mlb_run *r)
+{
+    const mlb_scenario *sc = &r->scenario;
+    cJSON *o = cJSON_AddObjectToObject(cfg, "scenario");
+    cJSON_AddStringToObject(o, "name", mlb_scenario_name(sc->kind));
+    if (sc->kind != MLB_SCN_SERVER)
+        return;
+    cJSON_AddStringToObject(o, "arrivals", "poisson");
+    if (sc->find_peak)
+        cJSON_AddBoolToObject(o, "find_peak_qps", 1);
+    else
+        cJSON_AddNumberToObject(o, "qps", sc->qps);
+    if (!(sc->latency_bound_s > 0))
+        return;
+    cJSON_AddNumberToObject(o, "latency_bound_ms", sc->latency_bound_s * 1e3);
+    int met = 0, of = 0;
+    for (size_t i = 0; i < r->n_reps; i++) {
+        if (r->reps[i].status != MLB_REP_OK)
+            continue;
+        of++;
+        double v = sc->find_peak ? rep_metric(&r->reps[i], MLB_SCN_M_PEAK)
+                                 : rep_metric(&r->reps[i], MLB_SCN_M_P99);
+        met += sc->find_peak ? v > 0 : v <= sc->latency_bound_s * 1e3;
+    }
+    cJSON *f = cJSON_AddObjectToObject(run, "scenario");
+    cJSON_AddNumberToObject(f, "bound_met", met);
+    cJSON_AddNumberToObject(f, "of", of);
+}
+
 static cJSON *run_json(const mlb_run *r, int index)
 {
     cJSON *o = cJSON_CreateObject();
@@ -45,6 +84,7 @@ static cJSON *run_json(const mlb_run *r, int index)
     cJSON_AddNumberToObject(cfg, "warmup", r->warmup);
     cJSON_AddNumberToObject(cfg, "infer_queries", r->infer_queries);
     cJSON_AddNumberToObject(cfg, "timeout_s", r->timeout_s);
+    scenario_json(cfg, o, r);
     cJSON *w = cJSON_AddArrayToObject(o, "warmup_status");
     for (size_t i = 0; i < r->n_warmup; i++)
         cJSON_AddItemToArray(w, cJSON_CreateString(mlb_rep_status_name(r->warmup_status[i])));

@@ -205,23 +205,73 @@ static void phase_failed(mlb_rep *rep, mlb_ctx *ctx, const mlb_target *t, int ph
     }
 }
 
-/* One timed phase; infer runs `queries` queries, each timed. On failure the
- * repetition's status and message say so. Returns the target's result. */
-static int timed_phase(meter *mt, mlb_ctx *ctx, mlb_target *t, int ph, mlb_rep *rep, int queries)
+/* The scenario's view of the target: one query, n queries, items so far. */
+typedef struct {
+    mlb_target *t;
+    mlb_ctx *ctx;
+} query_arg;
+
+static int query_one(void *a)
 {
-    int (*run)(mlb_target *, mlb_ctx *, int) = t->ops->phase;
+    query_arg *q = a;
+    return q->t->ops->phase(q->t, q->ctx, MLB_PH_INFER);
+}
+
+static int query_many(void *a, int n)
+{
+    query_arg *q = a;
+    return q->t->ops->infer_n(q->t, q->ctx, n);
+}
+
+static double query_items(void *a)
+{
+    return ((query_arg *)a)->ctx->work[MLB_WORK_ITEMS];
+}
+
+/* The scenario's figures as engine metrics of the repetition, so that they
+ * are summarised and compared like any metric. Latency percentiles other
+ * than p99 restate the latencies: recorded, not compared. */
+static void scenario_metrics(mlb_ctx *ctx, const mlb_run_opts *o, const mlb_scenario_figures *f)
+{
+    double m = o->scenario_margin > 0 ? o->scenario_margin : 0.02;
+    if (o->scenario.kind == MLB_SCN_OFFLINE) {
+        mlb_report_metric_ex(ctx, MLB_SCN_M_SAMPLES_PER_S, f->samples_per_s, MLB_HIGHER_IS_BETTER,
+                             m, 0, 0);
+    } else if (o->scenario.kind == MLB_SCN_SERVER) {
+        mlb_report_metric_ex(ctx, MLB_SCN_M_P50, f->p50_s * 1e3, MLB_LOWER_IS_BETTER, m, 0,
+                             MLB_METRIC_RESTATES_TIME);
+        mlb_report_metric_ex(ctx, MLB_SCN_M_P90, f->p90_s * 1e3, MLB_LOWER_IS_BETTER, m, 0,
+                             MLB_METRIC_RESTATES_TIME);
+        mlb_report_metric_ex(ctx, MLB_SCN_M_P99, f->p99_s * 1e3, MLB_LOWER_IS_BETTER, m, 0, 0);
+        if (o->scenario.find_peak)
+            mlb_report_metric_ex(ctx, MLB_SCN_M_PEAK, f->peak_qps, MLB_HIGHER_IS_BETTER, m, 0, 0);
+    }
+}
+
+/* One timed phase; infer runs `queries` queries under the scenario. On
+ * failure the repetition's status and message say so. Returns the
+ * target's result. */
+static int timed_phase(meter *mt, mlb_ctx *ctx, mlb_target *t, int ph, mlb_rep *rep, int queries,
+                       const mlb_run_opts *o)
+{
     phase_mark mk;
     int rc = 0;
+    mlb_scenario_figures fig;
     phase_begin(mt, ctx, ph, &mk);
-    if (ph != MLB_PH_INFER)
-        rc = run(t, ctx, ph);
-    for (int q = 0; ph == MLB_PH_INFER && q < queries && rc >= 0; q++) {
-        double t0 = mlb_now();
-        rc = run(t, ctx, ph);
-        rep->latency_s[q] = mlb_now() - t0;
-        rep->n_latency = (size_t)q + 1;
+    if (ph != MLB_PH_INFER) {
+        rc = t->ops->phase(t, ctx, ph);
+    } else {
+        query_arg qa = {t, ctx};
+        mlb_query_ops q = {.one = query_one, .many = t->ops->infer_n ? query_many : NULL,
+                           .max_many = t->max_infer_n, .arg = &qa};
+        /* Arrivals differ between repetitions and agree between variants. */
+        uint64_t seed = ctx->seed * 0x9e3779b97f4a7c15ULL + (uint64_t)(int64_t)ctx->rep;
+        rc = mlb_scenario_run(&o->scenario, queries, seed, &q, query_items, rep->latency_s,
+                              &rep->n_latency, &fig);
     }
     phase_end(mt, ctx, ph, &mk, rep);
+    if (ph == MLB_PH_INFER && rc >= 0)
+        scenario_metrics(ctx, o, &fig);
     if (rc < 0)
         phase_failed(rep, ctx, t, ph, rc);
     return rc;
@@ -259,13 +309,13 @@ static void run_phases(const mlb_plugin_entry *e, mlb_ctx *ctx, const mlb_run_op
     meter_start(&mt, t.pid, opts->sample_interval_s, sh);
     metered = 1;
 
-    if (timed_phase(&mt, ctx, &t, MLB_PH_SETUP, rep, 0) < 0)
+    if (timed_phase(&mt, ctx, &t, MLB_PH_SETUP, rep, 0, opts) < 0)
         goto out;
     if (rp)
         mlb_chan_send(rp, mt.b_t, mt.b_rss, rep, ctx, 0);
 
     if (t.phases & (1u << MLB_PH_TRAIN)) {
-        if (timed_phase(&mt, ctx, &t, MLB_PH_TRAIN, rep, 0) < 0)
+        if (timed_phase(&mt, ctx, &t, MLB_PH_TRAIN, rep, 0, opts) < 0)
             goto teardown;
         if (rp)
             mlb_chan_send(rp, mt.b_t, mt.b_rss, rep, ctx, 0);
@@ -279,7 +329,7 @@ static void run_phases(const mlb_plugin_entry *e, mlb_ctx *ctx, const mlb_run_op
             rep_set_message(rep, "engine: out of memory for latencies");
             goto teardown;
         }
-        if (timed_phase(&mt, ctx, &t, MLB_PH_INFER, rep, opts->infer_queries) < 0)
+        if (timed_phase(&mt, ctx, &t, MLB_PH_INFER, rep, opts->infer_queries, opts) < 0)
             goto teardown;
         if (rp)
             mlb_chan_send(rp, mt.b_t, mt.b_rss, rep, ctx, 0);
@@ -290,7 +340,7 @@ teardown:
      * failed train or infer too; the first failure is the one kept. */
     if (!t.gone) {
         ctx->err[0] = '\0'; /* train's message is in rep already */
-        timed_phase(&mt, ctx, &t, MLB_PH_TEARDOWN, rep, 0);
+        timed_phase(&mt, ctx, &t, MLB_PH_TEARDOWN, rep, 0, opts);
     }
 out:
     meter_stop(&mt, rep);

@@ -12,6 +12,7 @@
 #include "ctx.h"
 #include "discover.h"
 #include "procfs.h"
+#include "scenario.h"
 #include "target.h" /* MLB_PH_* */
 
 extern const char *const mlb_phase_names[MLB_PH_N];
@@ -65,6 +66,8 @@ typedef struct {
     double mem_limit_bytes; /* 0: none */
     double sample_interval_s; /* memory sampler period; 0 disables it */
     int infer_queries;
+    mlb_scenario scenario; /* how the infer queries are issued; zero: single-stream */
+    double scenario_margin; /* relative margin of equivalence of its figures; 0: 2% */
     int verbose;
     const mlb_plugin_entry *data_from; /* a peer's data source (descriptor's data_from) */
 } mlb_run_opts;

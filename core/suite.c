@@ -445,7 +445,8 @@ static int load_root(ld_ctx *c, const yaml_node_t *root, void *out)
 {
     mlb_suite *s = out;
     static const char allowed[] =
-        "suite, repetitions, warmup, timeout, infer_queries, benchmarks";
+        "suite, repetitions, warmup, timeout, infer_queries, scenario, qps, latency_bound_ms, "
+        "find_peak_qps, benchmarks";
     if (root->type != YAML_MAPPING_NODE)
         return fail(c, root, "a suite must be a mapping with a 'benchmarks' list, got %s",
                     kind_name(root));
@@ -468,6 +469,26 @@ static int load_root(ld_ctx *c, const yaml_node_t *root, void *out)
             rc = get_int(c, v, "infer_queries", 0, &s->infer_queries);
         } else if (!strcmp(ks, "timeout")) {
             rc = get_double(c, v, "timeout", 1, &s->timeout_s);
+        } else if (!strcmp(ks, "scenario")) {
+            const char *name = NULL;
+            s->has_scenario = 1;
+            if (v->type != YAML_SCALAR_NODE ||
+                (rc = scalar_text(c, v, "scenario", &name)) ||
+                mlb_scenario_parse(name, &s->scenario.kind) < 0)
+                rc = rc ? rc
+                        : fail(c, v, "scenario: expected single-stream, offline or server");
+        } else if (!strcmp(ks, "qps")) {
+            rc = get_double(c, v, "qps", 1, &s->scenario.qps);
+        } else if (!strcmp(ks, "latency_bound_ms")) {
+            double ms = 0;
+            rc = get_double(c, v, "latency_bound_ms", 1, &ms);
+            s->scenario.latency_bound_s = ms / 1000.0;
+        } else if (!strcmp(ks, "find_peak_qps")) {
+            const char *b = v->type == YAML_SCALAR_NODE ? sval(v) : "";
+            if (!strcmp(b, "true"))
+                s->scenario.find_peak = 1;
+            else if (strcmp(b, "false"))
+                rc = fail(c, v, "find_peak_qps: expected true or false");
         } else if (!strcmp(ks, "benchmarks")) {
             rc = load_benches(c, v, s);
             have_benches = 1;

@@ -2,6 +2,7 @@
 #ifndef MLB_CORE_SUITE_H
 #define MLB_CORE_SUITE_H
 
+#include "scenario.h"
 #include <stddef.h>
 
 /* Largest repetitions, warmup or infer_queries accepted (suite and CLI). */
@@ -50,6 +51,10 @@ typedef struct {
     int warmup;
     int infer_queries;
     double timeout_s;  /* negative: not set */
+    /* The inference scenario (scenario.h) for every benchmark; has_scenario 0:
+     * not set in the file. The command line's --scenario replaces it. */
+    int has_scenario;
+    mlb_scenario scenario;
     mlb_bench_spec *benches;
     size_t n_benches;
 } mlb_suite;

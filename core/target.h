@@ -43,6 +43,7 @@ typedef struct {
     double start_s;        /* its own start-up (process, interpreter); NaN: none */
     const char *hello;     /* what it said of itself, JSON text, or NULL; owned by the target */
     void *impl;            /* the implementation's state */
+    int max_infer_n;       /* with ops->infer_n: most queries per call; 0: no limit */
 } mlb_target;
 
 struct mlb_target_ops {
@@ -58,6 +59,9 @@ struct mlb_target_ops {
     /* Runs phase `ph` (one query for MLB_PH_INFER): the plugin's or peer's
      * result, 0 or negative, with t->fault (and ctx->err) saying why. */
     int (*phase)(mlb_target *t, mlb_ctx *ctx, int ph);
+    /* Optional (NULL: n single queries): n infer queries in one call, the
+     * offline scenario's batching; NULL where the target cannot. */
+    int (*infer_n)(mlb_target *t, mlb_ctx *ctx, int n);
     void (*stop)(mlb_target *t);
 };
 

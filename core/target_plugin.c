@@ -21,6 +21,7 @@ static int plugin_start(mlb_target *t, const mlb_plugin_entry *e, const mlb_targ
         t->phases |= 1u << MLB_PH_TRAIN;
     if (e->desc.infer)
         t->phases |= 1u << MLB_PH_INFER;
+    t->max_infer_n = e->desc.max_infer_n > 0 ? e->desc.max_infer_n : 0;
     return 0;
 }
 
@@ -38,6 +39,18 @@ static int plugin_phase(mlb_target *t, mlb_ctx *ctx, int ph)
     return rc;
 }
 
+/* NULL desc.infer_n (a plugin older than ABI 1.3 reads as NULL) makes the
+ * runner call infer n times instead. */
+static int plugin_infer_n(mlb_target *t, mlb_ctx *ctx, int n)
+{
+    const mlb_plugin *d = &t->entry->desc;
+    int rc = d->infer_n ? d->infer_n(ctx, t->impl, n) : 0;
+    for (int i = 0; !d->infer_n && i < n && rc >= 0; i++)
+        rc = d->infer(ctx, t->impl);
+    t->fault = rc < 0 ? MLB_TARGET_FAILED : MLB_TARGET_OK;
+    return rc;
+}
+
 static void plugin_stop(mlb_target *t)
 {
     t->impl = NULL; /* the plugin's teardown owns its state */
@@ -48,6 +61,7 @@ const mlb_target_ops mlb_target_plugin_ops = {
     .kill_grace_s = 0.0,
     .start = plugin_start,
     .phase = plugin_phase,
+    .infer_n = plugin_infer_n,
     .stop = plugin_stop,
 };
 

@@ -16,6 +16,8 @@
  *     setup(ctx, &state)          load data, allocate, initialise (timed)
  *     train(ctx, state)           the training workload (timed)
  *     infer(ctx, state) x Q       one query (one batch) per call, each timed
+ *                                 (or infer_n(ctx, state, n): n queries at
+ *                                 once, in the offline scenario)
  *     teardown(ctx, state)        free everything (timed)
  *
  * Every callback returns 0 on success or a negative value on failure, after
@@ -36,7 +38,7 @@ extern "C" {
 #endif
 
 #define MLB_ABI_MAJOR 1
-#define MLB_ABI_MINOR 2
+#define MLB_ABI_MINOR 3
 #define MLB_ENTRY_SYMBOL "mlbench_plugin_entry"
 
 #if defined(__GNUC__)
@@ -153,6 +155,15 @@ typedef struct mlb_plugin {
     const struct mlb_param_rule *param_rules;
     size_t n_param_rules;
     size_t param_rule_size;
+    /* --- ABI 1.3 --- */
+    /* Optional: n queries at once, for the offline scenario (every query is
+     * issued together and the plugin batches as it likes); called with n at
+     * most max_infer_n (0: no limit). It must do the work of n infer calls
+     * and report the same work (mlb_report_work), so that samples per
+     * second compare with variants that lack it: those get n infer calls
+     * back to back. */
+    int (*infer_n)(mlb_ctx *ctx, void *state, int n);
+    int max_infer_n;
 } mlb_plugin;
 
 /* Convenience initialiser for the two header fields. */

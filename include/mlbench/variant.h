@@ -49,11 +49,13 @@
 #ifdef MLB_VARIANT_KERNELS_ONLY
 #define MLB_DEFINE_VARIANT(task_id, kernels, variant_name, desc, avail)                            \
     _Static_assert(1, "MLB_VARIANT_KERNELS_ONLY: " #task_id " kernel tables only")
+#define MLB_DEFINE_VARIANT_BATCHED(task_id, kernels, variant_name, desc, avail)                    \
+    MLB_DEFINE_VARIANT(task_id, kernels, variant_name, desc, avail)
 #else
 /* The final _Static_assert makes the trailing semicolon of a use a
  * declaration, and catches a rule table longer than its parameter table
  * (a rule for a parameter that is not there). */
-#define MLB_DEFINE_VARIANT(task_id, kernels, variant_name, desc, avail)                            \
+#define MLB_DEFINE_VARIANT_(task_id, kernels, variant_name, desc, avail, ...)                      \
     static int mlb_variant_setup_(mlb_ctx *ctx, void **state)                                      \
     {                                                                                              \
         return task_id##_setup(ctx, state, &(kernels));                                            \
@@ -72,6 +74,7 @@
         .teardown = task_id##_teardown,                                                            \
         .export_data = task_id##_export_data,                                                      \
         MLB_PARAM_RULES(task_id##_rules),                                                          \
+        __VA_ARGS__                                                                                \
     };                                                                                             \
     MLB_EXPORT const mlb_plugin *mlbench_plugin_entry(void)                                        \
     {                                                                                              \
@@ -79,6 +82,13 @@
     }                                                                                              \
     _Static_assert(MLB_VARIANT_COUNT_(task_id##_rules) <= MLB_VARIANT_COUNT_(task_id##_params),    \
                    #task_id "_rules has more rules than " #task_id "_params has parameters")
+#define MLB_DEFINE_VARIANT(task_id, kernels, variant_name, desc, avail)                            \
+    MLB_DEFINE_VARIANT_(task_id, kernels, variant_name, desc, avail, )
+/* The same for a task whose header also provides
+ *     int dot_infer_n(mlb_ctx *ctx, void *state, int n);
+ * n queries at once for the offline scenario (ABI 1.3), batched as it likes. */
+#define MLB_DEFINE_VARIANT_BATCHED(task_id, kernels, variant_name, desc, avail)                    \
+    MLB_DEFINE_VARIANT_(task_id, kernels, variant_name, desc, avail, .infer_n = task_id##_infer_n, )
 #endif
 
 #endif

@@ -507,18 +507,30 @@ int cnn_train(mlb_ctx *ctx, void *state)
     return 0;
 }
 
-int cnn_infer(mlb_ctx *ctx, void *state)
+/* n images in one forward pass (n <= max_batch). Consecutive test images,
+ * wrapping around: every query does the same work on real inputs. */
+static void infer_images(mlb_ctx *ctx, cnn_state *s, int n)
 {
-    cnn_state *s = state;
-    int n = s->infer_batch;
-    /* Consecutive test images, wrapping around: every query does the same
-     * work on real inputs. */
     gather(s, &s->test, NULL, s->infer_cursor, n);
     s->infer_cursor = (s->infer_cursor + (size_t)n) % s->test.n;
     nn_model_forward(&s->model, s->xb, n, 0);
     argmax_rows(nn_model_output(&s->model), n, s->classes, s->pred);
     mlb_report_work(ctx, MLB_WORK_ITEMS, n);
     mlb_report_work(ctx, MLB_WORK_FLOPS, s->flops_fwd * n);
+}
+
+int cnn_infer(mlb_ctx *ctx, void *state)
+{
+    cnn_state *s = state;
+    infer_images(ctx, s, s->infer_batch);
+    return 0;
+}
+
+int cnn_infer_n(mlb_ctx *ctx, void *state, int n)
+{
+    cnn_state *s = state;
+    for (long left = (long)n * s->infer_batch; left > 0; left -= s->max_batch)
+        infer_images(ctx, s, left < s->max_batch ? (int)left : s->max_batch);
     return 0;
 }
 

@@ -81,6 +81,9 @@ static const mlb_param_rule cnn_rules[] = {
 int cnn_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels);
 int cnn_train(mlb_ctx *ctx, void *state);
 int cnn_infer(mlb_ctx *ctx, void *state);
+/* n queries of infer_batch images at once (the offline scenario), in
+ * forward passes of up to the compiled batch. */
+int cnn_infer_n(mlb_ctx *ctx, void *state, int n);
 int cnn_teardown(mlb_ctx *ctx, void *state);
 int cnn_export_data(mlb_ctx *ctx, void *state, const char *dir);
 

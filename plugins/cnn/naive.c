@@ -4,5 +4,5 @@
  */
 #include "cnn.h"
 
-MLB_DEFINE_VARIANT(cnn, nn_kernels_naive, "naive",
+MLB_DEFINE_VARIANT_BATCHED(cnn, nn_kernels_naive, "naive",
                    "direct convolution and loop GEMM, single-threaded (reference point)", NULL);

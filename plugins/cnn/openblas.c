@@ -5,5 +5,5 @@
  */
 #include "cnn.h"
 
-MLB_DEFINE_VARIANT(cnn, nn_kernels_openblas, "openblas",
+MLB_DEFINE_VARIANT_BATCHED(cnn, nn_kernels_openblas, "openblas",
                    "im2col + OpenBLAS sgemm, batched GEMM for linear layers, threads=N", NULL);

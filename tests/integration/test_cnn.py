@@ -117,6 +117,19 @@ class LeNetFashion(unittest.TestCase):
             self.assertEqual(len(rep(r)["infer_latency_s"]), 3)
 
 
+    def test_offline_scenario_batches(self):
+        # infer_n: 70 queries of 4 images in forward passes of the compiled
+        # batch; the same work as 70 single queries, as samples per second.
+        _, doc = run_json(["--plugin", "cnn:openblas"] + TINY + LENET +
+                          ["--scenario", "offline", "--infer-queries", "70"], timeout=600)
+        r = doc["runs"][0]
+        ph = rep(r)["phases"]["infer"]
+        self.assertEqual(ph["items"], 70 * 4)
+        self.assertEqual(ph["flops"], forward_flops(LENET5) * 70 * 4)
+        self.assertAlmostEqual(metric(r, "offline_samples_per_s") * ph["wall_s"] / 280, 1.0,
+                               delta=0.1)
+
+
 @unittest.skipUnless(os.path.exists(FASHION), "dataset-fashion-mnist is not installed")
 class Weights(unittest.TestCase):
     def test_round_trip_through_the_engine(self):
