@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mlbench/data.h"
 #include "mlbench/variant.h"
 
 /* Zeroed memory whose pages are written now: calloc may map fresh zero
@@ -259,7 +260,8 @@ static const mlb_param_def clustering_params[] = {
      "agglomerative's infer queries do nothing)"},
     {"dataset", MLB_PARAM_STRING, "blobs",
      "blobs (seeded Gaussian blobs), a registered dataset (iris, wine, digits, ...) or a "
-     "file (its last column: the labels for ari)"},
+     "file (CSV, LIBSVM, IDX pair, .npy pair; its target: the labels for ari)"},
+    MLB_DATA_FILE_PARAMS, /* target, header, delimiter, format: a dataset file's layout */
     {"n_samples", MLB_PARAM_INT, "10000", "blobs: rows"},
     {"n_features", MLB_PARAM_INT, "16", "blobs: features"},
     {"centers", MLB_PARAM_INT, "8", "blobs: blobs, centres uniform in [-10, 10]^d"},
@@ -290,6 +292,7 @@ static const mlb_param_def clustering_params[] = {
 
 static const mlb_param_rule clustering_rules[] = {
     MLB_RULE_CHOICES("model", "kmeans", "dbscan", "agglomerative"),
+    MLB_DATA_FILE_RULES,
     MLB_RULE_RANGE("n_samples", 2, CLU_MAX_SAMPLES),
     MLB_RULE_RANGE("n_features", 1, CLU_MAX_FEATURES),
     MLB_RULE_RANGE("centers", 2, CLU_MAX_CLUSTERS),

@@ -4,6 +4,7 @@
  * fits (train), k-means predictions (infer), the checks and metrics
  * (teardown), export for peers.
  */
+#include "dataset_params.h"
 #include "clustering.h"
 
 #include <errno.h>
@@ -98,18 +99,16 @@ static int load_data(mlb_ctx *ctx, clu_state *s)
         if ((size_t)o.n_classes > o.n_samples)
             return mlb_error(ctx, "dataset=blobs: centers=%d exceeds n_samples=%zu", o.n_classes,
                              o.n_samples);
-        rc = mlb_data_synth(&o, &s->ds, err, sizeof err);
+        if ((rc = mlb_data_synth(&o, &s->ds, err, sizeof err)) < 0)
+            return mlb_error(ctx, "dataset=%s: %s", name, err);
     } else {
-        /* A registered name, or the user's own file (format and header from
-         * its contents): its target column, the last, holds the labels the
-         * ARI is scored against. */
+        /* A registered name, or the user's own file (the file options say
+         * how to read it): its target column holds the labels the ARI is
+         * scored against. */
         mlb_data_opts o = {.classify = 1};
-        rc = mlb_dataset_load(name, &o, &s->ds, err, sizeof err);
-        if (rc == -ENOENT && !strncmp(err, "unknown dataset", 15))
-            return mlb_error(ctx, "parameter dataset: %s, blobs", err);
+        if ((rc = common_dataset_load(ctx, name, &o, "blobs", &s->ds)) < 0)
+            return rc;
     }
-    if (rc < 0)
-        return mlb_error(ctx, "dataset=%s: %s", name, err);
     if (mlb_param_bool(ctx, "standardize") && (rc = mlb_data_standardize(s->ds, NULL, NULL)) < 0)
         return mlb_error(ctx, "dataset=%s: standardisation failed (%s)", name, strerror(-rc));
     s->n = s->ds->n;

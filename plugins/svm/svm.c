@@ -5,6 +5,7 @@
  * (train), predictions (infer), the scores and checks (teardown), export
  * for peers.
  */
+#include "dataset_params.h"
 #include "svm.h"
 
 #include <errno.h>
@@ -215,28 +216,16 @@ static int load_data(mlb_ctx *ctx, svm_state *s)
                             .seed = mlb_seed(ctx),
                             .noise = mlb_param_float(ctx, "cluster_std"),
                             .n_classes = (int)mlb_param_int(ctx, "n_classes")};
-        rc = mlb_data_synth(&o, &all, err, sizeof err);
+        if ((rc = mlb_data_synth(&o, &all, err, sizeof err)) < 0)
+            return mlb_error(ctx, "dataset=%s: %s", name, err);
     } else {
         /* A registered name, or the user's own file: the file options say
          * how to read it (a registered name knows its layout), and its
          * labels, whatever they are, become classes 0..k-1. */
         mlb_data_opts o = {.classify = 1};
-        mlb_data_file_opts f = MLB_DATA_FILE_OPTS_INIT;
-        if (mlb_data_opts_from_params(&o, &f, mlb_param_str(ctx, "target"),
-                                      mlb_param_str(ctx, "header"),
-                                      mlb_param_str(ctx, "delimiter"),
-                                      mlb_param_str(ctx, "format"), err, sizeof err) < 0)
-            return mlb_error(ctx, "parameter %s", err);
-        rc = mlb_dataset_load_file_opts(name, &o, &f, &all, err, sizeof err);
-        if (rc == -ENOENT && !strncmp(err, "unknown dataset", 15))
-            return mlb_error(ctx, "parameter dataset: %s, synthetic", err);
-        /* The user's file does not load: an input error, said once; err
-         * names the file and the place. */
-        if (rc < 0 && !mlb_dataset_registered(name))
-            return mlb_error(ctx, "parameter dataset: %s", err);
+        if ((rc = common_dataset_load(ctx, name, &o, "synthetic", &all)) < 0)
+            return rc;
     }
-    if (rc < 0)
-        return mlb_error(ctx, "dataset=%s: %s", name, err);
     if (all->n_classes < 2 || all->n_classes > SVM_MAX_CLASSES) {
         int k = all->n_classes;
         mlb_dataset_free(all);
