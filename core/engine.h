@@ -28,6 +28,7 @@ typedef struct {
     int stopped;         /* setup failed on the first repetition: not repeated */
     size_t n_resumed;    /* reps[0..n_resumed) came from --resume's file */
     char *message;       /* first failure's message */
+    char *host;          /* merged from a job run elsewhere: that host; NULL: this one */
     cJSON *summary;      /* built after the run */
 } mlb_run;
 
@@ -40,6 +41,7 @@ typedef struct {
     mlb_comparison c;
     double p_bonferroni, p_holm, p_bh; /* over the session's family; NaN: no test */
     char verdict[512];   /* without the repetition-count warning: said once per group */
+    int cross_host;      /* merged: the two runs were measured on different hosts */
 } mlb_cmp_entry;
 
 /* A comparison group: one task at one parameter point, its runs contiguous

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cluster.h"
 #include "cmd_compare.h"
 #include "cmd_data.h"
 #include "engine.h"
@@ -329,6 +330,9 @@ static const subcommand subcommands[] = {
     {"compare", mlb_cmd_compare},
     {"report", mlb_cmd_report},
     {"data", mlb_cmd_data},
+    {"plan", mlb_cmd_plan},
+    {"run-job", mlb_cmd_run_job},
+    {"merge", mlb_cmd_merge},
 };
 
 /* The suite's scenario, then the command line's settings over it; checked
@@ -365,7 +369,13 @@ int main(int argc, char **argv)
     for (size_t i = 0; argc > 1 && i < sizeof subcommands / sizeof subcommands[0]; i++)
         if (!strcmp(argv[1], subcommands[i].name))
             return subcommands[i].fn(argc - 1, argv + 1);
+    return mlb_engine_main(argc, argv, NULL);
+}
 
+/* The flow; a job (cluster.h) plans a manifest instead of running, runs a
+ * manifest's part of the plan, or merges parts instead of measuring. */
+int mlb_engine_main(int argc, char **argv, mlb_job *job)
+{
     mlb_cli c;
     int prc = mlb_cli_parse(argc, argv, &c);
     if (prc != 0) {
@@ -417,6 +427,14 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < s.n_runs; i++)
         s.runs[i].scenario = s.scenario;
+    if (job && job->mode == MLB_JOB_PLAN) {
+        exit_code = mlb_job_after_plan(job, &s) < 0 ? 2 : 0;
+        goto out;
+    }
+    if (mlb_job_after_plan(job, &s) < 0) {
+        exit_code = 2;
+        goto out;
+    }
     if (!s.n_runs) {
         fprintf(stderr, "mlbench-engine: nothing to run (no available variant selected)\n");
         exit_code = 2;
@@ -475,6 +493,10 @@ int main(int argc, char **argv)
         goto out;
     }
     cJSON *previous_env = NULL;
+    if (mlb_job_after_prepare(job, &s) < 0) {
+        exit_code = 2;
+        goto out;
+    }
     if (c.resume && mlb_resume_load(&s, c.resume, &previous_env) < 0) {
         exit_code = 2;
         goto out;
@@ -483,11 +505,14 @@ int main(int argc, char **argv)
     if (previous_env) /* both runs are on record */
         cJSON_AddItemToObject(env, "resumed_from", previous_env);
     double t0 = mlb_now();
-    execute(&c, &s);
+    if (!job || job->mode != MLB_JOB_MERGE) /* a merge measures nothing */
+        execute(&c, &s);
     double t1 = mlb_now();
     mlb_session_analyze(&s);
+    mlb_job_after_analyze(job, &s, env);
     double t2 = mlb_now();
     cJSON *doc = mlb_results_json(&s, env);
+    mlb_job_annotate(job, doc);
     if (!c.quiet || !c.output)
         mlb_report_terminal(stdout, doc); /* from the document: the reports' numbers */
     fflush(stdout);

@@ -650,27 +650,35 @@ int mlb_plan_build(mlb_session *s, mlb_registry *reg, const mlb_suite *suite, co
     return 0;
 }
 
+void mlb_run_free(mlb_run *r)
+{
+    mlb_ctx_free(&r->params);
+    for (size_t k = 0; k < r->n_reps; k++)
+        mlb_rep_free(&r->reps[k]);
+    free(r->reps);
+    free(r->warmup_status);
+    free(r->message);
+    free(r->target_metric);
+    free(r->host);
+    cJSON_Delete(r->summary);
+}
+
+void mlb_group_free(mlb_group *g)
+{
+    free(g->task);
+    free(g->params_differ);
+    free(g->label);
+    for (size_t q = 0; g->point && q < 2 * g->n_point; q++)
+        free(g->point[q]);
+    free(g->point);
+}
+
 void mlb_session_free(mlb_session *s)
 {
-    for (size_t i = 0; i < s->n_runs; i++) {
-        mlb_run *r = &s->runs[i];
-        mlb_ctx_free(&r->params);
-        for (size_t k = 0; k < r->n_reps; k++)
-            mlb_rep_free(&r->reps[k]);
-        free(r->reps);
-        free(r->warmup_status);
-        free(r->message);
-        free(r->target_metric);
-        cJSON_Delete(r->summary);
-    }
-    for (size_t g = 0; g < s->n_groups; g++) {
-        free(s->groups[g].task);
-        free(s->groups[g].params_differ);
-        free(s->groups[g].label);
-        for (size_t q = 0; s->groups[g].point && q < 2 * s->groups[g].n_point; q++)
-            free(s->groups[g].point[q]);
-        free(s->groups[g].point);
-    }
+    for (size_t i = 0; i < s->n_runs; i++)
+        mlb_run_free(&s->runs[i]);
+    for (size_t g = 0; g < s->n_groups; g++)
+        mlb_group_free(&s->groups[g]);
     free(s->groups);
     free(s->runs);
     free(s->cmps);

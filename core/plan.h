@@ -32,5 +32,7 @@ void mlb_list_plugins(mlb_registry *reg, int json);
 int mlb_describe(mlb_registry *reg, const char *spec, int json);
 
 void mlb_session_free(mlb_session *s);
+void mlb_run_free(mlb_run *r);
+void mlb_group_free(mlb_group *g);
 
 #endif

@@ -174,6 +174,13 @@ static void group_warnings(FILE *f, const cJSON *doc, const mlb_doc_group *g)
                 mlb_sb_printf(&b, ", at least %.0f needed", need);
             break;
         }
+    int cross = 0;
+    for (c = NULL; (c = mlb_group_cmp_next(doc, g, c));)
+        cross += cJSON_IsTrue(mlb_jget(c, "cross_host"));
+    if (cross)
+        mlb_sb_printf(&b, "%s%d comparison%s between runs measured on different hosts (merged "
+                          "jobs): the hosts differ as well as the variants",
+                      b.len ? "; " : "", cross, cross == 1 ? "" : "s");
     if (b.len && !b.oom)
         fprintf(f, "  %s: warning: %s\n", mlb_or_dash(mlb_jstr(g->runs[0], "task")), b.s);
     free(b.s);

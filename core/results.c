@@ -77,6 +77,8 @@ static cJSON *run_json(const mlb_run *r, int index)
     cJSON_AddNumberToObject(o, "group", r->group);
     cJSON_AddItemToObject(o, "params", mlb_ctx_params_json(&r->params));
     cJSON_AddStringToObject(o, "status", mlb_rep_status_name(r->status));
+    if (r->host)
+        cJSON_AddStringToObject(o, "host", r->host);
     if (r->message)
         cJSON_AddStringToObject(o, "message", r->message);
     cJSON *cfg = cJSON_AddObjectToObject(o, "config");
@@ -184,6 +186,8 @@ cJSON *mlb_results_json(const mlb_session *s, cJSON *environment)
                 cJSON_AddNullToObject(adj, pn[k]);
         }
         cJSON_AddStringToObject(c, "verdict", e->verdict);
+        if (e->cross_host)
+            cJSON_AddBoolToObject(c, "cross_host", 1);
         cJSON_AddItemToArray(cmps, c);
     }
     return doc;

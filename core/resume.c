@@ -40,6 +40,30 @@ static const cJSON *matching_run(const cJSON *doc, const mlb_run *r, const cJSON
     return NULL;
 }
 
+int mlb_resume_take_run(mlb_run *r, const cJSON *old)
+{
+    const cJSON *rep;
+    cJSON_ArrayForEach(rep, jget(old, "repetitions"))
+    {
+        const char *st = jstr(rep, "status");
+        if (st && !strcmp(st, "interrupted"))
+            continue; /* cut short: it runs again */
+        if (r->n_reps >= (size_t)r->repetitions)
+            break;
+        mlb_rep *out = &r->reps[r->n_reps];
+        if (mlb_rep_from_json(rep, out) < 0)
+            return -1;
+        if (out->status != MLB_REP_OK && r->status == MLB_REP_OK) {
+            r->status = out->status;
+            free(r->message);
+            r->message = out->message ? strdup(out->message) : NULL;
+        }
+        r->n_reps++;
+    }
+    r->n_resumed = r->n_reps;
+    return 0;
+}
+
 int mlb_resume_load(mlb_session *s, const char *path, cJSON **previous_env)
 {
     char err[4096];
@@ -86,28 +110,11 @@ int mlb_resume_load(mlb_session *s, const char *path, cJSON **previous_env)
                     path, i, r->pl->desc.task, r->pl->desc.variant);
             goto out;
         }
-        const cJSON *rep;
-        cJSON_ArrayForEach(rep, jget(old, "repetitions"))
-        {
-            const char *st = jstr(rep, "status");
-            if (st && !strcmp(st, "interrupted"))
-                continue; /* cut short: it runs again */
-            if (r->n_reps >= (size_t)r->repetitions)
-                break;
-            mlb_rep *out = &r->reps[r->n_reps];
-            if (mlb_rep_from_json(rep, out) < 0) {
-                fprintf(stderr, "mlbench-engine: --resume %s: run %zu: a repetition cannot be "
-                                "read\n", path, i);
-                goto out;
-            }
-            if (out->status != MLB_REP_OK && r->status == MLB_REP_OK) {
-                r->status = out->status;
-                free(r->message);
-                r->message = out->message ? strdup(out->message) : NULL;
-            }
-            r->n_reps++;
+        if (mlb_resume_take_run(r, old) < 0) {
+            fprintf(stderr, "mlbench-engine: --resume %s: run %zu: a repetition cannot be "
+                            "read\n", path, i);
+            goto out;
         }
-        r->n_resumed = r->n_reps;
     }
     *previous_env = cJSON_DetachItemFromObjectCaseSensitive(doc, "environment");
     rc = 0;

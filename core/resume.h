@@ -15,6 +15,12 @@
  * or -1 (exit status 2). */
 int mlb_resume_load(mlb_session *s, const char *path, cJSON **previous_env);
 
+/* Takes into r (reps allocated) the repetitions of `old`, a run of a results
+ * document doing the same work, except interrupted ones; r's status and
+ * message become those of its first failed repetition. 0, or -1 when a
+ * repetition cannot be read. */
+int mlb_resume_take_run(mlb_run *r, const cJSON *old);
+
 /* --dry-run: the plan and its estimated wall time on f, from an earlier
  * results file when given. Returns the exit status (0, or 2 for a bad file). */
 int mlb_dry_run(FILE *f, const mlb_session *s, const char *estimate_from);

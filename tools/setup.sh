@@ -4,6 +4,7 @@
 #   tools/setup.sh            build dependencies and bundled data
 #   tools/setup.sh --peers    also the peers (scikit-learn, PyTorch: large; Rust)
 #   tools/setup.sh --fuzz     also clang and libFuzzer (tools/test.sh's fuzz runs)
+#   tools/setup.sh --cluster  also Slurm and munge (the one-node cluster tests)
 #   MLBENCH_BUILD_DIR=dir     another build directory (default build)
 #   MLBENCH_MESON_ARGS="..."  extra meson options for that directory
 set -euo pipefail
@@ -11,11 +12,13 @@ cd "$(dirname "$0")/.."
 
 peers=0
 fuzz=0
+cluster=0
 for a in "$@"; do
   case "$a" in
     --peers) peers=1 ;;
     --fuzz) fuzz=1 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --cluster) cluster=1 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -26,6 +29,9 @@ pkgs=(build-essential pkg-config git meson ninja-build python3
 if [ "$peers" = 1 ]; then
   pkgs+=(python3-numpy python3-scipy python3-sklearn python3-torch)
   pkgs+=(cargo librust-serde-json-dev)  # the Rust peer, tools/peers/rust
+fi
+if [ "$cluster" = 1 ]; then
+  pkgs+=(slurm-wlm munge)  # tools/cluster/local-slurm, tests/integration/test_slurm.py
 fi
 if [ "$fuzz" = 1 ]; then
   pkgs+=(clang libclang-rt-14-dev)  # libFuzzer for tests/fuzz (tools/test.sh)
