@@ -37,15 +37,7 @@ static const char *jstr(const cJSON *o, const char *k)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* A non-negative integer field, or -1. */
-static long jindex(const cJSON *o, const char *k)
-{
-    const cJSON *v = jget(o, k);
-    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e9 ||
-        v->valuedouble != (double)(long)v->valuedouble)
-        return -1;
-    return (long)v->valuedouble;
-}
+#define jindex mlb_manifest_index
 
 /* ---- the manifest's id ---------------------------------------------------- */
 
@@ -305,54 +297,6 @@ static int write_manifest(const mlb_job *job, const mlb_session *s)
 }
 
 /* ---- run-job: keep the job's runs ----------------------------------------- */
-
-int mlb_manifest_line_check(const cJSON *line, char *why, size_t whylen)
-{
-    const char *schema = jstr(line, "schema");
-    const cJSON *args = jget(line, "args"), *runs = jget(line, "runs"), *e;
-    if (!cJSON_IsObject(line)) {
-        snprintf(why, whylen, "not a JSON object");
-        return -1;
-    }
-    if (!schema || strcmp(schema, MLB_MANIFEST_SCHEMA)) {
-        snprintf(why, whylen, "schema is %s, expected %s", schema ? schema : "missing",
-                 MLB_MANIFEST_SCHEMA);
-        return -1;
-    }
-    long index = jindex(line, "index"), jobs = jindex(line, "jobs"), n_runs = jindex(line, "n_runs");
-    if (index < 0 || jobs < 1 || index >= jobs || n_runs < 1) {
-        snprintf(why, whylen, "index, jobs or n_runs missing or out of range");
-        return -1;
-    }
-    if (!jstr(line, "manifest_id") || !jstr(line, "engine_version")) {
-        snprintf(why, whylen, "manifest_id or engine_version missing");
-        return -1;
-    }
-    if (!cJSON_IsArray(args)) {
-        snprintf(why, whylen, "args is not a list");
-        return -1;
-    }
-    cJSON_ArrayForEach(e, args) if (!cJSON_IsString(e))
-    {
-        snprintf(why, whylen, "args holds something other than strings");
-        return -1;
-    }
-    if (!cJSON_IsArray(runs) || cJSON_GetArraySize(runs) < 1) {
-        snprintf(why, whylen, "runs is not a non-empty list");
-        return -1;
-    }
-    long prev = -1;
-    cJSON_ArrayForEach(e, runs)
-    {
-        if (!cJSON_IsNumber(e) || e->valuedouble <= (double)prev || e->valuedouble >= (double)n_runs ||
-            e->valuedouble != (double)(long)e->valuedouble) {
-            snprintf(why, whylen, "runs must be increasing run indices below n_runs");
-            return -1;
-        }
-        prev = (long)e->valuedouble;
-    }
-    return 0;
-}
 
 /* Reduces s to the runs listed (increasing indices), their groups renumbered
  * in order; a group's baseline that is not kept becomes its first kept run. */

@@ -52,5 +52,7 @@ void mlb_job_annotate(const mlb_job *job, cJSON *doc);
 /* One manifest line's fields, checked (also the fuzz target's entry):
  * 0, or -1 with the reason in why. */
 int mlb_manifest_line_check(const cJSON *line, char *why, size_t whylen);
+/* A non-negative integer field of o (at most 1e9), or -1. */
+long mlb_manifest_index(const cJSON *o, const char *k);
 
 #endif
