@@ -26,17 +26,8 @@
 #define MLB_VERSION "unknown"
 #endif
 
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-    return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = jget(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
+#define jget mlb_jget
+#define jstr mlb_jstr
 #define jindex mlb_manifest_index
 
 /* ---- the manifest's id ---------------------------------------------------- */
@@ -451,6 +442,33 @@ static int args_from_json(mlb_job *job, const cJSON *args)
     return 0;
 }
 
+/* Runs the plan's arguments `args` again, for a job of the manifest `id`
+ * (a suite edited since is refused), with `extra` options and --output.
+ * `extra` has room for two more entries. Returns the exit status. */
+static int replay(mlb_job *job, const char *cmd, const cJSON *args, const char *id,
+                  char **extra, int n_extra, const char *output)
+{
+    char err[PATH_MAX + 256] = "";
+    if (args_from_json(job, args) < 0 ||
+        manifest_id(job->args, job->n_args, job->id, err, sizeof err) < 0) {
+        fprintf(stderr, "mlbench-engine %s: %s\n", cmd, err[0] ? err : "out of memory");
+        return 2;
+    }
+    if (strcmp(job->id, id)) {
+        fprintf(stderr, "mlbench-engine %s: the suite changed since the manifest was written "
+                        "(id %s, now %s): plan again\n", cmd, id, job->id);
+        return 2;
+    }
+    extra[n_extra++] = (char *)"--output";
+    extra[n_extra++] = (char *)output;
+    int ac, rc = 2;
+    char **av = engine_argv(job, extra, n_extra, &ac);
+    if (av)
+        rc = mlb_engine_main(ac, av, job);
+    free(av);
+    return rc;
+}
+
 int mlb_cmd_run_job(int argc, char **argv)
 {
     static const char usage[] =
@@ -506,24 +524,8 @@ int mlb_cmd_run_job(int argc, char **argv)
                         "%s\n", jstr(job.line, "engine_version"), MLB_VERSION);
         goto out;
     }
-    if (args_from_json(&job, jget(job.line, "args")) < 0 ||
-        manifest_id(job.args, job.n_args, job.id, err, sizeof err) < 0) {
-        fprintf(stderr, "mlbench-engine run-job: %s\n", err[0] ? err : "out of memory");
-        goto out;
-    }
-    if (strcmp(job.id, jstr(job.line, "manifest_id"))) {
-        fprintf(stderr, "mlbench-engine run-job: the suite changed since the manifest was "
-                        "written (id %s, now %s): plan again\n", jstr(job.line, "manifest_id"),
-                job.id);
-        goto out;
-    }
-    extra[n_extra++] = (char *)"--output";
-    extra[n_extra++] = (char *)output;
-    int ac;
-    char **av = engine_argv(&job, extra, n_extra, &ac);
-    if (av)
-        rc = mlb_engine_main(ac, av, &job);
-    free(av);
+    rc = replay(&job, "run-job", jget(job.line, "args"), jstr(job.line, "manifest_id"), extra,
+                n_extra, output);
 out:
     free(extra);
     job_free(&job);
@@ -643,23 +645,7 @@ int mlb_cmd_merge(int argc, char **argv)
     free(seen);
     if (bad)
         goto out;
-    if (args_from_json(&job, jget(first, "args")) < 0 ||
-        manifest_id(job.args, job.n_args, job.id, err, sizeof err) < 0) {
-        fprintf(stderr, "mlbench-engine merge: %s\n", err);
-        goto out;
-    }
-    if (strcmp(job.id, id)) {
-        fprintf(stderr, "mlbench-engine merge: the suite changed since the manifest was written "
-                        "(id %s, now %s)\n", id, job.id);
-        goto out;
-    }
-    extra[n_extra++] = (char *)"--output";
-    extra[n_extra++] = (char *)output;
-    int ac;
-    char **av = engine_argv(&job, extra, n_extra, &ac);
-    if (av)
-        rc = mlb_engine_main(ac, av, &job);
-    free(av);
+    rc = replay(&job, "merge", jget(first, "args"), id, extra, n_extra, output);
 out:
     free(extra);
     job_free(&job);

@@ -4,17 +4,10 @@
 #include <string.h>
 
 #include "cluster.h"
+#include "textbuf.h"
 
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-    return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = jget(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
+#define jget mlb_jget
+#define jstr mlb_jstr
 
 long mlb_manifest_index(const cJSON *o, const char *k)
 {
