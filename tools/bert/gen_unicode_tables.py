@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Generates plugins/bert/wordpiece_unicode.h: the Unicode facts BERT's basic
 tokeniser asks of Python's unicodedata (this interpreter's Unicode version,
 printed into the header), as sorted tables for C:

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """An independent reference for plugins/bert/wordpiece.c: BERT's uncased
 tokenisation as Google's tokenization.py (BasicTokenizer with
 do_lower_case=True, then WordpieceTokenizer) describes it, transcribed
