@@ -126,12 +126,14 @@ static const char *html_escape(unsigned char c)
          : c == '\'' ? "&#39;" : NULL;
 }
 
-/* One line, no column break, no raw HTML. */
+/* One line, no column break, no raw HTML, and no HTML entity either (the
+ * text must read as itself in a plain-text view): CommonMark's backslash
+ * escapes. */
 static const char *md_escape(unsigned char c)
 {
     if (c < 0x20 || c == 0x7F)
         return " ";
-    return c == '|' ? "\\|" : c == '\\' ? "\\\\" : c == '<' ? "&lt;" : c == '>' ? "&gt;"
+    return c == '|' ? "\\|" : c == '\\' ? "\\\\" : c == '<' ? "\\<" : c == '>' ? "\\>"
          : c == '`' ? "'" : NULL;
 }
 
