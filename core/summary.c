@@ -155,7 +155,12 @@ void mlb_group_summary_text(mlb_sbuf *b, const mlb_doc_group *g, const mlb_group
                             mlb_escape_fn esc)
 {
     if (!s->best) {
-        mlb_sb_puts(b, "no variant has a time");
+        if (!(mlb_speedup(g->base, g->base) > 0)) {
+            mlb_sb_puts(b, "no speed-up: the baseline, ");
+            put(b, mlb_run_variant(g->base), esc);
+            mlb_sb_puts(b, ", has no train or infer time");
+        } else
+            mlb_sb_puts(b, "no other variant has a time");
         return;
     }
     if (s->best == g->base) {
@@ -307,7 +312,8 @@ void mlb_recommendations(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group_list
         put(b, tasks[ti], esc);
         mlb_sb_puts(b, mid);
         if (!n_groups) {
-            mlb_sb_puts(b, "no recommendation: no variant has a time.");
+            mlb_sb_puts(b, "no recommendation: no variant has a time to compare with its "
+                           "baseline's.");
             mlb_sb_puts(b, after);
             continue;
         }

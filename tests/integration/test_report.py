@@ -18,7 +18,10 @@ PEERS = os.path.join(SOURCE_ROOT, "tests", "peers")
 PHASES = ["setup", "train", "infer", "teardown"]
 QUANTITIES = ["wall_s", "cpu_user_s", "cpu_sys_s", "rss_peak_bytes", "items"]
 FIXED_COLUMNS = ["task", "variant", "run", "repetition", "status", "message", "params"] + [
-    f"{p}_{q}" for p in PHASES for q in QUANTITIES] + ["speedup", "baseline_run"]
+    f"{p}_{q}" for p in PHASES for q in QUANTITIES] + ["speedup", "baseline_run"] + [
+    "group_fastest", "group_speedup", "group_speedup_ci95_low", "group_speedup_ci95_high",
+    "group_speedup_verdict", "group_rss_ratio", "group_quality_equivalent", "group_summary",
+    "recommendation"]
 VOID = {"meta", "br", "hr", "img", "input", "link", "wbr", "col", "area", "base", "source"}
 
 
@@ -85,6 +88,24 @@ def expected_speedup(base, run):
         if b is not None and t is not None and b > 0 and t > 0:
             return b / t
     return None
+
+
+def expected_fastest(doc, group):
+    """The run with the largest speed-up over the group's baseline, and that speed-up."""
+    base = doc["runs"][expected_baseline(doc, group)]
+    best, best_sp = None, None
+    for r in doc["runs"]:
+        if r.get("group") != group:
+            continue
+        sp = expected_speedup(base, r)
+        if sp is not None and sp > (best_sp or 0):
+            best, best_sp = r, sp
+    return best, best_sp
+
+
+def md_text(md):
+    """Markdown text as a reader sees it: the backslash escapes of '<', '|', '\\' undone."""
+    return re.sub(r"\\([<|\\])", r"\1", md)
 
 
 def speedup_cell(doc, i):
@@ -194,6 +215,17 @@ class Reports:
             self.assertEqual(int(cell["baseline_run"]), doc["runs"][base]["index"])
             sp = expected_speedup(doc["runs"][base], r)
             self.assertEqual(float(cell["speedup"]) if cell["speedup"] else None, sp)
+            # the group's summary on each of its rows: its fastest run by speed-up
+            fastest, best = expected_fastest(doc, r["group"])
+            self.assertEqual(cell["group_fastest"], fastest["variant"] if fastest else "")
+            self.assertEqual(float(cell["group_speedup"]) if cell["group_speedup"] else None,
+                             best)
+            if fastest is not None:
+                self.assertTrue(cell["group_summary"].startswith(fastest["variant"])
+                                or cell["group_summary"].startswith("the baseline"),
+                                cell["group_summary"])
+                self.assertTrue(cell["recommendation"].startswith(r["task"] + ": use "),
+                                cell["recommendation"])
             self.assertEqual(cell["task"], r["task"])
             self.assertEqual(cell["variant"], r["variant"])
             self.assertEqual(int(cell["run"]), r["index"])
@@ -237,9 +269,18 @@ class Reports:
                 self.assertEqual(lines[j].replace("\\|", "").count(" | ") + 1, ncol, lines[j])
                 j += 1
             self.assertGreater(j, i + 2, "a table without rows")
-        text = html.unescape(md)
+        # no HTML entity anywhere: the text reads as itself
+        self.assertIsNone(re.search(r"&(lt|gt|amp|quot|#\d+);", md), "an HTML entity")
+        text = md_text(md)
         for c in doc["comparisons"]:
             self.assertIn(c["verdict"], text)
+        # the summary opens the file: one line per group, then the recommendations
+        self.assertLess(md.index("### Summary"), md.index("| variant | status |"))
+        summary = md[md.index("### Summary"):md.index("### Recommendation")]
+        self.assertEqual(summary.count("\n- **"), len(groups))
+        rec = md[md.index("### Recommendation"):].split("\n### ")[0]
+        for task in {r["task"] for r in doc["runs"]}:
+            self.assertIn(f"- **{task}:** ", rec)
         for i, r in enumerate(doc["runs"]):
             row = [l for l in lines if l.startswith(f"| {r['variant']} | {r['status']} |")]
             same = [r2 for r2 in doc["runs"]
@@ -269,9 +310,10 @@ class GemmRun(Reports, unittest.TestCase):
 
     def test_html(self):
         raw, page = self.check_html(self.doc, self.w("r.html"))
-        self.assertEqual(svg_kinds(page), {"box", "bars", "memory"})  # gemm reports no progress
-        # one dot per successful repetition in the box plot
-        self.assertEqual(raw.count("<title>repetition "), 15)
+        # gemm reports no progress
+        self.assertEqual(svg_kinds(page), {"box", "bars", "memory", "latency"})
+        # one dot per successful repetition in each phase's box plot (train, infer)
+        self.assertEqual(raw.count("<title>repetition "), 30)
         text = "".join(page.text)
         self.assertIn("GFLOP/s", text)
         self.assertIn("max_rel_err", text)
@@ -328,7 +370,9 @@ class GemmRun(Reports, unittest.TestCase):
         self.assertEqual(rows[0]["message"], evil)
         with open(w("evil.md")) as f:
             md = f.read()
-        self.assertNotIn("<script", md)
+        self.assertIsNone(re.search(r"(?<!\\)<script", md))  # only as escaped text
+        self.assertIn("\\<script>", md)
+        self.assertNotIn("&lt;", md)
         self.assertNotIn("\"quoted\"\nline", md)
 
     def test_nulls_and_missing_fields(self):
@@ -378,9 +422,10 @@ class PeerRun(Reports, unittest.TestCase):
                             for rep in r["repetitions"]))
         raw, page = self.check_html(self.doc, self.w("p.html"))
         kinds = svg_kinds(page)
-        self.assertEqual(kinds, {"box", "bars", "curve", "memory"})
-        curves = [c for c in page.svgs if c == "plot curve"]
-        self.assertEqual(len(curves), 2)  # loss and accuracy
+        self.assertEqual(kinds, {"box", "bars", "curve", "memory", "latency"})
+        # loss and accuracy, each against time and against step
+        self.assertEqual(page.svgs.count("plot curve"), 2)
+        self.assertEqual(page.svgs.count("plot curve steps"), 2)
         text = "".join(page.text)
         self.assertIn("Learning curves", text)
         self.assertIn("accuracy during training", text)
@@ -729,7 +774,7 @@ class SweepRun(Reports, unittest.TestCase):
         raw, page, md = self.render("evil", doc)
         self.assertNotIn("<script", raw)
         self.assertIn(f"gemm against {evil} at {evil}={evil}", "".join(page.text))
-        self.assertNotIn("<script", md)
+        self.assertIsNone(re.search(r"(?<!\\)<script", md))
         row = [l for l in md.splitlines() if l.startswith("| gemm | ")][0]
         self.assertEqual(row.replace("\\|", "").count(" | "), 6)  # seven cells still
         # null numbers show as "–", and the plot still draws what it can
