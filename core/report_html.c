@@ -82,7 +82,11 @@ static const char css[] =
     "@media (max-width:760px){main{padding:14px 12px 40px}"
     "h1{font-size:20px}h2{font-size:17px}table{font-size:12px}"
     "th,td{padding:4px 5px}figure{flex-basis:100%}dl.env{grid-template-columns:1fr}"
-    "dl.env dd{margin-bottom:4px}}\n"
+    "dl.env dd{margin-bottom:4px}"
+    "table.summary thead{display:none}table.summary tr{display:block;padding:6px 0;"
+    "border-bottom:2px solid var(--line)}table.summary td{display:block;border:0;"
+    "text-align:left;padding:2px 4px}table.summary td::before{content:attr(data-label) \": \";"
+    "color:var(--muted);font-weight:600}}\n"
     "@media print{body{background:#fff;font-size:11px}main{max-width:none;padding:0}"
     "section.group{break-before:page}figure,table,tr{break-inside:avoid}"
     "details>*{display:block}details::details-content{display:block;"
@@ -451,8 +455,9 @@ static int html_group_plots(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group *
     }
     for (size_t ph = 1; ph <= 2 && rc >= 0; ph++) {
         before = f[1].len;
-        figure_open(&f[1], "Median", mlb_doc_phases[ph]);
-        mlb_sb_puts(&f[1], " throughput");
+        char cap[64];
+        snprintf(cap, sizeof cap, "Median %s throughput", mlb_doc_phases[ph]);
+        figure_open(&f[1], cap, NULL);
         rc = html_figure(&f[1], mlb_svg_bars(&f[1], g, mlb_doc_phases[ph]), before);
     }
     if (rc >= 0)

@@ -63,11 +63,11 @@ static void summary_row(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group *g)
 {
     mlb_group_summary s;
     mlb_group_summary_compute(doc, g, &s);
-    mlb_sb_printf(b, "<tr><td><a href=\"#run-%d\">", g->first_index);
+    mlb_sb_printf(b, "<tr><td data-label=\"compared\"><a href=\"#run-%d\">", g->first_index);
     group_tasks(b, g);
     mlb_sb_puts(b, "</a> <span class=\"mono\">");
     mlb_group_params_text(b, g, mlb_sb_html);
-    mlb_sb_puts(b, "</span></td><td>");
+    mlb_sb_puts(b, "</span></td><td data-label=\"variants\">");
     for (size_t i = 0; i < g->n; i++) {
         if (i)
             mlb_sb_puts(b, ", ");
@@ -75,12 +75,12 @@ static void summary_row(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group *g)
         if (g->runs[i] == g->base)
             mlb_sb_puts(b, " (baseline)");
     }
-    mlb_sb_puts(b, "</td><td>");
+    mlb_sb_puts(b, "</td><td data-label=\"fastest\">");
     if (s.best)
         mlb_html_variant(b, g, run_position(g, s.best));
     else
         mlb_sb_puts(b, MLB_DASH);
-    mlb_sb_printf(b, "</td><td class=\"n v-%s\">",
+    mlb_sb_printf(b, "</td><td class=\"n v-%s\" data-label=\"speed-up\">",
                   s.best && s.best != g->base ? kind_class(s.kind) : "none");
     if (!s.best)
         mlb_sb_puts(b, MLB_DASH);
@@ -93,7 +93,7 @@ static void summary_row(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group *g)
         mlb_sb_printf(b, " in %s, ", s.phase);
         mlb_sb_html(b, s.kind ? s.kind : "not compared");
     }
-    mlb_sb_puts(b, "</td><td class=\"n\">");
+    mlb_sb_puts(b, "</td><td class=\"n\" data-label=\"peak memory\">");
     if (s.best && s.rss_best > 0 && s.rss_base > 0) {
         char rb[32], rs[32];
         mlb_fmt_bytes(rb, sizeof rb, s.rss_best);
@@ -105,7 +105,7 @@ static void summary_row(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group *g)
         mlb_sb_puts(b, ")");
     } else
         mlb_sb_puts(b, MLB_DASH);
-    mlb_sb_puts(b, "</td><td>");
+    mlb_sb_puts(b, "</td><td data-label=\"quality\">");
     if (!s.best || s.best == g->base)
         mlb_sb_puts(b, MLB_DASH);
     else if (!s.n_quality)
