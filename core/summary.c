@@ -51,6 +51,10 @@ const char *mlb_pair_kind(const cJSON *doc, const cJSON *r, const cJSON *o, cons
     int sw = 0;
     *ratio = *lo = *hi = NAN;
     const cJSON *c = mlb_find_cmp(doc, mlb_jnum(r, "index"), mlb_jnum(o, "index"), quantity, &sw);
+    /* The engine compares infer per query ("infer_query"); older documents
+     * compared the phase ("infer"). */
+    if (!c && !strcmp(quantity, "infer"))
+        c = mlb_find_cmp(doc, mlb_jnum(r, "index"), mlb_jnum(o, "index"), "infer_query", &sw);
     if (!c)
         return NULL;
     /* median_ratio is median(a) / median(b): of r over o when r is a. */

@@ -148,7 +148,8 @@ void mlb_sb_md(mlb_sbuf *b, const char *s)
         /* '<' opens raw HTML only before a letter, '/', '!' or '?' (CommonMark
          * 6.6): escaped there with a backslash, so that "p < 0.001" stays as
          * written. */
-        if (*p == '<' && (((p[1] | 0x20) >= 'a' && (p[1] | 0x20) <= 'z') || p[1] == '/' || p[1] == '!' || p[1] == '?')) {
+        int letter = (p[1] | 0x20) >= 'a' && (p[1] | 0x20) <= 'z';
+        if (*p == '<' && (letter || p[1] == '/' || p[1] == '!' || p[1] == '?')) {
             mlb_sb_puts(b, "\\<");
             p++;
             continue;

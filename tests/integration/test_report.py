@@ -103,6 +103,21 @@ def expected_fastest(doc, group):
     return best, best_sp
 
 
+def expected_speedup_ci(doc, base, run, phase):
+    """The 95% CI of median(base) / median(run) from their comparison in `phase`
+    (infer: the per-query comparison), inverted when run is its run_a."""
+    for q in ((phase,) if phase == "train" else ("infer", "infer_query")):
+        for c in doc["comparisons"]:
+            if c["quantity"] != q:
+                continue
+            lo, hi = c.get("median_ratio_ci95_low"), c.get("median_ratio_ci95_high")
+            if (c["run_a"], c["run_b"]) == (base["index"], run["index"]):
+                return lo, hi
+            if (c["run_a"], c["run_b"]) == (run["index"], base["index"]):
+                return (1 / hi if hi else None), (1 / lo if lo else None)
+    return None, None
+
+
 def md_text(md):
     """Markdown text as a reader sees it: the backslash escapes of '<', '|', '\\' undone."""
     return re.sub(r"\\([<|\\])", r"\1", md)
@@ -220,6 +235,14 @@ class Reports:
             self.assertEqual(cell["group_fastest"], fastest["variant"] if fastest else "")
             self.assertEqual(float(cell["group_speedup"]) if cell["group_speedup"] else None,
                              best)
+            bdoc = doc["runs"][base]
+            if fastest is not None and fastest is not bdoc:
+                # the CI is the comparison's, of the baseline's time over the fastest's
+                phase = "train" if median(bdoc, "train") and median(fastest, "train") else "infer"
+                lo, hi = expected_speedup_ci(doc, bdoc, fastest, phase)
+                got_lo = float(cell["group_speedup_ci95_low"]) if cell["group_speedup_ci95_low"] else None
+                got_hi = float(cell["group_speedup_ci95_high"]) if cell["group_speedup_ci95_high"] else None
+                self.assertEqual((got_lo, got_hi), (lo, hi))
             if fastest is not None:
                 self.assertTrue(cell["group_summary"].startswith(fastest["variant"])
                                 or cell["group_summary"].startswith("the baseline"),
