@@ -199,6 +199,11 @@ static void html_perf_table(mlb_sbuf *b, const mlb_doc_group *g)
             if (k)
                 mlb_sb_puts(b, "<td class=\"n\">");
             mlb_sb_html(b, cells[k]);
+            if (k == 0 && strcmp(c.train, MLB_DASH) != 0) { /* printed too, not only on hover */
+                mlb_sb_puts(b, "<br><small class=\"muted\">");
+                mlb_sb_html(b, c.train_tip);
+                mlb_sb_puts(b, "</small>");
+            }
             mlb_sb_puts(b, "</td>");
         }
         mlb_sb_puts(b, "</tr>\n");
