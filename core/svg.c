@@ -500,6 +500,7 @@ int mlb_svg_memory(mlb_sbuf *b, const mlb_doc_group *g)
     series_set s = {0};
     marker *m = calloc(g->n * MLB_DOC_N_PHASES + 1, sizeof *m);
     size_t nm = 0;
+    int labelled = 0; /* phase names on the first variant's boundaries only */
     if (!m)
         return -ENOMEM;
     for (size_t i = 0; i < g->n; i++) {
@@ -525,19 +526,24 @@ int mlb_svg_memory(mlb_sbuf *b, const mlb_doc_group *g)
                     r->y[r->n++] = v / (1024.0 * 1024.0);
                 }
             }
+            /* A boundary where each phase that ran after the first begins. */
             double t0 = 0;
-            for (size_t ph = 0; ph + 1 < MLB_DOC_N_PHASES; ph++) {
+            int first = 1;
+            for (size_t ph = 0; ph < MLB_DOC_N_PHASES; ph++) {
                 char key[64];
                 snprintf(key, sizeof key, "phases.%s.wall_s", mlb_doc_phases[ph]);
                 double w = mlb_jnum(rep, key);
                 if (!isfinite(w))
                     continue;
+                if (!first) {
+                    m[nm].x = t0;
+                    m[nm].color = i;
+                    m[nm++].label = labelled ? NULL : mlb_doc_phases[ph];
+                }
+                first = 0;
                 t0 += w;
-                /* The boundary after phase ph: the next phase that ran begins. */
-                m[nm].x = t0;
-                m[nm].color = i;
-                m[nm++].label = i == 0 ? mlb_doc_phases[ph + 1] : NULL;
             }
+            labelled = 1;
             break;
         }
     }
