@@ -207,7 +207,56 @@ class Reports:
             base = expected_baseline(doc, r["group"])
             self.assertEqual(bool(m.group(1)), base == i)
             self.assertIn(f"baseline {doc['runs'][base]['variant']}</h2>", raw)
+        self.check_html_summary(doc, raw)
         return raw, page
+
+    def check_html_summary(self, doc, raw):
+        """The summary opens the page: a row per group with its fastest variant's
+        speed-up; each group of two or more has its speed-up matrix."""
+        groups = sorted({r["group"] for r in doc["runs"]})
+        top = raw.index('<section id="summary">')
+        self.assertLess(top, raw.index('class="group"'))
+        summary = raw[top:raw.index("</section>", top)]
+        rows = re.findall(r'<tr><td data-label="compared">.*?</tr>', summary)
+        self.assertEqual(len(rows), len(groups))
+        self.assertIn("<h3>Recommendation</h3>", summary)
+        for g, row in zip(groups, rows):
+            fastest, sp = expected_fastest(doc, g)
+            base = doc["runs"][expected_baseline(doc, g)]
+            if fastest is None:
+                continue
+            if fastest is base:
+                self.assertIn("the baseline is the fastest", row)
+            else:
+                self.assertIn(f"{sp:.2f}×", row)
+                self.assertIn(html.escape(fastest["variant"]) + "</td>", row)
+        sizes = [sum(r["group"] == g for r in doc["runs"]) for g in groups]
+        self.assertEqual(raw.count('<table class="matrix">'), sum(n >= 2 for n in sizes))
+        self.assertEqual(raw.count('class="n v-self"'), sum(n for n in sizes if n >= 2))
+        # each cell: the row's verdict against the column, from their comparison
+        tables = re.findall(r'<table class="matrix">.*?</table>', raw, re.S)
+        members = [[r for r in doc["runs"] if r["group"] == g] for g, n in zip(groups, sizes)
+                   if n >= 2]
+        flip = {"better": "worse", "worse": "better"}
+        for table, runs in zip(tables, members):
+            trs = re.findall(r"<tr><th>.*?</tr>", table.split("<tbody>", 1)[1], re.S)
+            self.assertEqual(len(trs), len(runs))
+            phase = "train" if all(median(r, "train") for r in runs) else "infer_query"
+            for i, tr in enumerate(trs):
+                cells = re.findall(r'<td class="n v-([a-z]+)">', tr)
+                self.assertEqual(len(cells), len(runs))
+                for j, kind in enumerate(cells):
+                    if i == j:
+                        self.assertEqual(kind, "self")
+                        continue
+                    a, b = runs[i]["index"], runs[j]["index"]
+                    want = "none"
+                    for c in doc["comparisons"]:  # the first of the pair, as the report
+                        if c["quantity"] == phase and {c["run_a"], c["run_b"]} == {a, b}:
+                            k = c.get("verdict_kind") or "none"
+                            want = k if c["run_a"] == a else flip.get(k, k)
+                            break
+                    self.assertEqual(kind, want, (runs[i]["variant"], runs[j]["variant"]))
 
     def check_csv(self, doc, path):
         with open(path, newline="", encoding="utf-8") as f:
