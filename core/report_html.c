@@ -520,8 +520,8 @@ static int html_group_plots(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group *
                     "the band from the 20% to the 80% quantile where there are several.",
                     &f[4]);
         plots_block(b, "mem", "Memory",
-                    "Phase boundaries at the sums of the earlier phases' wall times (the "
-                    "document records durations, not start times).",
+                    "Dashed: where each phase begins (its start_s; in a document without it, "
+                    "the sum of the earlier phases' wall times).",
                     &f[5]);
     }
     for (size_t k = 0; k < 6; k++)

@@ -492,9 +492,7 @@ int mlb_progress_names(const mlb_doc_group *g, mlb_name_list *out)
 }
 
 /* Resident memory of the first successful repetition of each variant, with
- * its phase boundaries: the document records each phase's wall time, not its
- * start, so a boundary is at the sum of the earlier phases' wall times (the
- * engine's bookkeeping between phases, microseconds, is not in it). */
+ * its phase boundaries at each phase's start_s. */
 int mlb_svg_memory(mlb_sbuf *b, const mlb_doc_group *g)
 {
     series_set s = {0};
@@ -526,7 +524,9 @@ int mlb_svg_memory(mlb_sbuf *b, const mlb_doc_group *g)
                     r->y[r->n++] = v / (1024.0 * 1024.0);
                 }
             }
-            /* A boundary where each phase that ran after the first begins. */
+            /* A boundary where each phase that ran after the first begins:
+             * its start_s, or for a document without it the sum of the
+             * earlier phases' wall times. */
             double t0 = 0;
             int first = 1;
             for (size_t ph = 0; ph < MLB_DOC_N_PHASES; ph++) {
@@ -535,6 +535,10 @@ int mlb_svg_memory(mlb_sbuf *b, const mlb_doc_group *g)
                 double w = mlb_jnum(rep, key);
                 if (!isfinite(w))
                     continue;
+                snprintf(key, sizeof key, "phases.%s.start_s", mlb_doc_phases[ph]);
+                double st = mlb_jnum(rep, key);
+                if (isfinite(st))
+                    t0 = st;
                 if (!first) {
                     m[nm].x = t0;
                     m[nm].color = i;

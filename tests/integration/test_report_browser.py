@@ -121,6 +121,7 @@ class BrowserReport(unittest.TestCase):
         self.assertIn('<section id="scaling">', dom)
         self.assertIn("GFLOP/s alone", dom)  # no peak in the document: none invented
         self.assertIn("phase boundaries", dom)
+        self.assertIn("where each phase begins", dom)
 
     def test_screenshots_and_print(self):
         wide = os.path.join(LOG_DIR, "report-1400.png")
