@@ -201,6 +201,10 @@ void mlb_group_params_text(mlb_sbuf *b, const mlb_doc_group *g, mlb_escape_fn es
         put(b, g->label, esc);
         return;
     }
+    if (g->label) { /* the engine said: nothing differs from the defaults */
+        put(b, "(default parameters)", esc);
+        return;
+    }
     mlb_sbuf p = {0};
     mlb_params_text(&p, mlb_jget(g->base, "params"));
     if (p.s && !p.oom && p.len) {
@@ -229,6 +233,17 @@ static const cJSON *group_pick(const mlb_doc_group *g, const mlb_group_summary *
     int same_quality = s->n_equivalent == s->n_quality;
     *clear = faster && same_quality;
     return *clear ? s->best : g->base;
+}
+
+/* " at m=48 n=40 k=56", or " with the default parameters". */
+static void at_params(mlb_sbuf *b, const mlb_doc_group *g, mlb_escape_fn esc)
+{
+    if (g->label && !*g->label) {
+        mlb_sb_puts(b, " with the default parameters");
+        return;
+    }
+    mlb_sb_puts(b, " at ");
+    mlb_group_params_text(b, g, esc);
 }
 
 /* How a variant reaches its work: a peer is another process with its own
@@ -341,8 +356,8 @@ void mlb_recommendations(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group_list
                 mlb_sb_printf(b, " (95%% CI %.2f to %.2f)", s->ci_lo, s->ci_hi);
             mlb_sb_printf(b, " faster than ");
             put(b, mlb_run_variant(g->base), esc);
-            mlb_sb_printf(b, " in %s at ", s->phase);
-            mlb_group_params_text(b, g, esc);
+            mlb_sb_printf(b, " in %s", s->phase);
+            at_params(b, g, esc);
             mlb_sb_puts(b, ", a significant difference");
             if (s->n_quality)
                 mlb_sb_printf(b, ", with equivalent quality on %zu metric%s", s->n_quality,
@@ -351,14 +366,14 @@ void mlb_recommendations(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group_list
                 mlb_sb_puts(b, " (no quality metric to check)");
             mlb_sb_puts(b, ".");
         } else if (s->best == g->base) {
-            mlb_sb_puts(b, "Evidence: it is the fastest variant at ");
-            mlb_group_params_text(b, g, esc);
+            mlb_sb_puts(b, "Evidence: it is the fastest variant");
+            at_params(b, g, esc);
             mlb_sb_puts(b, ".");
         } else {
             mlb_sb_puts(b, "Evidence: the fastest variant there, ");
             put(b, mlb_run_variant(s->best), esc);
-            mlb_sb_printf(b, " (%.2f\xc3\x97 at ", s->speedup);
-            mlb_group_params_text(b, g, esc);
+            mlb_sb_printf(b, " (%.2f\xc3\x97", s->speedup);
+            at_params(b, g, esc);
             mlb_sb_puts(b, "), is not clearly better: its speed verdict is ");
             put(b, s->kind ? s->kind : "missing", esc);
             if (s->n_equivalent != s->n_quality) {

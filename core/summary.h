@@ -45,8 +45,10 @@ void mlb_group_summary_compute(const cJSON *doc, const mlb_doc_group *g, mlb_gro
 void mlb_group_summary_text(mlb_sbuf *b, const mlb_doc_group *g, const mlb_group_summary *s,
                             mlb_escape_fn esc);
 
-/* The parameters that matter for a group: its label, else its baseline's
- * workload parameters as k=v ("m=48 n=40 k=56"); "–" when none. */
+/* The parameters that matter for a group: its label (those that differ
+ * from the defaults), "(default parameters)" for an empty label, and for a
+ * document without labels its baseline's parameters as k=v ("m=48 n=40
+ * k=56"); "–" when none. */
 void mlb_group_params_text(mlb_sbuf *b, const mlb_doc_group *g, mlb_escape_fn esc);
 
 /* One plain-language recommendation per task of the document: `before`,
