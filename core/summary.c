@@ -246,6 +246,54 @@ static void at_params(mlb_sbuf *b, const mlb_doc_group *g, mlb_escape_fn esc)
     mlb_group_params_text(b, g, esc);
 }
 
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* What a peer said of itself (its hello: library versions) and what its
+ * start costs: the median start_s over the repetitions. */
+static void peer_facts(mlb_sbuf *b, const cJSON *run, mlb_escape_fn esc)
+{
+    double st[256];
+    size_t n = 0;
+    const cJSON *rep, *hello = NULL, *v;
+    cJSON_ArrayForEach(rep, mlb_jget(run, "repetitions"))
+    {
+        double t = mlb_jnum(rep, "peer.start_s");
+        if (isfinite(t) && n < sizeof st / sizeof *st)
+            st[n++] = t;
+        if (!hello && mlb_rep_ok(rep))
+            hello = mlb_jpath(rep, "peer.hello");
+    }
+    cJSON_ArrayForEach(v, hello)
+    {
+        if (!v->string || !strcmp(v->string, "protocol"))
+            continue;
+        char num[64];
+        const char *text = cJSON_IsString(v) ? v->valuestring : NULL;
+        if (cJSON_IsNumber(v)) {
+            mlb_fmt_g(num, sizeof num, mlb_jval(v));
+            text = num;
+        }
+        if (!text)
+            continue;
+        mlb_sb_puts(b, ", ");
+        put(b, v->string, esc);
+        mlb_sb_puts(b, " ");
+        put(b, text, esc);
+    }
+    if (n) {
+        qsort(st, n, sizeof *st, cmp_dbl);
+        char t[32];
+        mlb_fmt_time(t, sizeof t, n % 2 ? st[n / 2] : 0.5 * (st[n / 2 - 1] + st[n / 2]));
+        mlb_sb_puts(b, ", and ");
+        put(b, t, esc);
+        mlb_sb_puts(b, " to start each repetition (median)");
+    }
+}
+
 /* How a variant reaches its work: a peer is another process with its own
  * runtime; a plugin runs in the engine's process. */
 static void dependency_text(mlb_sbuf *b, const cJSON *run, mlb_escape_fn esc)
@@ -268,6 +316,7 @@ static void dependency_text(mlb_sbuf *b, const cJSON *run, mlb_escape_fn esc)
             first = 0;
         }
         mlb_sb_puts(b, ") with its own runtime and packages");
+        peer_facts(b, run, esc);
         return;
     }
     const char *path = mlb_jstr(run, "plugin_path"), *slash = path ? strrchr(path, '/') : NULL;
