@@ -8,6 +8,7 @@
 
 #include "cells.h"
 #include "export.h"
+#include "summary.h"
 
 /* ---- baselines ------------------------------------------------------------------ */
 
@@ -244,19 +245,6 @@ void mlb_unfinished_note(mlb_sbuf *b, const cJSON *doc, mlb_escape_fn esc, const
 
 /* ---- cells ----------------------------------------------------------------------- */
 
-static double run_peak_rss(const cJSON *sum)
-{
-    double peak = NAN;
-    for (size_t ph = 0; ph < MLB_DOC_N_PHASES; ph++) {
-        char key[96];
-        snprintf(key, sizeof key, "phases.%s.rss_peak_bytes.max", mlb_doc_phases[ph]);
-        double v = mlb_jnum(sum, key);
-        if (isfinite(v) && !(v <= peak))
-            peak = v;
-    }
-    return peak;
-}
-
 void mlb_cells_fill(mlb_cells *c, const mlb_doc_group *g, const cJSON *run)
 {
     const cJSON *sum = mlb_jget(run, "summary");
@@ -292,7 +280,7 @@ void mlb_cells_fill(mlb_cells *c, const mlb_doc_group *g, const cJSON *run)
         snprintf(c->gflops, sizeof c->gflops, "%.2f", gf);
     else
         snprintf(c->gflops, sizeof c->gflops, MLB_DASH);
-    mlb_fmt_bytes(c->rss, sizeof c->rss, run_peak_rss(sum));
+    mlb_fmt_bytes(c->rss, sizeof c->rss, mlb_run_peak_rss(run));
     double sp = mlb_speedup(g->base, run);
     const char *mark = run == g->base ? " (baseline)" : "";
     if (isfinite(sp))

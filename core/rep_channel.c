@@ -265,6 +265,7 @@ static double as_json(double d)
 static void meas_as_json(mlb_phase_meas *p)
 {
     p->wall_s = as_json(p->wall_s);
+    p->start_s = as_json(p->start_s);
     p->cpu_user_s = as_json(p->cpu_user_s);
     p->cpu_sys_s = as_json(p->cpu_sys_s);
     p->rss_peak_bytes = as_json(p->rss_peak_bytes);

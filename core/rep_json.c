@@ -44,6 +44,7 @@ cJSON *mlb_rep_to_json(const mlb_rep *r)
             continue;
         cJSON *o = cJSON_AddObjectToObject(phases, mlb_phase_names[i]);
         add_num(o, "wall_s", p->wall_s);
+        add_num(o, "start_s", p->start_s);
         add_num(o, "cpu_user_s", p->cpu_user_s);
         add_num(o, "cpu_sys_s", p->cpu_sys_s);
         add_num(o, "cpu_util", p->wall_s > 0 ? (p->cpu_user_s + p->cpu_sys_s) / p->wall_s : NAN);
@@ -129,6 +130,7 @@ int mlb_rep_from_json(const cJSON *j, mlb_rep *out)
         mlb_phase_meas *p = &out->ph[i];
         p->ran = 1;
         p->wall_s = get_num(o, "wall_s");
+        p->start_s = get_num(o, "start_s");
         p->cpu_user_s = get_num(o, "cpu_user_s");
         p->cpu_sys_s = get_num(o, "cpu_sys_s");
         p->rss_peak_bytes = get_num(o, "rss_peak_bytes");

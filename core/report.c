@@ -11,6 +11,7 @@
 #include "cells.h"
 #include "export.h"
 #include "stats.h"
+#include "summary.h"
 #include "textbuf.h"
 
 /* Pads by display width: "±", "×" and "–" are one column but several bytes. */
@@ -264,104 +265,30 @@ static void print_scenarios(FILE *f, const mlb_doc_group_list *gl)
     }
 }
 
-/* The comparison of runs a and b (run indices) on `quantity`, either order. */
-static const cJSON *find_cmp(const cJSON *doc, double a, double b, const char *quantity,
-                             int *swapped)
-{
-    const cJSON *c;
-    cJSON_ArrayForEach(c, mlb_jget(doc, "comparisons"))
-    {
-        const char *q = mlb_jstr(c, "quantity");
-        if (!q || strcmp(q, quantity) != 0)
-            continue;
-        double ra = mlb_jnum(c, "run_a"), rb = mlb_jnum(c, "run_b");
-        if ((ra == a && rb == b) || (ra == b && rb == a)) {
-            *swapped = ra == b;
-            return c;
-        }
-    }
-    return NULL;
-}
-
-/* One line per group: the fastest variant in train, its speed-up over the
- * baseline with the CI, and whether its quality is equivalent. */
+/* One line per group: the fastest variant, its speed-up over the baseline
+ * with the CI, its memory and whether its quality is equivalent (summary.h,
+ * the same sentence as the reports' summaries). */
 static void print_summary(FILE *f, const cJSON *doc, const mlb_doc_group_list *gl)
 {
     if (!gl->n)
         return;
-    fprintf(f, "\nSummary (speed-up in train over each group's baseline, 95%% CI):\n");
+    fprintf(f, "\nSummary (speed-up over each group's baseline, 95%% CI):\n");
     for (size_t k = 0; k < gl->n; k++) {
         const mlb_doc_group *g = &gl->v[k];
+        mlb_group_summary s;
+        mlb_group_summary_compute(doc, g, &s);
         mlb_sbuf t = {0};
         mlb_group_title(&t, g, NULL);
-        const cJSON *best = NULL;
-        double best_sp = 0;
-        for (size_t i = 0; i < g->n; i++) {
-            double sp = g->base ? mlb_speedup(g->base, g->runs[i]) : NAN;
-            if (sp > best_sp) {
-                best_sp = sp;
-                best = g->runs[i];
-            }
-        }
-        fprintf(f, "  %s: ", t.s && !t.oom ? t.s : "?");
+        mlb_sb_puts(&t, ": ");
+        mlb_group_summary_text(&t, g, &s, NULL);
+        fprintf(f, "  %s\n", t.s && !t.oom ? t.s : "?");
         free(t.s);
-        if (!best) {
-            fprintf(f, "no variant has a train time\n");
-            continue;
-        }
-        if (best == g->base) {
-            fprintf(f, "the baseline, %s, is the fastest\n", mlb_run_variant(best));
-            continue;
-        }
-        double bi = mlb_jnum(g->base, "index"), ri = mlb_jnum(best, "index");
-        int sw = 0;
-        const cJSON *c = find_cmp(doc, bi, ri, "train", &sw);
-        fprintf(f, "%s %.2f×", mlb_run_variant(best), best_sp);
-        if (c) {
-            /* median_ratio is median(a) / median(b): the speed-up when a is
-             * the baseline, its inverse otherwise. */
-            double lo = mlb_jnum(c, "median_ratio_ci95_low"), hi = mlb_jnum(c, "median_ratio_ci95_high");
-            if (sw && lo > 0 && hi > 0) {
-                double t2 = 1 / lo;
-                lo = 1 / hi;
-                hi = t2;
-            }
-            if (lo > 0 && hi > 0)
-                fprintf(f, " [%.2f, %.2f]", lo, hi);
-            const char *kind = mlb_jstr(c, "verdict_kind");
-            if (kind && strcmp(kind, "better") != 0 && strcmp(kind, "worse") != 0)
-                fprintf(f, " (%s)", kind);
-        }
-        /* Quality: every metric compared between the two. */
-        size_t n_q = 0, n_eq = 0;
-        mlb_sbuf d = {0};
-        cJSON_ArrayForEach(c, mlb_jget(doc, "comparisons"))
-        {
-            const char *q = mlb_jstr(c, "quantity");
-            double ra = mlb_jnum(c, "run_a"), rb = mlb_jnum(c, "run_b");
-            if (!q || strncmp(q, "metric:", 7) || !((ra == bi && rb == ri) || (ra == ri && rb == bi)))
-                continue;
-            n_q++;
-            const char *kind = mlb_jstr(c, "verdict_kind");
-            /* The kind is run_a's; say it of the fastest variant. */
-            if (kind && ra == bi && !strcmp(kind, "better"))
-                kind = "worse";
-            else if (kind && ra == bi && !strcmp(kind, "worse"))
-                kind = "better";
-            if (kind && !strcmp(kind, "equivalent"))
-                n_eq++;
-            else
-                mlb_sb_printf(&d, "%s%s %s", d.len ? ", " : "", q + 7, kind ? kind : "?");
-        }
-        if (!n_q)
-            fprintf(f, "; no quality metric\n");
-        else if (n_eq == n_q)
-            fprintf(f, "; quality equivalent (%zu metric%s)\n", n_q, n_q == 1 ? "" : "s");
-        else
-            fprintf(f, "; quality not equivalent: %s (%s against %s)\n", d.s && !d.oom ? d.s : "?",
-                    mlb_run_variant(best), mlb_run_variant(g->base));
-        free(d.s);
     }
+    mlb_sbuf r = {0};
+    mlb_recommendations(&r, doc, gl, NULL, "  ", ": ", "\n");
+    if (r.len && !r.oom)
+        fprintf(f, "\nRecommendation:\n%s", r.s);
+    free(r.s);
 }
 
 /* The sweep's curves: exponent b of t = a·x^b with its CI, and the nearest

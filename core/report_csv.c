@@ -5,9 +5,11 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cells.h"
 #include "export.h"
+#include "summary.h"
 #include "textbuf.h"
 
 static const char *const csv_quantities[] = {"wall_s", "cpu_user_s", "cpu_sys_s", "rss_peak_bytes",
@@ -72,7 +74,9 @@ static void csv_header(mlb_sbuf *b, const mlb_name_list *m)
     for (size_t ph = 0; ph < MLB_DOC_N_PHASES; ph++)
         for (size_t q = 0; q < N_CSV_Q; q++)
             mlb_sb_printf(b, ",%s_%s", mlb_doc_phases[ph], csv_quantities[q]);
-    mlb_sb_puts(b, ",speedup,baseline_run");
+    mlb_sb_puts(b, ",speedup,baseline_run,group_fastest,group_speedup,group_speedup_ci95_low,"
+                   "group_speedup_ci95_high,group_speedup_verdict,group_rss_ratio,"
+                   "group_quality_equivalent,group_summary,recommendation");
     for (size_t k = 0; k < m->n; k++) {
         mlb_sb_puts(b, ",");
         char col[300];
@@ -82,8 +86,59 @@ static void csv_header(mlb_sbuf *b, const mlb_name_list *m)
     mlb_sb_puts(b, "\r\n");
 }
 
-static void csv_row(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group *g, const cJSON *r,
-                    const cJSON *rep, int k, const mlb_name_list *m)
+/* The group's summary (summary.h), the same on each of its rows, and the
+ * task's recommendation: the answer travels with every row. */
+static void csv_summary(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group_list *gl,
+                        const mlb_doc_group *g)
+{
+    if (!g) {
+        mlb_sb_puts(b, ",,,,,,,,,");
+        return;
+    }
+    mlb_group_summary s;
+    mlb_group_summary_compute(doc, g, &s);
+    mlb_sb_puts(b, ",");
+    mlb_sb_csv(b, s.best ? mlb_run_variant(s.best) : NULL);
+    mlb_sb_puts(b, ",");
+    csv_num(b, s.speedup);
+    mlb_sb_puts(b, ",");
+    csv_num(b, s.ci_lo);
+    mlb_sb_puts(b, ",");
+    csv_num(b, s.ci_hi);
+    mlb_sb_puts(b, ",");
+    mlb_sb_csv(b, s.kind);
+    mlb_sb_puts(b, ",");
+    csv_num(b, s.rss_best > 0 && s.rss_base > 0 ? s.rss_best / s.rss_base : NAN);
+    mlb_sb_puts(b, ",");
+    if (s.best && s.best != g->base && s.n_quality)
+        mlb_sb_puts(b, s.n_equivalent == s.n_quality ? "true" : "false");
+    mlb_sb_puts(b, ",");
+    mlb_sbuf t = {0};
+    mlb_group_summary_text(&t, g, &s, NULL);
+    mlb_sb_csv(b, t.s);
+    mlb_sb_puts(b, ",");
+    /* The recommendation of this group's task alone: the task's groups. */
+    mlb_doc_group *mine = calloc(gl->n, sizeof *mine);
+    mlb_doc_group_list sub = {mine, 0};
+    const char *task = mlb_jstr(g->runs[0], "task");
+    for (size_t k = 0; mine && task && k < gl->n; k++) {
+        const char *t2 = mlb_jstr(gl->v[k].runs[0], "task");
+        if (t2 && !strcmp(t2, task))
+            mine[sub.n++] = gl->v[k];
+    }
+    t.len = 0;
+    if (mine)
+        mlb_recommendations(&t, doc, &sub, NULL, "", ": ", "");
+    mlb_sb_csv(b, t.len ? t.s : NULL);
+    if (t.oom || !mine)
+        b->oom = 1;
+    free(t.s);
+    free(mine);
+}
+
+static void csv_row(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group *g,
+                    const mlb_sbuf *sum, const cJSON *r, const cJSON *rep, int k,
+                    const mlb_name_list *m)
 {
     mlb_sb_csv(b, mlb_jstr(r, "task"));
     mlb_sb_puts(b, ",");
@@ -110,6 +165,10 @@ static void csv_row(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group *g, const
     mlb_sb_puts(b, ",");
     csv_num(b, g ? mlb_speedup(g->base, r) : NAN);
     mlb_sb_printf(b, ",%d", g ? run_number(doc, g->base) : -1);
+    if (sum && sum->s)
+        mlb_sb_putn(b, sum->s, sum->len);
+    else
+        mlb_sb_puts(b, ",,,,,,,,,");
     for (size_t c = 0; c < m->n; c++) {
         mlb_sb_puts(b, ",");
         csv_num(b, mlb_jnum(mlb_jget(mlb_jget(rep, "metrics"), m->v[c]), "value"));
@@ -124,16 +183,29 @@ int mlb_render_csv(const cJSON *doc, mlb_sbuf *b)
     if (mlb_groups_build(doc, &gl) < 0)
         return -ENOMEM;
     int rc = csv_metric_names(doc, &m);
+    /* Each group's summary cells once: its rows repeat them. */
+    mlb_sbuf *sums = calloc(gl.n ? gl.n : 1, sizeof *sums);
+    if (!sums)
+        rc = -ENOMEM;
+    for (size_t k = 0; rc == 0 && k < gl.n; k++)
+        csv_summary(&sums[k], doc, &gl, &gl.v[k]);
     if (rc == 0) {
         csv_header(b, &m);
         const cJSON *r, *rep;
         cJSON_ArrayForEach(r, mlb_jget(doc, "runs"))
         {
             int k = 0;
+            const mlb_doc_group *g = group_of(&gl, r);
+            const mlb_sbuf *sum = g ? &sums[g - gl.v] : NULL;
+            if (sum && sum->oom)
+                b->oom = 1;
             cJSON_ArrayForEach(rep, mlb_jget(r, "repetitions"))
-                csv_row(b, doc, group_of(&gl, r), r, rep, k++, &m);
+                csv_row(b, doc, g, sum, r, rep, k++, &m);
         }
     }
+    for (size_t k = 0; sums && k < gl.n; k++)
+        free(sums[k].s);
+    free(sums);
     mlb_names_free(&m);
     mlb_groups_free(&gl);
     return rc < 0 ? rc : b->oom ? -ENOMEM : 0;

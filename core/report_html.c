@@ -9,6 +9,7 @@
 
 #include "cells.h"
 #include "export.h"
+#include "report_html.h"
 #include "svg.h"
 #include "textbuf.h"
 
@@ -62,7 +63,36 @@ static const char css[] =
     "ul.fail{margin:4px 0;padding-left:20px}\n"
     "ul.fail li{margin:2px 0}\n"
     "nav ul{margin:4px 0;padding-left:20px}\n"
-    "footer{margin-top:40px;color:var(--muted);font-size:12px}\n";
+    "footer{margin-top:40px;color:var(--muted);font-size:12px}\n"
+    "p.params{margin:0 0 8px;color:var(--muted);word-break:break-word}\n"
+    "table.summary td{vertical-align:top}\n"
+    ".reco p{margin:6px 0;padding:8px 12px;background:#f4f8f4;border-left:4px solid var(--ok);"
+    "border-radius:4px}\n"
+    ".q-ok{color:var(--ok);font-weight:600}\n"
+    ".q-bad{color:var(--bad);font-weight:600}\n"
+    "table.matrix{width:auto}\n"
+    "table.matrix td{text-align:center;min-width:90px}\n"
+    ".v-better{background:#dff3e4}\n"
+    ".v-worse{background:#f9dedb}\n"
+    ".v-equivalent{background:#e3ebf7}\n"
+    ".v-inconclusive{background:#fbf0d5}\n"
+    ".v-self{color:var(--muted)}\n"
+    ".key{padding:0 6px;border-radius:3px}\n"
+    "small{font-size:11px}\n"
+    "@media (max-width:760px){main{padding:14px 12px 40px}"
+    "h1{font-size:20px}h2{font-size:17px}table{font-size:12px}"
+    "th,td{padding:4px 5px}figure{flex-basis:100%}dl.env{grid-template-columns:1fr}"
+    "dl.env dd{margin-bottom:4px}"
+    "table.summary thead{display:none}table.summary tr{display:block;padding:6px 0;"
+    "border-bottom:2px solid var(--line)}table.summary td{display:block;border:0;"
+    "text-align:left;padding:2px 4px}table.summary td::before{content:attr(data-label) \": \";"
+    "color:var(--muted);font-weight:600}}\n"
+    "@media print{body{background:#fff;font-size:11px}main{max-width:none;padding:0}"
+    "section.group{break-before:page}figure,table,tr{break-inside:avoid}"
+    "details>*{display:block}details::details-content{display:block;"
+    "content-visibility:visible}summary{color:var(--fg)}"
+    ".wrap{overflow:visible}a{color:inherit;text-decoration:none}"
+    "*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}\n";
 
 /* A status as a CSS class: only the documented names, so that a document
  * cannot inject markup through it. */
@@ -144,14 +174,6 @@ static void html_environment(mlb_sbuf *b, const cJSON *env)
     mlb_sb_puts(b, "</dl>\n");
 }
 
-/* Run i of g by its plots' colour and its name. */
-static void html_variant(mlb_sbuf *b, const mlb_doc_group *g, size_t i)
-{
-    mlb_sb_printf(b, "<span class=\"swatch\" style=\"background:%s\"></span>",
-                  mlb_svg_color(i));
-    mlb_sb_html(b, mlb_run_variant(g->runs[i]));
-}
-
 static void html_perf_table(mlb_sbuf *b, const mlb_doc_group *g)
 {
     mlb_sb_puts(b, "<div class=\"wrap\"><table class=\"runs\"><thead><tr><th>variant</th>"
@@ -165,7 +187,7 @@ static void html_perf_table(mlb_sbuf *b, const mlb_doc_group *g)
         mlb_cells c;
         mlb_cells_fill(&c, g, g->runs[i]);
         mlb_sb_puts(b, g->runs[i] == g->base ? "<tr class=\"baseline\"><td>" : "<tr><td>");
-        html_variant(b, g, i);
+        mlb_html_variant(b, g, i);
         mlb_sb_puts(b, "</td><td>");
         html_badge(b, mlb_jstr(g->runs[i], "status"));
         mlb_sb_puts(b, "</td><td class=\"n\" title=\"");
@@ -177,6 +199,11 @@ static void html_perf_table(mlb_sbuf *b, const mlb_doc_group *g)
             if (k)
                 mlb_sb_puts(b, "<td class=\"n\">");
             mlb_sb_html(b, cells[k]);
+            if (k == 0 && strcmp(c.train, MLB_DASH) != 0) { /* printed too, not only on hover */
+                mlb_sb_puts(b, "<br><small class=\"muted\">");
+                mlb_sb_html(b, c.train_tip);
+                mlb_sb_puts(b, "</small>");
+            }
             mlb_sb_puts(b, "</td>");
         }
         mlb_sb_puts(b, "</tr>\n");
@@ -203,7 +230,7 @@ static void html_metrics_table(mlb_sbuf *b, const mlb_doc_group *g, const mlb_na
     mlb_sb_puts(b, "</tr></thead>\n<tbody>\n");
     for (size_t i = 0; i < g->n; i++) {
         mlb_sb_puts(b, "<tr><td>");
-        html_variant(b, g, i);
+        mlb_html_variant(b, g, i);
         mlb_sb_puts(b, "</td>");
         for (size_t k = 0; k < m->n; k++) {
             const cJSON *st = mlb_jget(mlb_jpath(g->runs[i], "summary.metrics"), m->v[k]);
@@ -217,13 +244,20 @@ static void html_metrics_table(mlb_sbuf *b, const mlb_doc_group *g, const mlb_na
             mlb_sb_html(b, hi);
             mlb_sb_puts(b, "\">");
             mlb_sb_html(b, med);
+            if (isfinite(mlb_jnum(st, "min")) && mlb_jnum(st, "min") != mlb_jnum(st, "max")) {
+                mlb_sb_puts(b, " <small class=\"muted\">(");
+                mlb_sb_html(b, lo);
+                mlb_sb_puts(b, " to ");
+                mlb_sb_html(b, hi);
+                mlb_sb_puts(b, ")</small>");
+            }
             mlb_sb_puts(b, "</td>");
         }
         mlb_sb_puts(b, "</tr>\n");
     }
     mlb_sb_puts(b, "</tbody></table></div>\n<p class=\"muted\">Medians over successful "
-                   "repetitions (\xe2\x86\x91 higher is better, \xe2\x86\x93 lower is better; "
-                   "hover for min and max).</p>\n");
+                   "repetitions, min to max in parentheses (\xe2\x86\x91 higher is better, "
+                   "\xe2\x86\x93 lower is better).</p>\n");
 }
 
 static void html_params(mlb_sbuf *b, const mlb_doc_group *g)
@@ -274,7 +308,9 @@ static void html_comparisons(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group 
     size_t n = 0;
     for (const cJSON *c = NULL; (c = mlb_group_cmp_next(doc, g, c));) {
         if (!n++)
-            mlb_sb_printf(b, "<h3>Comparisons</h3>\n<div class=\"wrap\"><table class=\"verdicts\">"
+            mlb_sb_printf(b, "<details class=\"comparisons\"><summary>Comparisons: every pair, "
+                             "with its test</summary>\n<div class=\"wrap\"><table "
+                             "class=\"verdicts\">"
                              "<thead>"
                              "<tr><th>quantity</th><th>verdict</th><th>test</th>"
                              "<th class=\"n\">adjusted p</th>"
@@ -311,7 +347,7 @@ static void html_comparisons(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group 
         mlb_sb_puts(b, "</tbody></table></div>\n<p class=\"muted\">p adjusted (");
         mlb_sb_html(b, method ? method : "?");
         mlb_sb_printf(b, ") within this group's family of %zu comparisons; in bold green where "
-                         "significant.</p>\n",
+                         "significant.</p>\n</details>\n",
                       n);
     }
 }
@@ -369,11 +405,143 @@ static void html_failures(mlb_sbuf *b, const mlb_doc_group *g)
         mlb_sb_puts(b, "</ul>\n");
 }
 
+/* Closes the figure opened at `before` in `plots`, or drops it when its
+ * plot drew nothing (rc 0) or failed. Returns rc. */
+static int html_figure(mlb_sbuf *plots, int rc_of_draw, size_t before)
+{
+    if (rc_of_draw <= 0)
+        plots->len = before;
+    else
+        mlb_sb_puts(plots, "</figure>\n");
+    return rc_of_draw;
+}
+
+static void figure_open(mlb_sbuf *plots, const char *caption, const char *what)
+{
+    mlb_sb_puts(plots, "<figure><figcaption>");
+    mlb_sb_html(plots, caption);
+    if (what) {
+        mlb_sb_puts(plots, " ");
+        mlb_sb_html(plots, what);
+    }
+    mlb_sb_puts(plots, "</figcaption>\n");
+}
+
+/* A block of figures under its own heading, or nothing when none drew. */
+static void plots_block(mlb_sbuf *b, const char *cls, const char *heading, const char *note,
+                        const mlb_sbuf *figs)
+{
+    if (!figs->len)
+        return;
+    mlb_sb_printf(b, "<h3 class=\"%s\">", cls);
+    mlb_sb_html(b, heading);
+    mlb_sb_puts(b, "</h3>\n");
+    if (note) {
+        mlb_sb_puts(b, "<p class=\"muted\">");
+        mlb_sb_puts(b, note);
+        mlb_sb_puts(b, "</p>\n");
+    }
+    mlb_sb_printf(b, "<div class=\"plots %s\">\n", cls);
+    mlb_sb_putn(b, figs->s, figs->len);
+    mlb_sb_puts(b, "</div>\n");
+}
+
+/* The plots of a group, each block under its heading: distributions,
+ * throughput, GFLOP/s, infer latency, learning curves, memory. */
+static int html_group_plots(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group *g)
+{
+    mlb_sbuf f[6] = {{0}};
+    int rc = 0;
+    size_t before;
+    for (size_t ph = 1; ph <= 2 && rc >= 0; ph++) {
+        before = f[0].len;
+        figure_open(&f[0], mlb_doc_phases[ph], "wall time per repetition");
+        rc = html_figure(&f[0], mlb_svg_boxplot(&f[0], g, mlb_doc_phases[ph]), before);
+    }
+    for (size_t ph = 1; ph <= 2 && rc >= 0; ph++) {
+        before = f[1].len;
+        char cap[64];
+        snprintf(cap, sizeof cap, "Median %s throughput", mlb_doc_phases[ph]);
+        figure_open(&f[1], cap, NULL);
+        rc = html_figure(&f[1], mlb_svg_bars(&f[1], g, mlb_doc_phases[ph]), before);
+    }
+    if (rc >= 0)
+        rc = mlb_html_gflops(&f[2], doc, g);
+    if (rc >= 0) {
+        before = f[3].len;
+        figure_open(&f[3], "Infer query latency, every query of every successful repetition",
+                    NULL);
+        rc = html_figure(&f[3], mlb_svg_latency(&f[3], g), before);
+    }
+    mlb_name_list pn = {0};
+    if (rc >= 0 && (rc = mlb_progress_names(g, &pn)) >= 0)
+        for (size_t k = 0; k < pn.n && k < 8 && rc >= 0; k++)
+            for (int by_step = 0; by_step <= 1 && rc >= 0; by_step++) {
+                before = f[4].len;
+                figure_open(&f[4], pn.v[k], by_step ? "against step" : "against time");
+                rc = html_figure(&f[4], mlb_svg_progress(&f[4], g, pn.v[k], by_step),
+                                 before);
+            }
+    mlb_names_free(&pn);
+    if (rc >= 0) {
+        before = f[5].len;
+        figure_open(&f[5], "Resident memory, first successful repetition, phase boundaries "
+                           "dashed", NULL);
+        rc = html_figure(&f[5], mlb_svg_memory(&f[5], g), before);
+    }
+    int oom = 0;
+    for (size_t k = 0; k < 6; k++)
+        oom |= f[k].oom;
+    if (rc >= 0 && !oom) {
+        size_t any = 0;
+        for (size_t k = 0; k < 6; k++)
+            any += f[k].len;
+        if (any) {
+            mlb_sb_puts(b, "<div class=\"legend\">");
+            for (size_t i = 0; i < g->n; i++) {
+                mlb_sb_puts(b, "<span>");
+                mlb_html_variant(b, g, i);
+                mlb_sb_puts(b, "</span>");
+            }
+            mlb_sb_puts(b, "</div>\n");
+        }
+        plots_block(b, "dist", "Distribution per phase",
+                    "Every successful repetition as a dot over its box (quartiles, median, "
+                    "whiskers to min and max); a log axis past a 20\xc3\x97 spread.",
+                    &f[0]);
+        plots_block(b, "rate", "Throughput", NULL, &f[1]);
+        plots_block(b, "flops", "GFLOP/s", NULL, &f[2]);
+        plots_block(b, "lat", "Infer latency",
+                    "Empirical CDF; the dots on the dashed guides are each variant's p50, p90 "
+                    "and p99 (their values are in the table above).",
+                    &f[3]);
+        plots_block(b, "curves", "Learning curves",
+                    "Per variant the median over its repetitions of each reported point, with "
+                    "the band from the 20% to the 80% quantile where there are several.",
+                    &f[4]);
+        plots_block(b, "mem", "Memory",
+                    "Dashed: where each phase begins (its start_s; in a document without it, "
+                    "the sum of the earlier phases' wall times).",
+                    &f[5]);
+    }
+    for (size_t k = 0; k < 6; k++)
+        free(f[k].s);
+    return rc < 0 ? rc : oom ? -ENOMEM : 0;
+}
+
 static int html_group(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group *g)
 {
-    mlb_sb_printf(b, "<section id=\"run-%d\">\n<h2>", g->first_index);
-    mlb_group_title(b, g, mlb_sb_html);
-    mlb_sb_puts(b, "</h2>\n");
+    mlb_sb_printf(b, "<section id=\"run-%d\" class=\"group\">\n<h2>", g->first_index);
+    mlb_html_group_title(b, g);
+    mlb_sb_puts(b, "</h2>\n<p class=\"params\">Parameters: <span class=\"mono\">");
+    mlb_sbuf p = {0};
+    mlb_params_text(&p, mlb_jget(g->base, "params"));
+    for (size_t i = 0; p.s && i < p.len; i++)
+        if (p.s[i] == ';')
+            p.s[i] = ' ';
+    mlb_sb_html(b, p.oom || !p.s ? MLB_DASH : p.s);
+    free(p.s);
+    mlb_sb_puts(b, "</span></p>\n");
     html_perf_table(b, g);
     mlb_name_list m;
     if (mlb_group_metric_names(g, &m) < 0) {
@@ -382,87 +550,15 @@ static int html_group(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group *g)
     }
     html_metrics_table(b, g, &m);
     mlb_names_free(&m);
-    html_params(b, g);
-
-    /* Colours name the variants in every plot below. */
-    mlb_sbuf plots = {0};
-    int rc = 0, any = 0;
-    mlb_sb_puts(&plots, "<figure><figcaption>Train wall time per repetition</figcaption>\n");
-    if ((rc = mlb_svg_boxplot(&plots, g)) < 0)
-        goto out;
-    if (!rc)
-        plots.len = 0;
-    any |= rc;
-    if (rc)
-        mlb_sb_puts(&plots, "</figure>\n");
-    for (size_t ph = 1; ph <= 2; ph++) {
-        size_t before = plots.len;
-        mlb_sb_printf(&plots, "<figure><figcaption>Median %s throughput</figcaption>\n",
-                      mlb_doc_phases[ph]);
-        if ((rc = mlb_svg_bars(&plots, g, mlb_doc_phases[ph])) < 0)
-            goto out;
-        if (!rc) {
-            plots.len = before;
-            continue;
-        }
-        any = 1;
-        mlb_sb_puts(&plots, "</figure>\n");
-    }
-    mlb_name_list pn;
-    if (mlb_progress_names(g, &pn) < 0) {
-        mlb_names_free(&pn);
-        rc = -ENOMEM;
-        goto out;
-    }
-    if (pn.n)
-        mlb_sb_puts(&plots, "</div>\n<h3>Learning curves</h3>\n<p class=\"muted\">First "
-                            "repetition of each variant solid, the others faint.</p>\n"
-                            "<div class=\"plots\">\n");
-    for (size_t k = 0; k < pn.n && k < 8; k++) {
-        mlb_sb_puts(&plots, "<figure><figcaption>");
-        mlb_sb_html(&plots, pn.v[k]);
-        mlb_sb_puts(&plots, " vs time</figcaption>\n");
-        if ((rc = mlb_svg_progress(&plots, g, pn.v[k])) < 0)
-            break;
-        mlb_sb_puts(&plots, "</figure>\n");
-        any = 1;
-    }
-    mlb_names_free(&pn);
+    mlb_html_speedup_matrix(b, doc, g);
+    int rc = html_group_plots(b, doc, g);
     if (rc < 0)
-        goto out;
-    size_t before = plots.len;
-    mlb_sb_puts(&plots, "</div>\n<h3>Memory</h3>\n<div class=\"plots\">\n<figure><figcaption>"
-                        "Resident memory, first successful repetition</figcaption>\n");
-    if ((rc = mlb_svg_memory(&plots, g)) < 0)
-        goto out;
-    if (rc) {
-        mlb_sb_puts(&plots, "</figure>\n");
-        any = 1;
-    } else
-        plots.len = before;
-    if (plots.oom) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    if (any) {
-        mlb_sb_puts(b, "<div class=\"legend\">");
-        for (size_t i = 0; i < g->n; i++) {
-            mlb_sb_puts(b, "<span>");
-            html_variant(b, g, i);
-            mlb_sb_puts(b, "</span>");
-        }
-        mlb_sb_puts(b, "</div>\n<div class=\"plots\">\n");
-        if (plots.s)
-            mlb_sb_putn(b, plots.s, plots.len);
-        mlb_sb_puts(b, "</div>\n");
-    }
+        return rc;
+    html_params(b, g);
     html_comparisons(b, doc, g);
     html_failures(b, g);
     mlb_sb_puts(b, "</section>\n");
-    rc = 0;
-out:
-    free(plots.s);
-    return rc;
+    return 0;
 }
 
 /* ---- scaling over a sweep -------------------------------------------------------- */
@@ -694,13 +790,14 @@ int mlb_render_html(const cJSON *doc, mlb_sbuf *b)
     mlb_sb_puts(b, ".</p>\n");
     mlb_unfinished_note(b, doc, mlb_sb_html, "<p class=\"banner\">This document's status is ",
                         ".</p>\n");
+    mlb_html_summary(b, doc, &gl);
     mlb_sb_puts(b, "<h2>Environment</h2>\n");
     html_environment(b, env);
     if (gl.n > 1) {
         mlb_sb_puts(b, "<nav><h3>Groups</h3><ul>\n");
         for (size_t k = 0; k < gl.n; k++) {
             mlb_sb_printf(b, "<li><a href=\"#run-%d\">", gl.v[k].first_index);
-            mlb_group_title(b, &gl.v[k], mlb_sb_html);
+            mlb_html_group_title(b, &gl.v[k]);
             mlb_sb_puts(b, "</a></li>\n");
         }
         if (cJSON_GetArraySize(mlb_jget(doc, "scaling")) > 0)

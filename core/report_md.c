@@ -8,6 +8,7 @@
 
 #include "cells.h"
 #include "export.h"
+#include "summary.h"
 #include "textbuf.h"
 
 /* A short list: machine, OpenBLAS, engine, command, and the status when the
@@ -174,6 +175,27 @@ static void md_scaling(mlb_sbuf *b, const cJSON *doc)
     }
 }
 
+/* The answer first: one line per group, as the terminal's summary, then the
+ * recommendation per task. */
+static void md_summary(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group_list *gl)
+{
+    if (!gl->n)
+        return;
+    mlb_sb_puts(b, "\n### Summary\n\nSpeed-up over each group's baseline with its 95% CI; "
+                   "memory and quality against the baseline.\n\n");
+    for (size_t k = 0; k < gl->n; k++) {
+        mlb_group_summary s;
+        mlb_group_summary_compute(doc, &gl->v[k], &s);
+        mlb_sb_puts(b, "- **");
+        mlb_group_title(b, &gl->v[k], mlb_sb_md);
+        mlb_sb_puts(b, ":** ");
+        mlb_group_summary_text(b, &gl->v[k], &s, mlb_sb_md);
+        mlb_sb_puts(b, "\n");
+    }
+    mlb_sb_puts(b, "\n### Recommendation\n\n");
+    mlb_recommendations(b, doc, gl, mlb_sb_md, "- **", ":** ", "\n");
+}
+
 int mlb_render_markdown(const cJSON *doc, mlb_sbuf *b)
 {
     mlb_doc_group_list gl;
@@ -181,6 +203,7 @@ int mlb_render_markdown(const cJSON *doc, mlb_sbuf *b)
         return -ENOMEM;
     mlb_sb_puts(b, "## mlbench results\n\n");
     md_environment(b, doc);
+    md_summary(b, doc, &gl);
     for (size_t k = 0; k < gl.n; k++)
         md_group(b, doc, &gl.v[k]);
     md_scaling(b, doc);

@@ -73,6 +73,7 @@ typedef struct {
     /* Forked: each phase's samples at its start and end, which the engine
      * adds to its own for the phase's average. */
     double b_t[MLB_PH_N][2], b_rss[MLB_PH_N][2];
+    double t0; /* the timeline's 0, from which phases' start_s count */
 } meter;
 
 static void meter_start(meter *mt, pid_t pid, double interval_s, mlb_rep_shared *sh)
@@ -80,6 +81,7 @@ static void meter_start(meter *mt, pid_t pid, double interval_s, mlb_rep_shared 
     memset(mt, 0, sizeof *mt);
     mlb_proc_open(&mt->proc, pid); /* unreadable: figures are NaN, the run goes on */
     double t0 = mlb_now();
+    mt->t0 = t0;
     if (sh) {
         mt->sh = sh;
         mlb_rep_shared_arm(sh, pid, t0);
@@ -133,6 +135,7 @@ static void phase_end(meter *mt, mlb_ctx *ctx, int ph, const phase_mark *mk, mlb
     mlb_phase_meas *p = &rep->ph[ph];
     p->ran = 1;
     p->wall_s = t1 - mk->t0;
+    p->start_s = mk->t0 - mt->t0;
     p->cpu_user_s = user - mk->user;
     p->cpu_sys_s = sys - mk->sys;
     if (mt->proc.pid > 0) {

@@ -33,6 +33,7 @@ typedef struct {
     double wall_s, cpu_user_s, cpu_sys_s;
     double rss_peak_bytes, rss_avg_bytes;
     double work[MLB_WORK_KINDS];
+    double start_s; /* since the repetition began: the memory timeline's 0 */
 } mlb_phase_meas;
 
 typedef struct {

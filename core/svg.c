@@ -146,7 +146,7 @@ void mlb_svgi_svg_axis(mlb_sbuf *b, const axis *a, const double *t, size_t nt, c
 
 /* Left margin that fits the longest variant name (about 6.5 px a character
  * at 11 px), within bounds so that the plot keeps most of the width. */
-static double label_margin(const mlb_doc_group *g)
+double mlb_svgi_label_margin(const mlb_doc_group *g)
 {
     size_t longest = 4;
     for (size_t i = 0; i < g->n; i++) {
@@ -165,10 +165,12 @@ static void svg_row_label(mlb_sbuf *b, double x, double y, const char *text)
     mlb_sb_puts(b, "</text>\n");
 }
 
-/* Train wall time of every successful repetition, per variant: box (q1-q3),
- * median bar, whiskers to min and max, and each repetition as a dot. */
-int mlb_svg_boxplot(mlb_sbuf *b, const mlb_doc_group *g)
+/* Wall time of `phase` in every successful repetition, per variant: box
+ * (q1-q3), median bar, whiskers to min and max, and each repetition as a dot. */
+int mlb_svg_boxplot(mlb_sbuf *b, const mlb_doc_group *g, const char *phase)
 {
+    char key[64];
+    snprintf(key, sizeof key, "phases.%s.wall_s", phase);
     double **vals = calloc(g->n, sizeof *vals);
     size_t *nv = calloc(g->n, sizeof *nv), *n_ok = calloc(g->n, sizeof *n_ok);
     int rc = 0;
@@ -187,7 +189,7 @@ int mlb_svg_boxplot(mlb_sbuf *b, const mlb_doc_group *g)
         }
         cJSON_ArrayForEach(rep, reps)
         {
-            double w = mlb_jnum(rep, "phases.train.wall_s");
+            double w = mlb_jnum(rep, key);
             if (!mlb_rep_ok(rep))
                 continue;
             n_ok[i]++;
@@ -201,8 +203,10 @@ int mlb_svg_boxplot(mlb_sbuf *b, const mlb_doc_group *g)
     }
     if (!total)
         goto out;
-    double left = label_margin(g), right = SVG_W - 18, row = 34, top = 12;
+    double left = mlb_svgi_label_margin(g), right = SVG_W - 18, row = 34, top = 12;
     double h = top + row * (double)g->n + 46;
+    /* A log axis once the spread is past 20x: linear would squash the fast
+     * variants into the first pixels. */
     axis a = {.lo = lo, .hi = hi, .log = lo > 0 && hi / lo > 20};
     if (!a.log) {
         double pad = (hi - lo) * 0.08;
@@ -214,16 +218,17 @@ int mlb_svg_boxplot(mlb_sbuf *b, const mlb_doc_group *g)
     double scale;
     const char *unit;
     mlb_svgi_time_unit(a.hi, &scale, &unit);
-    char label[64];
-    snprintf(label, sizeof label, "train wall time (%s)%s", unit, a.log ? ", log scale" : "");
-    mlb_svgi_svg_open(b, "box", h, "train wall time per repetition");
+    char label[96], title[96];
+    snprintf(label, sizeof label, "%s wall time (%s)%s", phase, unit, a.log ? ", log scale" : "");
+    snprintf(title, sizeof title, "%s wall time per repetition", phase);
+    mlb_svgi_svg_open(b, "box", h, title);
     mlb_svgi_svg_axis(b, &a, t, nt, &(frame){left, right, top, top + row * (double)g->n}, 0, scale, label);
     for (size_t i = 0; i < g->n; i++) {
         double cy = top + row * ((double)i + 0.5);
         svg_row_label(b, left - 8, cy, mlb_run_variant(g->runs[i]));
         if (!nv[i]) {
             mlb_sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#888\">%s</text>\n", left + 6,
-                          cy + 4, n_ok[i] ? "no train phase" : "no successful repetition");
+                          cy + 4, n_ok[i] ? "phase not run" : "no successful repetition");
             continue;
         }
         /* The stats module's quantiles, so that the box is the summary's. */
@@ -274,12 +279,14 @@ out:
     return rc;
 }
 
-/* Median throughput of one phase per variant, as horizontal bars from 0. */
-int mlb_svg_bars(mlb_sbuf *b, const mlb_doc_group *g, const char *phase)
+/* Median `quantity` (a rate) of one phase per variant, as horizontal bars
+ * from 0; with `peak` > 0 a dashed line there and each bar's share of it. */
+static int svg_rate_bars(mlb_sbuf *b, const mlb_doc_group *g, const char *phase,
+                         const char *quantity, const char *unit, double peak)
 {
     char key[96];
-    snprintf(key, sizeof key, "phases.%s.items_per_s.median", phase);
-    double hi = 0;
+    snprintf(key, sizeof key, "phases.%s.%s.median", phase, quantity);
+    double hi = peak > 0 ? peak : 0;
     int any = 0;
     for (size_t i = 0; i < g->n; i++) {
         double v = mlb_jnum(mlb_jget(g->runs[i], "summary"), key);
@@ -290,26 +297,32 @@ int mlb_svg_bars(mlb_sbuf *b, const mlb_doc_group *g, const char *phase)
     }
     if (!any)
         return 0;
-    double left = label_margin(g), right = SVG_W - 18, row = 30, top = 12;
+    double left = mlb_svgi_label_margin(g), right = SVG_W - 18, row = 30, top = 12;
     double h = top + row * (double)g->n + 46;
     axis a = {.lo = 0, .hi = hi * 1.22}; /* room for the value after the longest bar */
     double t[MAX_TICKS];
     size_t nt = mlb_svgi_ax_ticks(&a, t);
-    double scale = a.hi >= 2e9 ? 1e9 : a.hi >= 2e6 ? 1e6 : a.hi >= 2e3 ? 1e3 : 1;
+    double scale = peak >= 0 ? 1 : a.hi >= 2e9 ? 1e9 : a.hi >= 2e6 ? 1e6 : a.hi >= 2e3 ? 1e3 : 1;
     const char *prefix = scale == 1e9 ? "G" : scale == 1e6 ? "M" : scale == 1e3 ? "k" : "";
-    char label[64], title[64];
-    snprintf(label, sizeof label, "%s items/s (median, %s)", phase, *prefix ? prefix : "units");
+    char label[96], title[96];
+    snprintf(label, sizeof label, "%s %s (median, %s)", phase, unit, *prefix ? prefix : "units");
     if (!*prefix)
-        snprintf(label, sizeof label, "%s items/s (median)", phase);
-    snprintf(title, sizeof title, "median %s throughput", phase);
-    mlb_svgi_svg_open(b, "bars", h, title);
+        snprintf(label, sizeof label, "%s %s (median)", phase, unit);
+    snprintf(title, sizeof title, "median %s %s", phase, unit);
+    mlb_svgi_svg_open(b, peak >= 0 ? "bars gflops" : "bars", h, title);
     mlb_svgi_svg_axis(b, &a, t, nt, &(frame){left, right, top, top + row * (double)g->n}, 0, scale, label);
     for (size_t i = 0; i < g->n; i++) {
         double cy = top + row * ((double)i + 0.5);
         double v = mlb_jnum(mlb_jget(g->runs[i], "summary"), key);
         svg_row_label(b, left - 8, cy, mlb_run_variant(g->runs[i]));
-        char txt[32];
-        mlb_fmt_rate(txt, sizeof txt, v);
+        char txt[64];
+        if (peak >= 0) {
+            mlb_fmt_g(txt, sizeof txt, v);
+            if (peak > 0 && isfinite(v))
+                snprintf(txt + strlen(txt), sizeof txt - strlen(txt), " (%.0f%% of peak)",
+                         100 * v / peak);
+        } else
+            mlb_fmt_rate(txt, sizeof txt, v);
         double x = isfinite(v) && v > 0 ? mlb_svgi_ax_pos(&a, v, left, right) : left;
         if (x > left)
             mlb_sb_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"18\" "
@@ -318,24 +331,28 @@ int mlb_svg_bars(mlb_sbuf *b, const mlb_doc_group *g, const char *phase)
         mlb_sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#222\">%s</text>\n", x + 5, cy + 4,
                       txt);
     }
+    if (peak > 0) {
+        double x = mlb_svgi_ax_pos(&a, peak, left, right);
+        mlb_sb_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#c0392b\" "
+                         "stroke-dasharray=\"5 3\"/><text x=\"%.1f\" y=\"%.1f\" "
+                         "text-anchor=\"end\" fill=\"#c0392b\">measured peak %.4g</text>\n",
+                      x, top, x, top + row * (double)g->n, x - 3, top + 10, peak);
+    }
     mlb_sb_puts(b, "</svg>\n");
     return 1;
 }
 
-/* Line plots: one series per repetition (faint) or per variant (solid). */
-typedef struct {
-    double *x, *y;
-    size_t n;
-    size_t color;
-    int faint;
-} series;
+int mlb_svg_bars(mlb_sbuf *b, const mlb_doc_group *g, const char *phase)
+{
+    return svg_rate_bars(b, g, phase, "items_per_s", "items/s", -1);
+}
 
-typedef struct {
-    series *v;
-    size_t n;
-} series_set;
+int mlb_svg_gflops(mlb_sbuf *b, const mlb_doc_group *g, const char *phase, double peak)
+{
+    return svg_rate_bars(b, g, phase, "gflop_per_s", "GFLOP/s", peak > 0 ? peak : 0);
+}
 
-static void series_free(series_set *s)
+void mlb_svgi_series_free(series_set *s)
 {
     for (size_t i = 0; i < s->n; i++) {
         free(s->v[i].x);
@@ -345,7 +362,7 @@ static void series_free(series_set *s)
     memset(s, 0, sizeof *s);
 }
 
-static series *series_add(series_set *s, size_t cap, size_t color, int faint)
+series *mlb_svgi_series_add(series_set *s, size_t cap, size_t color, int faint)
 {
     series *nv = realloc(s->v, (s->n + 1) * sizeof *nv);
     if (!nv)
@@ -370,8 +387,9 @@ static series *series_add(series_set *s, size_t cap, size_t color, int faint)
  * weigh the page down without showing more at this width. */
 #define MAX_VERTICES 1200
 
-static void svg_lines(mlb_sbuf *b, const char *cls, const char *title, const series_set *s,
-                      const char *xlabel, const char *ylabel, int y_from_zero)
+void mlb_svgi_lines(mlb_sbuf *b, const char *cls, const char *title, const series_set *s,
+                    const char *xlabel, const char *ylabel, int y_from_zero, const marker *m,
+                    size_t nm)
 {
     double xhi = 0, ylo = INFINITY, yhi = -INFINITY;
     for (size_t i = 0; i < s->n; i++)
@@ -401,6 +419,22 @@ static void svg_lines(mlb_sbuf *b, const char *cls, const char *title, const ser
     const frame f = {left, right, top, bottom};
     mlb_svgi_svg_axis(b, &ax, tx, ntx, &f, 0, xscale, xl);
     mlb_svgi_svg_axis(b, &ay, ty, nty, &f, 1, 1, ylabel);
+    /* Phase boundaries and the like: a dashed vertical line in the series'
+     * colour, labelled at the top. */
+    for (size_t i = 0; i < nm; i++) {
+        if (!(m[i].x >= ax.lo && m[i].x <= ax.hi))
+            continue;
+        double x = mlb_svgi_ax_pos(&ax, m[i].x, left, right);
+        mlb_sb_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                         "stroke-dasharray=\"4 3\" stroke-opacity=\"0.8\"/>\n",
+                      x, top, x, bottom, mlb_svg_color(m[i].color));
+        if (m[i].label) {
+            mlb_sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#444\" font-size=\"10\">", x + 2,
+                          top + 10 + 11 * (double)(i % 3));
+            mlb_sb_html(b, m[i].label);
+            mlb_sb_puts(b, "</text>\n");
+        }
+    }
     /* faint lines first, so that the solid ones stay on top */
     for (int pass = 1; pass >= 0; pass--)
         for (size_t i = 0; i < s->n; i++) {
@@ -457,53 +491,16 @@ int mlb_progress_names(const mlb_doc_group *g, mlb_name_list *out)
     return 0;
 }
 
-/* One chart of `name` (loss or a metric) against t_s: the first repetition
- * with points of each variant solid, the others faint. */
-int mlb_svg_progress(mlb_sbuf *b, const mlb_doc_group *g, const char *name)
-{
-    series_set s = {0};
-    int is_loss = !strcmp(name, "loss");
-    for (size_t i = 0; i < g->n; i++) {
-        const cJSON *rep;
-        int first = 1;
-        cJSON_ArrayForEach(rep, mlb_jget(g->runs[i], "repetitions"))
-        {
-            const cJSON *prog = mlb_jget(rep, "progress"), *pt;
-            int np = cJSON_GetArraySize(prog);
-            if (np <= 0)
-                continue;
-            series *r = series_add(&s, (size_t)np, i, !first);
-            if (!r) {
-                series_free(&s);
-                return -ENOMEM;
-            }
-            cJSON_ArrayForEach(pt, prog)
-            {
-                double t = mlb_jnum(pt, "t_s"), v = NAN;
-                if (is_loss)
-                    v = mlb_jnum(pt, "loss");
-                else if (mlb_jstr(pt, "metric") && !strcmp(mlb_jstr(pt, "metric"), name))
-                    v = mlb_jnum(pt, "value");
-                if (isfinite(t) && isfinite(v)) {
-                    r->x[r->n] = t;
-                    r->y[r->n++] = v;
-                }
-            }
-            if (r->n)
-                first = 0;
-        }
-    }
-    char title[160];
-    snprintf(title, sizeof title, "%s during training", name);
-    svg_lines(b, "curve", title, &s, "time since train began", name, 0);
-    series_free(&s);
-    return 1;
-}
-
-/* Resident memory of the first successful repetition of each variant. */
+/* Resident memory of the first successful repetition of each variant, with
+ * its phase boundaries at each phase's start_s. */
 int mlb_svg_memory(mlb_sbuf *b, const mlb_doc_group *g)
 {
     series_set s = {0};
+    marker *m = calloc(g->n * MLB_DOC_N_PHASES + 1, sizeof *m);
+    size_t nm = 0;
+    int labelled = 0; /* phase names on the first variant's boundaries only */
+    if (!m)
+        return -ENOMEM;
     for (size_t i = 0; i < g->n; i++) {
         const cJSON *rep;
         cJSON_ArrayForEach(rep, mlb_jget(g->runs[i], "repetitions"))
@@ -512,9 +509,10 @@ int mlb_svg_memory(mlb_sbuf *b, const mlb_doc_group *g)
             int np = cJSON_GetArraySize(tl);
             if (!mlb_rep_ok(rep) || np <= 0)
                 continue;
-            series *r = series_add(&s, (size_t)np, i, 0);
+            series *r = mlb_svgi_series_add(&s, (size_t)np, i, 0);
             if (!r) {
-                series_free(&s);
+                mlb_svgi_series_free(&s);
+                free(m);
                 return -ENOMEM;
             }
             cJSON_ArrayForEach(pt, tl)
@@ -526,6 +524,30 @@ int mlb_svg_memory(mlb_sbuf *b, const mlb_doc_group *g)
                     r->y[r->n++] = v / (1024.0 * 1024.0);
                 }
             }
+            /* A boundary where each phase that ran after the first begins:
+             * its start_s, or for a document without it the sum of the
+             * earlier phases' wall times. */
+            double t0 = 0;
+            int first = 1;
+            for (size_t ph = 0; ph < MLB_DOC_N_PHASES; ph++) {
+                char key[64];
+                snprintf(key, sizeof key, "phases.%s.wall_s", mlb_doc_phases[ph]);
+                double w = mlb_jnum(rep, key);
+                if (!isfinite(w))
+                    continue;
+                snprintf(key, sizeof key, "phases.%s.start_s", mlb_doc_phases[ph]);
+                double st = mlb_jnum(rep, key);
+                if (isfinite(st))
+                    t0 = st;
+                if (!first) {
+                    m[nm].x = t0;
+                    m[nm].color = i;
+                    m[nm++].label = labelled ? NULL : mlb_doc_phases[ph];
+                }
+                first = 0;
+                t0 += w;
+            }
+            labelled = 1;
             break;
         }
     }
@@ -533,9 +555,9 @@ int mlb_svg_memory(mlb_sbuf *b, const mlb_doc_group *g)
     for (size_t i = 0; i < s.n; i++)
         pts += s.v[i].n;
     if (pts)
-        svg_lines(b, "memory", "resident memory over time", &s, "time since setup began",
-                  "resident memory (MiB)", 1);
-    series_free(&s);
+        mlb_svgi_lines(b, "memory", "resident memory over time", &s, "time since setup began",
+                       "resident memory (MiB)", 1, m, nm);
+    mlb_svgi_series_free(&s);
+    free(m);
     return pts > 0;
 }
-

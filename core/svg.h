@@ -13,16 +13,26 @@ const char *mlb_svg_color(size_t i);
 
 /* Each returns 1 when it drew a plot, 0 when the group has nothing to show
  * (and nothing was appended), or -ENOMEM. */
-/* Train wall time of every successful repetition: box (q1-q3), median,
- * whiskers to min and max, and each repetition as a dot. */
-int mlb_svg_boxplot(mlb_sbuf *b, const mlb_doc_group *g);
+/* Wall time of `phase` ("train", "infer") in every successful repetition:
+ * box (q1-q3), median, whiskers to min and max, and each repetition as a
+ * dot; a log axis past a 20x spread. */
+int mlb_svg_boxplot(mlb_sbuf *b, const mlb_doc_group *g, const char *phase);
 /* Median items/s of `phase` per variant, as bars from 0. */
 int mlb_svg_bars(mlb_sbuf *b, const mlb_doc_group *g, const char *phase);
-/* `name` ("loss" or a progress metric) against t_s: the first repetition
- * with points of each variant solid, the others faint. */
-int mlb_svg_progress(mlb_sbuf *b, const mlb_doc_group *g, const char *name);
-/* Resident memory of the first successful repetition of each variant. */
+/* Median GFLOP/s of `phase` per variant, as bars from 0; with peak > 0 (a
+ * measured peak of the machine) a dashed line there and each bar's share. */
+int mlb_svg_gflops(mlb_sbuf *b, const mlb_doc_group *g, const char *phase, double peak);
+/* `name` ("loss" or a progress metric) during train: per variant, the median
+ * over its repetitions of the k-th point, with the 20-80% band, against the
+ * time since train began (by_step 0) or the step (by_step 1). */
+int mlb_svg_progress(mlb_sbuf *b, const mlb_doc_group *g, const char *name, int by_step);
+/* Resident memory of the first successful repetition of each variant, with
+ * its phase boundaries marked. */
 int mlb_svg_memory(mlb_sbuf *b, const mlb_doc_group *g);
+/* The empirical CDF of every infer query's latency of the successful
+ * repetitions of each variant, with the summary's p50, p90 and p99 marked;
+ * a log axis past a 20x spread. */
+int mlb_svg_latency(mlb_sbuf *b, const mlb_doc_group *g);
 
 /* One log-log plot of a sweep's scaling fits: `fits` are entries of the
  * document's scaling[] of one task, parameter, slice (`fixed`) and quantity.

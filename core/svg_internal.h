@@ -26,4 +26,34 @@ void mlb_svgi_time_unit(double hi, double *scale, const char **name);
 void mlb_svgi_svg_open(mlb_sbuf *b, const char *cls, double h, const char *title);
 void mlb_svgi_svg_axis(mlb_sbuf *b, const axis *a, const double *t, size_t nt, const frame *f, int vertical, double scale, const char *label);
 
+/* Line plots: one series per repetition (faint) or per variant (solid). */
+typedef struct {
+    double *x, *y;
+    size_t n;
+    size_t color;
+    int faint;
+} series;
+
+typedef struct {
+    series *v;
+    size_t n;
+} series_set;
+
+/* A vertical mark on a line plot (a phase boundary), in a variant's colour. */
+typedef struct {
+    double x;
+    size_t color;
+    const char *label; /* NULL: unlabelled */
+} marker;
+
+void mlb_svgi_series_free(series_set *s);
+/* A series with room for cap points; NULL on allocation failure. */
+series *mlb_svgi_series_add(series_set *s, size_t cap, size_t color, int faint);
+/* x is a time in seconds (units chosen from its range), y as given. */
+void mlb_svgi_lines(mlb_sbuf *b, const char *cls, const char *title, const series_set *s,
+                    const char *xlabel, const char *ylabel, int y_from_zero, const marker *m,
+                    size_t nm);
+/* Left margin that fits the longest variant name of g. */
+double mlb_svgi_label_margin(const mlb_doc_group *g);
+
 #endif

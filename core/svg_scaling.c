@@ -332,6 +332,8 @@ int mlb_svg_scaling(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group_list *gl,
     for (size_t f = 0; f < n + 2; f++) {
         const char *name = f < n ? mlb_run_variant(fits[f]) : legend_marks[f - n];
         double w = 30 + 6.5 * (double)strlen(name) + 14;
+        if (f < n && isfinite(mlb_jnum(fits[f], "exponent")))
+            w += 6.5 * 11; /* " (b = 2.65)" */
         if (lx + w > right && lx > left) {
             lx = left;
             ly += 16;
@@ -494,7 +496,16 @@ int mlb_svg_scaling(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group_list *gl,
                           x + 12, y, col);
         mlb_sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#222\">", x + 30, y + 4);
         mlb_sb_html(b, f < n ? mlb_run_variant(fits[f]) : legend_marks[f - n]);
-        mlb_sb_puts(b, "</text>\n");
+        mlb_sb_puts(b, "</text>");
+        /* The fitted exponent, so that the legend reads as the table. */
+        double e = f < n ? mlb_jnum(fits[f], "exponent") : NAN;
+        if (isfinite(e)) {
+            const char *name = mlb_run_variant(fits[f]);
+            mlb_sb_printf(b, "<text class=\"b\" x=\"%.1f\" y=\"%.1f\" fill=\"#555\">(b = %.2f)"
+                             "</text>",
+                          x + 30 + 6.5 * (double)strlen(name) + 4, y + 4, e);
+        }
+        mlb_sb_puts(b, "\n");
     }
     mlb_sb_puts(b, "</svg>\n");
     free(legx);

@@ -126,13 +126,13 @@ static const char *html_escape(unsigned char c)
          : c == '\'' ? "&#39;" : NULL;
 }
 
-/* One line, no column break, no raw HTML. */
+/* One line, no column break, no raw HTML, and no HTML entity either (the
+ * text must read as itself in a plain-text view). */
 static const char *md_escape(unsigned char c)
 {
     if (c < 0x20 || c == 0x7F)
         return " ";
-    return c == '|' ? "\\|" : c == '\\' ? "\\\\" : c == '<' ? "&lt;" : c == '>' ? "&gt;"
-         : c == '`' ? "'" : NULL;
+    return c == '|' ? "\\|" : c == '\\' ? "\\\\" : c == '`' ? "'" : NULL;
 }
 
 void mlb_sb_html(mlb_sbuf *b, const char *s)
@@ -142,7 +142,25 @@ void mlb_sb_html(mlb_sbuf *b, const char *s)
 
 void mlb_sb_md(mlb_sbuf *b, const char *s)
 {
-    put_escaped(b, s, md_escape);
+    if (!s)
+        return;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        /* '<' opens raw HTML only before a letter, '/', '!' or '?' (CommonMark
+         * 6.6): escaped there with a backslash, so that "p < 0.001" stays as
+         * written. */
+        int letter = (p[1] | 0x20) >= 'a' && (p[1] | 0x20) <= 'z';
+        if (*p == '<' && (letter || p[1] == '/' || p[1] == '!' || p[1] == '?')) {
+            mlb_sb_puts(b, "\\<");
+            p++;
+            continue;
+        }
+        const char *e = md_escape(*p);
+        if (e) {
+            mlb_sb_puts(b, e);
+            p++;
+        } else
+            put_utf8(b, &p);
+    }
 }
 
 void mlb_sb_csv(mlb_sbuf *b, const char *s)

@@ -26,6 +26,7 @@ done
 pkgs=(build-essential pkg-config git meson ninja-build python3
       libyaml-dev libcjson-dev libgsl-dev libopenblas-dev liblapacke-dev
       libltdl-dev check zlib1g-dev dataset-fashion-mnist libsvm-dev liblinear-dev)
+pkgs+=(chromium)  # tests: the HTML report rendered headless (test_report_browser.py)
 if [ "$peers" = 1 ]; then
   pkgs+=(python3-numpy python3-scipy python3-sklearn python3-torch)
   pkgs+=(cargo librust-serde-json-dev)  # the Rust peer, tools/peers/rust

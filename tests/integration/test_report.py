@@ -18,7 +18,10 @@ PEERS = os.path.join(SOURCE_ROOT, "tests", "peers")
 PHASES = ["setup", "train", "infer", "teardown"]
 QUANTITIES = ["wall_s", "cpu_user_s", "cpu_sys_s", "rss_peak_bytes", "items"]
 FIXED_COLUMNS = ["task", "variant", "run", "repetition", "status", "message", "params"] + [
-    f"{p}_{q}" for p in PHASES for q in QUANTITIES] + ["speedup", "baseline_run"]
+    f"{p}_{q}" for p in PHASES for q in QUANTITIES] + ["speedup", "baseline_run"] + [
+    "group_fastest", "group_speedup", "group_speedup_ci95_low", "group_speedup_ci95_high",
+    "group_speedup_verdict", "group_rss_ratio", "group_quality_equivalent", "group_summary",
+    "recommendation"]
 VOID = {"meta", "br", "hr", "img", "input", "link", "wbr", "col", "area", "base", "source"}
 
 
@@ -85,6 +88,39 @@ def expected_speedup(base, run):
         if b is not None and t is not None and b > 0 and t > 0:
             return b / t
     return None
+
+
+def expected_fastest(doc, group):
+    """The run with the largest speed-up over the group's baseline, and that speed-up."""
+    base = doc["runs"][expected_baseline(doc, group)]
+    best, best_sp = None, None
+    for r in doc["runs"]:
+        if r.get("group") != group:
+            continue
+        sp = expected_speedup(base, r)
+        if sp is not None and sp > (best_sp or 0):
+            best, best_sp = r, sp
+    return best, best_sp
+
+
+def expected_speedup_ci(doc, base, run, phase):
+    """The 95% CI of median(base) / median(run) from their comparison in `phase`
+    (infer: the per-query comparison), inverted when run is its run_a."""
+    for q in ((phase,) if phase == "train" else ("infer", "infer_query")):
+        for c in doc["comparisons"]:
+            if c["quantity"] != q:
+                continue
+            lo, hi = c.get("median_ratio_ci95_low"), c.get("median_ratio_ci95_high")
+            if (c["run_a"], c["run_b"]) == (base["index"], run["index"]):
+                return lo, hi
+            if (c["run_a"], c["run_b"]) == (run["index"], base["index"]):
+                return (1 / hi if hi else None), (1 / lo if lo else None)
+    return None, None
+
+
+def md_text(md):
+    """Markdown text as a reader sees it: the backslash escapes of '<', '|', '\\' undone."""
+    return re.sub(r"\\([<|\\])", r"\1", md)
 
 
 def speedup_cell(doc, i):
@@ -171,7 +207,56 @@ class Reports:
             base = expected_baseline(doc, r["group"])
             self.assertEqual(bool(m.group(1)), base == i)
             self.assertIn(f"baseline {doc['runs'][base]['variant']}</h2>", raw)
+        self.check_html_summary(doc, raw)
         return raw, page
+
+    def check_html_summary(self, doc, raw):
+        """The summary opens the page: a row per group with its fastest variant's
+        speed-up; each group of two or more has its speed-up matrix."""
+        groups = sorted({r["group"] for r in doc["runs"]})
+        top = raw.index('<section id="summary">')
+        self.assertLess(top, raw.index('class="group"'))
+        summary = raw[top:raw.index("</section>", top)]
+        rows = re.findall(r'<tr><td data-label="compared">.*?</tr>', summary)
+        self.assertEqual(len(rows), len(groups))
+        self.assertIn("<h3>Recommendation</h3>", summary)
+        for g, row in zip(groups, rows):
+            fastest, sp = expected_fastest(doc, g)
+            base = doc["runs"][expected_baseline(doc, g)]
+            if fastest is None:
+                continue
+            if fastest is base:
+                self.assertIn("the baseline is the fastest", row)
+            else:
+                self.assertIn(f"{sp:.2f}×", row)
+                self.assertIn(html.escape(fastest["variant"]) + "</td>", row)
+        sizes = [sum(r["group"] == g for r in doc["runs"]) for g in groups]
+        self.assertEqual(raw.count('<table class="matrix">'), sum(n >= 2 for n in sizes))
+        self.assertEqual(raw.count('class="n v-self"'), sum(n for n in sizes if n >= 2))
+        # each cell: the row's verdict against the column, from their comparison
+        tables = re.findall(r'<table class="matrix">.*?</table>', raw, re.S)
+        members = [[r for r in doc["runs"] if r["group"] == g] for g, n in zip(groups, sizes)
+                   if n >= 2]
+        flip = {"better": "worse", "worse": "better"}
+        for table, runs in zip(tables, members):
+            trs = re.findall(r"<tr><th>.*?</tr>", table.split("<tbody>", 1)[1], re.S)
+            self.assertEqual(len(trs), len(runs))
+            phase = "train" if all(median(r, "train") for r in runs) else "infer_query"
+            for i, tr in enumerate(trs):
+                cells = re.findall(r'<td class="n v-([a-z]+)">', tr)
+                self.assertEqual(len(cells), len(runs))
+                for j, kind in enumerate(cells):
+                    if i == j:
+                        self.assertEqual(kind, "self")
+                        continue
+                    a, b = runs[i]["index"], runs[j]["index"]
+                    want = "none"
+                    for c in doc["comparisons"]:  # the first of the pair, as the report
+                        if c["quantity"] == phase and {c["run_a"], c["run_b"]} == {a, b}:
+                            k = c.get("verdict_kind") or "none"
+                            want = k if c["run_a"] == a else flip.get(k, k)
+                            break
+                    self.assertEqual(kind, want, (runs[i]["variant"], runs[j]["variant"]))
 
     def check_csv(self, doc, path):
         with open(path, newline="", encoding="utf-8") as f:
@@ -194,6 +279,25 @@ class Reports:
             self.assertEqual(int(cell["baseline_run"]), doc["runs"][base]["index"])
             sp = expected_speedup(doc["runs"][base], r)
             self.assertEqual(float(cell["speedup"]) if cell["speedup"] else None, sp)
+            # the group's summary on each of its rows: its fastest run by speed-up
+            fastest, best = expected_fastest(doc, r["group"])
+            self.assertEqual(cell["group_fastest"], fastest["variant"] if fastest else "")
+            self.assertEqual(float(cell["group_speedup"]) if cell["group_speedup"] else None,
+                             best)
+            bdoc = doc["runs"][base]
+            if fastest is not None and fastest is not bdoc:
+                # the CI is the comparison's, of the baseline's time over the fastest's
+                phase = "train" if median(bdoc, "train") and median(fastest, "train") else "infer"
+                lo, hi = expected_speedup_ci(doc, bdoc, fastest, phase)
+                got_lo = float(cell["group_speedup_ci95_low"]) if cell["group_speedup_ci95_low"] else None
+                got_hi = float(cell["group_speedup_ci95_high"]) if cell["group_speedup_ci95_high"] else None
+                self.assertEqual((got_lo, got_hi), (lo, hi))
+            if fastest is not None:
+                self.assertTrue(cell["group_summary"].startswith(fastest["variant"])
+                                or cell["group_summary"].startswith("the baseline"),
+                                cell["group_summary"])
+                self.assertTrue(cell["recommendation"].startswith(r["task"] + ": use "),
+                                cell["recommendation"])
             self.assertEqual(cell["task"], r["task"])
             self.assertEqual(cell["variant"], r["variant"])
             self.assertEqual(int(cell["run"]), r["index"])
@@ -237,9 +341,18 @@ class Reports:
                 self.assertEqual(lines[j].replace("\\|", "").count(" | ") + 1, ncol, lines[j])
                 j += 1
             self.assertGreater(j, i + 2, "a table without rows")
-        text = html.unescape(md)
+        # no HTML entity anywhere: the text reads as itself
+        self.assertIsNone(re.search(r"&(lt|gt|amp|quot|#\d+);", md), "an HTML entity")
+        text = md_text(md)
         for c in doc["comparisons"]:
             self.assertIn(c["verdict"], text)
+        # the summary opens the file: one line per group, then the recommendations
+        self.assertLess(md.index("### Summary"), md.index("| variant | status |"))
+        summary = md[md.index("### Summary"):md.index("### Recommendation")]
+        self.assertEqual(summary.count("\n- **"), len(groups))
+        rec = md[md.index("### Recommendation"):].split("\n### ")[0]
+        for task in {r["task"] for r in doc["runs"]}:
+            self.assertIn(f"- **{task}:** ", rec)
         for i, r in enumerate(doc["runs"]):
             row = [l for l in lines if l.startswith(f"| {r['variant']} | {r['status']} |")]
             same = [r2 for r2 in doc["runs"]
@@ -269,9 +382,10 @@ class GemmRun(Reports, unittest.TestCase):
 
     def test_html(self):
         raw, page = self.check_html(self.doc, self.w("r.html"))
-        self.assertEqual(svg_kinds(page), {"box", "bars", "memory"})  # gemm reports no progress
-        # one dot per successful repetition in the box plot
-        self.assertEqual(raw.count("<title>repetition "), 15)
+        # gemm reports no progress
+        self.assertEqual(svg_kinds(page), {"box", "bars", "memory", "latency"})
+        # one dot per successful repetition in each phase's box plot (train, infer)
+        self.assertEqual(raw.count("<title>repetition "), 30)
         text = "".join(page.text)
         self.assertIn("GFLOP/s", text)
         self.assertIn("max_rel_err", text)
@@ -328,7 +442,9 @@ class GemmRun(Reports, unittest.TestCase):
         self.assertEqual(rows[0]["message"], evil)
         with open(w("evil.md")) as f:
             md = f.read()
-        self.assertNotIn("<script", md)
+        self.assertIsNone(re.search(r"(?<!\\)<script", md))  # only as escaped text
+        self.assertIn("\\<script>", md)
+        self.assertNotIn("&lt;", md)
         self.assertNotIn("\"quoted\"\nline", md)
 
     def test_nulls_and_missing_fields(self):
@@ -378,9 +494,10 @@ class PeerRun(Reports, unittest.TestCase):
                             for rep in r["repetitions"]))
         raw, page = self.check_html(self.doc, self.w("p.html"))
         kinds = svg_kinds(page)
-        self.assertEqual(kinds, {"box", "bars", "curve", "memory"})
-        curves = [c for c in page.svgs if c == "plot curve"]
-        self.assertEqual(len(curves), 2)  # loss and accuracy
+        self.assertEqual(kinds, {"box", "bars", "curve", "memory", "latency"})
+        # loss and accuracy, each against time and against step
+        self.assertEqual(page.svgs.count("plot curve"), 2)
+        self.assertEqual(page.svgs.count("plot curve steps"), 2)
         text = "".join(page.text)
         self.assertIn("Learning curves", text)
         self.assertIn("accuracy during training", text)
@@ -729,7 +846,7 @@ class SweepRun(Reports, unittest.TestCase):
         raw, page, md = self.render("evil", doc)
         self.assertNotIn("<script", raw)
         self.assertIn(f"gemm against {evil} at {evil}={evil}", "".join(page.text))
-        self.assertNotIn("<script", md)
+        self.assertIsNone(re.search(r"(?<!\\)<script", md))
         row = [l for l in md.splitlines() if l.startswith("| gemm | ")][0]
         self.assertEqual(row.replace("\\|", "").count(" | "), 6)  # seven cells still
         # null numbers show as "–", and the plot still draws what it can
