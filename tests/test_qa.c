@@ -38,7 +38,9 @@ START_TEST(test_synthetic_spans)
     ck_assert_int_gt(differ, 190);
     for (int k = 0; k < 4; k++)
         ck_assert_int_gt(kinds[k], 20); /* every kind of question is asked */
+    qa_set_free(c);
     ck_assert_int_eq(qa_synth(1, 1, 9, &c), -22);
+    ck_assert_ptr_null(c);
     qa_set_free(a);
     qa_set_free(b);
 }
