@@ -3,10 +3,17 @@
 killed at the end of its repetition, which says so; a leftover holding the
 report pipe does not hang the engine; --mem-limit and the peak RSS cover the
 whole tree."""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
 import time
 import unittest
 
-from common import PluginDir, leftovers, main, run, run_by_variant, run_json
+from common import ENGINE, ENV, SOURCE_ROOT, TEST_PLUGINS, PluginDir, leftovers, main, run_json
+
+PEERS = os.path.join(SOURCE_ROOT, "tests", "peers")
 
 MIB = 2**20
 
@@ -76,6 +83,65 @@ class TreeMemory(unittest.TestCase):
         rep = r["repetitions"][0]
         self.assertEqual(rep["status"], "memory_limit", rep.get("message"))
         self.assertIn("exceeded --mem-limit 200 MiB during train", rep["message"])
+
+
+class PeerDir:
+    def __init__(self):
+        self.path = tempfile.mkdtemp(prefix="mlb-peers-")
+        for f in ("test.peer.yaml", "testpeer.py"):
+            shutil.copy(os.path.join(PEERS, f), self.path)
+
+    def __enter__(self):
+        return self.path
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def peer_run(d, mode, rc, extra=()):
+    t0 = time.monotonic()
+    doc = run_json(["--plugin-dir", d, "--plugin", "peertest:py", "--param", f"mode={mode}",
+                    "--repetitions", "1", "--warmup", "0"] + list(extra),
+                   expect_rc=rc, timeout=60)[1]
+    return time.monotonic() - t0, doc["runs"][0]["repetitions"][0]
+
+
+class PeerStrays(unittest.TestCase):
+    def test_peer_child_is_killed_and_named(self):
+        with PeerDir() as d:
+            _, rep = peer_run(d, "spawn", 0)
+        self.assertEqual(rep["status"], "ok", rep.get("message"))
+        self.assertIn("sleep (pid ", rep.get("warning", ""))
+
+    def test_peer_exit_with_its_output_held_open(self):
+        # No --timeout: only the peer's exit can end the wait for its answer.
+        with PeerDir() as d:
+            took, rep = peer_run(d, "orphan_exit", 1)
+        self.assertEqual(rep["status"], "failed")
+        self.assertIn("peer exited with status 5 during train", rep["message"])
+        self.assertIn("sleep (pid ", rep.get("warning", ""))
+        self.assertLess(took, 30)
+
+    def test_interrupt_removes_the_peer_directory(self):
+        with PeerDir() as d, tempfile.TemporaryDirectory() as tmp:
+            env = dict(ENV)
+            env["TMPDIR"] = tmp
+            p = subprocess.Popen([ENGINE, "--plugin-dir", d, "--plugin", "peertest:py",
+                                  "--param", "mode=hang", "--repetitions", "1", "--warmup", "0",
+                                  "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True, env=env)
+            # The peer is in train once its directory exists and has its stderr.
+            end = time.monotonic() + 30
+            while time.monotonic() < end and not any(
+                    n.startswith("mlbench-peer-") for n in os.listdir(tmp)):
+                time.sleep(0.05)
+            self.assertTrue(any(n.startswith("mlbench-peer-") for n in os.listdir(tmp)))
+            time.sleep(0.5)
+            p.send_signal(signal.SIGINT)
+            _, stderr = p.communicate(timeout=60)
+            self.assertEqual(p.returncode, 130, stderr)
+            self.assertEqual([n for n in os.listdir(tmp) if n.startswith("mlbench-peer-")], [])
+        self.assertEqual(leftovers(), {})
 
 
 if __name__ == "__main__":
