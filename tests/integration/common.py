@@ -112,12 +112,13 @@ class PluginDir:
         shutil.rmtree(self.path, ignore_errors=True)
 
 
-def run_json(args, expect_rc=0, timeout=300):
+def run_json(args, expect_rc=0, timeout=300, env=None):
     """Runs with --output to a temporary file and returns (process, document)."""
     d = tempfile.mkdtemp(prefix="mlb-out-")
     try:
         out = os.path.join(d, "r.json")
-        p = run(list(args) + ["--output", out, "--quiet"], check=expect_rc, timeout=timeout)
+        p = run(list(args) + ["--output", out, "--quiet"], check=expect_rc, timeout=timeout,
+                env=env)
         with open(out) as f:
             return p, json.load(f)
     finally:
