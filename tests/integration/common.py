@@ -79,13 +79,14 @@ def _check_at_exit():
 atexit.register(_check_at_exit)
 
 
-def run(args, check=None, timeout=300, env=None, allow_leftovers=False):
-    """Runs the engine; returns CompletedProcess (text). Fails when a process
-    the run started is still alive after it."""
+def run(args, check=None, timeout=300, env=None, allow_leftovers=False, wrapper=()):
+    """Runs the engine (under `wrapper`, e.g. valgrind and its options);
+    returns CompletedProcess (text). Fails when a process the run started is
+    still alive after it."""
     tag = _RUN_TAG + str(next(_runs))
     e = dict(env or ENV)
     e["MLB_TEST_RUN"] = tag
-    p = subprocess.run([ENGINE] + list(args), capture_output=True, text=True,
+    p = subprocess.run(list(wrapper) + [ENGINE] + list(args), capture_output=True, text=True,
                        timeout=timeout, env=e)
     left = leftovers(tag)
     if left and not allow_leftovers:
