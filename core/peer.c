@@ -77,6 +77,7 @@ static char *check_available(const mlb_peer_desc *d, const char *dir, const char
     if (pid < 0)
         return strdup("cannot run the availability check");
     if (pid == 0) {
+        setpgid(0, 0); /* killed as a whole if it hangs */
         int null = open("/dev/null", O_RDWR);
         dup2(null, STDIN_FILENO);
         dup2(null, STDOUT_FILENO);
@@ -90,9 +91,24 @@ static char *check_available(const mlb_peer_desc *d, const char *dir, const char
             execvp(argv[0], argv);
         _exit(127);
     }
+    setpgid(pid, pid);
+    /* Bounded: a check that hangs must not hang --list or a run. */
     int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
+    pid_t w = 0;
+    for (int i = 0; i < 6000 && (w = waitpid(pid, &st, WNOHANG)) == 0; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (w == 0) {
+        kill(-pid, SIGKILL);
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+        char msg[256];
+        snprintf(msg, sizeof msg, "availability check %s did not finish within 60 s",
+                 d->check[0]);
+        return strdup(msg);
+    }
+    kill(-pid, SIGKILL); /* whatever the check left in its group */
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
         return NULL;
     if (d->unavailable)
