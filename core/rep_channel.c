@@ -227,7 +227,8 @@ static void watch_acc(mlb_chan_reader *w, const mlb_rep_shared *sh)
     }
 }
 
-#define TREE_SCAN_S 0.050 /* without children lists: a scan of all of /proc */
+#define TREE_SCAN_S 0.050  /* without children lists: a scan of all of /proc */
+#define TREE_CHEAP_S 0.004 /* with them: a few reads, shared by the sampler and --mem-limit */
 
 void mlb_chan_reader_tree(mlb_chan_reader *w, pid_t child, double now)
 {
@@ -236,7 +237,7 @@ void mlb_chan_reader_tree(mlb_chan_reader *w, pid_t child, double now)
     if (now < w->next_tree_scan)
         return;
     mlb_proc_tree_scan(&w->tree, child);
-    w->next_tree_scan = mlb_proc_tree_cheap() ? now : now + TREE_SCAN_S;
+    w->next_tree_scan = now + (mlb_proc_tree_cheap() ? TREE_CHEAP_S : TREE_SCAN_S);
 }
 
 double mlb_chan_reader_tree_rss(mlb_chan_reader *w, pid_t child)

@@ -85,7 +85,7 @@ int mlb_chan_reader_take(mlb_chan_reader *r, const mlb_rep_shared *sh, mlb_rep *
  * named), attributed to the phase under way throughout the read. */
 void mlb_chan_reader_sample(mlb_chan_reader *r, mlb_rep_shared *sh, pid_t child);
 /* Rescans the descendants of the repetition's process `child` when due:
- * at every call where the kernel lists children (cheap), else every 50 ms
+ * every 4 ms where the kernel lists children (a few reads), else every 50 ms
  * from 50 ms on (a read of every process's stat), so that a short
  * repetition pays nothing. */
 void mlb_chan_reader_tree(mlb_chan_reader *r, pid_t child, double now);
