@@ -11,7 +11,7 @@ import tempfile
 import time
 import unittest
 
-from common import ENGINE, ENV, SOURCE_ROOT, TEST_PLUGINS, PluginDir, leftovers, main, run_json
+from common import ENGINE, ENV, SOURCE_ROOT, PluginDir, leftovers, main, run, run_json
 
 PEERS = os.path.join(SOURCE_ROOT, "tests", "peers")
 
@@ -39,6 +39,13 @@ class Strays(unittest.TestCase):
                 self.assertIn(f"{name} (pid ", w)
         # run_json (common.run) has already checked that nothing is left.
         self.assertLess(took, 30)
+
+    def test_terminal_says_it(self):
+        with PluginDir("fault_stray") as d:
+            p = run(["--plugin-dir", d, "--plugin", "fault:stray", "--param", "how=exec",
+                     "--repetitions", "1", "--warmup", "0"], check=0, timeout=60)
+        self.assertRegex(p.stderr, r"warning: fault:stray repetition 1: 1 process left running "
+                                   r"by the repetition killed: sleep \(pid \d+\)")
 
     def test_forked_copy_holding_the_pipe(self):
         self.check_killed("fork")
