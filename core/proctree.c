@@ -73,31 +73,41 @@ int mlb_proc_tree_cheap(void)
     return known;
 }
 
-/* The children of `pid` from its threads' children lists. */
-static int children_of(mlb_proc_tree *t, pid_t pid)
+static int children_file(mlb_proc_tree *t, pid_t pid, const char *tid)
+{
+    char cpath[384], buf[4096];
+    snprintf(cpath, sizeof cpath, "/proc/%d/task/%s/children", (int)pid, tid);
+    if (read_file(cpath, buf, sizeof buf) <= 0)
+        return 0;
+    int rc = 0;
+    for (char *s = buf, *end; rc == 0 && *s; s = end) {
+        long c = strtol(s, &end, 10);
+        if (end == s)
+            break;
+        if (c > 0)
+            rc = tree_add(t, (pid_t)c, pid);
+    }
+    return rc;
+}
+
+/* The children of `pid` from its threads' children lists (all_threads = 0:
+ * its main thread's only, one read). */
+static int children_of(mlb_proc_tree *t, pid_t pid, int all_threads)
 {
     char path[64];
+    if (!all_threads) {
+        snprintf(path, sizeof path, "%d", (int)pid);
+        return children_file(t, pid, path);
+    }
     snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
     DIR *d = opendir(path);
     if (!d)
         return errno == ENOENT ? 0 : -errno; /* gone: no children */
     struct dirent *de;
     int rc = 0;
-    while (rc == 0 && (de = readdir(d))) {
-        if (de->d_name[0] < '0' || de->d_name[0] > '9')
-            continue;
-        char cpath[384], buf[4096];
-        snprintf(cpath, sizeof cpath, "/proc/%d/task/%s/children", (int)pid, de->d_name);
-        if (read_file(cpath, buf, sizeof buf) <= 0)
-            continue;
-        for (char *s = buf, *end; *s; s = end) {
-            long c = strtol(s, &end, 10);
-            if (end == s)
-                break;
-            if (c > 0)
-                rc = tree_add(t, (pid_t)c, pid);
-        }
-    }
+    while (rc == 0 && (de = readdir(d)))
+        if (de->d_name[0] >= '0' && de->d_name[0] <= '9')
+            rc = children_file(t, pid, de->d_name);
     closedir(d);
     return rc;
 }
@@ -148,17 +158,22 @@ static int scan_all(mlb_proc_tree *t, pid_t root)
     return rc;
 }
 
-int mlb_proc_tree_scan(mlb_proc_tree *t, pid_t root)
+int mlb_proc_tree_scan_threads(mlb_proc_tree *t, pid_t root, int all_threads)
 {
     t->n = 0;
     if (root <= 0)
         root = getpid();
     if (!mlb_proc_tree_cheap())
         return scan_all(t, root);
-    int rc = children_of(t, root);
+    int rc = children_of(t, root, all_threads);
     for (size_t i = 0; rc == 0 && i < t->n; i++) /* t grows behind i: breadth first */
-        rc = children_of(t, t->v[i].pid);
+        rc = children_of(t, t->v[i].pid, all_threads);
     return rc;
+}
+
+int mlb_proc_tree_scan(mlb_proc_tree *t, pid_t root)
+{
+    return mlb_proc_tree_scan_threads(t, root, 1);
 }
 
 void mlb_proc_tree_free(mlb_proc_tree *t)

@@ -28,6 +28,10 @@ int mlb_proc_tree_cheap(void);
  * zombies included. Returns 0 or a negative errno (t then holds what was
  * found). */
 int mlb_proc_tree_scan(mlb_proc_tree *t, pid_t root);
+/* The same; with children lists and all_threads = 0, only each process's
+ * main thread's (one read per process instead of a directory and a read per
+ * thread): a child forked by another thread is missed until a full scan. */
+int mlb_proc_tree_scan_threads(mlb_proc_tree *t, pid_t root, int all_threads);
 void mlb_proc_tree_free(mlb_proc_tree *t);
 /* Whether `pid` is `root` or one of its descendants in t. */
 int mlb_proc_tree_under(const mlb_proc_tree *t, pid_t pid, pid_t root);

@@ -236,7 +236,12 @@ void mlb_chan_reader_tree(mlb_chan_reader *w, pid_t child, double now)
         w->next_tree_scan = now + (mlb_proc_tree_cheap() ? 0 : TREE_SCAN_S);
     if (now < w->next_tree_scan)
         return;
-    mlb_proc_tree_scan(&w->tree, child);
+    /* With children lists: the main threads' every 4 ms, every thread's
+     * every 50 ms (a directory read per process). */
+    int full = !mlb_proc_tree_cheap() || now >= w->next_full_scan;
+    mlb_proc_tree_scan_threads(&w->tree, child, full);
+    if (full)
+        w->next_full_scan = now + TREE_SCAN_S;
     w->next_tree_scan = now + (mlb_proc_tree_cheap() ? TREE_CHEAP_S : TREE_SCAN_S);
 }
 

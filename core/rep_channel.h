@@ -69,7 +69,7 @@ typedef struct {
     /* The descendants of the repetition's process, as last scanned: their
      * memory counts in the samples, the peak and --mem-limit. */
     mlb_proc_tree tree;
-    double next_tree_scan;
+    double next_tree_scan, next_full_scan;
     double desc_hwm[MLB_PH_N]; /* largest VmHWM of a descendant sampled in each phase */
 } mlb_chan_reader;
 
@@ -85,7 +85,8 @@ int mlb_chan_reader_take(mlb_chan_reader *r, const mlb_rep_shared *sh, mlb_rep *
  * named), attributed to the phase under way throughout the read. */
 void mlb_chan_reader_sample(mlb_chan_reader *r, mlb_rep_shared *sh, pid_t child);
 /* Rescans the descendants of the repetition's process `child` when due:
- * every 4 ms where the kernel lists children (a few reads), else every 50 ms
+ * every 4 ms where the kernel lists children (the main threads' lists, a
+ * read per process; every thread's every 50 ms), else every 50 ms
  * from 50 ms on (a read of every process's stat), so that a short
  * repetition pays nothing. */
 void mlb_chan_reader_tree(mlb_chan_reader *r, pid_t child, double now);
