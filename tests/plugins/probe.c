@@ -27,6 +27,9 @@ static const char *avail(void) { return "the frobnicator is missing"; }
 #define VARIANT "availno"
 #else
 #define avail NULL
+#ifndef PROBE_VARIANT
+#define PROBE_VARIANT "plain"
+#endif
 #define VARIANT PROBE_VARIANT
 #endif
 
