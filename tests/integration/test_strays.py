@@ -68,6 +68,16 @@ class Strays(unittest.TestCase):
         _, r = stray_run("fork", ["--param", "alloc_mb=1", "--param", "hold_ms=1"])
         self.assertNotIn("warning", r["repetitions"][0])
 
+    def test_pipe_holder_with_a_report_on_the_pipe(self):
+        # 100000 latencies outgrow the shared memory: the rest of the report
+        # goes through the pipe that the leftover holds open.
+        took, r = stray_run("fork", ["--infer-queries", "100000"])
+        self.assertEqual(r["status"], "ok", r.get("message"))
+        rep = r["repetitions"][0]
+        self.assertEqual(len(rep["infer_latency_s"]), 100000)
+        self.assertIn("left running by the repetition killed", rep["warning"])
+        self.assertLess(took, 30)
+
     def test_pipe_holder_with_timeout(self):
         # The leftover holds the pipe open past the deadline: the engine
         # still ends the repetition when its own process has ended.

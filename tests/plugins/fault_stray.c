@@ -102,6 +102,7 @@ static const mlb_plugin plugin = {
     .n_params = sizeof params / sizeof params[0],
     .setup = tp_setup_nothing,
     .train = stray_train,
+    .infer = tp_nothing, /* many queries: a report that outgrows the shared memory */
     .teardown = tp_nothing,
 };
 
