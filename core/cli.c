@@ -62,7 +62,7 @@ void mlb_cli_usage(FILE *f)
         "  --find-peak-qps        server: bisect for the highest qps whose p99 meets the bound\n"
         "  --timeout SECONDS      per repetition (default 600; 0: no limit)\n"
         "  --mem-limit SIZE       kill a repetition whose RSS exceeds SIZE (e.g. 2G, 500M)\n"
-        "  --sample-interval MS   memory sampler period (default 5; 0 disables)\n"
+        "  --sample-interval MS   memory sampler period, 0.1 to 10000 (default 5; 0 disables)\n"
         "  --order interleaved|sequential   (default interleaved, shuffled per round)\n"
         "  --seed N               seed handed to plugins and statistics (default 42)\n"
         "  --no-fork              run in-process (debugging; a crash ends the engine)\n"
@@ -225,7 +225,16 @@ int mlb_cli_parse(int argc, char **argv, mlb_cli *c)
         case O_WARM: if (parse_int_arg("--warmup", optarg, 0, &c->warmup)) return -1; break;
         case O_IQ: if (parse_int_arg("--infer-queries", optarg, 0, &c->infer_queries)) return -1; break;
         case O_TIMEOUT: if (parse_double_arg("--timeout", optarg, 0, &c->timeout_s)) return -1; break;
-        case O_SAMPLE: if (parse_double_arg("--sample-interval", optarg, 0, &c->sample_ms)) return -1; break;
+        case O_SAMPLE:
+            if (parse_double_arg("--sample-interval", optarg, 0, &c->sample_ms)) return -1;
+            /* Below 0.1 ms the engine would only spin reading /proc (and
+             * steal the CPU it measures); above 10 s a phase gets no sample. */
+            if (c->sample_ms != 0 && (c->sample_ms < 0.1 || c->sample_ms > 10000)) {
+                fprintf(stderr, "mlbench-engine: --sample-interval: %s ms is outside 0.1 .. 10000 "
+                                "(or 0 to sample only at phase boundaries)\n", optarg);
+                return -1;
+            }
+            break;
         case O_MEM:
             if (parse_size(optarg, &c->mem_limit) < 0) {
                 fprintf(stderr, "mlbench-engine: --mem-limit: '%s' is not a size (e.g. 512M, 2G)\n", optarg);

@@ -182,6 +182,10 @@ static int run_one(const mlb_cli *c, progress_state *ps, mlb_run *r, int round, 
                 isatty(STDERR_FILENO) ? "\r\033[K" : "", r->pl->desc.task, r->pl->desc.variant,
                 warm ? "warm-up" : "repetition", round + 1, mlb_rep_status_name(rep.status),
                 rep.message ? ": " : "", rep.message ? rep.message : "");
+    if (rep.warning && !c->quiet)
+        fprintf(stderr, "%smlbench-engine: warning: %s:%s %s %d: %s\n",
+                isatty(STDERR_FILENO) ? "\r\033[K" : "", r->pl->desc.task, r->pl->desc.variant,
+                warm ? "warm-up" : "repetition", round + 1, rep.warning);
     if (warm) {
         r->warmup_status[r->n_warmup++] = rep.status;
         mlb_rep_free(&rep);

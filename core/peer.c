@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -76,6 +77,7 @@ static char *check_available(const mlb_peer_desc *d, const char *dir, const char
     if (pid < 0)
         return strdup("cannot run the availability check");
     if (pid == 0) {
+        setpgid(0, 0); /* killed as a whole if it hangs */
         int null = open("/dev/null", O_RDWR);
         dup2(null, STDIN_FILENO);
         dup2(null, STDOUT_FILENO);
@@ -89,9 +91,24 @@ static char *check_available(const mlb_peer_desc *d, const char *dir, const char
             execvp(argv[0], argv);
         _exit(127);
     }
+    setpgid(pid, pid);
+    /* Bounded: a check that hangs must not hang --list or a run. */
     int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
+    pid_t w = 0;
+    for (int i = 0; i < 6000 && (w = waitpid(pid, &st, WNOHANG)) == 0; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (w == 0) {
+        kill(-pid, SIGKILL);
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+        char msg[256];
+        snprintf(msg, sizeof msg, "availability check %s did not finish within 60 s",
+                 d->check[0]);
+        return strdup(msg);
+    }
+    kill(-pid, SIGKILL); /* whatever the check left in its group */
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
         return NULL;
     if (d->unavailable)
@@ -180,6 +197,7 @@ void mlb_peer_entry_free(mlb_plugin_entry *e)
 /* A running peer, seen from the process that runs the repetition. */
 typedef struct {
     pid_t pid;
+    int pidfd; /* readable once the peer has exited; -1 where unsupported */
     int to_fd, from_fd;
     char tmpdir[256]; /* data files and the peer's stderr */
     char *buf;        /* unread answer bytes */
@@ -256,6 +274,34 @@ static int rm_tree(const char *dir)
     return rmdir(dir);
 }
 
+static const char *tmp_root(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    return tmp && *tmp && strlen(tmp) <= 200 ? tmp : "/tmp";
+}
+
+void mlb_peer_tmp_cleanup(pid_t pid)
+{
+    const char *root = tmp_root();
+    char prefix[64];
+    int np = snprintf(prefix, sizeof prefix, "mlbench-peer-%d-", (int)pid);
+    DIR *d = opendir(root);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strncmp(de->d_name, prefix, (size_t)np) != 0)
+            continue;
+        char path[PATH_MAX];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", root, de->d_name);
+        /* Only a directory of ours: not a link someone placed there. */
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == getuid())
+            rm_tree(path);
+    }
+    closedir(d);
+}
+
 static cJSON *data_json(const char *dir)
 {
     cJSON *o = cJSON_CreateObject();
@@ -283,13 +329,14 @@ static int proc_start(const mlb_plugin_entry *e, const mlb_plugin_entry *data_fr
     const mlb_peer_desc *d = e->peer;
     memset(p, 0, sizeof *p);
     p->pid = -1;
+    p->pidfd = -1;
     p->to_fd = p->from_fd = -1;
     p->deadline = deadline;
     p->mem_limit = mem_limit;
-    const char *tmp = getenv("TMPDIR");
-    if (!tmp || !*tmp || strlen(tmp) > 200)
-        tmp = "/tmp";
-    snprintf(p->tmpdir, sizeof p->tmpdir, "%.200s/mlbench-peer-XXXXXX", tmp);
+    /* Named after this process, so that the engine can remove it when this
+     * process is killed before it could (mlb_peer_tmp_cleanup). */
+    snprintf(p->tmpdir, sizeof p->tmpdir, "%.200s/mlbench-peer-%d-XXXXXX", tmp_root(),
+             (int)getpid());
     if (!mkdtemp(p->tmpdir)) {
         p->tmpdir[0] = '\0';
         return mlb_error(ctx, "cannot create a temporary directory: %s", strerror(errno));
@@ -350,6 +397,9 @@ static int proc_start(const mlb_plugin_entry *e, const mlb_plugin_entry *data_fr
     close(in[0]);
     close(out[1]);
     p->pid = pid;
+#ifdef SYS_pidfd_open
+    p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+#endif
     p->to_fd = in[1];
     p->from_fd = out[0];
     /* hello: the interpreter's start and imports, measured apart from setup. */
@@ -418,6 +468,16 @@ static double num_or_nan(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* Whether the peer process has ended (without reaping it). */
+static int peer_exited(const peer_proc *p)
+{
+    if (p->pid <= 0)
+        return 1;
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    return waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0;
 }
 
 /* One request/answer: applies the answer's work, metrics and progress to ctx. */
@@ -544,7 +604,13 @@ static peer_rc proc_call(peer_proc *p, mlb_ctx *ctx, const char *op)
                 p->next_mem_check = now + 0.010;
                 double rss = mlb_proc_rss(p->pid);
                 if (rss > p->mem_limit) {
+                    /* Reaped at once: its memory is gone before the engine's
+                     * own watch of the whole tree looks again. */
                     kill(p->pid, SIGKILL);
+                    int st;
+                    while (waitpid(p->pid, &st, 0) < 0 && errno == EINTR)
+                        ;
+                    p->pid = -1;
                     mlb_error(ctx,
                               "peer's resident memory %.0f MiB exceeded --mem-limit %.0f MiB "
                               "during %s",
@@ -555,10 +621,19 @@ static peer_rc proc_call(peer_proc *p, mlb_ctx *ctx, const char *op)
             if (wait_ms < 0 || wait_ms > 10)
                 wait_ms = 10;
         }
-        struct pollfd pf = {.fd = p->from_fd, .events = POLLIN};
-        int pr = poll(&pf, 1, wait_ms);
+        /* The peer's exit ends the wait too: a process it started may hold
+         * its output open, and would make this read wait forever. */
+        struct pollfd pf[2] = {{.fd = p->from_fd, .events = POLLIN},
+                               {.fd = p->pidfd, .events = POLLIN}};
+        if (p->pidfd < 0 && (wait_ms < 0 || wait_ms > 100))
+            wait_ms = 100; /* no pidfd: look at the peer every 100 ms */
+        int pr = poll(pf, p->pidfd >= 0 ? 2 : 1, wait_ms);
         if (pr < 0 && errno == EINTR)
             continue;
+        if (!(pf[0].revents & (POLLIN | POLLHUP | POLLERR)) && peer_exited(p)) {
+            died(p, ctx, op);
+            return PEER_ERROR;
+        }
         if (pr == 0)
             continue; /* the checks above report a timeout or the memory limit */
         ssize_t r = read(p->from_fd, p->buf + p->len, p->cap - p->len);
@@ -579,7 +654,9 @@ static void proc_stop(peer_proc *p)
         close(p->to_fd);
     if (p->from_fd >= 0)
         close(p->from_fd);
-    p->to_fd = p->from_fd = -1;
+    if (p->pidfd >= 0)
+        close(p->pidfd);
+    p->to_fd = p->from_fd = p->pidfd = -1;
     if (p->pid > 0) {
         int st;
         pid_t w = 0;

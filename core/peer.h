@@ -6,6 +6,7 @@
 #define MLB_CORE_PEER_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "discover.h"
 #include "suite.h"
@@ -19,5 +20,9 @@ int mlb_peer_entry_init(mlb_plugin_entry *e, mlb_peer_desc *d, const char *peers
 void mlb_peer_entry_free(mlb_plugin_entry *e);
 /* Runs the descriptor's availability check, setting e->unavailable. */
 void mlb_peer_check(mlb_plugin_entry *e);
+/* Removes the temporary directories ($TMPDIR/mlbench-peer-PID-*) that the
+ * process `pid`, which ran a peer, left behind: killed (interrupt, timeout,
+ * --mem-limit) or crashed, it could not remove them itself. */
+void mlb_peer_tmp_cleanup(pid_t pid);
 
 #endif

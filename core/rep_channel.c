@@ -227,21 +227,56 @@ static void watch_acc(mlb_chan_reader *w, const mlb_rep_shared *sh)
     }
 }
 
+#define TREE_SCAN_S 0.050  /* without children lists: a scan of all of /proc */
+#define TREE_CHEAP_S 0.004 /* with them: a few reads, shared by the sampler and --mem-limit */
+
+void mlb_chan_reader_tree(mlb_chan_reader *w, pid_t child, double now)
+{
+    if (w->next_tree_scan == 0)
+        w->next_tree_scan = now + (mlb_proc_tree_cheap() ? 0 : TREE_SCAN_S);
+    if (now < w->next_tree_scan)
+        return;
+    /* With children lists: the main threads' every 4 ms, every thread's
+     * every 50 ms (a directory read per process). */
+    int full = !mlb_proc_tree_cheap() || now >= w->next_full_scan;
+    mlb_proc_tree_scan_threads(&w->tree, child, full);
+    if (full)
+        w->next_full_scan = now + TREE_SCAN_S;
+    w->next_tree_scan = now + (mlb_proc_tree_cheap() ? TREE_CHEAP_S : TREE_SCAN_S);
+}
+
+double mlb_chan_reader_tree_rss(mlb_chan_reader *w, pid_t child)
+{
+    double rss = mlb_proc_rss(child);
+    return w->tree.n ? rss + mlb_proc_tree_rss(&w->tree, child, NULL) : rss;
+}
+
 void mlb_chan_reader_sample(mlb_chan_reader *w, mlb_rep_shared *sh, pid_t child)
 {
     if (!atomic_load(&sh->armed))
         return;
     watch_acc(w, sh);
+    pid_t pid = (pid_t)atomic_load(&sh->pid);
+    pid_t root = pid > 0 ? pid : child;
     if (!w->proc_open) {
-        pid_t pid = (pid_t)atomic_load(&sh->pid);
-        mlb_proc_open(&w->proc, pid > 0 ? pid : child);
+        mlb_proc_open(&w->proc, root);
         w->proc_open = 1;
     }
+    double now = mlb_now();
+    mlb_chan_reader_tree(w, child, now);
     unsigned s1 = atomic_load(&sh->seq);
     int ph = atomic_load(&sh->phase);
-    double rss = mlb_proc_statm(&w->proc);
+    double rss = mlb_proc_statm(&w->proc), desc_hwm = 0;
+    /* The measured process's descendants: their resident memory on each
+     * sample, and their own high-water marks, which catch a peak between
+     * samples (each one a lower bound of the tree's peak). */
+    if (w->tree.n)
+        rss += mlb_proc_tree_rss(&w->tree, root, &desc_hwm);
     unsigned s2 = atomic_load(&sh->seq);
-    mlb_mem_acc_add(&w->acc, s1 == s2 && !(s1 & 1u) ? ph : -1, mlb_now(), rss);
+    int at = s1 == s2 && !(s1 & 1u) ? ph : -1;
+    if (at >= 0 && at < MLB_PH_N && desc_hwm > w->desc_hwm[at])
+        w->desc_hwm[at] = desc_hwm;
+    mlb_mem_acc_add(&w->acc, at, now, rss);
 }
 
 static char *text_of(const char *s, size_t n) { return n ? strndup(s, n) : NULL; }
@@ -315,8 +350,12 @@ static int apply_message(mlb_chan_reader *w, const mlb_rep_shared *sh, mlb_rep *
             mlb_mem_acc_add(&w->acc, m.ph, m.t[i], m.rss[i]);
         double max;
         mlb_mem_acc_phase(&w->acc, m.ph, &m.m.rss_avg_bytes, &max);
-        if (isnan(m.m.rss_peak_bytes))
-            m.m.rss_peak_bytes = max; /* no kernel mark: the sampled peak */
+        /* The kernel's exact mark of the measured process; the tree's
+         * sampled sums and its descendants' marks where they are higher
+         * (without a mark: the sampled peak). */
+        if (w->desc_hwm[m.ph] > 0)
+            max = fmax(max, w->desc_hwm[m.ph]);
+        m.m.rss_peak_bytes = fmax(m.m.rss_peak_bytes, max);
         meas_as_json(&m.m);
         out->ph[m.ph] = m.m;
         return 0;
@@ -444,6 +483,7 @@ void mlb_chan_reader_finish(mlb_chan_reader *w, mlb_rep *out)
     if (w->proc_open)
         mlb_proc_close(&w->proc);
     w->proc_open = 0;
+    mlb_proc_tree_free(&w->tree);
     if (!w->acc_ready)
         return;
     mlb_mem_acc_take_timeline(&w->acc, out);

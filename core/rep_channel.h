@@ -15,6 +15,7 @@
 #include "ctx.h"
 #include "mem_sampler.h"
 #include "procfs.h"
+#include "proctree.h"
 #include "runner.h"
 
 typedef struct {
@@ -65,6 +66,11 @@ typedef struct {
     mlb_proc proc;   /* the measured process, opened once the child says which */
     int proc_open;
     size_t shared_taken; /* bytes of the shared report applied */
+    /* The descendants of the repetition's process, as last scanned: their
+     * memory counts in the samples, the peak and --mem-limit. */
+    mlb_proc_tree tree;
+    double next_tree_scan, next_full_scan;
+    double desc_hwm[MLB_PH_N]; /* largest VmHWM of a descendant sampled in each phase */
 } mlb_chan_reader;
 
 /* Returns 0 or -ENOMEM. */
@@ -78,6 +84,14 @@ int mlb_chan_reader_take(mlb_chan_reader *r, const mlb_rep_shared *sh, mlb_rep *
 /* One sample of the measured process (`child`, or the process the child
  * named), attributed to the phase under way throughout the read. */
 void mlb_chan_reader_sample(mlb_chan_reader *r, mlb_rep_shared *sh, pid_t child);
+/* Rescans the descendants of the repetition's process `child` when due:
+ * every 4 ms where the kernel lists children (the main threads' lists, a
+ * read per process; every thread's every 50 ms), else every 50 ms
+ * from 50 ms on (a read of every process's stat), so that a short
+ * repetition pays nothing. */
+void mlb_chan_reader_tree(mlb_chan_reader *r, pid_t child, double now);
+/* Resident bytes of `child` and all its descendants. */
+double mlb_chan_reader_tree_rss(mlb_chan_reader *r, pid_t child);
 /* Hands the timeline to out and frees the rest. */
 void mlb_chan_reader_finish(mlb_chan_reader *r, mlb_rep *out);
 

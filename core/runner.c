@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "mem_sampler.h"
+#include "peer.h"
+#include "proctree.h"
 #include "rep_channel.h"
 #include "runner.h"
 volatile sig_atomic_t mlb_interrupted;
@@ -52,6 +54,7 @@ void mlb_rep_free(mlb_rep *r)
     free(r->progress);
     free(r->timeline);
     free(r->peer_hello);
+    free(r->warning);
     memset(r, 0, sizeof(*r));
 }
 
@@ -582,13 +585,18 @@ static int run_forked(const mlb_plugin_entry *pl, mlb_ctx *ctx, const mlb_run_op
             snprintf(kill_msg, sizeof kill_msg,
                      "engine: out of memory for the repetition's report");
         } else if (now >= next_mem) {
+            /* The whole tree: what the plugin or peer started counts too. */
             next_mem = now + 0.010;
-            double rss = mlb_proc_rss(pid);
+            mlb_chan_reader_tree(&w, pid, now);
+            double rss = mlb_chan_reader_tree_rss(&w, pid);
             if (rss > opts->mem_limit_bytes) {
+                int ph = atomic_load(&sh->phase);
                 kill_status = MLB_REP_MEMLIMIT;
                 snprintf(kill_msg, sizeof kill_msg,
-                         "resident memory %.0f MiB exceeded --mem-limit %.0f MiB",
-                         rss / 1048576.0, opts->mem_limit_bytes / 1048576.0);
+                         "resident memory of the repetition's processes %.0f MiB exceeded "
+                         "--mem-limit %.0f MiB during %s",
+                         rss / 1048576.0, opts->mem_limit_bytes / 1048576.0,
+                         ph >= 0 && ph < MLB_PH_N ? mlb_phase_names[ph] : "the repetition");
             }
         }
         if (kill_status != MLB_REP_OK) {
@@ -619,6 +627,10 @@ static int run_forked(const mlb_plugin_entry *pl, mlb_ctx *ctx, const mlb_run_op
         close(pidfd);
     if (killed)
         kill(-pid, SIGKILL); /* anything the plugin left in its group */
+    /* A child that did not get to its end (killed, crashed, exited) left
+     * its peer's temporary directory behind. */
+    if (pl->peer && (killed || !w.final))
+        mlb_peer_tmp_cleanup(pid);
     mlb_chan_reader_finish(&w, out);
 
     if (killed) {
@@ -678,8 +690,18 @@ static int run_repetition(const mlb_plugin_entry *pl, const mlb_ctx *tmpl, int r
 int mlb_run_repetition(const mlb_plugin_entry *pl, const mlb_ctx *tmpl, int rep_index,
                        const mlb_run_opts *opts, mlb_rep *out)
 {
+    /* Before the first repetition: from then on, whatever a repetition
+     * starts stays below the engine, whoever its parent was. */
+    mlb_proc_become_subreaper();
     double b0 = machine_busy_s(), t0 = mlb_now();
     int rc = run_repetition(pl, tmpl, rep_index, opts, out);
+    /* Every repetition, whatever its status: the repetition's own process
+     * is reaped, so each child of the engine still there is a leftover. */
+    char strays[1024];
+    if (mlb_proc_reap_strays(strays, sizeof strays) > 0) {
+        free(out->warning);
+        out->warning = strdup(strays);
+    }
     double b1 = machine_busy_s(), t1 = mlb_now();
     double own = 0;
     for (int ph = 0; ph < MLB_PH_N; ph++)

@@ -59,6 +59,7 @@ typedef struct {
      * where /proc does not say. */
     double other_cores, loadavg_1m;
     char *peer_hello;    /* what the peer reported of itself at hello (JSON text), or NULL */
+    char *warning;       /* what the engine had to clean up after it (processes left running), or NULL */
 } mlb_rep;
 
 typedef struct {

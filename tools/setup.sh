@@ -5,6 +5,7 @@
 #   tools/setup.sh --peers    also the peers (scikit-learn, PyTorch: large; Rust)
 #   tools/setup.sh --fuzz     also clang and libFuzzer (tools/test.sh's fuzz runs)
 #   tools/setup.sh --cluster  also Slurm and munge (the one-node cluster tests)
+#   tools/setup.sh --test     also valgrind (tests/integration/test_valgrind.py)
 #   MLBENCH_BUILD_DIR=dir     another build directory (default build)
 #   MLBENCH_MESON_ARGS="..."  extra meson options for that directory
 set -euo pipefail
@@ -13,12 +14,14 @@ cd "$(dirname "$0")/.."
 peers=0
 fuzz=0
 cluster=0
+testing=0
 for a in "$@"; do
   case "$a" in
     --peers) peers=1 ;;
     --fuzz) fuzz=1 ;;
     --cluster) cluster=1 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --test) testing=1 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -36,6 +39,9 @@ if [ "$cluster" = 1 ]; then
 fi
 if [ "$fuzz" = 1 ]; then
   pkgs+=(clang libclang-rt-14-dev)  # libFuzzer for tests/fuzz (tools/test.sh)
+fi
+if [ "$testing" = 1 ]; then
+  pkgs+=(valgrind)  # memcheck of the engine (tests/integration/test_valgrind.py)
 fi
 
 missing=()

@@ -7,7 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-MLBENCH_MESON_ARGS="-Dwerror=true" tools/setup.sh --peers --fuzz --cluster || exit 1
+MLBENCH_MESON_ARGS="-Dwerror=true" tools/setup.sh --peers --fuzz --cluster --test || exit 1
 meson test -C build --print-errorlogs --num-processes 2
 rc1=$?
 

@@ -3,6 +3,7 @@
 import os
 import signal
 import struct
+import subprocess
 import sys
 import time
 
@@ -47,6 +48,13 @@ class TestPeer(mlbench_peer.Peer):
             os.write(1, b'{"hello": "no ok field"}\n')
         if m == "hang":
             time.sleep(3600)
+        if m in ("orphan_exit", "spawn"):
+            # A process of its own that holds the peer's stdout (the
+            # engine's pipe) open; orphan_exit then dies without answering.
+            subprocess.Popen(["/bin/sleep", "1000"], stdout=sys.__stdout__,
+                             start_new_session=True)
+            if m == "orphan_exit":
+                os._exit(5)
         if m == "error":
             raise ValueError("deliberate peer failure")
         if m == "alloc_stream":
