@@ -52,3 +52,5 @@ def from_weights(weights, nonlinearity="tanh"):
     m = SeqClassifier(model, i, h, layers, bidir, classes, nonlinearity)
     load_into(m, weights)
     return m
+
+GATES_OF = {"RNN": 1, "GRU": 3, "LSTM": 4}
