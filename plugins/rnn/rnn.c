@@ -22,7 +22,7 @@ _Static_assert(sizeof(nn_real) == sizeof(float), "the rnn plugins run the float3
 #define RNN_SYNTH_TEST 512
 /* Synthetic classes: Gaussian clusters (centres ~ N(0, 2^2) per value)
  * with this spread, learnable but not at a glance. */
-#define RNN_SYNTH_NOISE 16.0
+#define RNN_SYNTH_NOISE 4.0
 
 /* Sequences as the network sees them: n x (T x I) float32, batch-first. */
 typedef struct {
