@@ -13,6 +13,9 @@
 #   tools/bench/rnn.sh [THREADS] [REPETITIONS]     (defaults 1 and 3)
 #   MLBENCH_BUILD_DIR=dir    engine build (default build)
 #   QUALITY=1                also the 2-epoch quality comparison (~10 min)
+#   QUALITY=only             only that
+#   RNN_BENCH_OUT=dir        keep the engine's result files there (default: a
+#                            temporary directory, removed at exit)
 #
 # OpenBLAS picks its kernels from the CPU model; on a VM whose model string
 # is generic it falls back to SSE3 (Prescott) kernels, so this script sets
@@ -35,8 +38,13 @@ engine=$build/core/mlbench-engine
 if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -qw avx2 /proc/cpuinfo; then
   export OPENBLAS_CORETYPE=Haswell
 fi
-out=$(mktemp -d /tmp/mlb-bench-rnn-XXXXXX)
-trap 'rm -rf "$out"' EXIT
+if [ -n "${RNN_BENCH_OUT:-}" ]; then
+  out=$RNN_BENCH_OUT
+  mkdir -p "$out"
+else
+  out=$(mktemp -d /tmp/mlb-bench-rnn-XXXXXX)
+  trap 'rm -rf "$out"' EXIT
+fi
 
 run() { # name, engine args...
   local name=$1
@@ -46,27 +54,29 @@ run() { # name, engine args...
 synth=(--param dataset=synthetic --param seq_len=50 --param input_size=32 --param hidden_size=128
        --param "threads=$threads")
 echo "rnn.sh: $threads thread(s), $reps repetitions; results in $out while running" >&2
-for cell in rnn lstm gru; do
+speed=1
+[ "${QUALITY:-0}" = only ] && speed=0
+[ $speed = 1 ] && for cell in rnn lstm gru; do
   run "synth_$cell" --plugin rnn:naive --plugin rnn:openblas --plugin rnn:pytorch "${synth[@]}" \
     --param "model=$cell" --param train_samples=640 --param test_samples=32 --param epochs=1 \
     --param batch_size=32 --repetitions "$reps" --warmup 1 --infer-queries 1
 done
-for cell in lstm gru; do
+[ $speed = 1 ] && for cell in lstm gru; do
   run "fashion_$cell" --plugin rnn:naive --plugin rnn:openblas --plugin rnn:pytorch \
     --param dataset=fashion-mnist --param hidden_size=128 --param "threads=$threads" \
     --param "model=$cell" --param train_samples=1280 --param test_samples=100 --param epochs=1 \
     --param batch_size=64 --repetitions "$reps" --warmup 1 --infer-queries 1
 done
-for cell in rnn lstm gru; do
+[ $speed = 1 ] && for cell in rnn lstm gru; do
   for b in 1 32; do
     run "infer_${cell}_$b" --plugin rnn:naive --plugin rnn:openblas "${synth[@]}" \
       --param "model=$cell" --param train_samples=64 --param test_samples=256 --param epochs=0 \
       --param "infer_batch=$b" --repetitions 1 --warmup 0 --infer-queries 200
   done
 done
-OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/bench/rnn_torch.py --threads "$threads" \
-  > "$out/torch.json"
-if [ "${QUALITY:-0}" = 1 ]; then
+[ $speed = 1 ] && OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/bench/rnn_torch.py \
+  --threads "$threads" > "$out/torch.json"
+if [ "${QUALITY:-0}" != 0 ]; then
   for cell in lstm gru; do
     run "quality_$cell" --plugin rnn:openblas --plugin rnn:pytorch --param dataset=fashion-mnist \
       --param "model=$cell" --param hidden_size=128 --param epochs=2 --param batch_size=64 \
@@ -97,29 +107,35 @@ def infer(doc, variant):
     rs = reps(doc, variant)
     lat = [v for x in rs for v in x["infer_latency_s"]]
     return statistics.median(lat)
-torch = load("torch")
 core = os.environ.get("OPENBLAS_CORETYPE") or "auto-detected"
+speed = os.path.exists(os.path.join(out, "torch.json"))
+torch = load("torch") if speed else {"torch": "(quality only)", "threads": threads}
 print(f"rnn benchmark: {threads} thread(s); openblas core {core}; PyTorch {torch['torch']} "
       f"({torch['threads']} thread(s), OPENBLAS_NUM_THREADS=1)")
-print(f"{'workload':34s} {'naive':>10s} {'openblas':>10s} {'pytorch':>10s} {'openblas/torch':>14s}")
-for cell in ("rnn", "lstm", "gru"):
-    d = load(f"synth_{cell}")
-    n, o, t = train(d, "naive"), train(d, "openblas"), train(d, "pytorch")
-    print(f"{cell + ' train 32x50x32->128 (steps/s)':34s} {n[0]:10.1f} {o[0]:10.1f} {t[0]:10.1f} "
-          f"{o[0] / t[0]:13.2f}x   (per CPU second: {n[1]:.1f} / {o[1]:.1f} / {t[1]:.1f})")
-for cell in ("lstm", "gru"):
-    d = load(f"fashion_{cell}")
-    n, o, t = train(d, "naive"), train(d, "openblas"), train(d, "pytorch")
-    print(f"{cell + ' train fashion b=64 (seq/s)':34s} {n[2]:10.0f} {o[2]:10.0f} {t[2]:10.0f} "
-          f"{o[2] / t[2]:13.2f}x   (steps/s {n[0]:.1f} / {o[0]:.1f} / {t[0]:.1f})")
-for cell in ("rnn", "lstm", "gru"):
-    for b in (1, 32):
-        d = load(f"infer_{cell}_{b}")
-        n, o, t = infer(d, "naive"), infer(d, "openblas"), torch[f"{cell}_infer{b}_p50_s"]
-        print(f"{cell + f' infer b={b} p50 (us)':34s} {n * 1e6:10.0f} {o * 1e6:10.0f} "
-              f"{t * 1e6:10.0f} {t / o:13.2f}x")
-print("in-process PyTorch training loop (cross-check of the peer), steps/s: " +
-      ", ".join(f"{c} {torch[c + '_train_steps_per_s']:.1f}" for c in ("rnn", "lstm", "gru")))
+def speed_table():
+    print(f"{'workload':34s} {'naive':>10s} {'openblas':>10s} {'pytorch':>10s} {'openblas/torch':>14s}")
+    for cell in ("rnn", "lstm", "gru"):
+        d = load(f"synth_{cell}")
+        n, o, t = train(d, "naive"), train(d, "openblas"), train(d, "pytorch")
+        print(f"{cell + ' train 32x50x32->128 (steps/s)':34s} {n[0]:10.1f} {o[0]:10.1f} {t[0]:10.1f} "
+              f"{o[0] / t[0]:13.2f}x   (per CPU second: {n[1]:.1f} / {o[1]:.1f} / {t[1]:.1f})")
+    for cell in ("lstm", "gru"):
+        d = load(f"fashion_{cell}")
+        n, o, t = train(d, "naive"), train(d, "openblas"), train(d, "pytorch")
+        print(f"{cell + ' train fashion b=64 (seq/s)':34s} {n[2]:10.0f} {o[2]:10.0f} {t[2]:10.0f} "
+              f"{o[2] / t[2]:13.2f}x   (steps/s {n[0]:.1f} / {o[0]:.1f} / {t[0]:.1f})")
+    for cell in ("rnn", "lstm", "gru"):
+        for b in (1, 32):
+            d = load(f"infer_{cell}_{b}")
+            n, o, t = infer(d, "naive"), infer(d, "openblas"), torch[f"{cell}_infer{b}_p50_s"]
+            print(f"{cell + f' infer b={b} p50 (us)':34s} {n * 1e6:10.0f} {o * 1e6:10.0f} "
+                  f"{t * 1e6:10.0f} {t / o:13.2f}x")
+    print("in-process PyTorch training loop (cross-check of the peer), steps/s: " +
+          ", ".join(f"{c} {torch[c + '_train_steps_per_s']:.1f}" for c in ("rnn", "lstm", "gru")))
+
+
+if speed:
+    speed_table()
 for cell in ("lstm", "gru"):
     p = os.path.join(out, f"quality_{cell}.json")
     if not os.path.exists(p):
