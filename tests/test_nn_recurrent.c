@@ -5,7 +5,9 @@
  * (the input and every weight and bias), for 1 and 2 layers, one and two
  * directions, with both kernel tables; the loss through a linear head in a
  * model; PyTorch's parameter names and shapes; weight files; gradient
- * clipping. Values against PyTorch itself: tools/parity/rnn_torch.py.
+ * clipping; PyTorch's own float64 forward, loss and gradients for every
+ * cell (tests/ref/rnn, made by make_ref.py there). The float32 build
+ * against PyTorch: tools/parity/rnn_torch.py.
  */
 #include <check.h>
 #include <math.h>
@@ -285,6 +287,85 @@ START_TEST(test_clip_grad_norm)
 }
 END_TEST
 
+/* Against PyTorch itself, in float64, without PyTorch at test time: the
+ * rnn task's network (2 bidirectional layers, hidden 4, a linear head) with
+ * PyTorch's own initial weights, one batch, forward, loss and every
+ * gradient, as tests/ref/rnn/make_ref.py computed them. */
+#ifndef RNN_REF_DIR
+#error "RNN_REF_DIR: the directory of tests/ref/rnn"
+#endif
+
+static void read_doubles(FILE *f, double *out, size_t n, const char *what)
+{
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(fscanf(f, "%lf", &out[i]) == 1, "%s: value %zu unreadable", what, i);
+}
+
+static void build_ref(nn_model *m, nn_backend *be, int v, nn_cell cell)
+{
+    char err[256];
+    ck_assert_msg(nn_backend_init(be, variants[v], 1, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(nn_model_init(m, 5, 3, 1), 0);
+    int r = nn_add_recurrent(m, "rnn", 0, cell, 4, 2, 1);
+    ck_assert_int_gt(r, 0);
+    ck_assert_int_gt(nn_add_linear(m, "fc", r, 3, 1), 0);
+    ck_assert_msg(nn_model_compile(m, be, 3, err, sizeof err) == 0, "%s", err);
+}
+
+START_TEST(test_recurrent_pytorch_reference)
+{
+    static const nn_cell cells[] = {NN_CELL_RNN_TANH, NN_CELL_RNN_RELU, NN_CELL_LSTM, NN_CELL_GRU};
+    for (int v = 0; v < N_VARIANTS; v++)
+        for (int k = 0; k < 4; k++) {
+            const char *name = nn_cell_name(cells[k]);
+            char path[512], err[512];
+            nn_model m, g;
+            nn_backend be, be2;
+            build_ref(&m, &be, v, cells[k]);
+            build_ref(&g, &be2, v, cells[k]);
+            snprintf(path, sizeof path, "%s/%s.weights.bin", RNN_REF_DIR, name);
+            ck_assert_msg(nn_weights_load(&m, path, err, sizeof err) == 0, "%s", err);
+            snprintf(path, sizeof path, "%s/%s.grads.bin", RNN_REF_DIR, name);
+            ck_assert_msg(nn_weights_load(&g, path, err, sizeof err) == 0, "%s", err);
+            snprintf(path, sizeof path, "%s/%s.txt", RNN_REF_DIR, name);
+            FILE *f = fopen(path, "r");
+            ck_assert_msg(f != NULL, "%s: cannot open", path);
+            ck_assert(fscanf(f, "%*[^\n]\n") == 0); /* the comment line */
+            double xd[45], yd[3], logits[9], loss;
+            read_doubles(f, xd, 45, path);
+            read_doubles(f, yd, 3, path);
+            read_doubles(f, logits, 9, path);
+            read_doubles(f, &loss, 1, path);
+            fclose(f);
+            nn_real x[45];
+            int32_t y[3];
+            for (int i = 0; i < 45; i++)
+                x[i] = xd[i];
+            for (int i = 0; i < 3; i++)
+                y[i] = (int32_t)yd[i];
+            nn_model_zero_grad(&m);
+            nn_model_forward(&m, x, 3, 1);
+            double l = nn_model_loss(&m, 3, y);
+            nn_model_backward(&m, 3, y);
+            ck_assert_msg(fabs(l - loss) <= 1e-12 * fabs(loss), "%s (%s): loss %.17g, torch %.17g",
+                          name, variants[v]->name, l, loss);
+            for (int i = 0; i < 9; i++)
+                ck_assert_msg(fabs(nn_model_output(&m)[i] - logits[i]) <= 1e-12,
+                              "%s (%s): logit %d: %.17g, torch %.17g", name, variants[v]->name, i,
+                              nn_model_output(&m)[i], logits[i]);
+            ck_assert_int_eq(m.n_weights, g.n_weights);
+            for (size_t i = 0; i < m.n_weights; i++)
+                ck_assert_msg(fabs(m.grads[i] - g.weights[i]) <= 1e-12,
+                              "%s (%s): gradient %zu: %.17g, torch %.17g", name, variants[v]->name,
+                              i, m.grads[i], g.weights[i]);
+            nn_model_free(&m);
+            nn_model_free(&g);
+            nn_backend_release(&be);
+            nn_backend_release(&be2);
+        }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("nn_recurrent");
@@ -297,6 +378,7 @@ int main(void)
     tcase_add_test(o, test_recurrent_params);
     tcase_add_test(o, test_recurrent_weights_round_trip);
     tcase_add_test(o, test_clip_grad_norm);
+    tcase_add_test(o, test_recurrent_pytorch_reference);
     suite_add_tcase(s, o);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

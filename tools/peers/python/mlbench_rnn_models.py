@@ -10,7 +10,7 @@ Shared by the rnn:pytorch peer (tools/peers/rnn_torch.py), the parity tool
 import torch
 import torch.nn as nn
 
-from mlbench_cnn_models import load_into, read_weights, write_weights  # noqa: F401
+from mlbench_cnn_models import MAGIC, load_into, read_weights, write_weights  # noqa: F401
 
 GATES = {1: "rnn", 3: "gru", 4: "lstm"}
 
