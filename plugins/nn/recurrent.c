@@ -22,6 +22,7 @@
 #include "nn.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,6 +182,9 @@ int nn_recurrent_compile(nn_node *nd, int max_batch, double *bytes)
     r->max_batch = max_batch;
     size_t seq = T * B; /* rows of one sequence matrix */
     size_t total = 0;
+    /* The GEMMs take int dimensions: rows T*B (and T*B - B). */
+    if (seq > (size_t)INT_MAX || GH > (size_t)INT_MAX / 4)
+        return -EOVERFLOW;
 #define TAKE(field, count)                                                                         \
     do {                                                                                           \
         size_t c_ = (count);                                                                       \
