@@ -48,6 +48,7 @@ void nn_model_free(nn_model *m)
         nn_free(nd->save_mean);
         nn_free(nd->save_invstd);
         nn_free(nd->cache);
+        nn_recurrent_free(nd);
     }
     free(m->nodes);
     free(m->params);
@@ -312,6 +313,8 @@ int nn_model_compile(nn_model *m, const nn_backend *be, int max_batch, char *err
         if (nd->op == NN_OP_BN && (!(nd->save_mean = nn_alloc((size_t)nd->c, sizeof(nn_real))) ||
                                    !(nd->save_invstd = nn_alloc((size_t)nd->c, sizeof(nn_real)))))
             goto oom;
+        if (nd->op == NN_OP_RECURRENT && nn_recurrent_compile(nd, max_batch, &bytes) < 0)
+            goto oom;
         if (nd->op == NN_OP_CONV) {
             size_t s = be->k->conv_scratch(&nd->conv, max_batch);
             if (s > scratch)
@@ -366,6 +369,8 @@ void nn_model_init_weights(nn_model *m, uint64_t seed)
                 m->params[nd->p_mean].data[ch] = 0;
                 m->params[nd->p_var].data[ch] = 1;
             }
+        } else if (nd->op == NN_OP_RECURRENT) {
+            nn_recurrent_init_weights(m, nd, &r);
         }
     }
 }
@@ -435,6 +440,9 @@ void nn_model_forward(nn_model *m, const nn_real *x, int n, int training)
         case NN_OP_ADD:
             nn_add_forward(count, a->y, m->nodes[nd->in1].y, nd->y);
             break;
+        case NN_OP_RECURRENT:
+            nn_recurrent_forward(m, nd, a->y, n);
+            break;
         case NN_OP_FLATTEN: /* a view of its input */
         case NN_OP_INPUT:
             break;
@@ -503,6 +511,9 @@ void nn_model_backward(nn_model *m, int n, const int32_t *labels)
         case NN_OP_ADD:
             nn_add_backward(count, nd->dy, dx, m->nodes[nd->in1].dy);
             break;
+        case NN_OP_RECURRENT:
+            nn_recurrent_backward(m, nd, dx, n);
+            break;
         case NN_OP_FLATTEN: /* shares its input's gradient */
         case NN_OP_INPUT:
             break;
@@ -527,6 +538,19 @@ double nn_model_forward_flops(const nn_model *m)
             macs += (double)nd->size * nd->conv.c_in * nd->conv.k * nd->conv.k;
         else if (nd->op == NN_OP_LINEAR)
             macs += (double)nd->c * m->nodes[nd->in0].c;
+        else if (nd->op == NN_OP_RECURRENT)
+            macs += nn_recurrent_flops(nd) / 2;
     }
     return 2 * macs;
+}
+
+int nn_model_push_node(nn_model *m, nn_op op, int in0, int in1)
+{
+    return push_node(m, op, in0, in1);
+}
+
+int nn_model_push_param(nn_model *m, const char *module, const char *leaf, int trainable,
+                        int ndim, const int *dims)
+{
+    return push_param(m, module, leaf, trainable, ndim, dims);
 }

@@ -206,6 +206,7 @@ typedef enum {
     NN_OP_GAP,
     NN_OP_ADD,
     NN_OP_FLATTEN,
+    NN_OP_RECURRENT, /* recurrent.c: rnn, lstm, gru over a sequence */
 } nn_op;
 
 #define NN_NAME_MAX 64
@@ -239,6 +240,7 @@ typedef struct {
     int32_t *argmax; /* max pooling */
     nn_real *save_mean, *save_invstd; /* batch norm, [c] */
     nn_real *cache;                   /* convolution's forward-to-backward cache, or NULL */
+    struct nn_recurrent *rec;         /* NN_OP_RECURRENT: shape and buffers, owned */
 } nn_node;
 
 typedef struct {
@@ -348,5 +350,71 @@ int nn_weights_save(const nn_model *m, const char *path, char *err, size_t errle
  * be in the file with the same shape, and the file must hold nothing else.
  * On error, the model's values are unspecified. */
 int nn_weights_load(nn_model *m, const char *path, char *err, size_t errlen);
+
+/* ---- recurrent layers (recurrent.c) ------------------------------------
+ *
+ * PyTorch's nn.RNN (tanh or relu), nn.LSTM and nn.GRU with batch_first=True
+ * and bias=True: the same equations, gate order (LSTM i, f, g, o; GRU r, z,
+ * n, the reset gate applied to W_hn h + b_hn) and parameter names and
+ * layout ("<name>.weight_ih_l0" [G*H, in], "weight_hh_l0" [G*H, H],
+ * "bias_ih_l0", "bias_hh_l0" [G*H], "_reverse" for the second direction),
+ * so that a state_dict maps onto a weight file one to one.
+ *
+ * As a graph node it reads a per-sample input of shape (T, I, 1), i.e.
+ * x [n, T, I] batch-first, and outputs the last time step of the top
+ * layer, [n, H * directions] (PyTorch's output[:, -1, :]), for a linear
+ * head. Inside, sequences are time-major so that one step of the whole
+ * batch, and the previous step's hidden state, are one strided matrix: the
+ * input projections of all steps are one GEMM, and only the recurrent GEMM
+ * runs per step, forward and backward. Initial states are zero. */
+
+typedef enum { NN_CELL_RNN_TANH = 0, NN_CELL_RNN_RELU, NN_CELL_LSTM, NN_CELL_GRU } nn_cell;
+
+typedef struct nn_recurrent {
+    nn_cell cell;
+    int seq_len, input_size, hidden, layers, dirs;
+    int gates;     /* G: 1 (rnn), 4 (lstm: i f g o), 3 (gru: r z n) */
+    int p_first;   /* params[p_first + 4 * (layer * dirs + dir) + k]: k = w_ih, w_hh, b_ih, b_hh */
+    int max_batch; /* B, the batch the buffers below hold */
+    nn_real *x0, *dx0; /* [T, B, I]: the input, time-major, and its gradient */
+    nn_real *y, *dy;   /* per layer [T, B, H*D]: hidden states (both directions side by side) */
+    nn_real *act;      /* per layer and direction [T, B, G*H]: gates after their nonlinearity */
+    nn_real *c, *tc;   /* lstm, per layer and direction [T, B, H]: cell state and its tanh */
+    nn_real *hn;       /* gru, per layer and direction [T, B, H]: W_hn h + b_hn */
+    nn_real *dg, *dhh; /* [T, B, G*H]: gates' pre-activation gradients, input and recurrent side
+                        * (the same buffer except for gru, where the n gate's differ by r) */
+    nn_real *hh;       /* [B, G*H]: one step's h W_hh^T + b_hh */
+    nn_real *dh, *dc, *dhz; /* [B, H]: gradients carried to the previous step */
+} nn_recurrent;
+
+/* "rnn_tanh", "rnn_relu", "lstm", "gru"; -1 for another name. */
+int nn_cell_parse(const char *name);
+const char *nn_cell_name(nn_cell cell);
+
+/* Appends a stack of `layers` recurrent layers of `hidden` units (two
+ * directions when bidirectional) reading node `in`, whose per-sample shape
+ * must be (T, I, 1). Returns the node's index or a negative errno. */
+int nn_add_recurrent(nn_model *m, const char *name, int in, nn_cell cell, int hidden, int layers,
+                     int bidirectional);
+
+/* For model.c: buffers for batches up to max_batch, release, PyTorch's
+ * initialisation (every tensor U(-1/sqrt(H), 1/sqrt(H))), the passes, and
+ * the forward pass's floating-point operations per sample. */
+int nn_recurrent_compile(nn_node *nd, int max_batch, double *bytes);
+void nn_recurrent_free(nn_node *nd);
+void nn_recurrent_init_weights(nn_model *m, const nn_node *nd, nn_rng *r);
+void nn_recurrent_forward(const nn_model *m, nn_node *nd, const nn_real *x, int n);
+void nn_recurrent_backward(const nn_model *m, nn_node *nd, nn_real *dx, int n);
+double nn_recurrent_flops(const nn_node *nd);
+
+/* Builders' access to the graph (model.c), for layers defined in other
+ * files: append a node or a named tensor; index or negative errno. */
+int nn_model_push_node(nn_model *m, nn_op op, int in0, int in1);
+int nn_model_push_param(nn_model *m, const char *module, const char *leaf, int trainable,
+                        int ndim, const int *dims);
+
+/* torch.nn.utils.clip_grad_norm_: scales g by max_norm / (norm + 1e-6) when
+ * that is below 1; returns the norm before clipping (computed in double). */
+double nn_clip_grad_norm(nn_real *g, size_t n, double max_norm);
 
 #endif

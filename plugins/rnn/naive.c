@@ -1,0 +1,10 @@
+/*
+ * rnn:naive, the reference point: the NN core's loop GEMM for the input
+ * projections and the recurrent step; single-threaded.
+ */
+#include "rnn.h"
+
+MLB_DEFINE_VARIANT(rnn, nn_kernels_naive, "naive",
+                   "loop GEMM for the input projection and each recurrent step, single-threaded "
+                   "(reference point)",
+                   NULL);

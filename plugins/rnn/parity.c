@@ -1,0 +1,158 @@
+/*
+ * rnn-parity: the C half of tools/parity/rnn_torch.py. Builds the rnn
+ * task's network (a recurrent stack and a linear head on the last step),
+ * initialises it from a seed, runs one batch forward and backward with the
+ * chosen kernel table, and writes into DIR:
+ *
+ *   weights.bin   the initial weights (docs/weights-format.md)
+ *   x.npy, y.npy  the batch: float32 sequences [n, T, I], int64 labels
+ *   logits.npy    the network's output for the batch, float32
+ *   loss.npy      the mean softmax cross-entropy, float64 (one value)
+ *   grads.bin     weight-file layout, each tensor holding its gradient
+ *
+ * The Python side loads weights.bin into the same PyTorch module, repeats
+ * the pass and compares. Not installed; built for the parity tool only.
+ *
+ *   rnn-parity CELL VARIANT BATCH T I H LAYERS BIDIR SEED DIR
+ */
+#include "rnn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A C-order array as NumPy's .npy (format 1.0, little-endian host). */
+static int write_npy(const char *dir, const char *name, const char *descr, const void *data,
+                     size_t elem, int ndim, const size_t *shape)
+{
+    char path[4096], hdr[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int len = snprintf(hdr, sizeof hdr, "{'descr': '%s', 'fortran_order': False, 'shape': (",
+                       descr);
+    size_t count = 1;
+    for (int i = 0; i < ndim; i++) {
+        len += snprintf(hdr + len, sizeof hdr - (size_t)len, "%zu,%s", shape[i],
+                        i + 1 < ndim ? " " : "");
+        count *= shape[i];
+    }
+    len += snprintf(hdr + len, sizeof hdr - (size_t)len, "), }");
+    size_t pad = (64 - (10 + (size_t)len + 1) % 64) % 64;
+    size_t hl = (size_t)len + pad + 1;
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        fprintf(stderr, "rnn-parity: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hl & 0xff),
+                             (unsigned char)(hl >> 8)};
+    int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(hdr, 1, (size_t)len, f) == (size_t)len;
+    for (size_t i = 0; ok && i < pad; i++)
+        ok = fputc(' ', f) != EOF;
+    ok = ok && fputc('\n', f) != EOF && fwrite(data, elem, count, f) == count;
+    if (fclose(f) != 0 || !ok) {
+        fprintf(stderr, "rnn-parity: %s: write failed\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 11) {
+        fprintf(stderr, "usage: rnn-parity rnn_tanh|rnn_relu|lstm|gru naive|openblas BATCH T I H "
+                        "LAYERS BIDIR SEED DIR\n");
+        return 2;
+    }
+    const char *cell = argv[1], *variant = argv[2], *dir = argv[10];
+    int batch = atoi(argv[3]), T = atoi(argv[4]), I = atoi(argv[5]), H = atoi(argv[6]);
+    int layers = atoi(argv[7]), bidir = atoi(argv[8]);
+    uint64_t seed = strtoull(argv[9], NULL, 10);
+    const nn_kernels *k = !strcmp(variant, "naive")      ? &nn_kernels_naive
+                          : !strcmp(variant, "openblas") ? &nn_kernels_openblas
+                                                         : NULL;
+    if (!k || batch < 1 || nn_cell_parse(cell) < 0) {
+        fprintf(stderr, "rnn-parity: bad cell '%s', variant '%s' or batch %d\n", cell, variant,
+                batch);
+        return 2;
+    }
+    const char *model = !strncmp(cell, "rnn_", 4) ? "rnn" : cell;
+    const char *nonlin = !strcmp(cell, "rnn_relu") ? "relu" : "tanh";
+    char err[512], path[4096];
+    nn_backend be;
+    nn_model m;
+    const int classes = 10;
+    if (nn_backend_init(&be, k, 1, err, sizeof err) < 0 ||
+        rnn_model_build(&m, model, nonlin, T, I, H, layers, bidir, classes, err, sizeof err) < 0) {
+        fprintf(stderr, "rnn-parity: %s\n", err);
+        return 1;
+    }
+    int rc = 1;
+    float *x = NULL;
+    int32_t *y = NULL;
+    int64_t *y64 = NULL;
+    if (nn_model_compile(&m, &be, batch, err, sizeof err) < 0) {
+        fprintf(stderr, "rnn-parity: %s\n", err);
+        goto out;
+    }
+    nn_model_init_weights(&m, seed);
+    snprintf(path, sizeof path, "%s/weights.bin", dir);
+    if (nn_weights_save(&m, path, err, sizeof err) < 0) {
+        fprintf(stderr, "rnn-parity: %s\n", err);
+        goto out;
+    }
+    nn_rng r;
+    nn_rng_seed(&r, seed + 1);
+    size_t d = nn_model_input_size(&m);
+    x = malloc((size_t)batch * d * sizeof *x);
+    y = malloc((size_t)batch * sizeof *y);
+    y64 = malloc((size_t)batch * sizeof *y64);
+    if (!x || !y || !y64)
+        goto out;
+    for (size_t i = 0; i < (size_t)batch * d; i++)
+        x[i] = (float)nn_rng_normal(&r);
+    for (int i = 0; i < batch; i++)
+        y64[i] = y[i] = (int32_t)nn_rng_below(&r, classes);
+
+    nn_model_zero_grad(&m);
+    nn_model_forward(&m, x, batch, 1);
+    double loss = nn_model_loss(&m, batch, y);
+    nn_model_backward(&m, batch, y);
+
+    size_t xs[3] = {(size_t)batch, (size_t)T, (size_t)I}, ys[1] = {(size_t)batch};
+    size_t ls[2] = {(size_t)batch, (size_t)classes}, one[1] = {1};
+    if (write_npy(dir, "x.npy", "<f4", x, 4, 3, xs) < 0 ||
+        write_npy(dir, "y.npy", "<i8", y64, 8, 1, ys) < 0 ||
+        write_npy(dir, "logits.npy", "<f4", nn_model_output(&m), 4, 2, ls) < 0 ||
+        write_npy(dir, "loss.npy", "<f8", &loss, 8, 1, one) < 0)
+        goto out;
+    /* Gradients in the weight-file layout: point each tensor at its
+     * gradient for the save, then back. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < m.n_params; i++) {
+            float *t = m.params[i].data;
+            m.params[i].data = m.params[i].grad;
+            m.params[i].grad = t;
+        }
+        snprintf(path, sizeof path, "%s/grads.bin", dir);
+        if (!pass && nn_weights_save(&m, path, err, sizeof err) < 0) {
+            fprintf(stderr, "rnn-parity: %s\n", err);
+            pass = 2; /* swap back below, then fail */
+            for (int i = 0; i < m.n_params; i++) {
+                float *t = m.params[i].data;
+                m.params[i].data = m.params[i].grad;
+                m.params[i].grad = t;
+            }
+            goto out;
+        }
+    }
+    printf("%s %s: %zu parameters, loss %.6f\n", cell, variant, m.n_weights, loss);
+    rc = 0;
+out:
+    free(x);
+    free(y);
+    free(y64);
+    nn_model_free(&m);
+    nn_backend_release(&be);
+    return rc;
+}
