@@ -111,20 +111,16 @@ int mlb_export_markdown(const cJSON *doc, const char *path, char *err, size_t er
 
 int mlb_export_check_path(const char *what, const char *path, char *err, size_t errlen)
 {
-    struct stat st;
     if (!*path) {
         snprintf(err, errlen, "%s: empty file name", what);
         return -EINVAL;
     }
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "%s %s: is a directory", what, path);
-        return -EISDIR;
-    }
+    /* Through a link, the temporary file goes next to the file it names;
+     * a device or FIFO is written through, its directory untouched. */
     char dir[PATH_MAX];
-    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir) {
-        snprintf(err, errlen, "%s %s: path too long", what, path);
-        return -ENAMETOOLONG;
-    }
+    int rc = mlb_output_check(what, path, dir, sizeof dir, err, errlen);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
     char *slash = strrchr(dir, '/');
     if (slash)
         *(slash == dir ? slash + 1 : slash) = '\0';

@@ -244,8 +244,10 @@ void mlb_fmt_time(char *b, size_t n, double s)
         snprintf(b, n, "%.1f \xc2\xb5s", s * 1e6);
     else if (s < 1)
         snprintf(b, n, "%.2f ms", s * 1e3);
-    else
+    else if (s < 1e6)
         snprintf(b, n, "%.3f s", s);
+    else /* a diverged value: 1e+300 s, not 301 digits */
+        snprintf(b, n, "%.4g s", s);
 }
 
 void mlb_fmt_rate(char *b, size_t n, double v)
