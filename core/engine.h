@@ -68,6 +68,9 @@ typedef struct {
     int interrupted;
     int setup_rejected;  /* a group failed in setup as a whole (exit status 2) */
     double equivalence;  /* relative margin of practical equivalence for times; 0: default */
+    /* "" unless the analysis failed; the document then holds the measured
+     * repetitions and this reason, without summaries or comparisons. */
+    char analysis_error[256];
 } mlb_session;
 
 /* Builds each run's summary and the comparisons of each group. */

@@ -457,7 +457,12 @@ int main(int argc, char **argv)
     double t0 = mlb_now();
     execute(&c, &s);
     double t1 = mlb_now();
-    mlb_session_analyze(&s);
+    /* Measured repetitions are written whatever the analysis does. */
+    int analysis_rc = mlb_session_analyze(&s);
+    if (analysis_rc < 0)
+        fprintf(stderr, "mlbench-engine: the analysis failed (%s): the results hold the "
+                        "repetitions without summaries or comparisons\n",
+                s.analysis_error[0] ? s.analysis_error : "unknown reason");
     double t2 = mlb_now();
     cJSON *doc = mlb_results_json(&s, env);
     if (!c.quiet || !c.output)
@@ -493,6 +498,8 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < s.n_runs; i++)
             if (s.runs[i].status != MLB_REP_OK)
                 exit_code = 1;
+    if (analysis_rc < 0 && !exit_code)
+        exit_code = 1;
     if (s.setup_rejected && exit_code < 2)
         exit_code = 2;
     if (s.interrupted)

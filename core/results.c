@@ -61,6 +61,8 @@ cJSON *mlb_results_json(const mlb_session *s, cJSON *environment)
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddStringToObject(doc, "schema", RESULT_SCHEMA);
     cJSON_AddStringToObject(doc, "status", s->interrupted ? "interrupted" : "complete");
+    if (s->analysis_error[0])
+        cJSON_AddStringToObject(doc, "analysis_error", s->analysis_error);
     cJSON_AddItemToObject(doc, "environment", environment);
     cJSON *runs = cJSON_AddArrayToObject(doc, "runs");
     for (size_t i = 0; i < s->n_runs; i++)

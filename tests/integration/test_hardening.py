@@ -1,0 +1,207 @@
+"""Issue 12 (hardening), analysis, outputs and parsers: what a diverged
+plugin, a careless file or a hostile path does cannot abort the engine, lose
+measured repetitions, replace a device node or write invalid output. Each
+case runs the real binary."""
+import json
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import tempfile
+import unittest
+
+from common import ENGINE, ENV, PluginDir, main, run
+
+
+def strict_json(text):
+    """json.loads that refuses NaN/Infinity, which are not JSON."""
+    def bad(c):
+        raise ValueError("not JSON: " + c)
+    return json.loads(text, parse_constant=bad)
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="mlb-hard-")
+        self.pd = PluginDir("hostile_a", "hostile_b")
+        self.plugins = self.pd.path
+
+    def tearDown(self):
+        shutil.rmtree(self.plugins, ignore_errors=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def p(self, name):
+        return os.path.join(self.dir, name)
+
+    def write(self, name, text):
+        with open(self.p(name), "w") as f:
+            f.write(text)
+        return self.p(name)
+
+    def engine(self, *args, check=0, env=None):
+        return run(["--plugin-dir", self.plugins, "--warmup", "0", "--quiet"] + list(args),
+                   check=check, env=env)
+
+    def load(self, path):
+        with open(path, encoding="utf-8") as f:  # strict: invalid UTF-8 raises
+            return strict_json(f.read())
+
+
+class ExtremeValues(Base):
+    """GSL's abort on huge values (Welch's df overflows near 1e77), and
+    statistics of values near the ends of the double range."""
+
+    def test_stats_huge_values_do_not_abort(self):
+        a = self.write("a", "1e80\n2e80\n3e80\n")
+        b = self.write("b", "1\n2\n3\n")
+        p = run(["stats", a, b], check=0)
+        self.assertIn("Welch t-test", p.stdout)
+        self.assertIn("t = 3.4641, df = 2", p.stdout)
+        doc = strict_json(run(["stats", a, b, "--json"], check=0).stdout)
+        self.assertAlmostEqual(doc["welch_df"], 2.0, places=9)
+
+    def test_stats_beyond_range_is_null_with_a_reason(self):
+        a = self.write("a", "-1.7e308\n1.7e308\n-1.7e308\n1.7e308\n")
+        b = self.write("b", "1\n2\n3\n4\n")
+        doc = strict_json(run(["stats", a, b, "--json"], check=0).stdout)
+        self.assertIsNone(doc["a"]["sd"])
+        self.assertIn("range of a double", doc["a"]["range_why"])
+        self.assertIsNone(doc["welch_p"])
+        self.assertIsNotNone(doc["welch_why"])
+        self.assertEqual(doc["chosen_test"], "mann-whitney")
+
+    def test_stats_subnormal(self):
+        a = self.write("a", "5e-324\n1e-323\n1.5e-323\n")
+        doc = strict_json(run(["stats", a, "--json"], check=0).stdout)
+        self.assertFalse(doc["constant"])
+        self.assertEqual(doc["sd"], 5e-324)  # 2^-1074, not the 0 of an underflow
+
+    def test_engine_diverged_loss_writes_the_document(self):
+        for v in ("1e100", "1e300", "-1e300"):
+            out = self.p("r.json")
+            self.engine("--plugin", "hostile:a,b", "--param", "value=" + v, "--repetitions", "4",
+                        "--output", out, "--html", self.p("r.html"), "--csv", self.p("r.csv"),
+                        "--markdown", self.p("r.md"))
+            doc = self.load(out)
+            self.assertNotIn("analysis_error", doc)
+            loss = [c for c in doc["comparisons"] if c["quantity"] == "metric:loss"]
+            self.assertEqual(len(loss), 1)
+            m = doc["runs"][0]["summary"]["metrics"]["loss"]
+            self.assertAlmostEqual(m["median"] / float(v), 1.15, places=9)
+            for name in ("r.html", "r.csv", "r.md"):
+                with open(self.p(name), encoding="utf-8") as f:
+                    self.assertNotIn("nan", f.read().lower().replace("nan-", ""), name)
+
+    def _compare_with_wall(self, value):
+        base = self.p("base.json")
+        self.engine("--plugin", "hostile:a,b", "--repetitions", "5", "--output", base)
+        doc = self.load(base)
+        for r in doc["runs"]:
+            for i, rep in enumerate(r["repetitions"]):
+                rep["phases"]["train"]["wall_s"] = value * (1 + i / 10)
+        ext = self.p("ext.json")
+        with open(ext, "w") as f:
+            json.dump(doc, f)
+        return base, ext
+
+    def test_compare_huge_and_subnormal_times(self):
+        for value, rc in ((1e300, 1), (5e-324, 0)):
+            base, ext = self._compare_with_wall(value)
+            p = run(["compare", base, ext, "--json"], check=rc)
+            got = strict_json(p.stdout)
+            train = [c for c in got["comparisons"] if c["quantity"] == "train"]
+            self.assertEqual(len(train), 2)
+            run(["compare", ext, ext], check=0)
+            run(["report", ext, "--html", self.p("e.html"), "--csv", self.p("e.csv")], check=0)
+
+    def test_failed_analysis_keeps_the_repetitions(self):
+        out = self.p("r.json")
+        env = dict(ENV, MLBENCH_TEST_FAULT="analysis")
+        p = self.engine("--plugin", "hostile:a,b", "--repetitions", "3", "--output", out,
+                        "--html", self.p("r.html"), check=1, env=env)
+        self.assertIn("the analysis failed", p.stderr)
+        doc = self.load(out)
+        self.assertIn("MLBENCH_TEST_FAULT", doc["analysis_error"])
+        self.assertEqual([len(r["repetitions"]) for r in doc["runs"]], [3, 3])
+        self.assertEqual(doc["comparisons"], [])
+        self.assertTrue(os.path.getsize(self.p("r.html")) > 0)
+        run(["report", out, "--markdown", self.p("r.md")], check=0)
+
+
+class OutputPaths(Base):
+    """--output and report paths: checked before the run; device nodes,
+    FIFOs and links are never replaced by rename()."""
+
+    def quick(self, *args, check=0):
+        return self.engine("--plugin", "hostile:a", "--repetitions", "1", *args, check=check)
+
+    def test_bad_paths_fail_at_start(self):
+        os.mkdir(self.p("d"))
+        os.symlink("nowhere/x.json", self.p("dangling"))
+        os.symlink("loop1", self.p("loop2"))
+        os.symlink("loop2", self.p("loop1"))
+        with open(self.p("file"), "w"):
+            pass
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(self.p("sock"))
+        try:
+            for opt in ("--output", "--html", "--csv", "--markdown"):
+                for bad in ("d", "missing/x.json", "dangling", "loop1", "sock", "file/x"):
+                    p = self.quick(opt, self.p(bad), check=2)
+                    # refused before measuring: no progress line, no repetition
+                    self.assertNotIn("repetitions ok", p.stderr, (opt, bad))
+                    self.assertIn(opt, p.stderr)
+            p = run(["report", self.p("d"), "--html", self.p("sock")], check=2)
+            self.assertIn("socket", p.stderr)
+        finally:
+            sock.close()
+
+    def test_symlink_is_kept_and_its_file_written(self):
+        os.mkdir(self.p("real"))
+        os.symlink("real/r.json", self.p("link.json"))
+        self.quick("--output", self.p("link.json"))
+        self.assertTrue(os.path.islink(self.p("link.json")))
+        self.load(self.p("real/r.json"))
+        self.quick("--output", self.p("link.json"), "--markdown", self.p("link.json"))
+        self.assertTrue(os.path.islink(self.p("link.json")))
+        self.assertEqual(sorted(os.listdir(self.p("real"))), ["r.json"])
+
+    def test_fifo_is_written_through(self):
+        fifo = self.p("fifo")
+        os.mkfifo(fifo)
+        reader = subprocess.Popen(["cat", fifo], stdout=subprocess.PIPE)
+        try:
+            self.quick("--output", fifo)
+            out, _ = reader.communicate(timeout=60)
+        finally:
+            if reader.poll() is None:
+                reader.kill()
+                reader.wait()
+        strict_json(out.decode("utf-8"))
+        self.assertTrue(stat.S_ISFIFO(os.lstat(fifo).st_mode))
+        # No reader: an error, not a hang, and the FIFO is still a FIFO.
+        p = self.quick("--output", fifo, check=2)
+        self.assertIn("no reader", p.stderr)
+        self.assertTrue(stat.S_ISFIFO(os.lstat(fifo).st_mode))
+
+    def test_char_device_is_written_through(self):
+        # A null device node of our own first: a binary that would replace
+        # a device by rename() replaces this one, and never gets /dev/null.
+        node = self.p("null")
+        try:
+            os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        except PermissionError:
+            self.skipTest("mknod needs root: the device node case is not checked")
+        self.quick("--output", node, "--html", node, "--csv", node, "--markdown", node)
+        self.assertTrue(stat.S_ISCHR(os.lstat(node).st_mode))
+        r = self.p("r.json")
+        self.quick("--output", r)
+        run(["report", r, "--html", node, "--markdown", node], check=0)
+        self.assertTrue(stat.S_ISCHR(os.lstat(node).st_mode))
+        self.assertEqual(sorted(os.listdir(self.dir)), ["null", "r.json"])
+        self.quick("--output", "/dev/null", "--html", "/dev/null")
+        self.assertTrue(stat.S_ISCHR(os.stat("/dev/null").st_mode))
+
+if __name__ == "__main__":
+    main()
