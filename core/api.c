@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "ctx.h"
+#include "utf8.h"
 
 double mlb_now(void)
 {
@@ -220,8 +221,10 @@ int mlb_error(mlb_ctx *ctx, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(ctx->err, sizeof ctx->err, fmt, ap);
+    int n = vsnprintf(ctx->err, sizeof ctx->err, fmt, ap);
     va_end(ap);
+    if (n >= (int)sizeof ctx->err) /* cut on a character, not inside one */
+        mlb_utf8_trim_end(ctx->err);
     return MLB_EFAIL;
 }
 
@@ -264,7 +267,7 @@ void mlb_report_metric_ex(mlb_ctx *ctx, const char *name, double value, mlb_dire
         ctx->cap_metrics = cap;
     }
     mlb_metric *m = &ctx->metrics[ctx->n_metrics++];
-    snprintf(m->name, sizeof m->name, "%s", name);
+    mlb_utf8_excerpt(m->name, sizeof m->name, name, sizeof m->name - 1);
     m->value = value;
     m->dir = dir >= 0 ? 1 : -1;
     m->rel_tol = rel_tol;

@@ -828,7 +828,7 @@ int mlb_cmd_compare(int argc, char **argv)
             cJSON_AddStringToObject(out, "error", error);
         cJSON_AddStringToObject(out, "summary", summary);
         cJSON_AddNumberToObject(out, "exit_status", exit_code);
-        char *s = cJSON_Print(out);
+        char *s = mlb_json_fix_utf8(out) == 0 ? cJSON_Print(out) : NULL;
         if (!s)
             goto oom;
         printf("%s\n", s);

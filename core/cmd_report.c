@@ -193,6 +193,13 @@ cJSON *mlb_results_load(const char *path, char *err, size_t errlen)
         return NULL;
     }
     free(buf);
+    /* A document edited by hand or by another tool: what is rendered from
+     * it is valid UTF-8 whatever it holds. */
+    if (mlb_json_fix_utf8(doc) < 0) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        cJSON_Delete(doc);
+        return NULL;
+    }
     if (doc_check(doc, path, err, errlen) < 0) {
         cJSON_Delete(doc);
         return NULL;

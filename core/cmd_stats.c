@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "stats.h"
+#include "textbuf.h"
 
 #define CMD "mlbench-engine stats"
 
@@ -140,7 +141,7 @@ static int add_outliers(cJSON *o, const sample_file *f, const mlb_summary *s)
 
 static int print_json(cJSON *o)
 {
-    char *txt = o ? cJSON_Print(o) : NULL;
+    char *txt = o && mlb_json_fix_utf8(o) == 0 ? cJSON_Print(o) : NULL;
     cJSON_Delete(o);
     if (!txt) {
         fprintf(stderr, CMD ": out of memory\n");

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "data_internal.h"
+#include "utf8.h"
 
 #define MAX_CLASSES 65536
 
@@ -335,14 +336,14 @@ static int bad_cell(csv_state *st, size_t lineno, const cell *c, size_t j, int i
                                  "%s:%zu:%zu: empty cell (column %zu%s): a missing value",
                                  st->path, lineno, c->col, j + 1, role);
         return mlb_data_fail(err, err_len, -EINVAL,
-                             "%s:%zu:%zu: missing value '%.40s' (column %zu%s)", st->path,
-                             lineno, c->col, c->s, j + 1, role);
+                             "%s:%zu:%zu: missing value '%s' (column %zu%s)", st->path,
+                             lineno, c->col, MLB_EXCERPT(c->s, 40), j + 1, role);
     }
     if (st->info)
         st->info->non_numeric_cells++;
     return mlb_data_fail(err, err_len, -EINVAL,
-                         "%s:%zu:%zu: '%.40s' is not a finite decimal number (column %zu%s)%s",
-                         st->path, lineno, c->col, c->s, j + 1, role,
+                         "%s:%zu:%zu: '%s' is not a finite decimal number (column %zu%s)%s",
+                         st->path, lineno, c->col, MLB_EXCERPT(c->s, 40), j + 1, role,
                          is_target ? ": a regression target is a number; class labels need "
                                      "classification (classify)"
                                    : "");
@@ -824,12 +825,12 @@ int mlb_data_load_sklearn_csv(const char *path, const mlb_data_opts *opts, mlb_d
         if (header.n < 2 || parse_count(header.v[0].s, &n) < 0)
             rc = mlb_data_fail(err, err_len, -EINVAL,
                                "%s:1:1: header must start \"n_samples,n_features\" (two "
-                               "non-negative integers), got '%.40s'",
-                               path, header.n ? header.v[0].s : "");
+                               "non-negative integers), got '%s'",
+                               path, MLB_EXCERPT(header.n ? header.v[0].s : "", 40));
         else if (parse_count(header.v[1].s, &d) < 0)
             rc = mlb_data_fail(err, err_len, -EINVAL,
-                               "%s:1:%zu: n_features '%.40s' is not a non-negative integer", path,
-                               header.v[1].col, header.v[1].s);
+                               "%s:1:%zu: n_features '%s' is not a non-negative integer", path,
+                               header.v[1].col, MLB_EXCERPT(header.v[1].s, 40));
         else if (n == 0 || d == 0)
             rc = mlb_data_fail(err, err_len, -EINVAL,
                                "%s:1: header announces %zu samples of %zu features: empty", path,

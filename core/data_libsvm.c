@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "data_internal.h"
+#include "utf8.h"
 
 typedef struct {
     size_t row, col; /* col 0-based */
@@ -55,8 +56,9 @@ static int parse_line(mlb_text_reader *r, size_t row, entry_list *ents, double *
     char saved = *p;
     *p = '\0';
     if (mlb_data_parse_number(tok, label) < 0)
-        return mlb_data_fail(err, err_len, -EINVAL, "%s:%zu:%zu: label '%.40s' is not a number",
-                             r->path, r->lineno, (size_t)(tok - r->line) + 1, tok);
+        return mlb_data_fail(err, err_len, -EINVAL, "%s:%zu:%zu: label '%s' is not a number",
+                             r->path, r->lineno, (size_t)(tok - r->line) + 1,
+                             MLB_EXCERPT(tok, 40));
     *p = saved;
     size_t prev = 0; /* last 1-based index, for the increasing check */
     for (;;) {
@@ -81,8 +83,8 @@ static int parse_line(mlb_text_reader *r, size_t row, entry_list *ents, double *
                                  r->lineno, col, (size_t)MLB_DATA_MAX_COLS);
         if (!digits || *p != ':')
             return mlb_data_fail(err, err_len, -EINVAL,
-                                 "%s:%zu:%zu: expected index:value, got '%.40s'", r->path,
-                                 r->lineno, col, tok);
+                                 "%s:%zu:%zu: expected index:value, got '%s'", r->path,
+                                 r->lineno, col, MLB_EXCERPT(tok, 40));
         if (idx == 0)
             return mlb_data_fail(err, err_len, -EINVAL,
                                  "%s:%zu:%zu: feature index 0 (indices start at 1)", r->path,
@@ -101,9 +103,10 @@ static int parse_line(mlb_text_reader *r, size_t row, entry_list *ents, double *
         double v;
         if (mlb_data_parse_number(val, &v) < 0)
             return mlb_data_fail(err, err_len, -EINVAL,
-                                 "%s:%zu:%zu: value '%.40s' of feature %zu is not a finite "
+                                 "%s:%zu:%zu: value '%s' of feature %zu is not a finite "
                                  "number",
-                                 r->path, r->lineno, (size_t)(val - r->line) + 1, val, idx);
+                                 r->path, r->lineno, (size_t)(val - r->line) + 1,
+                                 MLB_EXCERPT(val, 40), idx);
         *p = saved;
         int rc = push_entry(ents, row, idx - 1, v);
         if (rc < 0)

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "data_internal.h"
+#include "utf8.h"
 
 #ifndef MLB_SOURCE_DATA_DIR
 #define MLB_SOURCE_DATA_DIR ""
@@ -468,7 +469,8 @@ static int resolve_files(const char *name, char *a, size_t alen, char *b, size_t
         if (is_file(a) && is_file(b))
             return 2;
         if (is_file(a))
-            snprintf(why, why_len, "'%.200s' exists, '%.200s' does not", a, b);
+            snprintf(why, why_len, "'%s' exists, '%s' does not", MLB_EXCERPT(a, 200),
+                     MLB_EXCERPT(b, 200));
     }
     return 0;
 }
@@ -842,7 +844,7 @@ static double cell_at(const mlb_dataset *ds, size_t i, size_t j)
 static void column_label(const mlb_dataset *ds, size_t j, char *buf, size_t len)
 {
     if (ds->feature_names && ds->feature_names[j])
-        snprintf(buf, len, "'%.40s'", ds->feature_names[j]);
+        snprintf(buf, len, "'%s'", MLB_EXCERPT(ds->feature_names[j], 40));
     else
         snprintf(buf, len, "%zu", j + 1);
 }
@@ -881,8 +883,8 @@ static void find_warnings(const mlb_dataset *ds, const mlb_data_opts *opts, mlb_
             for (size_t k = j + 1; k < ds->d; k++)
                 if (ds->feature_names[j] && ds->feature_names[k] &&
                     !strcmp(ds->feature_names[j], ds->feature_names[k])) {
-                    mlb_data_note_warning(info, "feature name '%.40s' is in columns %zu and %zu",
-                                          ds->feature_names[j], j + 1, k + 1);
+                    mlb_data_note_warning(info, "feature name '%s' is in columns %zu and %zu",
+                                          MLB_EXCERPT(ds->feature_names[j], 40), j + 1, k + 1);
                     k = ds->d; /* one note per name */
                 }
     }
@@ -900,7 +902,7 @@ static void find_warnings(const mlb_dataset *ds, const mlb_data_opts *opts, mlb_
                 continue;
             char name[64];
             if (ds->class_names && ds->class_names[c])
-                snprintf(name, sizeof name, "'%.40s'", ds->class_names[c]);
+                snprintf(name, sizeof name, "'%s'", MLB_EXCERPT(ds->class_names[c], 40));
             else
                 snprintf(name, sizeof name, "%d", c);
             mlb_data_note_warning(info, "class %s has %zu row%s%s", name, count[c],

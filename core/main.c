@@ -31,6 +31,7 @@
 #include "resume.h"
 #include "stats.h"
 #include "suite.h"
+#include "textbuf.h"
 
 #ifndef MLB_VERSION
 #define MLB_VERSION "unknown"
@@ -465,6 +466,9 @@ int main(int argc, char **argv)
                 s.analysis_error[0] ? s.analysis_error : "unknown reason");
     double t2 = mlb_now();
     cJSON *doc = mlb_results_json(&s, env);
+    /* Plugins, peers, files and argv put bytes of any kind in it. */
+    if (mlb_json_fix_utf8(doc) < 0)
+        fprintf(stderr, "mlbench-engine: out of memory making the results valid UTF-8\n");
     if (!c.quiet || !c.output)
         mlb_report_terminal(stdout, doc); /* from the document: the reports' numbers */
     fflush(stdout);

@@ -11,7 +11,9 @@ import subprocess
 import tempfile
 import unittest
 
-from common import ENGINE, ENV, PluginDir, main, run
+from common import ENGINE, ENV, SOURCE_ROOT, PluginDir, main, run
+
+PEERS = os.path.join(SOURCE_ROOT, "tests", "peers")
 
 
 def strict_json(text):
@@ -202,6 +204,92 @@ class OutputPaths(Base):
         self.assertEqual(sorted(os.listdir(self.dir)), ["null", "r.json"])
         self.quick("--output", "/dev/null", "--html", "/dev/null")
         self.assertTrue(stat.S_ISCHR(os.stat("/dev/null").st_mode))
+
+class ValidUtf8(Base):
+    """Every string of the results (and the reports) is valid UTF-8,
+    whatever bytes its source sent, and cuts fall between characters."""
+
+    def outputs_valid(self, json_path, reports=True):
+        with open(json_path, "rb") as f:
+            raw = f.read()
+        raw.decode("utf-8")  # strict
+        doc = strict_json(raw.decode("utf-8"))
+        if reports:
+            run(["report", json_path, "--html", self.p("o.html"), "--csv", self.p("o.csv"),
+                 "--markdown", self.p("o.md")], check=0)
+            for name in ("o.html", "o.csv", "o.md"):
+                with open(self.p(name), "rb") as f:
+                    f.read().decode("utf-8")
+        return doc
+
+    def test_plugin_error_message(self):
+        out = self.p("r.json")
+        self.engine("--plugin", "hostile:a", "--param", "mode=badutf8", "--repetitions", "1",
+                    "--output", out, check=1)
+        rep = self.outputs_valid(out)["runs"][0]["repetitions"][0]
+        self.assertIn("bad bytes: \ufffd", rep["message"])
+        self.assertTrue(rep["message"].endswith(" end"))
+
+    def test_metric_name_cut_on_a_character(self):
+        out = self.p("r.json")
+        self.engine("--plugin", "hostile:a", "--param", "mode=longname", "--repetitions", "2",
+                    "--output", out)
+        doc = self.outputs_valid(out)
+        names = list(doc["runs"][0]["repetitions"][0]["metrics"])
+        long = [n for n in names if n != "loss"]
+        self.assertEqual(long, ["\u00e9" * 31])  # 62 bytes: the 63rd would split one
+
+    def test_non_utf8_argv(self):
+        out = self.p("r.json")
+        p = subprocess.run([ENGINE.encode(), b"--plugin-dir", self.plugins.encode(), b"--plugin",
+                            b"hostile:a", b"--param", b"mode=ok\xff\xc3", b"--repetitions", b"1",
+                            b"--warmup", b"0", b"--quiet", b"--output", out.encode()],
+                           capture_output=True, env=ENV, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        doc = self.outputs_valid(out)
+        self.assertEqual(doc["runs"][0]["params"]["mode"], "ok\ufffd\ufffd")
+        self.assertIn("ok\ufffd\ufffd", json.dumps(doc["environment"], ensure_ascii=False))
+
+    def test_peer_hello_metrics_error_and_stderr_tail(self):
+        d = tempfile.mkdtemp(prefix="mlb-peers-", dir=self.dir)
+        for f in ("badtext.py", "badtext.peer.yaml"):
+            shutil.copy(os.path.join(PEERS, f), d)
+        out = self.p("ok.json")
+        self.engine("--plugin-dir", d, "--plugin", "badtext:py", "--repetitions", "2",
+                    "--output", out)
+        rep = self.outputs_valid(out)["runs"][0]["repetitions"][0]
+        self.assertEqual(rep["peer"]["hello"]["name"], "bad \ufffd\ufffd hello \ufffd(")
+        self.assertEqual(list(rep["metrics"]), ["acc\ufffduracy"])
+        out = self.p("fail.json")
+        self.engine("--plugin-dir", d, "--plugin", "badtext:py", "--param", "mode=fail",
+                    "--repetitions", "1", "--output", out, check=1)
+        rep = self.outputs_valid(out)["runs"][0]["repetitions"][0]
+        self.assertIn("bad \ufffd error \ufffd", rep["message"])
+        # The byte-limited tail of stderr starts and ends on whole characters.
+        out = self.p("die.json")
+        self.engine("--plugin-dir", d, "--plugin", "badtext:py", "--param", "mode=die",
+                    "--repetitions", "1", "--output", out, check=1)
+        msg = self.outputs_valid(out)["runs"][0]["repetitions"][0]["message"]
+        self.assertIn("stderr: \u00e9\u00e9", msg)
+        self.assertNotIn("\ufffd", msg)
+        self.assertTrue(msg.endswith("\u00e9"))
+
+    def test_loader_excerpt_and_header(self):
+        cell = "\u00e9" * 30  # 60 bytes: "%.40s" ends inside the 20th... or not at all
+        path = self.p("bad.csv")
+        with open(path, "wb") as f:
+            f.write(b"x\xff,y\n1,2\n" + ("x" + cell).encode() + b",3\n")
+        p = run(["data", path, "--json"], check=2)
+        doc = strict_json(p.stdout)
+        self.assertIn("'x" + "\u00e9" * 19 + "'", doc["error"])
+        self.assertNotIn("\ufffd", doc["error"])
+        path = self.p("hdr.csv")
+        with open(path, "wb") as f:
+            f.write(b"x\xff,y\n1,2\n3,4\n5,6\n")
+        p = run(["data", path, "--json"], check=0)
+        self.assertIn("x\ufffd", p.stdout)
+        strict_json(p.stdout)
+
 
 if __name__ == "__main__":
     main()
