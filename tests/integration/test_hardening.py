@@ -291,5 +291,53 @@ class ValidUtf8(Base):
         strict_json(p.stdout)
 
 
+class BoundedCost(Base):
+    """Hostile input is refused early or read in time linear in its size."""
+
+    def suite(self, name, text):
+        path = self.write(name, text)
+        return run(["--config", path, "--dry-run"], timeout=60)
+
+    def test_alias_bombs_refused(self):
+        lines = ["x0: &a0 [" + ",".join(["v"] * 10) + "]"]
+        for i in range(1, 9):  # 10^9 nodes once expanded
+            lines.append(f"x{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 10) + "]")
+        lines.append("benchmarks:\n  - task: gemm\n    params: {m: *a8}")
+        p = self.suite("bomb.yaml", "\n".join(lines) + "\n")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("expands to more than 1000000 nodes", p.stderr)
+        refs = "".join("  - {task: gemm, params: *b}\n" for _ in range(150000))
+        p = self.suite("refs.yaml", "benchmarks:\n  - task: gemm\n    params: &b {m: [1, 2, "
+                                    "3, 4, 5, 6, 7, 8]}\n" + refs)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("expands to more than 1000000 nodes", p.stderr)
+
+    def test_nesting_depth_limited(self):
+        p = self.suite("deep.yaml", "benchmarks:\n  - task: gemm\n    params: {m: " + "[" * 100
+                       + "1" + "]" * 100 + "}\n")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("nesting deeper than 64 levels", p.stderr)
+
+    def test_many_keys_and_a_duplicate(self):
+        keys = "".join(f"      k{i}: 1\n" for i in range(40000))
+        p = self.suite("keys.yaml", "benchmarks:\n  - task: gemm\n    params:\n" + keys
+                       + "      k17: 2\n")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn(f"duplicate key 'k17' (first at line {4 + 17})", p.stderr)
+
+    def test_suite_of_exactly_16_mib(self):
+        body = "benchmarks:\n  - task: gemm\n    variants: [naive]\n"
+        cap = 16 << 20
+        pad = cap - len(body)
+        text = body + ("#" + "x" * 98 + "\n") * (pad // 100)
+        text += "#" * (cap - len(text) - 1) + "\n"
+        self.assertEqual(len(text), cap)
+        p = self.suite("exact.yaml", text)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = self.suite("over.yaml", text + "\n")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("file too large", p.stderr)
+
+
 if __name__ == "__main__":
     main()
