@@ -150,6 +150,10 @@ static void report_usage(FILE *f)
                "Exit status: 0 written, 2 on usage or input errors.\n");
 }
 
+/* The most of a results document `report`, `compare` and `--resume` read: a
+ * run of 50 000 repetitions is about 100 MB. */
+#define MLB_RESULTS_MAX_BYTES (1ull << 30)
+
 /* Reads and checks a results document; NULL with a message naming the file
  * (and the line, for invalid JSON). */
 cJSON *mlb_results_load(const char *path, char *err, size_t errlen)
@@ -159,10 +163,23 @@ cJSON *mlb_results_load(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
     }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+        (unsigned long long)st.st_size > MLB_RESULTS_MAX_BYTES) {
+        snprintf(err, errlen, "%s: %lld bytes: a results document is read up to 1 GiB", path,
+                 (long long)st.st_size);
+        fclose(f);
+        return NULL;
+    }
     size_t cap = 1 << 16, len = 0, n;
     char *buf = malloc(cap + 1);
+    int too_big = 0;
     while (buf && (n = fread(buf + len, 1, cap - len, f)) > 0) {
         len += n;
+        if (len > MLB_RESULTS_MAX_BYTES) { /* a pipe or device: no size to check first */
+            too_big = 1;
+            break;
+        }
         if (len == cap) {
             char *nb = realloc(buf, 2 * cap + 1);
             if (!nb) {
@@ -176,6 +193,12 @@ cJSON *mlb_results_load(const char *path, char *err, size_t errlen)
     }
     int rerr = ferror(f);
     fclose(f);
+    if (too_big) {
+        snprintf(err, errlen, "%s: more than 1 GiB: a results document is read up to 1 GiB",
+                 path);
+        free(buf);
+        return NULL;
+    }
     if (!buf || rerr) {
         snprintf(err, errlen, "%s: cannot read: %s", path, buf ? "read error" : strerror(ENOMEM));
         free(buf);
@@ -189,6 +212,21 @@ cJSON *mlb_results_load(const char *path, char *err, size_t errlen)
         for (size_t i = 0; i < off && i < len; i++)
             line += buf[i] == '\n';
         snprintf(err, errlen, "%s:%zu: not valid JSON (byte %zu)", path, line, off);
+        free(buf);
+        return NULL;
+    }
+    /* Only white space may follow the document: trailing bytes (a second
+     * document, a NUL, the rest of a botched edit) are not silently dropped. */
+    size_t off = (size_t)(end - buf);
+    while (off < len && (buf[off] == ' ' || buf[off] == '\t' || buf[off] == '\n' ||
+                         buf[off] == '\r'))
+        off++;
+    if (off < len) {
+        size_t line = 1;
+        for (size_t i = 0; i < off; i++)
+            line += buf[i] == '\n';
+        snprintf(err, errlen, "%s:%zu: data after the JSON document (byte %zu)", path, line, off);
+        cJSON_Delete(doc);
         free(buf);
         return NULL;
     }

@@ -143,7 +143,7 @@ static void busy_warning(mlb_sbuf *b, const cJSON *run)
 }
 
 /* One line of the group's warnings, each with the number behind it. */
-static void group_warnings(FILE *f, const cJSON *doc, const mlb_doc_group *g)
+static void group_warnings(FILE *f, const mlb_doc_group *g)
 {
     mlb_sbuf b = {0};
     for (size_t i = 0; i < g->n; i++)
@@ -157,8 +157,8 @@ static void group_warnings(FILE *f, const cJSON *doc, const mlb_doc_group *g)
                 mlb_sb_printf(&b, "%s%s %s varies (CV %.0f%%)", b.len ? "; " : "",
                               mlb_run_variant(g->runs[i]), ph[k][0], 100 * cv);
         }
-    const cJSON *c;
-    for (c = NULL; (c = mlb_group_cmp_next(doc, g, c));)
+    for (size_t ci = 0; ci < g->n_cmps; ci++) {
+        const cJSON *c = g->cmps[ci];
         if (cJSON_IsTrue(mlb_jget(c, "few_reps")) || few_reps(c)) {
             double need = mlb_jnum(c, "min_reps"), have = INFINITY;
             for (size_t i = 0; i < g->n; i++) {
@@ -173,18 +173,19 @@ static void group_warnings(FILE *f, const cJSON *doc, const mlb_doc_group *g)
                 mlb_sb_printf(&b, ", at least %.0f needed", need);
             break;
         }
+    }
     if (b.len && !b.oom)
         fprintf(f, "  %s: warning: %s\n", mlb_or_dash(mlb_jstr(g->runs[0], "task")), b.s);
     free(b.s);
 }
 
-static void print_verdicts(FILE *f, const cJSON *doc, const mlb_doc_group_list *gl)
+static void print_verdicts(FILE *f, const mlb_doc_group_list *gl)
 {
-    const cJSON *c;
     int any = 0;
     for (size_t k = 0; k < gl->n; k++) {
         size_t hidden = 0;
-        for (c = NULL; (c = mlb_group_cmp_next(doc, &gl->v[k], c));) {
+        for (size_t ci = 0; ci < gl->v[k].n_cmps; ci++) {
+            const cJSON *c = gl->v[k].cmps[ci];
             if (!gl->v[k].base || !headline(c, &gl->v[k])) {
                 hidden++;
                 continue;
@@ -198,7 +199,7 @@ static void print_verdicts(FILE *f, const cJSON *doc, const mlb_doc_group_list *
             fprintf(f, "  (%zu more comparison%s of this group, equivalent quality or between "
                        "non-baseline variants: in the JSON and the HTML report)\n",
                     hidden, hidden == 1 ? "" : "s");
-        group_warnings(f, doc, &gl->v[k]);
+        group_warnings(f, &gl->v[k]);
     }
 }
 
@@ -338,7 +339,7 @@ void mlb_report_terminal(FILE *f, const cJSON *doc)
     }
     for (size_t k = 0; k < gl.n; k++)
         print_group(f, &gl.v[k]);
-    print_verdicts(f, doc, &gl);
+    print_verdicts(f, &gl);
     print_summary(f, doc, &gl);
     print_scaling(f, doc);
     mlb_groups_free(&gl);

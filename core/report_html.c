@@ -253,11 +253,12 @@ static void html_params(mlb_sbuf *b, const mlb_doc_group *g)
     mlb_sb_puts(b, "</tbody></table></div></details>\n");
 }
 
-static void html_comparisons(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group *g)
+static void html_comparisons(mlb_sbuf *b, const mlb_doc_group *g)
 {
     const char *method = NULL;
     size_t n = 0;
-    for (const cJSON *c = NULL; (c = mlb_group_cmp_next(doc, g, c));) {
+    for (size_t ci = 0; ci < g->n_cmps; ci++) {
+        const cJSON *c = g->cmps[ci];
         if (!n++)
             mlb_sb_printf(b, "<h3>Comparisons</h3>\n<div class=\"wrap\"><table class=\"verdicts\">"
                              "<thead>"
@@ -354,7 +355,7 @@ static void html_failures(mlb_sbuf *b, const mlb_doc_group *g)
         mlb_sb_puts(b, "</ul>\n");
 }
 
-static int html_group(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group *g)
+static int html_group(mlb_sbuf *b, const mlb_doc_group *g)
 {
     mlb_sb_printf(b, "<section id=\"run-%d\">\n<h2>", g->first_index);
     mlb_group_title(b, g, mlb_sb_html);
@@ -441,7 +442,7 @@ static int html_group(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group *g)
             mlb_sb_putn(b, plots.s, plots.len);
         mlb_sb_puts(b, "</div>\n");
     }
-    html_comparisons(b, doc, g);
+    html_comparisons(b, g);
     html_failures(b, g);
     mlb_sb_puts(b, "</section>\n");
     rc = 0;
@@ -694,7 +695,7 @@ int mlb_render_html(const cJSON *doc, mlb_sbuf *b)
     }
     int rc = 0;
     for (size_t k = 0; k < gl.n && rc == 0; k++)
-        rc = html_group(b, doc, &gl.v[k]);
+        rc = html_group(b, &gl.v[k]);
     if (!gl.n)
         mlb_sb_puts(b, "<p>No runs.</p>\n");
     if (rc == 0)

@@ -325,6 +325,50 @@ class BoundedCost(Base):
         self.assertEqual(p.returncode, 2)
         self.assertIn(f"duplicate key 'k17' (first at line {4 + 17})", p.stderr)
 
+    def _doc(self):
+        out = self.p("r.json")
+        self.engine("--plugin", "hostile:a,b", "--repetitions", "2", "--output", out)
+        with open(out) as f:
+            return out, json.load(f)
+
+    def test_results_trailing_data_is_an_error(self):
+        out, doc = self._doc()
+        with open(out, "rb") as f:
+            raw = f.read()
+        for junk in (b"garbage", b"\x00", b"{}", b"\n\n]"):
+            bad = self.p("bad.json")
+            with open(bad, "wb") as f:
+                f.write(raw + junk)
+            for args in (["report", bad, "--csv", self.p("o.csv")], ["compare", out, bad],
+                         ["compare", bad, out]):
+                p = run(args, check=2)
+                self.assertIn("data after the JSON document", p.stderr, (args, junk))
+        with open(self.p("ws.json"), "wb") as f:
+            f.write(raw + b"\n \t\r\n")
+        run(["report", self.p("ws.json"), "--csv", self.p("o.csv")], check=0)
+
+    def test_csv_metric_columns_many_metrics(self):
+        # Each repetition's metrics in another order: every value must land in
+        # its own column (read in one pass, not looked up per column).
+        out, doc = self._doc()
+        names = [f"m{k}" for k in range(3000)]
+        for r in doc["runs"]:
+            for i, rep in enumerate(r["repetitions"]):
+                order = names if i % 2 == 0 else list(reversed(names))
+                rep["metrics"] = {n: {"value": float(n[1:]) + i, "better": "lower"} for n in order}
+        path = self.p("many.json")
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        run(["report", path, "--csv", self.p("o.csv")], check=0)
+        import csv
+        with open(self.p("o.csv"), newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual(len(rows), 4)
+        for row in rows:
+            i = int(row["repetition"])
+            for k in (0, 1, 1234, 2999):
+                self.assertEqual(float(row[f"metric:m{k}"]), k + i)
+
     def test_suite_of_exactly_16_mib(self):
         body = "benchmarks:\n  - task: gemm\n    variants: [naive]\n"
         cap = 16 << 20
