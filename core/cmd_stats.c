@@ -45,8 +45,15 @@ static int sample_read(const char *path, sample_file *out)
     char *buf = NULL;
     size_t bufcap = 0;
     int rc = 0;
-    while (getline(&buf, &bufcap, f) >= 0) {
+    ssize_t got;
+    while ((got = getline(&buf, &bufcap, f)) >= 0) {
         lineno++;
+        if (memchr(buf, '\0', (size_t)got)) {
+            /* Everything after it would be dropped without a word. */
+            fprintf(stderr, CMD ": %s:%zu: a NUL byte in the line\n", path, lineno);
+            rc = 2;
+            break;
+        }
         char *p = buf;
         while (*p == ' ' || *p == '\t')
             p++;

@@ -24,6 +24,9 @@
 #define MLB_STATS_SW_MAX_N 5000   /* Royston's Shapiro-Wilk is valid to here */
 #define MLB_STATS_AD_MIN_N 8      /* nortest::ad.test refuses fewer */
 #define MLB_STATS_EXACT_MWU_N 50  /* exact Mann-Whitney when both n below */
+/* Above this many values a bootstrap resample's median is drawn from its
+ * distribution (order statistics) instead of from a built resample. */
+#define MLB_STATS_BOOT_DIRECT_N 10000
 
 typedef struct mlb_summary {
     size_t n;

@@ -457,6 +457,38 @@ START_TEST(test_beyond_range)
 }
 END_TEST
 
+/* Above MLB_STATS_BOOT_DIRECT_N values a resample's median is drawn from
+ * its distribution instead of from a built resample (10^6 values in
+ * seconds). The percentile CI must be the bootstrap's: for n evenly spaced
+ * values on [0, 1] (density 1) the median's standard error is
+ * 0.5 / sqrt(n), so the 95% CI is 0.5 -+ 1.96 * 0.5 / sqrt(n) to within
+ * the noise of 2000 resamples and the grid's step. */
+START_TEST(test_bootstrap_direct)
+{
+    static const size_t sizes[] = {MLB_STATS_BOOT_DIRECT_N + 1, 20001, 20000, 200000};
+    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
+        size_t n = sizes[t];
+        double *x = malloc(n * sizeof *x);
+        for (size_t i = 0; i < n; i++) /* shuffled order: the summary sorts */
+            x[i] = (double)((i * 7919) % n) / (double)(n - 1);
+        mlb_summary s;
+        ck_assert_int_eq(mlb_summary_compute(x, n, 11, &s), 0);
+        double half = 1.96 * 0.5 / sqrt((double)n);
+        ck_assert_msg(fabs((0.5 - s.median_ci95_low) / half - 1.0) < 0.15, "n %zu: low %.6g", n,
+                      s.median_ci95_low);
+        ck_assert_msg(fabs((s.median_ci95_high - 0.5) / half - 1.0) < 0.15, "n %zu: high %.6g",
+                      n, s.median_ci95_high);
+        /* the pair's ratio CI, from the same draws: median a / median b */
+        mlb_comparison c;
+        ck_assert_int_eq(mlb_compare_samples(x, n, x, n, 3, &c), 0);
+        double rh = 2.0 * sqrt(2.0) * half; /* sd of a ratio of two independent medians */
+        ck_assert_msg(fabs((c.ratio_ci95_high - 1.0) / rh - 1.0) < 0.15, "n %zu: ratio %.6g",
+                      n, c.ratio_ci95_high);
+        free(x);
+    }
+}
+END_TEST
+
 /* Outliers are flagged through the fences, never removed: n and the mean
  * still include them. */
 START_TEST(test_outliers_flagged)
@@ -1225,6 +1257,7 @@ static Suite *stats_suite(void)
     tcase_add_test(def, test_extreme_scale);
     tcase_add_test(def, test_subnormal);
     tcase_add_test(def, test_beyond_range);
+    tcase_add_test(def, test_bootstrap_direct);
     suite_add_tcase(s, def);
     TCase *ver = tcase_create("verdict");
     tcase_add_test(ver, test_verdict_time);

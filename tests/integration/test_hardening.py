@@ -369,6 +369,13 @@ class BoundedCost(Base):
             for k in (0, 1, 1234, 2999):
                 self.assertEqual(float(row[f"metric:m{k}"]), k + i)
 
+    def test_stats_nul_byte_is_an_error(self):
+        path = self.p("nul.txt")
+        with open(path, "wb") as f:
+            f.write(b"1\n2\x003\n4\n")
+        p = run(["stats", path], check=2)
+        self.assertIn("nul.txt:2: a NUL byte in the line", p.stderr)
+
     def test_suite_of_exactly_16_mib(self):
         body = "benchmarks:\n  - task: gemm\n    variants: [naive]\n"
         cap = 16 << 20
