@@ -35,9 +35,14 @@ static int is_pad(char c, char delim)
 static int push_cell(cell_list *out, char *s, size_t col)
 {
     if (out->n == out->cap) {
+        /* A row holds up to MLB_DATA_MAX_COLS features and the target: the
+         * doubling stops at exactly that many cells, not at the power of
+         * two below it. */
+        if (out->cap >= MLB_DATA_MAX_COLS + 1)
+            return -EFBIG;
         size_t cap = out->cap ? out->cap * 2 : 64;
         if (cap > MLB_DATA_MAX_COLS + 1)
-            return -EFBIG;
+            cap = MLB_DATA_MAX_COLS + 1;
         cell *v = realloc(out->v, cap * sizeof *v);
         if (!v)
             return -ENOMEM;
@@ -454,7 +459,9 @@ static int split_line(csv_state *st, char *line, size_t lineno, cell_list *cells
         return mlb_data_fail(err, err_len, rc, "%s:%zu:%zu: %s", st->path, lineno, bad_col, why);
     if (rc < 0)
         return mlb_data_fail(err, err_len, rc, "%s:%zu: %s", st->path, lineno,
-                             rc == -EFBIG ? "too many columns" : "out of memory");
+                             rc == -EFBIG ? "too many columns (at most 1048577: 2^20 features "
+                                            "and a target)"
+                                          : "out of memory");
     return 0;
 }
 

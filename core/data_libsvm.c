@@ -135,13 +135,14 @@ int mlb_data_libsvm_read(const char *path, size_t n_features, const mlb_data_opt
         return rc;
     entry_list ents = {0};
     mlb_dvec labels = {0};
-    size_t max_col = n_features, rows = 0;
+    size_t max_col = n_features, rows = 0, text_bytes = 0;
     int first_rc = 0;
     char *first_err = NULL;
     while (!opts->max_rows || rows < opts->max_rows) {
         rc = mlb_text_next(&r, err, err_len);
         if (rc <= 0)
             break;
+        text_bytes += r.len + 1;
         double label;
         int has_row;
         size_t ents0 = ents.n, max0 = max_col;
@@ -185,6 +186,15 @@ int mlb_data_libsvm_read(const char *path, size_t n_features, const mlb_data_opt
         rc = mlb_data_fail(err, err_len, -EINVAL, "%s: no features in any row", path);
     if (!rc)
         rc = mlb_data_check_shape(path, rows, max_col, err, err_len);
+    /* Dense from sparse: a line "1 1000000:1" asks for a million zeros. The
+     * table may hold at most 64 values per byte of text (at least 2^20), so
+     * that a 768-byte file cannot ask for a gigabyte (docs/datasets.md). */
+    size_t dense_cap = text_bytes > ((size_t)1 << 20) / 64 ? 64 * text_bytes : (size_t)1 << 20;
+    if (!rc && max_col && rows > dense_cap / max_col)
+        rc = mlb_data_fail(err, err_len, -EFBIG,
+                           "%s: LIBSVM data too sparse to densify: %zu rows x %zu features "
+                           "= %.3g values from %zu bytes of text (at most 64 a byte, or 2^20)",
+                           path, rows, max_col, (double)rows * (double)max_col, text_bytes);
     if (!rc && !(ds = mlb_data_new(path)))
         rc = mlb_data_fail(err, err_len, -ENOMEM, "%s: out of memory", path);
     if (!rc && mlb_data_alloc(ds, rows, max_col, opts->dtype) < 0)

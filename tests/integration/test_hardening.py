@@ -376,6 +376,44 @@ class BoundedCost(Base):
         p = run(["stats", path], check=2)
         self.assertIn("nul.txt:2: a NUL byte in the line", p.stderr)
 
+    def test_idx_gz_followed_by_junk(self):
+        import gzip
+        data = os.path.join(SOURCE_ROOT, "tests", "data", "datasets")
+        with open(os.path.join(data, "images.idx"), "rb") as f:
+            img = gzip.compress(f.read())
+        labels = os.path.join(data, "labels.idx")
+        for name, raw, rc in (("ok.idx.gz", img, 0), ("two.idx.gz", img + gzip.compress(b""), 0),
+                              ("junk.idx.gz", img + b"junk after the stream", 2),
+                              ("zeros.idx.gz", img + b"\0" * 64, 2)):
+            path = self.p(name)
+            with open(path, "wb") as f:
+                f.write(raw)
+            p = run(["data", path + "," + labels], check=rc)
+            if rc:
+                self.assertIn(f"byte {len(img)} of the file: bytes after the gzip data",
+                              p.stdout + p.stderr, name)
+
+    def test_csv_with_exactly_the_maximum_columns(self):
+        # 2^20 features and the target: accepted; one more column: refused.
+        n = (1 << 20) + 1
+        for cols, rc in ((n, 0), (n + 1, 2)):
+            path = self.p(f"c{cols}.csv")
+            with open(path, "w") as f:
+                for r in range(3):
+                    f.write(",".join([str(r)] * cols) + "\n")
+            p = run(["data", path], check=rc)
+            if rc:
+                self.assertIn("too many columns (at most 1048577", p.stderr)
+            else:
+                self.assertIn("features   1048576", p.stdout)
+
+    def test_libsvm_densification_bounded(self):
+        path = self.write("sparse.svm", "".join(f"1 {1 << 20}:1\n" for _ in range(40)))
+        p = run(["data", path], check=2)
+        self.assertIn("too sparse to densify: 40 rows x 1048576 features", p.stderr)
+        path = self.write("ok.svm", "".join("1 20000:1\n" for _ in range(40)))
+        run(["data", path], check=0)
+
     def test_suite_of_exactly_16_mib(self):
         body = "benchmarks:\n  - task: gemm\n    variants: [naive]\n"
         cap = 16 << 20
