@@ -54,7 +54,10 @@ int mlb_param_parse(mlb_param_type type, const char *text, mlb_param_value *out,
     case MLB_PARAM_FLOAT: {
         errno = 0;
         double v = strtod(text, &end);
-        if (*text == '\0' || *end != '\0' || errno == ERANGE || !isfinite(v)) {
+        /* ERANGE on underflow gives the nearest double (5e-324, or 0): a
+         * value, unlike an overflow to infinity. */
+        if (*text == '\0' || *end != '\0' || (errno == ERANGE && fabs(v) >= 1.0) ||
+            !isfinite(v)) {
             snprintf(why, why_len, "'%s' is not a finite number", text);
             return -1;
         }

@@ -80,7 +80,7 @@ class ExtremeValues(Base):
         self.assertEqual(doc["sd"], 5e-324)  # 2^-1074, not the 0 of an underflow
 
     def test_engine_diverged_loss_writes_the_document(self):
-        for v in ("1e100", "1e300", "-1e300"):
+        for v in ("1e100", "1e300", "-1e300", "5e-324", "1e-310"):
             out = self.p("r.json")
             self.engine("--plugin", "hostile:a,b", "--param", "value=" + v, "--repetitions", "4",
                         "--output", out, "--html", self.p("r.html"), "--csv", self.p("r.csv"),
@@ -90,7 +90,13 @@ class ExtremeValues(Base):
             loss = [c for c in doc["comparisons"] if c["quantity"] == "metric:loss"]
             self.assertEqual(len(loss), 1)
             m = doc["runs"][0]["summary"]["metrics"]["loss"]
-            self.assertAlmostEqual(m["median"] / float(v), 1.15, places=9)
+            # the plugin's values, in the same double arithmetic
+            vals = sorted(float(v) * (1.0 + i / 10.0) for i in range(4))
+            self.assertEqual((m["min"], m["max"]), (vals[0], vals[-1]))
+            if abs(float(v)) > 1e-300:
+                self.assertAlmostEqual(m["median"] / float(v), 1.15, places=9)
+            else:  # subnormal: the sd of values one or two ulps apart
+                self.assertFalse(m["constant"] and vals[0] != vals[-1])
             for name in ("r.html", "r.csv", "r.md"):
                 with open(self.p(name), encoding="utf-8") as f:
                     self.assertNotIn("nan", f.read().lower().replace("nan-", ""), name)
