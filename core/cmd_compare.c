@@ -561,6 +561,7 @@ static void usage(FILE *f)
             "  --mem-threshold R  peak RSS margin (default 10%%)\n"
             "  --min-seconds S    a slower time by less than S is not a regression (default 0)\n"
             "  --json             the verdicts as JSON on stdout\n"
+            "Each document is read up to 1 GiB; nothing but white space may follow it.\n"
             "Exit status: 0 no regression and no failed run (inconclusive changes and\n"
             "unmatched runs are listed); 1 a regression, or a NEW run with a repetition\n"
             "that did not succeed; 2 usage or input error, or no run of NEW matches one\n"

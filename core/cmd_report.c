@@ -147,6 +147,7 @@ static void report_usage(FILE *f)
                "  --csv FILE        one row per repetition: phases' times, memory, items, metrics\n"
                "  --markdown FILE   the tables and verdicts as GitHub Markdown\n"
                "At least one is required. Nothing is written unless every output can be.\n"
+               "A document is read up to 1 GiB; nothing but white space may follow it.\n"
                "Exit status: 0 written, 2 on usage or input errors.\n");
 }
 
