@@ -352,6 +352,13 @@ class BoundedCost(Base):
         with open(self.p("ws.json"), "wb") as f:
             f.write(raw + b"\n \t\r\n")
         run(["report", self.p("ws.json"), "--csv", self.p("o.csv")], check=0)
+        # Over 1 GiB: refused from its size, before reading (a sparse file).
+        huge = self.p("huge.json")
+        with open(huge, "wb") as f:
+            f.truncate((1 << 30) + 1)
+        for args in (["report", huge, "--csv", self.p("o.csv")], ["compare", out, huge]):
+            p = run(args, check=2)
+            self.assertIn("a results document is read up to 1 GiB", p.stderr)
 
     def test_csv_metric_columns_many_metrics(self):
         # Each repetition's metrics in another order: every value must land in
