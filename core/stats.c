@@ -169,7 +169,7 @@ static int boot_median_ci(const double *x, size_t n, uint64_t seed, double *lo, 
             work[i] = x[gsl_rng_uniform_int(r, n)];
         meds[b] = gsl_stats_median(work, 1, n); /* quickselect, reorders work */
     }
-    gsl_sort(meds, 1, MLB_STATS_BOOT_REPS);
+    sort_doubles(meds, MLB_STATS_BOOT_REPS);
     *lo = gsl_stats_quantile_from_sorted_data(meds, 1, MLB_STATS_BOOT_REPS, 0.025);
     *hi = gsl_stats_quantile_from_sorted_data(meds, 1, MLB_STATS_BOOT_REPS, 0.975);
     free(work);
@@ -528,24 +528,29 @@ static int boot_pair_ci(const double *a, size_t na, const double *b, size_t nb, 
         goto out;
     }
     for (size_t k = 0; k < MLB_STATS_BOOT_REPS; k++) {
+        /* ldexp only where a scale is needed: it is a tenth of the gate's time. */
         if (!sa)
-            for (size_t i = 0; i < na; i++)
-                wa[i] = ldexp(a[gsl_rng_uniform_int(r, na)], -ka);
+            for (size_t i = 0; i < na; i++) {
+                double v = a[gsl_rng_uniform_int(r, na)];
+                wa[i] = ka ? ldexp(v, -ka) : v;
+            }
         if (!sb)
-            for (size_t i = 0; i < nb; i++)
-                wb[i] = ldexp(b[gsl_rng_uniform_int(r, nb)], -kb);
+            for (size_t i = 0; i < nb; i++) {
+                double v = b[gsl_rng_uniform_int(r, nb)];
+                wb[i] = kb ? ldexp(v, -kb) : v;
+            }
         double mb = sb ? boot_median_direct(sb, nb, r, kb) : gsl_stats_median(wb, 1, nb);
         double ma = sa ? boot_median_direct(sa, na, r, ka) : gsl_stats_median(wa, 1, na);
-        dif[k] = ldexp(ma, ka) - ldexp(mb, kb);
+        dif[k] = ka || kb ? ldexp(ma, ka) - ldexp(mb, kb) : ma - mb;
         if (ratio_ok && mb == 0.0) {
             ratio_ok = 0;
             c->ratio_why = "a resampled median of b is 0";
         }
         if (ratio_ok)
-            rat[k] = ldexp(ma / mb, ka - kb);
+            rat[k] = ka != kb ? ldexp(ma / mb, ka - kb) : ma / mb;
     }
     const size_t R = MLB_STATS_BOOT_REPS;
-    gsl_sort(dif, 1, R);
+    sort_doubles(dif, R);
     c->diff_ci95_low = gsl_stats_quantile_from_sorted_data(dif, 1, R, 0.025);
     c->diff_ci95_high = gsl_stats_quantile_from_sorted_data(dif, 1, R, 0.975);
     c->diff_ci90_low = gsl_stats_quantile_from_sorted_data(dif, 1, R, 0.05);
@@ -555,7 +560,7 @@ static int boot_pair_ci(const double *a, size_t na, const double *b, size_t nb, 
         c->diff_why = "a resampled median difference exceeds the range of a double";
     }
     if (ratio_ok) {
-        gsl_sort(rat, 1, R);
+        sort_doubles(rat, R);
         c->ratio_ci95_low = gsl_stats_quantile_from_sorted_data(rat, 1, R, 0.025);
         c->ratio_ci95_high = gsl_stats_quantile_from_sorted_data(rat, 1, R, 0.975);
         c->ratio_ci90_low = gsl_stats_quantile_from_sorted_data(rat, 1, R, 0.05);
