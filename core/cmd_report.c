@@ -131,6 +131,20 @@ int mlb_export_check_path(const char *what, const char *path, char *err, size_t 
         snprintf(err, errlen, "%s %s: directory %s: %s", what, path, dir, strerror(e));
         return -e;
     }
+    /* access() says yes to root everywhere, and to a read-only or special
+     * filesystem's directory: creating the temporary file the write will
+     * need is the only sure test, and it costs one file. */
+    char probe[PATH_MAX + 32];
+    snprintf(probe, sizeof probe, "%s/.mlbench-probe-XXXXXX", dir);
+    int fd = mkstemp(probe);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(err, errlen, "%s %s: directory %s: cannot create a file in it: %s", what, path,
+                 dir, strerror(e));
+        return -e;
+    }
+    close(fd);
+    unlink(probe);
     return 0;
 }
 

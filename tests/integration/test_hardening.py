@@ -155,7 +155,8 @@ class OutputPaths(Base):
         sock.bind(self.p("sock"))
         try:
             for opt in ("--output", "--html", "--csv", "--markdown"):
-                for bad in ("d", "missing/x.json", "dangling", "loop1", "sock", "file/x"):
+                for bad in ("d", "missing/x.json", "dangling", "loop1", "sock", "file/x",
+                            "/proc/mlbench-r.json"):
                     p = self.quick(opt, self.p(bad), check=2)
                     # refused before measuring: no progress line, no repetition
                     self.assertNotIn("repetitions ok", p.stderr, (opt, bad))
