@@ -349,6 +349,19 @@ void mlb_unfinished_note(mlb_sbuf *b, const cJSON *doc, mlb_escape_fn esc, const
     mlb_sb_puts(b, after);
 }
 
+void mlb_analysis_note(mlb_sbuf *b, const cJSON *doc, mlb_escape_fn esc, const char *before,
+                       const char *after)
+{
+    const char *e = mlb_jstr(doc, "analysis_error");
+    if (!e)
+        return;
+    mlb_sb_puts(b, before);
+    mlb_sb_puts(b, "the analysis failed (");
+    put(b, e, esc);
+    mlb_sb_puts(b, "): the repetitions are recorded without summaries or comparisons");
+    mlb_sb_puts(b, after);
+}
+
 /* ---- cells ----------------------------------------------------------------------- */
 
 static double run_peak_rss(const cJSON *sum)

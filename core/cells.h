@@ -74,6 +74,9 @@ void mlb_speedup_note(mlb_sbuf *b, const mlb_doc_group *g, mlb_escape_fn esc);
 /* For a document whose status is not "complete": `before`, the status and
  * that the document holds only what was measured before the engine
  * stopped, then `after`. Nothing for a complete document. */
+/* The same for a document whose analysis failed (its analysis_error). */
+void mlb_analysis_note(mlb_sbuf *b, const cJSON *doc, mlb_escape_fn esc, const char *before,
+                       const char *after);
 void mlb_unfinished_note(mlb_sbuf *b, const cJSON *doc, mlb_escape_fn esc, const char *before,
                          const char *after);
 

@@ -343,5 +343,10 @@ void mlb_report_terminal(FILE *f, const cJSON *doc)
     print_summary(f, doc, &gl);
     print_scaling(f, doc);
     mlb_groups_free(&gl);
+    mlb_sbuf note = {0};
+    mlb_analysis_note(&note, doc, NULL, "\nNote: ", "\n");
+    if (note.s && !note.oom)
+        fputs(note.s, f);
+    free(note.s);
     fprintf(f, "\n");
 }

@@ -47,6 +47,7 @@ static void md_environment(mlb_sbuf *b, const cJSON *doc)
         b->oom = 1;
     free(cmd.s);
     mlb_unfinished_note(b, doc, mlb_sb_md, "\n- **Status:** ", "");
+    mlb_analysis_note(b, doc, mlb_sb_md, "\n- **Analysis:** ", "");
     mlb_sb_puts(b, "\n");
 }
 

@@ -133,8 +133,11 @@ class ExtremeValues(Base):
         self.assertIn("MLBENCH_TEST_FAULT", doc["analysis_error"])
         self.assertEqual([len(r["repetitions"]) for r in doc["runs"]], [3, 3])
         self.assertEqual(doc["comparisons"], [])
-        self.assertTrue(os.path.getsize(self.p("r.html")) > 0)
+        with open(self.p("r.html"), encoding="utf-8") as f:
+            self.assertIn("the analysis failed (injected by MLBENCH_TEST_FAULT", f.read())
         run(["report", out, "--markdown", self.p("r.md")], check=0)
+        with open(self.p("r.md"), encoding="utf-8") as f:
+            self.assertIn("**Analysis:** the analysis failed", f.read())
 
 
 class OutputPaths(Base):
