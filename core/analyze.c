@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "utf8.h"
 
 
 /* Keeps the first reason the analysis failed (err holds 256 bytes). */
@@ -411,6 +412,9 @@ int mlb_session_analyze(mlb_session *s)
             snprintf(e->verdict + len, sizeof e->verdict - len, " (parameters differ: %s)",
                      s->groups[g].params_differ);
         }
+        /* A sentence cut at the buffer's size ends on a whole character. */
+        if (strlen(e->verdict) + 1 >= sizeof e->verdict)
+            mlb_utf8_trim_end(e->verdict);
     }
     free(p);
     free(idx);
