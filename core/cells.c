@@ -267,6 +267,18 @@ oom:
     return -ENOMEM;
 }
 
+const cJSON *mlb_group_cmp_next(const cJSON *doc, const mlb_doc_group *g, const cJSON *prev)
+{
+    (void)doc;
+    size_t i = 0;
+    if (prev) {
+        while (i < g->n_cmps && g->cmps[i] != prev)
+            i++;
+        i++;
+    }
+    return i < g->n_cmps ? g->cmps[i] : NULL;
+}
+
 const mlb_doc_group *mlb_group_of_run(const mlb_doc_group_list *gl, size_t pos)
 {
     return pos < gl->n_runs ? &gl->v[gl->group_of_run[pos]] : NULL;

@@ -56,6 +56,11 @@ typedef struct {
 /* Returns 0 or -ENOMEM (then *out is empty). */
 int mlb_groups_build(const cJSON *doc, mlb_doc_group_list *out);
 void mlb_groups_free(mlb_doc_group_list *g);
+/* The comparisons of g after `prev` (NULL: from the start), NULL after the
+ * last: for (c = NULL; (c = mlb_group_cmp_next(doc, g, c));). Kept for
+ * callers written before g->cmps; a loop over g->cmps is linear, this is
+ * quadratic in a group's comparisons. */
+const cJSON *mlb_group_cmp_next(const cJSON *doc, const mlb_doc_group *g, const cJSON *prev);
 /* The group of the run at runs[] position pos, or NULL. */
 const mlb_doc_group *mlb_group_of_run(const mlb_doc_group_list *gl, size_t pos);
 /* A run's variant, or "–". */
