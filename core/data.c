@@ -204,6 +204,8 @@ int mlb_text_next(mlb_text_reader *r, char *err, size_t err_len)
             }
             if (got == 0) {
                 int rc = mlb_data_gzcheck(r->gz, r->path, err, err_len);
+                if (rc == 0)
+                    rc = mlb_data_gz_end(r->gz, r->path, err, err_len);
                 if (rc < 0)
                     return rc;
                 r->at_eof = 1;

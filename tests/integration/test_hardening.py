@@ -409,6 +409,17 @@ class BoundedCost(Base):
             if rc:
                 self.assertIn(f"byte {len(img)} of the file: bytes after the gzip data",
                               p.stdout + p.stderr, name)
+        # The text formats (CSV, LIBSVM) read through the same reader.
+        with open(os.path.join(SOURCE_ROOT, "data", "iris.csv"), "rb") as f:
+            csv = gzip.compress(f.read())
+        for name, raw, rc in (("iris.csv.gz", csv, 0), ("junk.csv.gz", csv + b"junk", 2)):
+            path = self.p(name)
+            with open(path, "wb") as f:
+                f.write(raw)
+            p = run(["data", path], check=rc)
+            if rc:
+                self.assertIn(f"byte {len(csv)} of the file: bytes after the gzip data",
+                              p.stdout + p.stderr)
 
     def test_csv_with_exactly_the_maximum_columns(self):
         # 2^20 features and the target: accepted; one more column: refused.
