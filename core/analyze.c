@@ -1,12 +1,28 @@
 /* From repetitions to summaries and comparisons. */
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
+#include <errno.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
+#include "utf8.h"
 
+
+/* Keeps the first reason the analysis failed (err holds 256 bytes). */
+static void fail(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(char *err, const char *fmt, ...)
+{
+    if (err[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, 256, fmt, ap);
+    va_end(ap);
+}
 
 /* Collects one value per successful repetition; returns the count. */
 typedef double (*rep_value_fn)(const mlb_rep *r, const void *arg);
@@ -101,13 +117,17 @@ static double time_to_target(const mlb_rep *r, const void *arg)
     return INFINITY; /* never reached: counted as missing */
 }
 
-static void add_summary(cJSON *o, const char *key, double *x, size_t n, uint64_t seed)
+static void add_summary(cJSON *o, const char *key, double *x, size_t n, uint64_t seed, char *err)
 {
     if (n == 0)
         return;
     mlb_summary s;
-    if (mlb_summary_compute(x, n, seed, &s) == 0)
-        cJSON_AddItemToObject(o, key, mlb_summary_to_json(&s));
+    int rc = mlb_summary_compute(x, n, seed, &s);
+    cJSON *j = rc == 0 ? mlb_summary_to_json(&s) : NULL;
+    if (!j || !cJSON_AddItemToObject(o, key, j)) {
+        cJSON_Delete(j);
+        fail(err, "summary of %s: %s", key, strerror(rc < 0 ? -rc : ENOMEM));
+    }
 }
 
 static int metric_seen(char (*names)[64], size_t n, const char *name)
@@ -138,16 +158,22 @@ static size_t metric_names(const mlb_run *run, char (*names)[64], const mlb_metr
     return n;
 }
 
-static cJSON *run_summary(const mlb_run *run, uint64_t seed)
+static cJSON *run_summary(const mlb_run *run, uint64_t seed, char *err)
 {
     cJSON *sum = cJSON_CreateObject();
+    if (!sum) {
+        fail(err, "summary of %s:%s: out of memory", run->pl->desc.task, run->pl->desc.variant);
+        return NULL;
+    }
     size_t n_ok = 0;
     for (size_t i = 0; i < run->n_reps; i++)
         n_ok += run->reps[i].status == MLB_REP_OK;
     cJSON_AddNumberToObject(sum, "repetitions_ok", (double)n_ok);
     double *x = malloc((run->n_reps + 1) * sizeof(double));
-    if (!x)
+    if (!x) {
+        fail(err, "summary of %s:%s: out of memory", run->pl->desc.task, run->pl->desc.variant);
         return sum;
+    }
     cJSON *phases = cJSON_AddObjectToObject(sum, "phases");
     for (int ph = 0; ph < MLB_PH_N; ph++) {
         cJSON *po = NULL;
@@ -158,7 +184,7 @@ static cJSON *run_summary(const mlb_run *run, uint64_t seed)
                 continue;
             if (!po)
                 po = cJSON_AddObjectToObject(phases, mlb_phase_names[ph]);
-            add_summary(po, field_json[f], x, n, seed);
+            add_summary(po, field_json[f], x, n, seed, err);
         }
     }
     /* Latency percentiles over every query of every successful repetition. */
@@ -168,6 +194,8 @@ static cJSON *run_summary(const mlb_run *run, uint64_t seed)
             n_lat += run->reps[i].n_latency;
     if (n_lat) {
         double *lat = malloc(n_lat * sizeof(double));
+        if (!lat)
+            fail(err, "latency percentiles: out of memory");
         if (lat) {
             size_t k = 0;
             for (size_t i = 0; i < run->n_reps; i++)
@@ -195,8 +223,11 @@ static cJSON *run_summary(const mlb_run *run, uint64_t seed)
             if (!n)
                 continue;
             mlb_summary s;
-            if (mlb_summary_compute(x, n, seed, &s) == 0) {
-                cJSON *j = mlb_summary_to_json(&s);
+            int rc = mlb_summary_compute(x, n, seed, &s);
+            cJSON *j = rc == 0 ? mlb_summary_to_json(&s) : NULL;
+            if (!j)
+                fail(err, "summary of metric %s: %s", names[m], strerror(rc < 0 ? -rc : ENOMEM));
+            if (j) {
                 cJSON_AddStringToObject(j, "better", decl[m]->dir > 0 ? "higher" : "lower");
                 if (decl[m]->flags & MLB_METRIC_RESTATES_TIME)
                     cJSON_AddBoolToObject(j, "restates_time", 1);
@@ -211,7 +242,7 @@ static cJSON *run_summary(const mlb_run *run, uint64_t seed)
         size_t n = collect(run, time_to_target, run, x);
         cJSON_AddNumberToObject(tt, "reached", (double)n);
         cJSON_AddNumberToObject(tt, "of", (double)n_ok);
-        add_summary(tt, "train_s", x, n, seed);
+        add_summary(tt, "train_s", x, n, seed, err);
     }
     free(x);
     return sum;
@@ -223,8 +254,10 @@ static int push_cmp(mlb_session *s, int a, int b, const char *what, int better, 
     if (na == 0 || nb == 0)
         return 0;
     mlb_cmp_entry *v = realloc(s->cmps, (s->n_cmps + 1) * sizeof(*v));
-    if (!v)
+    if (!v) {
+        fail(s->analysis_error, "comparison of %s: out of memory", what);
         return -1;
+    }
     s->cmps = v;
     mlb_cmp_entry *e = &s->cmps[s->n_cmps];
     memset(e, 0, sizeof(*e));
@@ -232,8 +265,13 @@ static int push_cmp(mlb_session *s, int a, int b, const char *what, int better, 
     e->b = b;
     e->better = better;
     snprintf(e->what, sizeof e->what, "%s", what);
-    if (mlb_compare_samples(xa, na, xb, nb, s->seed, &e->c) < 0)
-        return 0;
+    int rc = mlb_compare_samples(xa, na, xb, nb, s->seed, &e->c);
+    if (rc < 0) {
+        fail(s->analysis_error, "comparison of %s, %s:%s against %s: %s", what,
+             s->runs[a].pl->desc.task, s->runs[a].pl->desc.variant, s->runs[b].pl->desc.variant,
+             strerror(-rc));
+        return rc;
+    }
     s->n_cmps++;
     return 0;
 }
@@ -243,8 +281,10 @@ static void compare_pair(mlb_session *s, int a, int b)
     const mlb_run *ra = &s->runs[a], *rb = &s->runs[b];
     size_t cap = (ra->n_reps > rb->n_reps ? ra->n_reps : rb->n_reps) + 1;
     double *xa = malloc(cap * sizeof(double)), *xb = malloc(cap * sizeof(double));
-    if (!xa || !xb)
+    if (!xa || !xb) {
+        fail(s->analysis_error, "comparisons: out of memory");
         goto out;
+    }
     phase_sel sel = {MLB_PH_TRAIN, F_WALL};
     size_t na = collect(ra, phase_value, &sel, xa), nb = collect(rb, phase_value, &sel, xb);
     push_cmp(s, a, b, "train", MLB_BETTER_LOWER_TIME, xa, na, xb, nb);
@@ -276,11 +316,32 @@ out:
     free(xb);
 }
 
-int mlb_session_analyze(mlb_session *s)
+/* Drops what a failed analysis computed: a document holds either the
+ * whole analysis or none of it, never a family adjusted over a part. */
+static int analysis_failed(mlb_session *s)
 {
     for (size_t i = 0; i < s->n_runs; i++) {
         cJSON_Delete(s->runs[i].summary);
-        s->runs[i].summary = run_summary(&s->runs[i], s->seed);
+        s->runs[i].summary = NULL;
+    }
+    free(s->cmps);
+    s->cmps = NULL;
+    s->n_cmps = 0;
+    return -1;
+}
+
+int mlb_session_analyze(mlb_session *s)
+{
+    s->analysis_error[0] = '\0';
+    /* Test-only: the path a failed analysis takes (tests/integration). */
+    const char *fault = getenv("MLBENCH_TEST_FAULT");
+    if (fault && strcmp(fault, "analysis") == 0) {
+        fail(s->analysis_error, "injected by MLBENCH_TEST_FAULT=analysis");
+        return analysis_failed(s);
+    }
+    for (size_t i = 0; i < s->n_runs; i++) {
+        cJSON_Delete(s->runs[i].summary);
+        s->runs[i].summary = run_summary(&s->runs[i], s->seed, s->analysis_error);
     }
     free(s->cmps);
     s->cmps = NULL;
@@ -296,10 +357,11 @@ int mlb_session_analyze(mlb_session *s)
     size_t n = s->n_cmps;
     double *p = malloc(4 * (n + 1) * sizeof(double));
     size_t *idx = malloc((n + 1) * sizeof(size_t));
-    if (!p || !idx) {
+    if (!p || !idx || s->analysis_error[0]) {
         free(p);
         free(idx);
-        return -1;
+        fail(s->analysis_error, "family adjustment: out of memory");
+        return analysis_failed(s);
     }
     for (size_t i = 0; i < n; i++)
         s->cmps[i].p_bonferroni = s->cmps[i].p_holm = s->cmps[i].p_bh = NAN;
@@ -350,6 +412,9 @@ int mlb_session_analyze(mlb_session *s)
             snprintf(e->verdict + len, sizeof e->verdict - len, " (parameters differ: %s)",
                      s->groups[g].params_differ);
         }
+        /* A sentence cut at the buffer's size ends on a whole character. */
+        if (strlen(e->verdict) + 1 >= sizeof e->verdict)
+            mlb_utf8_trim_end(e->verdict);
     }
     free(p);
     free(idx);

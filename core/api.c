@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "ctx.h"
+#include "utf8.h"
 
 double mlb_now(void)
 {
@@ -53,7 +54,10 @@ int mlb_param_parse(mlb_param_type type, const char *text, mlb_param_value *out,
     case MLB_PARAM_FLOAT: {
         errno = 0;
         double v = strtod(text, &end);
-        if (*text == '\0' || *end != '\0' || errno == ERANGE || !isfinite(v)) {
+        /* ERANGE on underflow gives the nearest double (5e-324, or 0): a
+         * value, unlike an overflow to infinity. */
+        if (*text == '\0' || *end != '\0' || (errno == ERANGE && fabs(v) >= 1.0) ||
+            !isfinite(v)) {
             snprintf(why, why_len, "'%s' is not a finite number", text);
             return -1;
         }
@@ -220,8 +224,10 @@ int mlb_error(mlb_ctx *ctx, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(ctx->err, sizeof ctx->err, fmt, ap);
+    int n = vsnprintf(ctx->err, sizeof ctx->err, fmt, ap);
     va_end(ap);
+    if (n >= (int)sizeof ctx->err) /* cut on a character, not inside one */
+        mlb_utf8_trim_end(ctx->err);
     return MLB_EFAIL;
 }
 
@@ -264,7 +270,7 @@ void mlb_report_metric_ex(mlb_ctx *ctx, const char *name, double value, mlb_dire
         ctx->cap_metrics = cap;
     }
     mlb_metric *m = &ctx->metrics[ctx->n_metrics++];
-    snprintf(m->name, sizeof m->name, "%s", name);
+    mlb_utf8_excerpt(m->name, sizeof m->name, name, sizeof m->name - 1);
     m->value = value;
     m->dir = dir >= 0 ? 1 : -1;
     m->rel_tol = rel_tol;

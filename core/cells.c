@@ -3,6 +3,7 @@
  * terminal is the number in the HTML, the CSV and the Markdown. */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,44 +13,91 @@
 
 /* ---- baselines ------------------------------------------------------------------ */
 
-/* The run at runs[] position i, when it is one of group `group`'s. */
-static const cJSON *run_of_group(const cJSON *doc, double i, int group)
+/* Open-addressing map from a group id (a small integer stored as a double)
+ * to a slot value, so that building the groups of 50 000 runs is linear. */
+typedef struct {
+    double *key;
+    size_t *val; /* value + 1; 0: empty */
+    size_t cap;
+} id_map;
+
+static size_t id_hash(double id)
 {
-    const cJSON *runs = mlb_jget(doc, "runs");
-    if (!(i >= 0 && i < cJSON_GetArraySize(runs)) || i != floor(i))
-        return NULL;
-    const cJSON *r = cJSON_GetArrayItem(runs, (int)i);
-    return mlb_jnum(r, "group") == group ? r : NULL;
+    uint64_t u;
+    memcpy(&u, &id, sizeof u);
+    u ^= u >> 33;
+    u *= 0xff51afd7ed558ccdULL;
+    u ^= u >> 33;
+    return (size_t)u;
+}
+
+static int id_map_init(id_map *m, size_t n)
+{
+    m->cap = 16;
+    while (m->cap < 2 * n + 2)
+        m->cap *= 2;
+    m->key = malloc(m->cap * sizeof *m->key);
+    m->val = calloc(m->cap, sizeof *m->val);
+    return m->key && m->val ? 0 : -ENOMEM;
+}
+
+static void id_map_free(id_map *m)
+{
+    free(m->key);
+    free(m->val);
+}
+
+/* The slot of id: its value + 1, or 0 with *slot where it would go. */
+static size_t id_map_find(const id_map *m, double id, size_t *slot)
+{
+    size_t i = id_hash(id) & (m->cap - 1);
+    while (m->val[i] && m->key[i] != id)
+        i = (i + 1) & (m->cap - 1);
+    *slot = i;
+    return m->val[i];
+}
+
+/* The baseline of group `id` whose runs are g_runs (document order): the
+ * groups[] entry's baseline when it is one of them, else the naive variant,
+ * else the first. Positions are runs[] positions; -ENOENT when none. */
+static int resolve_baseline_in(const cJSON *gnode, const cJSON *const *run_at, size_t n_runs,
+                               const mlb_doc_group *g, const char **rule)
+{
+    if (gnode) {
+        double b = mlb_jnum(gnode, "baseline");
+        if (b >= 0 && b < (double)n_runs && b == floor(b) &&
+            mlb_jnum(run_at[(size_t)b], "group") == g->id) {
+            *rule = mlb_jstr(gnode, "baseline_rule");
+            return (int)b;
+        }
+        /* a baseline outside its group: read the document as an older one */
+    }
+    int first = -ENOENT, naive = -ENOENT;
+    for (size_t i = 0; i < g->n; i++) {
+        const char *v = mlb_jstr(g->runs[i], "variant");
+        if (first < 0)
+            first = g->pos[i];
+        if (naive < 0 && v && !strcmp(v, "naive"))
+            naive = g->pos[i];
+    }
+    *rule = naive >= 0 ? "naive" : first >= 0 ? "first" : NULL;
+    return naive >= 0 ? naive : first;
 }
 
 static int resolve_baseline(const cJSON *doc, int group, const char **rule)
 {
-    const cJSON *g, *r;
-    cJSON_ArrayForEach(g, mlb_jget(doc, "groups"))
-    {
-        if (mlb_jnum(g, "index") != group)
-            continue;
-        double b = mlb_jnum(g, "baseline");
-        if (run_of_group(doc, b, group)) {
-            *rule = mlb_jstr(g, "baseline_rule");
-            return (int)b;
+    mlb_doc_group_list gl;
+    *rule = NULL;
+    if (mlb_groups_build(doc, &gl) < 0)
+        return -ENOMEM;
+    int b = -ENOENT;
+    for (size_t k = 0; k < gl.n; k++)
+        if (gl.v[k].id == group) {
+            b = gl.v[k].base_pos;
+            *rule = gl.v[k].base_rule;
         }
-        break; /* a baseline outside its group: read the document as an older one */
-    }
-    int first = -ENOENT, naive = -ENOENT, i = 0;
-    cJSON_ArrayForEach(r, mlb_jget(doc, "runs"))
-    {
-        if (mlb_jnum(r, "group") == group) {
-            const char *v = mlb_jstr(r, "variant");
-            if (first < 0)
-                first = i;
-            if (naive < 0 && v && !strcmp(v, "naive"))
-                naive = i;
-        }
-        i++;
-    }
-    *rule = naive >= 0 ? "naive" : first >= 0 ? "first" : NULL;
-    return naive >= 0 ? naive : first;
+    mlb_groups_free(&gl);
+    return b;
 }
 
 int mlb_group_baseline(const cJSON *doc, int group)
@@ -82,88 +130,159 @@ double mlb_speedup(const cJSON *base, const cJSON *run)
 
 void mlb_groups_free(mlb_doc_group_list *g)
 {
-    for (size_t i = 0; i < g->n; i++)
+    for (size_t i = 0; i < g->n; i++) {
         free(g->v[i].runs);
+        free(g->v[i].pos);
+        free(g->v[i].cmps);
+    }
     free(g->v);
+    free(g->group_of_run);
     memset(g, 0, sizeof *g);
 }
 
-static void group_set_base(const cJSON *doc, mlb_doc_group *g)
+static int push_ptr(const cJSON ***v, size_t *n, size_t *cap, const cJSON *x)
 {
-    g->base = g->runs[0];
-    g->base_rule = "first";
-    if (g->id < 0)
-        return; /* a run without a group is its own baseline */
-    int b = resolve_baseline(doc, (int)g->id, &g->base_rule);
-    if (b >= 0)
-        g->base = cJSON_GetArrayItem(mlb_jget(doc, "runs"), b);
-    const cJSON *gr;
-    cJSON_ArrayForEach(gr, mlb_jget(doc, "groups"))
-        if (mlb_jnum(gr, "index") == g->id)
-            g->label = mlb_jstr(gr, "label");
+    if (*n == *cap) {
+        size_t nc = *cap ? 2 * *cap : 4;
+        const cJSON **nv = realloc(*v, nc * sizeof *nv);
+        if (!nv)
+            return -ENOMEM;
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = x;
+    return 0;
 }
 
+/* Every lookup goes through arrays and hash maps built once, so that the
+ * reports of 50 000 runs cost linear time: runs by position, groups by id,
+ * comparisons by their run_a's group. */
 int mlb_groups_build(const cJSON *doc, mlb_doc_group_list *out)
 {
     memset(out, 0, sizeof *out);
-    const cJSON *r;
+    const cJSON *runs = mlb_jget(doc, "runs"), *groups = mlb_jget(doc, "groups"), *r;
+    size_t n_runs = 0, cap = 0;
+    cJSON_ArrayForEach(r, runs) n_runs++;
+    const cJSON **run_at = malloc((n_runs + 1) * sizeof *run_at);
+    size_t *rcap = NULL;
+    id_map byid = {0};
+    out->group_of_run = malloc((n_runs + 1) * sizeof *out->group_of_run);
+    if (!run_at || !out->group_of_run || id_map_init(&byid, n_runs) < 0)
+        goto oom;
+    out->n_runs = n_runs;
     int i = 0;
-    cJSON_ArrayForEach(r, mlb_jget(doc, "runs"))
+    cJSON_ArrayForEach(r, runs)
     {
+        run_at[i] = r;
         double id = mlb_jnum(r, "group");
         if (!(id >= 0 && id <= 1e9 && id == floor(id)))
             id = -1.0 - i; /* no usable group: compared with nothing, a group of its own */
-        size_t k = 0;
-        while (k < out->n && out->v[k].id != id)
-            k++;
-        if (k == out->n) {
-            mlb_doc_group *nv = realloc(out->v, (out->n + 1) * sizeof *nv);
-            if (!nv)
-                goto oom;
-            out->v = nv;
-            memset(&out->v[out->n], 0, sizeof *nv);
+        size_t slot, k = id_map_find(&byid, id, &slot);
+        if (k == 0) {
+            if (out->n == cap) {
+                size_t nc = cap ? 2 * cap : 8;
+                mlb_doc_group *nv = realloc(out->v, nc * sizeof *nv);
+                size_t *nr = nv ? realloc(rcap, nc * sizeof *nr) : NULL;
+                if (nv)
+                    out->v = nv;
+                if (!nr)
+                    goto oom;
+                rcap = nr;
+                cap = nc;
+            }
+            memset(&out->v[out->n], 0, sizeof *out->v);
+            rcap[out->n] = 0;
             out->v[out->n].id = id;
             out->v[out->n].first_index = i;
-            out->n++;
+            byid.key[slot] = id;
+            byid.val[slot] = k = ++out->n;
         }
-        mlb_doc_group *g = &out->v[k];
-        const cJSON **nr = realloc(g->runs, (g->n + 1) * sizeof *nr);
-        if (!nr)
+        mlb_doc_group *g = &out->v[k - 1];
+        size_t n0 = g->n, c0 = rcap[k - 1];
+        if (push_ptr(&g->runs, &g->n, &rcap[k - 1], r) < 0)
             goto oom;
-        g->runs = nr;
-        g->runs[g->n++] = r;
+        if (rcap[k - 1] != c0) { /* positions grow with the runs */
+            int *np = realloc(g->pos, rcap[k - 1] * sizeof *np);
+            if (!np)
+                goto oom;
+            g->pos = np;
+        }
+        g->pos[n0] = i;
+        out->group_of_run[i] = k - 1;
         i++;
     }
-    for (size_t k = 0; k < out->n; k++)
-        group_set_base(doc, &out->v[k]);
+    /* groups[] entries by id (the first entry of an id wins). */
+    const cJSON *gn;
+    const cJSON **gnode_at = calloc(out->n + 1, sizeof *gnode_at);
+    if (!gnode_at)
+        goto oom;
+    cJSON_ArrayForEach(gn, groups)
+    {
+        double idx = mlb_jnum(gn, "index");
+        size_t slot, k = isfinite(idx) ? id_map_find(&byid, idx, &slot) : 0;
+        if (k && !gnode_at[k - 1])
+            gnode_at[k - 1] = gn;
+    }
+    for (size_t k = 0; k < out->n; k++) {
+        mlb_doc_group *g = &out->v[k];
+        g->base = g->runs[0];
+        g->base_pos = g->pos[0];
+        g->base_rule = "first";
+        if (g->id < 0)
+            continue; /* a run without a group is its own baseline */
+        int b = resolve_baseline_in(gnode_at[k], run_at, n_runs, g, &g->base_rule);
+        if (b >= 0) {
+            g->base = run_at[b];
+            g->base_pos = b;
+        }
+        if (gnode_at[k])
+            g->label = mlb_jstr(gnode_at[k], "label");
+    }
+    free(gnode_at);
+    /* Each comparison to the group of its run_a, in document order. */
+    size_t *ccap = calloc(out->n + 1, sizeof *ccap);
+    if (!ccap)
+        goto oom;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, mlb_jget(doc, "comparisons"))
+    {
+        double ra = mlb_jnum(c, "run_a");
+        if (!(ra >= 0 && ra < (double)n_runs && ra == floor(ra)))
+            continue;
+        mlb_doc_group *g = &out->v[out->group_of_run[(size_t)ra]];
+        if (push_ptr(&g->cmps, &g->n_cmps, &ccap[out->group_of_run[(size_t)ra]], c) < 0) {
+            free(ccap);
+            goto oom;
+        }
+    }
+    free(ccap);
+    free(run_at);
+    free(rcap);
+    id_map_free(&byid);
     return 0;
 oom:
+    free(run_at);
+    free(rcap);
+    id_map_free(&byid);
     mlb_groups_free(out);
     return -ENOMEM;
 }
 
-static int cmp_in_group(const cJSON *doc, const cJSON *c, const mlb_doc_group *g)
-{
-    double ra = mlb_jnum(c, "run_a");
-    if (!(ra >= 0 && ra < cJSON_GetArraySize(mlb_jget(doc, "runs"))))
-        return 0;
-    const cJSON *run = cJSON_GetArrayItem(mlb_jget(doc, "runs"), (int)ra);
-    for (size_t i = 0; i < g->n; i++)
-        if (g->runs[i] == run)
-            return 1;
-    return 0;
-}
-
 const cJSON *mlb_group_cmp_next(const cJSON *doc, const mlb_doc_group *g, const cJSON *prev)
 {
-    const cJSON *c = prev ? prev->next : NULL;
-    if (!prev) {
-        const cJSON *all = mlb_jget(doc, "comparisons");
-        c = cJSON_IsArray(all) ? all->child : NULL;
+    (void)doc;
+    size_t i = 0;
+    if (prev) {
+        while (i < g->n_cmps && g->cmps[i] != prev)
+            i++;
+        i++;
     }
-    while (c && !cmp_in_group(doc, c, g))
-        c = c->next;
-    return c;
+    return i < g->n_cmps ? g->cmps[i] : NULL;
+}
+
+const mlb_doc_group *mlb_group_of_run(const mlb_doc_group_list *gl, size_t pos)
+{
+    return pos < gl->n_runs ? &gl->v[gl->group_of_run[pos]] : NULL;
 }
 
 const char *mlb_run_variant(const cJSON *r)
@@ -243,6 +362,19 @@ void mlb_unfinished_note(mlb_sbuf *b, const cJSON *doc, mlb_escape_fn esc, const
     mlb_sb_puts(b, after);
 }
 
+void mlb_analysis_note(mlb_sbuf *b, const cJSON *doc, mlb_escape_fn esc, const char *before,
+                       const char *after)
+{
+    const char *e = mlb_jstr(doc, "analysis_error");
+    if (!e)
+        return;
+    mlb_sb_puts(b, before);
+    mlb_sb_puts(b, "the analysis failed (");
+    put(b, e, esc);
+    mlb_sb_puts(b, "): the repetitions are recorded without summaries or comparisons");
+    mlb_sb_puts(b, after);
+}
+
 /* ---- cells ----------------------------------------------------------------------- */
 
 void mlb_cells_fill(mlb_cells *c, const mlb_doc_group *g, const cJSON *run)
@@ -310,21 +442,58 @@ void mlb_metrics_text(mlb_sbuf *b, const cJSON *run, mlb_escape_fn esc)
 
 /* ---- name lists ------------------------------------------------------------------- */
 
+static size_t name_hash(const char *s)
+{
+    size_t h = (size_t)14695981039346656037ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * (size_t)1099511628211ULL;
+    return h;
+}
+
+long mlb_names_find(const mlb_name_list *l, const char *name)
+{
+    if (!l->cap)
+        return -1;
+    for (size_t i = name_hash(name) & (l->cap - 1); l->slot[i]; i = (i + 1) & (l->cap - 1))
+        if (!strcmp(l->v[l->slot[i] - 1], name))
+            return (long)(l->slot[i] - 1);
+    return -1;
+}
+
+static void names_insert(mlb_name_list *l, size_t idx)
+{
+    size_t i = name_hash(l->v[idx]) & (l->cap - 1);
+    while (l->slot[i])
+        i = (i + 1) & (l->cap - 1);
+    l->slot[i] = idx + 1;
+}
+
 int mlb_names_add(mlb_name_list *l, const char *name, const char *better)
 {
-    for (size_t i = 0; i < l->n; i++)
-        if (!strcmp(l->v[i], name))
-            return 0;
-    const char **nv = realloc(l->v, (l->n + 1) * sizeof *nv);
-    if (!nv)
-        return -ENOMEM;
-    l->v = nv;
-    const char **nb = realloc(l->better, (l->n + 1) * sizeof *nb);
-    if (!nb)
-        return -ENOMEM;
-    l->better = nb;
+    if (mlb_names_find(l, name) >= 0)
+        return 0;
+    if (2 * (l->n + 1) > l->cap) { /* grow the set and both arrays together */
+        size_t nc = l->cap ? 2 * l->cap : 16;
+        size_t *ns = calloc(nc, sizeof *ns);
+        const char **nv = realloc(l->v, nc * sizeof *nv);
+        if (nv)
+            l->v = nv;
+        const char **nb = nv ? realloc(l->better, nc * sizeof *nb) : NULL;
+        if (nb)
+            l->better = nb;
+        if (!ns || !nv || !nb) {
+            free(ns);
+            return -ENOMEM;
+        }
+        free(l->slot);
+        l->slot = ns;
+        l->cap = nc;
+        for (size_t k = 0; k < l->n; k++)
+            names_insert(l, k);
+    }
     l->v[l->n] = name;
-    l->better[l->n++] = better;
+    l->better[l->n] = better;
+    names_insert(l, l->n++);
     return 0;
 }
 
@@ -332,6 +501,7 @@ void mlb_names_free(mlb_name_list *l)
 {
     free(l->v);
     free(l->better);
+    free(l->slot);
     memset(l, 0, sizeof *l);
 }
 

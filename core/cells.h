@@ -33,9 +33,15 @@ double mlb_speedup(const cJSON *base, const cJSON *run);
 typedef struct {
     double id;            /* runs[].group; negative for a run without one */
     const cJSON **runs;
+    int *pos;             /* runs[] position of each */
     size_t n;
     int first_index;      /* runs[] position of the first, for anchors */
     const cJSON *base;    /* the baseline run (mlb_group_baseline) */
+    int base_pos;         /* its runs[] position */
+    /* The comparisons of the group (those whose run_a is one of its runs),
+     * in document order. */
+    const cJSON **cmps;
+    size_t n_cmps;
     const char *base_rule;
     const char *label;    /* groups[].label: "m=1024 dtype=f64", or NULL */
 } mlb_doc_group;
@@ -43,15 +49,20 @@ typedef struct {
 typedef struct {
     mlb_doc_group *v;
     size_t n;
+    size_t *group_of_run; /* runs[] position -> index into v */
+    size_t n_runs;
 } mlb_doc_group_list;
 
 /* Returns 0 or -ENOMEM (then *out is empty). */
 int mlb_groups_build(const cJSON *doc, mlb_doc_group_list *out);
 void mlb_groups_free(mlb_doc_group_list *g);
-/* The comparisons of g (those whose run_a is one of g's runs) in document
- * order: the first after `prev` (NULL: from the start), NULL after the last.
- * for (const cJSON *c = NULL; (c = mlb_group_cmp_next(doc, g, c));) */
+/* The comparisons of g after `prev` (NULL: from the start), NULL after the
+ * last: for (c = NULL; (c = mlb_group_cmp_next(doc, g, c));). Kept for
+ * callers written before g->cmps; a loop over g->cmps is linear, this is
+ * quadratic in a group's comparisons. */
 const cJSON *mlb_group_cmp_next(const cJSON *doc, const mlb_doc_group *g, const cJSON *prev);
+/* The group of the run at runs[] position pos, or NULL. */
+const mlb_doc_group *mlb_group_of_run(const mlb_doc_group_list *gl, size_t pos);
 /* A run's variant, or "–". */
 const char *mlb_run_variant(const cJSON *run);
 
@@ -68,6 +79,9 @@ void mlb_speedup_note(mlb_sbuf *b, const mlb_doc_group *g, mlb_escape_fn esc);
 /* For a document whose status is not "complete": `before`, the status and
  * that the document holds only what was measured before the engine
  * stopped, then `after`. Nothing for a complete document. */
+/* The same for a document whose analysis failed (its analysis_error). */
+void mlb_analysis_note(mlb_sbuf *b, const cJSON *doc, mlb_escape_fn esc, const char *before,
+                       const char *after);
 void mlb_unfinished_note(mlb_sbuf *b, const cJSON *doc, mlb_escape_fn esc, const char *before,
                          const char *after);
 
@@ -93,9 +107,13 @@ typedef struct {
     const char **v;
     const char **better;
     size_t n;
+    size_t *slot; /* hash set of the names: index + 1, 0 empty; linear for 20 000 names */
+    size_t cap;
 } mlb_name_list;
 
 int mlb_names_add(mlb_name_list *l, const char *name, const char *better);
+/* The index of name in l, or -1. */
+long mlb_names_find(const mlb_name_list *l, const char *name);
 void mlb_names_free(mlb_name_list *l);
 /* The union of the quality metrics' names over a group's summaries.
  * Returns 0 or -ENOMEM. */

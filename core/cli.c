@@ -85,7 +85,8 @@ void mlb_cli_usage(FILE *f)
         "  --quiet, --verbose     less or more on stderr\n"
         "  --help, --version\n"
         "\n"
-        "Exit status: 0 when every run succeeded, 1 when any did not, 2 on usage or input\n"
+        "Exit status: 0 when every run succeeded, 1 when any did not (or the analysis\n"
+        "failed: the results are written with the repetitions), 2 on usage or input\n"
         "errors, 130 when interrupted.\n");
 }
 

@@ -561,6 +561,7 @@ static void usage(FILE *f)
             "  --mem-threshold R  peak RSS margin (default 10%%)\n"
             "  --min-seconds S    a slower time by less than S is not a regression (default 0)\n"
             "  --json             the verdicts as JSON on stdout\n"
+            "Each document is read up to 1 GiB; nothing but white space may follow it.\n"
             "Exit status: 0 no regression and no failed run (inconclusive changes and\n"
             "unmatched runs are listed); 1 a regression, or a NEW run with a repetition\n"
             "that did not succeed; 2 usage or input error, or no run of NEW matches one\n"
@@ -828,7 +829,7 @@ int mlb_cmd_compare(int argc, char **argv)
             cJSON_AddStringToObject(out, "error", error);
         cJSON_AddStringToObject(out, "summary", summary);
         cJSON_AddNumberToObject(out, "exit_status", exit_code);
-        char *s = cJSON_Print(out);
+        char *s = mlb_json_fix_utf8(out) == 0 ? cJSON_Print(out) : NULL;
         if (!s)
             goto oom;
         printf("%s\n", s);

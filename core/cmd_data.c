@@ -11,6 +11,7 @@
 
 #include "cmd_data.h"
 #include "mlbench/data.h"
+#include "textbuf.h"
 
 #define CMD "mlbench-engine data"
 #define SHOW_NAMES 8   /* names listed in the text output */
@@ -265,7 +266,7 @@ static int print_json(const char *file, const mlb_data_info *info, const mlb_dat
         cJSON_AddNullToObject(o, "error");
     else
         cJSON_AddStringToObject(o, "error", err);
-    char *text = cJSON_Print(o);
+    char *text = mlb_json_fix_utf8(o) == 0 ? cJSON_Print(o) : NULL;
     cJSON_Delete(o);
     if (!text)
         return -ENOMEM;

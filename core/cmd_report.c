@@ -111,20 +111,16 @@ int mlb_export_markdown(const cJSON *doc, const char *path, char *err, size_t er
 
 int mlb_export_check_path(const char *what, const char *path, char *err, size_t errlen)
 {
-    struct stat st;
     if (!*path) {
         snprintf(err, errlen, "%s: empty file name", what);
         return -EINVAL;
     }
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "%s %s: is a directory", what, path);
-        return -EISDIR;
-    }
+    /* Through a link, the temporary file goes next to the file it names;
+     * a device or FIFO is written through, its directory untouched. */
     char dir[PATH_MAX];
-    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir) {
-        snprintf(err, errlen, "%s %s: path too long", what, path);
-        return -ENAMETOOLONG;
-    }
+    int rc = mlb_output_check(what, path, dir, sizeof dir, err, errlen);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
     char *slash = strrchr(dir, '/');
     if (slash)
         *(slash == dir ? slash + 1 : slash) = '\0';
@@ -135,6 +131,20 @@ int mlb_export_check_path(const char *what, const char *path, char *err, size_t 
         snprintf(err, errlen, "%s %s: directory %s: %s", what, path, dir, strerror(e));
         return -e;
     }
+    /* access() says yes to root everywhere, and to a read-only or special
+     * filesystem's directory: creating the temporary file the write will
+     * need is the only sure test, and it costs one file. */
+    char probe[PATH_MAX + 32];
+    snprintf(probe, sizeof probe, "%s/.mlbench-probe-XXXXXX", dir);
+    int fd = mkstemp(probe);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(err, errlen, "%s %s: directory %s: cannot create a file in it: %s", what, path,
+                 dir, strerror(e));
+        return -e;
+    }
+    close(fd);
+    unlink(probe);
     return 0;
 }
 
@@ -151,8 +161,13 @@ static void report_usage(FILE *f)
                "  --csv FILE        one row per repetition: phases' times, memory, items, metrics\n"
                "  --markdown FILE   the tables and verdicts as GitHub Markdown\n"
                "At least one is required. Nothing is written unless every output can be.\n"
+               "A document is read up to 1 GiB; nothing but white space may follow it.\n"
                "Exit status: 0 written, 2 on usage or input errors.\n");
 }
+
+/* The most of a results document `report`, `compare` and `--resume` read: a
+ * run of 50 000 repetitions is about 100 MB. */
+#define MLB_RESULTS_MAX_BYTES (1ull << 30)
 
 /* Reads and checks a results document; NULL with a message naming the file
  * (and the line, for invalid JSON). */
@@ -163,10 +178,23 @@ cJSON *mlb_results_load(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
     }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+        (unsigned long long)st.st_size > MLB_RESULTS_MAX_BYTES) {
+        snprintf(err, errlen, "%s: %lld bytes: a results document is read up to 1 GiB", path,
+                 (long long)st.st_size);
+        fclose(f);
+        return NULL;
+    }
     size_t cap = 1 << 16, len = 0, n;
     char *buf = malloc(cap + 1);
+    int too_big = 0;
     while (buf && (n = fread(buf + len, 1, cap - len, f)) > 0) {
         len += n;
+        if (len > MLB_RESULTS_MAX_BYTES) { /* a pipe or device: no size to check first */
+            too_big = 1;
+            break;
+        }
         if (len == cap) {
             char *nb = realloc(buf, 2 * cap + 1);
             if (!nb) {
@@ -180,6 +208,12 @@ cJSON *mlb_results_load(const char *path, char *err, size_t errlen)
     }
     int rerr = ferror(f);
     fclose(f);
+    if (too_big) {
+        snprintf(err, errlen, "%s: more than 1 GiB: a results document is read up to 1 GiB",
+                 path);
+        free(buf);
+        return NULL;
+    }
     if (!buf || rerr) {
         snprintf(err, errlen, "%s: cannot read: %s", path, buf ? "read error" : strerror(ENOMEM));
         free(buf);
@@ -196,7 +230,29 @@ cJSON *mlb_results_load(const char *path, char *err, size_t errlen)
         free(buf);
         return NULL;
     }
+    /* Only white space may follow the document: trailing bytes (a second
+     * document, a NUL, the rest of a botched edit) are not silently dropped. */
+    size_t off = (size_t)(end - buf);
+    while (off < len && (buf[off] == ' ' || buf[off] == '\t' || buf[off] == '\n' ||
+                         buf[off] == '\r'))
+        off++;
+    if (off < len) {
+        size_t line = 1;
+        for (size_t i = 0; i < off; i++)
+            line += buf[i] == '\n';
+        snprintf(err, errlen, "%s:%zu: data after the JSON document (byte %zu)", path, line, off);
+        cJSON_Delete(doc);
+        free(buf);
+        return NULL;
+    }
     free(buf);
+    /* A document edited by hand or by another tool: what is rendered from
+     * it is valid UTF-8 whatever it holds. */
+    if (mlb_json_fix_utf8(doc) < 0) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        cJSON_Delete(doc);
+        return NULL;
+    }
     if (doc_check(doc, path, err, errlen) < 0) {
         cJSON_Delete(doc);
         return NULL;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "stats.h"
+#include "textbuf.h"
 
 #define CMD "mlbench-engine stats"
 
@@ -44,8 +45,15 @@ static int sample_read(const char *path, sample_file *out)
     char *buf = NULL;
     size_t bufcap = 0;
     int rc = 0;
-    while (getline(&buf, &bufcap, f) >= 0) {
+    ssize_t got;
+    while ((got = getline(&buf, &bufcap, f)) >= 0) {
         lineno++;
+        if (memchr(buf, '\0', (size_t)got)) {
+            /* Everything after it would be dropped without a word. */
+            fprintf(stderr, CMD ": %s:%zu: a NUL byte in the line\n", path, lineno);
+            rc = 2;
+            break;
+        }
         char *p = buf;
         while (*p == ' ' || *p == '\t')
             p++;
@@ -140,7 +148,7 @@ static int add_outliers(cJSON *o, const sample_file *f, const mlb_summary *s)
 
 static int print_json(cJSON *o)
 {
-    char *txt = o ? cJSON_Print(o) : NULL;
+    char *txt = o && mlb_json_fix_utf8(o) == 0 ? cJSON_Print(o) : NULL;
     cJSON_Delete(o);
     if (!txt) {
         fprintf(stderr, CMD ": out of memory\n");

@@ -330,22 +330,253 @@ void mlb_cr_workload_text(mlb_sbuf *b, const cJSON *run, const cJSON *doc, int o
     }
 }
 
+/* ---- an index of a document's workloads -------------------------------------- */
+
+/* Counts of strings in an open-addressing table, so that matching and
+ * labelling 50 000 runs is linear: each run's workload key (task, variant,
+ * workload parameters sorted by name, values as JSON), each task:variant, and
+ * each task:variant with one parameter's value. */
+typedef struct {
+    char **key;
+    size_t *count;
+    long *first; /* a list head for the key (matching); -1 */
+    size_t cap, n;
+} str_counts;
+
+static size_t str_hash(const char *s)
+{
+    size_t h = (size_t)14695981039346656037ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * (size_t)1099511628211ULL;
+    return h;
+}
+
+static int sc_init(str_counts *m, size_t n)
+{
+    memset(m, 0, sizeof *m);
+    m->cap = 16;
+    while (m->cap < 2 * n + 2)
+        m->cap *= 2;
+    m->key = calloc(m->cap, sizeof *m->key);
+    m->count = calloc(m->cap, sizeof *m->count);
+    m->first = malloc(m->cap * sizeof *m->first);
+    return m->key && m->count && m->first ? 0 : -ENOMEM;
+}
+
+static void sc_free(str_counts *m)
+{
+    for (size_t i = 0; m->key && i < m->cap; i++)
+        free(m->key[i]);
+    free(m->key);
+    free(m->count);
+    free(m->first);
+    memset(m, 0, sizeof *m);
+}
+
+/* The slot of key, inserted (count 0, first -1) when absent; -1 if the
+ * table is full or out of memory. */
+static long sc_slot(str_counts *m, const char *key)
+{
+    size_t i = str_hash(key) & (m->cap - 1);
+    while (m->key[i] && strcmp(m->key[i], key))
+        i = (i + 1) & (m->cap - 1);
+    if (!m->key[i]) {
+        if (2 * (m->n + 1) > m->cap || !(m->key[i] = strdup(key)))
+            return -1;
+        m->first[i] = -1;
+        m->n++;
+    }
+    return (long)i;
+}
+
+static int cmp_param_name(const void *x, const void *y)
+{
+    return strcmp((*(const cJSON *const *)x)->string, (*(const cJSON *const *)y)->string);
+}
+
+/* "task\x1fvariant\x1fname=value\x1f..." over the workload parameters
+ * sorted by name: equal keys are equal workloads (mlb_cr_param_diff == 0,
+ * numbers compared as cJSON prints them). NULL when out of memory. */
+static char *workload_key(const cJSON *run)
+{
+    const cJSON *p, *params = mlb_jget(run, "params");
+    size_t n = 0;
+    cJSON_ArrayForEach(p, params) n++;
+    const cJSON **v = malloc((n + 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    size_t k = 0;
+    cJSON_ArrayForEach(p, params)
+        if (p->string && !mlb_cr_param_is_tuning(run, p->string))
+            v[k++] = p;
+    qsort(v, k, sizeof *v, cmp_param_name);
+    mlb_sbuf b = {0};
+    mlb_sb_printf(&b, "%s\x1f%s", mlb_or_dash(mlb_jstr(run, "task")),
+                  mlb_or_dash(mlb_jstr(run, "variant")));
+    for (size_t i = 0; i < k; i++) {
+        char *val = cJSON_PrintUnformatted(v[i]);
+        mlb_sb_printf(&b, "\x1f%s=%s", v[i]->string, val ? val : "?");
+        if (!val)
+            b.oom = 1;
+        free(val);
+    }
+    free(v);
+    if (b.oom) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s ? b.s : strdup("");
+}
+
+typedef struct {
+    const cJSON **run;
+    char **key;     /* workload key of each run */
+    size_t n;
+    str_counts counts; /* "W" + key, "T" + task:variant, "P" + task:variant + param=value */
+} cr_index;
+
+static void index_free(cr_index *ix)
+{
+    for (size_t i = 0; ix->key && i < ix->n; i++)
+        free(ix->key[i]);
+    free(ix->key);
+    free(ix->run);
+    sc_free(&ix->counts);
+    memset(ix, 0, sizeof *ix);
+}
+
+static int count_str(str_counts *m, const char *prefix, const char *a, const char *b)
+{
+    mlb_sbuf s = {0};
+    mlb_sb_printf(&s, "%s%s\x1f%s", prefix, a, b ? b : "");
+    long at = s.oom || !s.s ? -1 : sc_slot(m, s.s);
+    free(s.s);
+    if (at < 0)
+        return -ENOMEM;
+    m->count[at]++;
+    return 0;
+}
+
+static size_t lookup_count(const str_counts *m, const char *prefix, const char *a, const char *b)
+{
+    mlb_sbuf s = {0};
+    mlb_sb_printf(&s, "%s%s\x1f%s", prefix, a, b ? b : "");
+    size_t c = 0;
+    if (!s.oom && s.s) {
+        size_t i = str_hash(s.s) & (m->cap - 1);
+        while (m->key[i] && strcmp(m->key[i], s.s))
+            i = (i + 1) & (m->cap - 1);
+        c = m->key[i] ? m->count[i] : 0;
+    }
+    free(s.s);
+    return c;
+}
+
+static char *tv_of(const cJSON *run)
+{
+    mlb_sbuf s = {0};
+    mlb_sb_printf(&s, "%s\x1e%s", mlb_or_dash(mlb_jstr(run, "task")),
+                  mlb_or_dash(mlb_jstr(run, "variant")));
+    return s.oom ? (free(s.s), NULL) : s.s;
+}
+
+static char *param_text(const cJSON *p)
+{
+    char *val = cJSON_PrintUnformatted(p);
+    mlb_sbuf s = {0};
+    mlb_sb_printf(&s, "%s=%s", p->string, val ? val : "?");
+    free(val);
+    return s.oom || !val ? (free(s.s), NULL) : s.s;
+}
+
+static int index_build(const cJSON *doc, cr_index *ix)
+{
+    memset(ix, 0, sizeof *ix);
+    const cJSON *r, *p;
+    size_t n = 0, cells = 0;
+    cJSON_ArrayForEach(r, mlb_jget(doc, "runs"))
+    {
+        n++;
+        cJSON_ArrayForEach(p, mlb_jget(r, "params")) cells++;
+    }
+    ix->run = malloc((n + 1) * sizeof *ix->run);
+    ix->key = calloc(n + 1, sizeof *ix->key);
+    if (!ix->run || !ix->key || sc_init(&ix->counts, 2 * n + cells) < 0)
+        goto oom;
+    cJSON_ArrayForEach(r, mlb_jget(doc, "runs"))
+    {
+        size_t i = ix->n++;
+        ix->run[i] = r;
+        char *tv = tv_of(r);
+        if (!(ix->key[i] = workload_key(r)) || !tv ||
+            count_str(&ix->counts, "W", ix->key[i], NULL) < 0 ||
+            count_str(&ix->counts, "T", tv, NULL) < 0) {
+            free(tv);
+            goto oom;
+        }
+        cJSON_ArrayForEach(p, mlb_jget(r, "params"))
+        {
+            if (!p->string || mlb_cr_param_is_tuning(r, p->string))
+                continue;
+            char *pt = param_text(p);
+            int rc = pt ? count_str(&ix->counts, "P", tv, pt) : -ENOMEM;
+            free(pt);
+            if (rc < 0) {
+                free(tv);
+                goto oom;
+            }
+        }
+        free(tv);
+    }
+    return 0;
+oom:
+    index_free(ix);
+    return -ENOMEM;
+}
+
+/* mlb_cr_workload_text with only_distinct, from the index: a parameter is
+ * distinct when some other run of the task:variant lacks it or has another
+ * value, that is when fewer runs of the task:variant have this value than
+ * there are runs of it. */
+static void workload_text_distinct(mlb_sbuf *b, const cJSON *run, const cr_index *ix)
+{
+    char *tv = tv_of(run);
+    if (!tv) {
+        b->oom = 1;
+        return;
+    }
+    size_t n_tv = lookup_count(&ix->counts, "T", tv, NULL);
+    const cJSON *p;
+    int first = 1;
+    cJSON_ArrayForEach(p, mlb_jget(run, "params"))
+    {
+        if (!p->string || mlb_cr_param_is_tuning(run, p->string))
+            continue;
+        char *pt = param_text(p);
+        size_t same = pt ? lookup_count(&ix->counts, "P", tv, pt) : 0;
+        free(pt);
+        if (same >= n_tv)
+            continue;
+        char v[128];
+        mlb_cr_fmt_value(v, sizeof v, p);
+        mlb_sb_printf(b, "%s%s=%s", first ? "" : " ", p->string, v);
+        first = 0;
+    }
+    free(tv);
+}
+
 /* task:variant, and where NEW holds several runs of it, the workload
  * parameters that tell them apart (or the run's index, for two alike). */
-void mlb_cr_run_label(char *buf, size_t len, const cJSON *run, const cJSON *doc)
+static void run_label_ix(char *buf, size_t len, size_t pos, const cr_index *ix)
 {
+    const cJSON *run = ix->run[pos];
     mlb_sbuf b = {0};
     mlb_sb_printf(&b, "%s:%s", mlb_jstr(run, "task"), mlb_jstr(run, "variant"));
     size_t at = b.len;
     mlb_sb_puts(&b, " [");
     size_t inner = b.len;
-    mlb_cr_workload_text(&b, run, doc, 1);
-    int twin = 0;
-    const cJSON *r;
-    cJSON_ArrayForEach(r, mlb_jget(doc, "runs"))
-    {
-        twin |= r != run && mlb_cr_same_task_variant(r, run) && mlb_cr_param_diff(r, run, 0, NULL) == 0;
-    }
+    workload_text_distinct(&b, run, ix);
+    int twin = lookup_count(&ix->counts, "W", ix->key[pos], NULL) > 1;
     if (twin)
         mlb_sb_printf(&b, "%s#%d", b.len > inner ? " " : "", (int)mlb_jnum(run, "index"));
     if (b.len > inner)
@@ -356,48 +587,91 @@ void mlb_cr_run_label(char *buf, size_t len, const cJSON *run, const cJSON *doc)
     free(b.s);
 }
 
+void mlb_cr_run_label(char *buf, size_t len, const cJSON *run, const cJSON *doc)
+{
+    cr_index ix;
+    size_t pos = 0;
+    if (index_build(doc, &ix) < 0) {
+        snprintf(buf, len, "?");
+        return;
+    }
+    while (pos < ix.n && ix.run[pos] != run)
+        pos++;
+    if (pos < ix.n)
+        run_label_ix(buf, len, pos, &ix);
+    else
+        snprintf(buf, len, "%s:%s", mlb_jstr(run, "task"), mlb_jstr(run, "variant"));
+    index_free(&ix);
+}
+
 /* Pairs each NEW run with the first unused BASELINE run of the same task,
  * variant and workload. matched_b[i] is set for a BASELINE run that found
- * its pair; pair_of_a[j] is the pair index of NEW run j, or -1. */
+ * its pair; pair_of_a[j] is the pair index of NEW run j, or -1. Linear: the
+ * BASELINE runs of each workload key wait in a list, in document order. */
 int mlb_cr_match_runs(const cJSON *base, const cJSON *cur, pair **out, size_t *n_out,
                       int *matched_b, long *pair_of_a)
 {
-    const cJSON *ra, *rb;
-    size_t n = 0, j = 0;
+    cr_index ib, ic;
+    if (index_build(base, &ib) < 0)
+        return -ENOMEM;
+    if (index_build(cur, &ic) < 0) {
+        index_free(&ib);
+        return -ENOMEM;
+    }
+    int rc = 0;
+    str_counts lists = {0};
+    long *next = malloc((ib.n + 1) * sizeof *next);
+    if (!next || sc_init(&lists, ib.n) < 0) {
+        rc = -ENOMEM;
+        goto done;
+    }
+    for (size_t i = ib.n; i-- > 0;) { /* push front from the back: document order */
+        long at = sc_slot(&lists, ib.key[i]);
+        if (at < 0) {
+            rc = -ENOMEM;
+            goto done;
+        }
+        next[i] = lists.first[at];
+        lists.first[at] = (long)i;
+    }
+    size_t n = 0;
     pair *ps = NULL;
-    cJSON_ArrayForEach(ra, mlb_jget(cur, "runs"))
-    {
+    for (size_t j = 0; j < ic.n; j++) {
         pair_of_a[j] = -1;
-        size_t i = 0;
-        cJSON_ArrayForEach(rb, mlb_jget(base, "runs"))
-        {
-            if (!matched_b[i] && mlb_cr_same_task_variant(ra, rb) && mlb_cr_param_diff(ra, rb, 0, NULL) == 0)
-                break;
-            i++;
+        const cJSON *ra = ic.run[j];
+        size_t h = str_hash(ic.key[j]) & (lists.cap - 1);
+        while (lists.key[h] && strcmp(lists.key[h], ic.key[j]))
+            h = (h + 1) & (lists.cap - 1);
+        long i = lists.key[h] ? lists.first[h] : -1;
+        if (i < 0)
+            continue;
+        lists.first[h] = next[i];
+        const cJSON *rb = ib.run[i];
+        pair *np = realloc(ps, (n + 1) * sizeof *np);
+        if (!np) {
+            free(ps);
+            rc = -ENOMEM;
+            goto done;
         }
-        if (rb) {
-            pair *np = realloc(ps, (n + 1) * sizeof *np);
-            if (!np) {
-                free(ps);
-                return -ENOMEM;
-            }
-            ps = np;
-            pair *p = &ps[n];
-            memset(p, 0, sizeof *p);
-            p->a = ra;
-            p->b = rb;
-            mlb_cr_run_label(p->label, sizeof p->label, ra, cur);
-            mlb_sbuf t = {0};
-            if (mlb_cr_param_diff(ra, rb, 1, &t) && t.s)
-                snprintf(p->tuning_diff, sizeof p->tuning_diff, "%s", t.s);
-            free(t.s);
-            matched_b[i] = 1;
-            pair_of_a[j] = (long)n++;
-        }
-        j++;
+        ps = np;
+        pair *p = &ps[n];
+        memset(p, 0, sizeof *p);
+        p->a = ra;
+        p->b = rb;
+        run_label_ix(p->label, sizeof p->label, j, &ic);
+        mlb_sbuf t = {0};
+        if (mlb_cr_param_diff(ra, rb, 1, &t) && t.s)
+            snprintf(p->tuning_diff, sizeof p->tuning_diff, "%s", t.s);
+        free(t.s);
+        matched_b[i] = 1;
+        pair_of_a[j] = (long)n++;
     }
     *out = ps;
     *n_out = n;
-    return 0;
+done:
+    free(next);
+    sc_free(&lists);
+    index_free(&ib);
+    index_free(&ic);
+    return rc;
 }
-

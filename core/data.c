@@ -69,6 +69,66 @@ int mlb_data_gzcheck(gzFile gz, const char *path, char *err, size_t err_len)
                          path, (long long)gztell(gz), msg ? msg : "unknown zlib error");
 }
 
+int mlb_data_gz_end(gzFile gz, const char *path, char *err, size_t err_len)
+{
+    if (gzdirect(gz))
+        return 0; /* not compressed: the reader saw every byte */
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return mlb_data_fail(err, err_len, -errno, "%s: cannot open: %s", path, strerror(errno));
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit2(&zs, 15 + 16) != Z_OK) {
+        fclose(f);
+        return mlb_data_fail(err, err_len, -ENOMEM, "%s: out of memory", path);
+    }
+    unsigned char *in = malloc(1 << 16), *out = malloc(1 << 16);
+    long long consumed = 0; /* raw bytes handed to inflate */
+    int rc = in && out ? 0 : -ENOMEM, in_member = 1;
+    while (rc == 0) {
+        if (zs.avail_in == 0) {
+            size_t n = fread(in, 1, 1 << 16, f);
+            if (n == 0)
+                break;
+            zs.next_in = in;
+            zs.avail_in = (uInt)n;
+            consumed += (long long)n;
+        }
+        if (!in_member) {
+            /* Another member may follow (gzip allows concatenation); any
+             * other byte is junk, which zlib's gzread skips in silence. */
+            if (zs.next_in[0] != 0x1f) {
+                rc = -EINVAL;
+                break;
+            }
+            inflateReset(&zs);
+            in_member = 1;
+        }
+        zs.next_out = out;
+        zs.avail_out = 1 << 16;
+        int z = inflate(&zs, Z_NO_FLUSH);
+        if (z == Z_STREAM_END)
+            in_member = 0;
+        else if (z == Z_DATA_ERROR && zs.total_in == 0)
+            rc = -EINVAL; /* 0x1f, but no gzip header */
+        else if (z != Z_OK && z != Z_BUF_ERROR)
+            break; /* corrupt data: the reader has reported it */
+    }
+    long long at = consumed - (long long)zs.avail_in;
+    inflateEnd(&zs);
+    free(in);
+    free(out);
+    fclose(f);
+    if (rc == -EINVAL)
+        return mlb_data_fail(err, err_len, -EINVAL,
+                             "%s: byte %lld of the file: bytes after the gzip data (junk, or a "
+                             "file appended to it)",
+                             path, at);
+    if (rc < 0)
+        return mlb_data_fail(err, err_len, rc, "%s: out of memory", path);
+    return 0;
+}
+
 /* ---- Text reader -------------------------------------------------------- */
 
 int mlb_text_open(mlb_text_reader *r, const char *path, char *err, size_t err_len)
@@ -144,6 +204,8 @@ int mlb_text_next(mlb_text_reader *r, char *err, size_t err_len)
             }
             if (got == 0) {
                 int rc = mlb_data_gzcheck(r->gz, r->path, err, err_len);
+                if (rc == 0)
+                    rc = mlb_data_gz_end(r->gz, r->path, err, err_len);
                 if (rc < 0)
                     return rc;
                 r->at_eof = 1;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "data_internal.h"
+#include "utf8.h"
 
 #define MAX_CLASSES 65536
 
@@ -34,9 +35,14 @@ static int is_pad(char c, char delim)
 static int push_cell(cell_list *out, char *s, size_t col)
 {
     if (out->n == out->cap) {
+        /* A row holds up to MLB_DATA_MAX_COLS features and the target: the
+         * doubling stops at exactly that many cells, not at the power of
+         * two below it. */
+        if (out->cap >= MLB_DATA_MAX_COLS + 1)
+            return -EFBIG;
         size_t cap = out->cap ? out->cap * 2 : 64;
         if (cap > MLB_DATA_MAX_COLS + 1)
-            return -EFBIG;
+            cap = MLB_DATA_MAX_COLS + 1;
         cell *v = realloc(out->v, cap * sizeof *v);
         if (!v)
             return -ENOMEM;
@@ -335,14 +341,14 @@ static int bad_cell(csv_state *st, size_t lineno, const cell *c, size_t j, int i
                                  "%s:%zu:%zu: empty cell (column %zu%s): a missing value",
                                  st->path, lineno, c->col, j + 1, role);
         return mlb_data_fail(err, err_len, -EINVAL,
-                             "%s:%zu:%zu: missing value '%.40s' (column %zu%s)", st->path,
-                             lineno, c->col, c->s, j + 1, role);
+                             "%s:%zu:%zu: missing value '%s' (column %zu%s)", st->path,
+                             lineno, c->col, MLB_EXCERPT(c->s, 40), j + 1, role);
     }
     if (st->info)
         st->info->non_numeric_cells++;
     return mlb_data_fail(err, err_len, -EINVAL,
-                         "%s:%zu:%zu: '%.40s' is not a finite decimal number (column %zu%s)%s",
-                         st->path, lineno, c->col, c->s, j + 1, role,
+                         "%s:%zu:%zu: '%s' is not a finite decimal number (column %zu%s)%s",
+                         st->path, lineno, c->col, MLB_EXCERPT(c->s, 40), j + 1, role,
                          is_target ? ": a regression target is a number; class labels need "
                                      "classification (classify)"
                                    : "");
@@ -453,7 +459,9 @@ static int split_line(csv_state *st, char *line, size_t lineno, cell_list *cells
         return mlb_data_fail(err, err_len, rc, "%s:%zu:%zu: %s", st->path, lineno, bad_col, why);
     if (rc < 0)
         return mlb_data_fail(err, err_len, rc, "%s:%zu: %s", st->path, lineno,
-                             rc == -EFBIG ? "too many columns" : "out of memory");
+                             rc == -EFBIG ? "too many columns (at most 1048577: 2^20 features "
+                                            "and a target)"
+                                          : "out of memory");
     return 0;
 }
 
@@ -824,12 +832,12 @@ int mlb_data_load_sklearn_csv(const char *path, const mlb_data_opts *opts, mlb_d
         if (header.n < 2 || parse_count(header.v[0].s, &n) < 0)
             rc = mlb_data_fail(err, err_len, -EINVAL,
                                "%s:1:1: header must start \"n_samples,n_features\" (two "
-                               "non-negative integers), got '%.40s'",
-                               path, header.n ? header.v[0].s : "");
+                               "non-negative integers), got '%s'",
+                               path, MLB_EXCERPT(header.n ? header.v[0].s : "", 40));
         else if (parse_count(header.v[1].s, &d) < 0)
             rc = mlb_data_fail(err, err_len, -EINVAL,
-                               "%s:1:%zu: n_features '%.40s' is not a non-negative integer", path,
-                               header.v[1].col, header.v[1].s);
+                               "%s:1:%zu: n_features '%s' is not a non-negative integer", path,
+                               header.v[1].col, MLB_EXCERPT(header.v[1].s, 40));
         else if (n == 0 || d == 0)
             rc = mlb_data_fail(err, err_len, -EINVAL,
                                "%s:1: header announces %zu samples of %zu features: empty", path,

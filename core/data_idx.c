@@ -108,7 +108,8 @@ static int expect_end(idx_file *f, char *err, size_t err_len)
         return mlb_data_fail(err, err_len, -EINVAL,
                              "%s: byte %zu: data continues past the size in the header", f->path,
                              f->offset);
-    return mlb_data_gzcheck(f->gz, f->path, err, err_len);
+    int rc = mlb_data_gzcheck(f->gz, f->path, err, err_len);
+    return rc < 0 ? rc : mlb_data_gz_end(f->gz, f->path, err, err_len);
 }
 
 /* Reads count bytes in chunks, growing the buffer only as data arrives, so

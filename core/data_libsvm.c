@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "data_internal.h"
+#include "utf8.h"
 
 typedef struct {
     size_t row, col; /* col 0-based */
@@ -55,8 +56,9 @@ static int parse_line(mlb_text_reader *r, size_t row, entry_list *ents, double *
     char saved = *p;
     *p = '\0';
     if (mlb_data_parse_number(tok, label) < 0)
-        return mlb_data_fail(err, err_len, -EINVAL, "%s:%zu:%zu: label '%.40s' is not a number",
-                             r->path, r->lineno, (size_t)(tok - r->line) + 1, tok);
+        return mlb_data_fail(err, err_len, -EINVAL, "%s:%zu:%zu: label '%s' is not a number",
+                             r->path, r->lineno, (size_t)(tok - r->line) + 1,
+                             MLB_EXCERPT(tok, 40));
     *p = saved;
     size_t prev = 0; /* last 1-based index, for the increasing check */
     for (;;) {
@@ -81,8 +83,8 @@ static int parse_line(mlb_text_reader *r, size_t row, entry_list *ents, double *
                                  r->lineno, col, (size_t)MLB_DATA_MAX_COLS);
         if (!digits || *p != ':')
             return mlb_data_fail(err, err_len, -EINVAL,
-                                 "%s:%zu:%zu: expected index:value, got '%.40s'", r->path,
-                                 r->lineno, col, tok);
+                                 "%s:%zu:%zu: expected index:value, got '%s'", r->path,
+                                 r->lineno, col, MLB_EXCERPT(tok, 40));
         if (idx == 0)
             return mlb_data_fail(err, err_len, -EINVAL,
                                  "%s:%zu:%zu: feature index 0 (indices start at 1)", r->path,
@@ -101,9 +103,10 @@ static int parse_line(mlb_text_reader *r, size_t row, entry_list *ents, double *
         double v;
         if (mlb_data_parse_number(val, &v) < 0)
             return mlb_data_fail(err, err_len, -EINVAL,
-                                 "%s:%zu:%zu: value '%.40s' of feature %zu is not a finite "
+                                 "%s:%zu:%zu: value '%s' of feature %zu is not a finite "
                                  "number",
-                                 r->path, r->lineno, (size_t)(val - r->line) + 1, val, idx);
+                                 r->path, r->lineno, (size_t)(val - r->line) + 1,
+                                 MLB_EXCERPT(val, 40), idx);
         *p = saved;
         int rc = push_entry(ents, row, idx - 1, v);
         if (rc < 0)
@@ -132,13 +135,14 @@ int mlb_data_libsvm_read(const char *path, size_t n_features, const mlb_data_opt
         return rc;
     entry_list ents = {0};
     mlb_dvec labels = {0};
-    size_t max_col = n_features, rows = 0;
+    size_t max_col = n_features, rows = 0, text_bytes = 0;
     int first_rc = 0;
     char *first_err = NULL;
     while (!opts->max_rows || rows < opts->max_rows) {
         rc = mlb_text_next(&r, err, err_len);
         if (rc <= 0)
             break;
+        text_bytes += r.len + 1;
         double label;
         int has_row;
         size_t ents0 = ents.n, max0 = max_col;
@@ -182,6 +186,15 @@ int mlb_data_libsvm_read(const char *path, size_t n_features, const mlb_data_opt
         rc = mlb_data_fail(err, err_len, -EINVAL, "%s: no features in any row", path);
     if (!rc)
         rc = mlb_data_check_shape(path, rows, max_col, err, err_len);
+    /* Dense from sparse: a line "1 1000000:1" asks for a million zeros. The
+     * table may hold at most 64 values per byte of text (at least 2^20), so
+     * that a 768-byte file cannot ask for a gigabyte (docs/datasets.md). */
+    size_t dense_cap = text_bytes > ((size_t)1 << 20) / 64 ? 64 * text_bytes : (size_t)1 << 20;
+    if (!rc && max_col && rows > dense_cap / max_col)
+        rc = mlb_data_fail(err, err_len, -EFBIG,
+                           "%s: LIBSVM data too sparse to densify: %zu rows x %zu features "
+                           "= %.3g values from %zu bytes of text (at most 64 a byte, or 2^20)",
+                           path, rows, max_col, (double)rows * (double)max_col, text_bytes);
     if (!rc && !(ds = mlb_data_new(path)))
         rc = mlb_data_fail(err, err_len, -ENOMEM, "%s: out of memory", path);
     if (!rc && mlb_data_alloc(ds, rows, max_col, opts->dtype) < 0)

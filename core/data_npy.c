@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "data_internal.h"
+#include "utf8.h"
 
 #define NPY_MAGIC "\x93NUMPY"
 #define NPY_MAX_DIMS 32
@@ -202,8 +203,8 @@ static int parse_descr(hparser *h, npy_file *f, const char *d, size_t at)
         h->i = at;
         char msg[160];
         snprintf(msg, sizeof msg,
-                 "dtype '%.20s'%s is not supported; save float64, float32, integers or bool", d,
-                 what);
+                 "dtype '%s'%s is not supported; save float64, float32, integers or bool",
+                 MLB_EXCERPT(d, 20), what);
         return hfail(h, msg);
     }
     int file_little = order == '<' || (order == '=' && host_is_little());
@@ -254,7 +255,7 @@ static int parse_header(npy_file *f, const char *s, size_t n, size_t base, char 
         } else {
             h.i = key_at;
             char msg[96];
-            snprintf(msg, sizeof msg, "unexpected or repeated key '%.32s'", key);
+            snprintf(msg, sizeof msg, "unexpected or repeated key '%s'", MLB_EXCERPT(key, 32));
             return hfail(&h, msg);
         }
         c = hpeek(&h);

@@ -3,12 +3,14 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 
 #include "data_internal.h"
+#include "utf8.h"
 
 #ifndef MLB_SOURCE_DATA_DIR
 #define MLB_SOURCE_DATA_DIR ""
@@ -468,7 +470,8 @@ static int resolve_files(const char *name, char *a, size_t alen, char *b, size_t
         if (is_file(a) && is_file(b))
             return 2;
         if (is_file(a))
-            snprintf(why, why_len, "'%.200s' exists, '%.200s' does not", a, b);
+            snprintf(why, why_len, "'%s' exists, '%s' does not", MLB_EXCERPT(a, 200),
+                     MLB_EXCERPT(b, 200));
     }
     return 0;
 }
@@ -842,7 +845,7 @@ static double cell_at(const mlb_dataset *ds, size_t i, size_t j)
 static void column_label(const mlb_dataset *ds, size_t j, char *buf, size_t len)
 {
     if (ds->feature_names && ds->feature_names[j])
-        snprintf(buf, len, "'%.40s'", ds->feature_names[j]);
+        snprintf(buf, len, "'%s'", MLB_EXCERPT(ds->feature_names[j], 40));
     else
         snprintf(buf, len, "%zu", j + 1);
 }
@@ -877,14 +880,29 @@ static void find_warnings(const mlb_dataset *ds, const mlb_data_opts *opts, mlb_
                               constant > listed ? ", ..." : "",
                               ds->channels ? "" : ": no information for a model");
     if (ds->feature_names) {
-        for (size_t j = 0; j < ds->d; j++)
-            for (size_t k = j + 1; k < ds->d; k++)
-                if (ds->feature_names[j] && ds->feature_names[k] &&
-                    !strcmp(ds->feature_names[j], ds->feature_names[k])) {
-                    mlb_data_note_warning(info, "feature name '%.40s' is in columns %zu and %zu",
-                                          ds->feature_names[j], j + 1, k + 1);
-                    k = ds->d; /* one note per name */
-                }
+        /* Each name's previous column in a hash set: a million columns cost
+         * a million probes, not 5e11 comparisons. A name in columns j and k
+         * (the next one with it) gets one note. */
+        size_t cap = 16;
+        while (cap < 2 * ds->d)
+            cap *= 2;
+        size_t *slot = calloc(cap, sizeof *slot); /* column + 1; 0: empty */
+        for (size_t k = 0; slot && k < ds->d; k++) {
+            const char *name = ds->feature_names[k];
+            if (!name)
+                continue;
+            size_t h = 14695981039346656037ULL & SIZE_MAX;
+            for (const char *c = name; *c; c++)
+                h = (h ^ (unsigned char)*c) * (size_t)1099511628211ULL;
+            size_t i = h & (cap - 1);
+            while (slot[i] && strcmp(ds->feature_names[slot[i] - 1], name))
+                i = (i + 1) & (cap - 1);
+            if (slot[i])
+                mlb_data_note_warning(info, "feature name '%s' is in columns %zu and %zu",
+                                      MLB_EXCERPT(name, 40), slot[i], k + 1);
+            slot[i] = k + 1;
+        }
+        free(slot);
     }
     if (ds->n_classes > 0) {
         size_t *count = calloc((size_t)ds->n_classes, sizeof *count);
@@ -900,7 +918,7 @@ static void find_warnings(const mlb_dataset *ds, const mlb_data_opts *opts, mlb_
                 continue;
             char name[64];
             if (ds->class_names && ds->class_names[c])
-                snprintf(name, sizeof name, "'%.40s'", ds->class_names[c]);
+                snprintf(name, sizeof name, "'%s'", MLB_EXCERPT(ds->class_names[c], 40));
             else
                 snprintf(name, sizeof name, "%d", c);
             mlb_data_note_warning(info, "class %s has %zu row%s%s", name, count[c],

@@ -6,6 +6,7 @@
 
 #include "ctx.h"
 #include "plan.h"
+#include "textbuf.h"
 
 static void add_rule_json(cJSON *p, const mlb_plugin *d, const mlb_param_def *def)
 {
@@ -66,7 +67,7 @@ static cJSON *entry_json(mlb_plugin_entry *e)
 
 static void print_json(cJSON *a)
 {
-    char *s = cJSON_Print(a);
+    char *s = mlb_json_fix_utf8(a) == 0 ? cJSON_Print(a) : NULL;
     if (s)
         printf("%s\n", s);
     free(s);

@@ -72,6 +72,9 @@ typedef struct {
     int setup_rejected;  /* a group failed in setup as a whole (exit status 2) */
     double equivalence;  /* relative margin of practical equivalence for times; 0: default */
     mlb_scenario scenario; /* the inference scenario of every run */
+    /* "" unless the analysis failed; the document then holds the measured
+     * repetitions and this reason, without summaries or comparisons. */
+    char analysis_error[256];
 } mlb_session;
 
 /* Builds each run's summary and the comparisons of each group. */
@@ -81,8 +84,16 @@ int mlb_session_analyze(mlb_session *s);
 /* The results document. */
 cJSON *mlb_results_json(const mlb_session *s, cJSON *environment);
 /* Writes `doc` to path atomically (temporary file in the same directory,
- * fsync, rename). Returns 0 or a negative errno, with a message in err. */
+ * fsync, rename). A symbolic link is followed (the file it names is
+ * replaced, the link kept), a character device or FIFO is written through
+ * (never replaced), a block device, socket or dangling link refused.
+ * Returns 0 or a negative errno, with a message in err. */
 int mlb_write_json_atomic(const char *path, const cJSON *doc, char *err, size_t errlen);
+/* What an output path is by the rule above, its links followed to `real`:
+ * 0 a file to write by rename (or nothing yet), 1 a node written through,
+ * or a negative errno with a message naming `what`. */
+int mlb_output_check(const char *what, const char *path, char *real, size_t reallen, char *err,
+                     size_t errlen);
 /* The same for any text. */
 int mlb_write_file_atomic(const char *path, const char *text, size_t len, char *err,
                           size_t errlen);

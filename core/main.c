@@ -9,6 +9,7 @@
  *   5. summarise and compare (statistics), print the table, write the JSON.
  */
 #include <errno.h>
+#include <gsl/gsl_errno.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <limits.h>
@@ -31,6 +32,7 @@
 #include "resume.h"
 #include "stats.h"
 #include "suite.h"
+#include "textbuf.h"
 
 #ifndef MLB_VERSION
 #define MLB_VERSION "unknown"
@@ -370,6 +372,11 @@ static int resolve_scenario(const mlb_cli *c, const mlb_suite *suite, mlb_scenar
 
 int main(int argc, char **argv)
 {
+    /* GSL's default handler aborts: one diverged value reaching a special
+     * function would lose every measured repetition. Each call's status or
+     * result is checked instead, and what cannot be computed is null with
+     * a reason. */
+    gsl_set_error_handler_off();
     for (size_t i = 0; argc > 1 && i < sizeof subcommands / sizeof subcommands[0]; i++)
         if (!strcmp(argv[1], subcommands[i].name))
             return subcommands[i].fn(argc - 1, argv + 1);
@@ -512,11 +519,19 @@ int mlb_engine_main(int argc, char **argv, mlb_job *job)
     if (!job || job->mode != MLB_JOB_MERGE) /* a merge measures nothing */
         execute(&c, &s);
     double t1 = mlb_now();
-    mlb_session_analyze(&s);
+    /* Measured repetitions are written whatever the analysis does. */
+    int analysis_rc = mlb_session_analyze(&s);
+    if (analysis_rc < 0)
+        fprintf(stderr, "mlbench-engine: the analysis failed (%s): the results hold the "
+                        "repetitions without summaries or comparisons\n",
+                s.analysis_error[0] ? s.analysis_error : "unknown reason");
     mlb_job_after_analyze(job, &s, env);
     double t2 = mlb_now();
     cJSON *doc = mlb_results_json(&s, env);
     mlb_job_annotate(job, doc);
+    /* Plugins, peers, files and argv put bytes of any kind in it. */
+    if (mlb_json_fix_utf8(doc) < 0)
+        fprintf(stderr, "mlbench-engine: out of memory making the results valid UTF-8\n");
     if (!c.quiet || !c.output)
         mlb_report_terminal(stdout, doc); /* from the document: the reports' numbers */
     fflush(stdout);
@@ -550,6 +565,8 @@ int mlb_engine_main(int argc, char **argv, mlb_job *job)
         for (size_t i = 0; i < s.n_runs; i++)
             if (s.runs[i].status != MLB_REP_OK)
                 exit_code = 1;
+    if (analysis_rc < 0 && !exit_code)
+        exit_code = 1;
     if (s.setup_rejected && exit_code < 2)
         exit_code = 2;
     if (s.interrupted)

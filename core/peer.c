@@ -22,6 +22,7 @@
 #include "ctx_json.h"
 #include "peer.h"
 #include "procfs.h"
+#include "utf8.h"
 
 #define PEER_PROTOCOL 1
 #define STDERR_TAIL 1200
@@ -234,6 +235,11 @@ static void stderr_tail(const peer_proc *p, char *out, size_t len)
     if (n < 0)
         n = 0;
     out[n] = '\0';
+    if (start > 0) { /* a tail cut at a byte offset: from the first whole character */
+        const char *w = mlb_utf8_skip_partial(out);
+        n -= (ssize_t)(w - out);
+        memmove(out, w, (size_t)n + 1);
+    }
     for (ssize_t i = 0; i < n; i++) /* one line in the results: newlines become " | " */
         if (out[i] == '\n')
             out[i] = i == n - 1 ? '\0' : ';';

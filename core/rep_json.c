@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "runner.h"
+#include "utf8.h"
 
 static const char *const work_names[MLB_WORK_KINDS] = {"items", "tokens", "steps", "flops"};
 
@@ -166,7 +167,7 @@ int mlb_rep_from_json(const cJSON *j, mlb_rep *out)
         cJSON_ArrayForEach(e, met)
         {
             mlb_metric *m = &out->metrics[out->n_metrics++];
-            snprintf(m->name, sizeof m->name, "%s", e->string);
+            mlb_utf8_excerpt(m->name, sizeof m->name, e->string, sizeof m->name - 1);
             m->value = get_num(e, "value");
             const cJSON *b = cJSON_GetObjectItemCaseSensitive(e, "better");
             m->dir = cJSON_IsString(b) && !strcmp(b->valuestring, "lower") ? -1 : 1;

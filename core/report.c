@@ -145,7 +145,7 @@ static void busy_warning(mlb_sbuf *b, const cJSON *run)
 }
 
 /* One line of the group's warnings, each with the number behind it. */
-static void group_warnings(FILE *f, const cJSON *doc, const mlb_doc_group *g)
+static void group_warnings(FILE *f, const mlb_doc_group *g)
 {
     mlb_sbuf b = {0};
     for (size_t i = 0; i < g->n; i++)
@@ -159,8 +159,8 @@ static void group_warnings(FILE *f, const cJSON *doc, const mlb_doc_group *g)
                 mlb_sb_printf(&b, "%s%s %s varies (CV %.0f%%)", b.len ? "; " : "",
                               mlb_run_variant(g->runs[i]), ph[k][0], 100 * cv);
         }
-    const cJSON *c;
-    for (c = NULL; (c = mlb_group_cmp_next(doc, g, c));)
+    for (size_t ci = 0; ci < g->n_cmps; ci++) {
+        const cJSON *c = g->cmps[ci];
         if (cJSON_IsTrue(mlb_jget(c, "few_reps")) || few_reps(c)) {
             double need = mlb_jnum(c, "min_reps"), have = INFINITY;
             for (size_t i = 0; i < g->n; i++) {
@@ -175,9 +175,10 @@ static void group_warnings(FILE *f, const cJSON *doc, const mlb_doc_group *g)
                 mlb_sb_printf(&b, ", at least %.0f needed", need);
             break;
         }
+    }
     int cross = 0;
-    for (c = NULL; (c = mlb_group_cmp_next(doc, g, c));)
-        cross += cJSON_IsTrue(mlb_jget(c, "cross_host"));
+    for (size_t ci = 0; ci < g->n_cmps; ci++)
+        cross += cJSON_IsTrue(mlb_jget(g->cmps[ci], "cross_host"));
     if (cross)
         mlb_sb_printf(&b, "%s%d comparison%s between runs measured on different hosts (merged "
                           "jobs): the hosts differ as well as the variants",
@@ -187,13 +188,13 @@ static void group_warnings(FILE *f, const cJSON *doc, const mlb_doc_group *g)
     free(b.s);
 }
 
-static void print_verdicts(FILE *f, const cJSON *doc, const mlb_doc_group_list *gl)
+static void print_verdicts(FILE *f, const mlb_doc_group_list *gl)
 {
-    const cJSON *c;
     int any = 0;
     for (size_t k = 0; k < gl->n; k++) {
         size_t hidden = 0;
-        for (c = NULL; (c = mlb_group_cmp_next(doc, &gl->v[k], c));) {
+        for (size_t ci = 0; ci < gl->v[k].n_cmps; ci++) {
+            const cJSON *c = gl->v[k].cmps[ci];
             if (!gl->v[k].base || !headline(c, &gl->v[k])) {
                 hidden++;
                 continue;
@@ -207,7 +208,7 @@ static void print_verdicts(FILE *f, const cJSON *doc, const mlb_doc_group_list *
             fprintf(f, "  (%zu more comparison%s of this group, equivalent quality or between "
                        "non-baseline variants: in the JSON and the HTML report)\n",
                     hidden, hidden == 1 ? "" : "s");
-        group_warnings(f, doc, &gl->v[k]);
+        group_warnings(f, &gl->v[k]);
     }
 }
 
@@ -327,10 +328,15 @@ void mlb_report_terminal(FILE *f, const cJSON *doc)
     }
     for (size_t k = 0; k < gl.n; k++)
         print_group(f, &gl.v[k]);
-    print_verdicts(f, doc, &gl);
+    print_verdicts(f, &gl);
     print_scenarios(f, &gl);
     print_summary(f, doc, &gl);
     print_scaling(f, doc);
     mlb_groups_free(&gl);
+    mlb_sbuf note = {0};
+    mlb_analysis_note(&note, doc, NULL, "\nNote: ", "\n");
+    if (note.s && !note.oom)
+        fputs(note.s, f);
+    free(note.s);
     fprintf(f, "\n");
 }

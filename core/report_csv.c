@@ -25,29 +25,10 @@ static void csv_num(mlb_sbuf *b, double v)
 
 /* A run's number as the `run` column writes it: runs[].index, else its
  * position. */
-static int run_number(const cJSON *doc, const cJSON *run)
+static int run_number(const cJSON *run, int pos)
 {
     double idx = mlb_jnum(run, "index");
-    if (isfinite(idx))
-        return (int)idx;
-    int i = 0;
-    const cJSON *r;
-    cJSON_ArrayForEach(r, mlb_jget(doc, "runs"))
-    {
-        if (r == run)
-            return i;
-        i++;
-    }
-    return -1;
-}
-
-static const mlb_doc_group *group_of(const mlb_doc_group_list *gl, const cJSON *run)
-{
-    for (size_t k = 0; k < gl->n; k++)
-        for (size_t i = 0; i < gl->v[k].n; i++)
-            if (gl->v[k].runs[i] == run)
-                return &gl->v[k];
-    return NULL;
+    return isfinite(idx) ? (int)idx : pos;
 }
 
 /* Metric columns: the union over every repetition of the document. */
@@ -119,7 +100,7 @@ static void csv_summary(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group_list 
     mlb_sb_puts(b, ",");
     /* The recommendation of this group's task alone: the task's groups. */
     mlb_doc_group *mine = calloc(gl->n, sizeof *mine);
-    mlb_doc_group_list sub = {mine, 0};
+    mlb_doc_group_list sub = {mine, 0, NULL, 0}; /* no run lookups: groups only */
     const char *task = mlb_jstr(g->runs[0], "task");
     for (size_t k = 0; mine && task && k < gl->n; k++) {
         const char *t2 = mlb_jstr(gl->v[k].runs[0], "task");
@@ -136,14 +117,13 @@ static void csv_summary(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group_list 
     free(mine);
 }
 
-static void csv_row(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group *g,
-                    const mlb_sbuf *sum, const cJSON *r, const cJSON *rep, int k,
-                    const mlb_name_list *m)
+static void csv_row(mlb_sbuf *b, int pos, const mlb_doc_group *g, const mlb_sbuf *sum,
+                    const cJSON *r, const cJSON *rep, int k, const mlb_name_list *m, double *vals)
 {
     mlb_sb_csv(b, mlb_jstr(r, "task"));
     mlb_sb_puts(b, ",");
     mlb_sb_csv(b, mlb_jstr(r, "variant"));
-    mlb_sb_printf(b, ",%d,%d,", run_number(doc, r), k);
+    mlb_sb_printf(b, ",%d,%d,", run_number(r, pos), k);
     mlb_sb_csv(b, mlb_jstr(rep, "status"));
     mlb_sb_puts(b, ",");
     mlb_sb_csv(b, mlb_jstr(rep, "message"));
@@ -164,14 +144,25 @@ static void csv_row(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group *g,
     /* The run's speed-up, exact, on each of its rows: a row stands alone. */
     mlb_sb_puts(b, ",");
     csv_num(b, g ? mlb_speedup(g->base, r) : NAN);
-    mlb_sb_printf(b, ",%d", g ? run_number(doc, g->base) : -1);
+    mlb_sb_printf(b, ",%d", g ? run_number(g->base, g->base_pos) : -1);
     if (sum && sum->s)
         mlb_sb_putn(b, sum->s, sum->len);
     else
         mlb_sb_puts(b, ",,,,,,,,,");
+    /* One pass over the repetition's metrics into their columns: looking
+     * each column up by name would be quadratic in the metrics. */
+    for (size_t c = 0; c < m->n; c++)
+        vals[c] = NAN;
+    const cJSON *mv;
+    cJSON_ArrayForEach(mv, mlb_jget(rep, "metrics"))
+    {
+        long c = mv->string ? mlb_names_find(m, mv->string) : -1;
+        if (c >= 0 && !isfinite(vals[c]))
+            vals[c] = mlb_jnum(mv, "value");
+    }
     for (size_t c = 0; c < m->n; c++) {
         mlb_sb_puts(b, ",");
-        csv_num(b, mlb_jnum(mlb_jget(mlb_jget(rep, "metrics"), m->v[c]), "value"));
+        csv_num(b, vals[c]);
     }
     mlb_sb_puts(b, "\r\n");
 }
@@ -192,16 +183,25 @@ int mlb_render_csv(const cJSON *doc, mlb_sbuf *b)
     if (rc == 0) {
         csv_header(b, &m);
         const cJSON *r, *rep;
-        cJSON_ArrayForEach(r, mlb_jget(doc, "runs"))
+        double *vals = malloc((m.n + 1) * sizeof *vals);
+        size_t pos = 0;
+        const cJSON *runs = mlb_jget(doc, "runs");
+        if (!vals) {
+            rc = -ENOMEM;
+            runs = NULL;
+        }
+        cJSON_ArrayForEach(r, runs)
         {
             int k = 0;
-            const mlb_doc_group *g = group_of(&gl, r);
+            const mlb_doc_group *g = mlb_group_of_run(&gl, pos);
             const mlb_sbuf *sum = g ? &sums[g - gl.v] : NULL;
             if (sum && sum->oom)
                 b->oom = 1;
             cJSON_ArrayForEach(rep, mlb_jget(r, "repetitions"))
-                csv_row(b, doc, g, sum, r, rep, k++, &m);
+                csv_row(b, (int)pos, g, sum, r, rep, k++, &m, vals);
+            pos++;
         }
+        free(vals);
     }
     for (size_t k = 0; sums && k < gl.n; k++)
         free(sums[k].s);

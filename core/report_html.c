@@ -302,11 +302,12 @@ static void html_params(mlb_sbuf *b, const mlb_doc_group *g)
     mlb_sb_puts(b, "</tbody></table></div></details>\n");
 }
 
-static void html_comparisons(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group *g)
+static void html_comparisons(mlb_sbuf *b, const mlb_doc_group *g)
 {
     const char *method = NULL;
     size_t n = 0;
-    for (const cJSON *c = NULL; (c = mlb_group_cmp_next(doc, g, c));) {
+    for (size_t ci = 0; ci < g->n_cmps; ci++) {
+        const cJSON *c = g->cmps[ci];
         if (!n++)
             mlb_sb_printf(b, "<details class=\"comparisons\"><summary>Comparisons: every pair, "
                              "with its test</summary>\n<div class=\"wrap\"><table "
@@ -555,7 +556,7 @@ static int html_group(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group *g)
     if (rc < 0)
         return rc;
     html_params(b, g);
-    html_comparisons(b, doc, g);
+    html_comparisons(b, g);
     html_failures(b, g);
     mlb_sb_puts(b, "</section>\n");
     return 0;

@@ -48,10 +48,11 @@ static void md_environment(mlb_sbuf *b, const cJSON *doc)
         b->oom = 1;
     free(cmd.s);
     mlb_unfinished_note(b, doc, mlb_sb_md, "\n- **Status:** ", "");
+    mlb_analysis_note(b, doc, mlb_sb_md, "\n- **Analysis:** ", "");
     mlb_sb_puts(b, "\n");
 }
 
-static void md_group(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group *g)
+static void md_group(mlb_sbuf *b, const mlb_doc_group *g)
 {
     mlb_sb_puts(b, "\n### ");
     mlb_group_title(b, g, mlb_sb_md);
@@ -79,7 +80,8 @@ static void md_group(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group *g)
     mlb_speedup_note(b, g, mlb_sb_md);
     mlb_sb_puts(b, "\n");
     int n = 0;
-    for (const cJSON *c = NULL; (c = mlb_group_cmp_next(doc, g, c));) {
+    for (size_t ci = 0; ci < g->n_cmps; ci++) {
+        const cJSON *c = g->cmps[ci];
         if (!n++)
             mlb_sb_puts(b, "\nComparisons (p adjusted by Holm within this group's "
                            "comparisons):\n\n");
@@ -205,7 +207,7 @@ int mlb_render_markdown(const cJSON *doc, mlb_sbuf *b)
     md_environment(b, doc);
     md_summary(b, doc, &gl);
     for (size_t k = 0; k < gl.n; k++)
-        md_group(b, doc, &gl.v[k]);
+        md_group(b, &gl.v[k]);
     md_scaling(b, doc);
     mlb_groups_free(&gl);
     return b->oom ? -ENOMEM : 0;

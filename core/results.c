@@ -103,6 +103,8 @@ cJSON *mlb_results_json(const mlb_session *s, cJSON *environment)
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddStringToObject(doc, "schema", RESULT_SCHEMA);
     cJSON_AddStringToObject(doc, "status", s->interrupted ? "interrupted" : "complete");
+    if (s->analysis_error[0])
+        cJSON_AddStringToObject(doc, "analysis_error", s->analysis_error);
     cJSON_AddItemToObject(doc, "environment", environment);
     cJSON *runs = cJSON_AddArrayToObject(doc, "runs");
     for (size_t i = 0; i < s->n_runs; i++)
@@ -193,11 +195,126 @@ cJSON *mlb_results_json(const mlb_session *s, cJSON *environment)
     return doc;
 }
 
+static int write_all(int fd, const char *text, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, text + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? -errno : -EIO; /* a 0-byte write leaves errno as it was */
+        off += (size_t)w;
+    }
+    return 0;
+}
+
+/* A character device or FIFO named as an output (/dev/null, /dev/stdout, a
+ * pipe to a reader) is written through: rename() would replace the node
+ * itself, which as root turns /dev/null into a regular file. A FIFO without
+ * a reader is an error rather than a hang. */
+static int write_through(const char *path, const char *text, size_t len, char *err,
+                         size_t errlen)
+{
+    int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(err, errlen, "%s: cannot write: %s", path,
+                 e == ENXIO ? "a FIFO with no reader" : strerror(e));
+        return -e;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    int rc = write_all(fd, text, len);
+    if (close(fd) < 0 && rc == 0)
+        rc = -errno;
+    if (rc < 0)
+        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(-rc));
+    return rc;
+}
+
+/* Follows symbolic links from `path` to what they finally name, which may
+ * not exist yet (a link to a file still to be written). 0, or -ELOOP. */
+static int follow_links(const char *path, char *real, size_t reallen)
+{
+    char cur[PATH_MAX], target[PATH_MAX];
+    snprintf(cur, sizeof cur, "%s", path);
+    for (int hops = 0; hops < 40; hops++) {
+        struct stat st;
+        if (lstat(cur, &st) < 0 || !S_ISLNK(st.st_mode)) {
+            snprintf(real, reallen, "%s", cur);
+            return 0;
+        }
+        ssize_t n = readlink(cur, target, sizeof target - 1);
+        if (n < 0)
+            return -errno;
+        target[n] = '\0';
+        char *slash = strrchr(cur, '/');
+        if (target[0] == '/' || !slash) {
+            snprintf(cur, sizeof cur, "%s", target);
+        } else {
+            slash[1] = '\0';
+            char next[PATH_MAX];
+            if (snprintf(next, sizeof next, "%s%s", cur, target) >= (int)sizeof next)
+                return -ENAMETOOLONG;
+            snprintf(cur, sizeof cur, "%s", next);
+        }
+    }
+    return -ELOOP;
+}
+
+int mlb_output_check(const char *what, const char *path, char *real, size_t reallen, char *err,
+                     size_t errlen)
+{
+    struct stat st;
+    snprintf(real, reallen, "%s", path);
+    if (stat(path, &st) == 0) {
+        if (S_ISREG(st.st_mode)) {
+            char *r = realpath(path, NULL);
+            if (r)
+                snprintf(real, reallen, "%s", r);
+            free(r);
+            return 0;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            snprintf(err, errlen, "%s %s: is a directory", what, path);
+            return -EISDIR;
+        }
+        if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))
+            return 1; /* opened by its own name: /dev/stdout's link is not a path */
+        snprintf(err, errlen, "%s %s: is a %s, not a file: refusing to write it", what, path,
+                 S_ISBLK(st.st_mode)    ? "block device"
+                 : S_ISSOCK(st.st_mode) ? "socket"
+                                        : "special file");
+        return -EINVAL;
+    }
+    int e = errno;
+    if (e != ENOENT) {
+        snprintf(err, errlen, "%s %s: %s", what, path, strerror(e));
+        return -e;
+    }
+    /* Nothing there yet, or a link to a file still to be written: the file
+     * it will name. Its directory is checked by the caller. */
+    int rc = follow_links(path, real, reallen);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s %s: cannot follow the symbolic link: %s", what, path,
+                 strerror(-rc));
+        return rc;
+    }
+    return 0;
+}
+
 int mlb_write_file_atomic(const char *path, const char *text, size_t len, char *err,
                           size_t errlen)
 {
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp) {
+    char real[PATH_MAX], tmp[PATH_MAX + 16];
+    int kind = mlb_output_check("output", path, real, sizeof real, err, errlen);
+    if (kind < 0)
+        return kind;
+    if (kind == 1)
+        return write_through(real, text, len, err, errlen);
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", real) >= (int)sizeof tmp) {
         snprintf(err, errlen, "%s: path too long", path);
         return -ENAMETOOLONG;
     }
@@ -207,24 +324,13 @@ int mlb_write_file_atomic(const char *path, const char *text, size_t len, char *
         snprintf(err, errlen, "%s: cannot create temporary file: %s", path, strerror(e));
         return -e;
     }
-    size_t off = 0;
-    int rc = 0;
-    while (off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            rc = w < 0 ? -errno : -EIO; /* a 0-byte write leaves errno as it was */
-            break;
-        }
-        off += (size_t)w;
-    }
+    int rc = write_all(fd, text, len);
     if (rc == 0 && fsync(fd) < 0)
         rc = -errno;
     fchmod(fd, 0644);
     if (close(fd) < 0 && rc == 0)
         rc = -errno;
-    if (rc == 0 && rename(tmp, path) < 0)
+    if (rc == 0 && rename(tmp, real) < 0)
         rc = -errno;
     if (rc < 0) {
         snprintf(err, errlen, "%s: cannot write: %s", path, strerror(-rc));

@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include <gsl/gsl_cdf.h>
+#include <gsl/gsl_errno.h>
 #include <gsl/gsl_math.h>
+#include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_sf_erf.h>
 #include <gsl/gsl_sf_gamma.h>
@@ -37,14 +39,54 @@ static gsl_rng *rng_new(uint64_t seed)
     return r;
 }
 
+static int cmp_double(const void *p, const void *q)
+{
+    double x = *(const double *)p, y = *(const double *)q;
+    return (x > y) - (x < y);
+}
+
+/* glibc's merge sort: GSL's heapsort takes a second per million values,
+ * several times what this does, and the result is the same order. */
+static void sort_doubles(double *x, size_t n)
+{
+    qsort(x, n, sizeof *x, cmp_double);
+}
+
 static double *sorted_copy(const double *x, size_t n)
 {
     double *s = malloc(n * sizeof *s);
     if (!s)
         return NULL;
     memcpy(s, x, n * sizeof *s);
-    gsl_sort(s, 1, n);
+    sort_doubles(s, n);
     return s;
+}
+
+/* Binary exponent by which a sample of largest magnitude m is scaled before
+ * its statistics are taken, 0 when none is needed. Squares of values beyond
+ * 2^400 overflow (Welch's df squares variances: 1e77 is enough) and squares
+ * of deviations below 2^-400 lose their digits to underflow, so such samples
+ * are summarised scaled by a power of two, which is exact, and the location
+ * and scale statistics scaled back. Within the range nothing is scaled, so
+ * the results there are bit for bit those of the unscaled formulas. */
+static int range_exp_within(double m, int lim)
+{
+    if (!(m > 0.0) || !isfinite(m) || (ilogb(m) >= -lim && ilogb(m) < lim))
+        return 0;
+    return ilogb(m);
+}
+
+static int range_exp(double m)
+{
+    return range_exp_within(m, 400);
+}
+
+static double max_abs(const double *x, size_t n)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs(x[i]));
+    return m;
 }
 
 static int all_finite(const double *x, size_t n)
@@ -84,6 +126,28 @@ static double var_of(const double *x, size_t n, double m)
     return v < 0.0 ? 0.0 : v;
 }
 
+/* The median of one bootstrap resample of the sorted s[0..n), scaled by
+ * 2^-k, drawn without building the resample: its j-th smallest value is
+ * s[floor(n U_(j))] for U_(j) the j-th order statistic of n uniforms, which
+ * is Beta(j, n + 1 - j); the next one is the minimum of the n - j uniforms
+ * above it. The same distribution as resampling, at O(1) instead of O(n)
+ * per resample, so that 10^6 values take seconds. */
+static size_t boot_index(double u, size_t n)
+{
+    size_t i = (size_t)(u * (double)n);
+    return i < n ? i : n - 1;
+}
+
+static double boot_median_direct(const double *s, size_t n, gsl_rng *r, int k)
+{
+    size_t m = n / 2;
+    if (n % 2)
+        return ldexp(s[boot_index(gsl_ran_beta(r, (double)(m + 1), (double)(n - m)), n)], -k);
+    double u1 = gsl_ran_beta(r, (double)m, (double)(n - m + 1));
+    double u2 = u1 + (1.0 - u1) * gsl_ran_beta(r, 1.0, (double)(n - m));
+    return 0.5 * (ldexp(s[boot_index(u1, n)], -k) + ldexp(s[boot_index(u2, n)], -k));
+}
+
 /* Percentile bootstrap CI of the median of x[0..n) with `reps` resamples. */
 static int boot_median_ci(const double *x, size_t n, uint64_t seed, double *lo, double *hi)
 {
@@ -97,11 +161,15 @@ static int boot_median_ci(const double *x, size_t n, uint64_t seed, double *lo, 
         return -ENOMEM;
     }
     for (size_t b = 0; b < MLB_STATS_BOOT_REPS; b++) {
+        if (n > MLB_STATS_BOOT_DIRECT_N) { /* x is sorted (summary_core) */
+            meds[b] = boot_median_direct(x, n, r, 0);
+            continue;
+        }
         for (size_t i = 0; i < n; i++)
             work[i] = x[gsl_rng_uniform_int(r, n)];
         meds[b] = gsl_stats_median(work, 1, n); /* quickselect, reorders work */
     }
-    gsl_sort(meds, 1, MLB_STATS_BOOT_REPS);
+    sort_doubles(meds, MLB_STATS_BOOT_REPS);
     *lo = gsl_stats_quantile_from_sorted_data(meds, 1, MLB_STATS_BOOT_REPS, 0.025);
     *hi = gsl_stats_quantile_from_sorted_data(meds, 1, MLB_STATS_BOOT_REPS, 0.975);
     free(work);
@@ -112,10 +180,8 @@ static int boot_median_ci(const double *x, size_t n, uint64_t seed, double *lo, 
 
 /* ---------------------------------------------------------------- summary */
 
-int mlb_summary_compute(const double *x, size_t n, uint64_t seed, mlb_summary *out)
+static int summary_core(const double *x, size_t n, uint64_t seed, mlb_summary *out)
 {
-    if (!out || !x || n == 0 || !all_finite(x, n))
-        return -EINVAL;
     memset(out, 0, sizeof *out);
     double *s = sorted_copy(x, n);
     if (!s)
@@ -151,7 +217,7 @@ int mlb_summary_compute(const double *x, size_t n, uint64_t seed, mlb_summary *o
         }
         for (size_t i = 0; i < n; i++)
             dev[i] = fabs(s[i] - o->median);
-        gsl_sort(dev, 1, n);
+        sort_doubles(dev, n);
         o->mad = 1.4826 * gsl_stats_median_from_sorted_data(dev, 1, n);
         free(dev);
     }
@@ -199,6 +265,59 @@ out:
     return rc;
 }
 
+/* Scales a location or scale statistic back by 2^e; one the double range
+ * cannot hold becomes NaN (null in JSON) and counts toward range_why. */
+static double unscale(double v, int e, int *lost)
+{
+    if (!isfinite(v))
+        return v;
+    double r = ldexp(v, e);
+    if (!isfinite(r)) {
+        *lost = 1;
+        return NAN;
+    }
+    return r;
+}
+
+int mlb_summary_compute(const double *x, size_t n, uint64_t seed, mlb_summary *out)
+{
+    if (!out || !x || n == 0 || !all_finite(x, n))
+        return -EINVAL;
+    int e = range_exp(max_abs(x, n));
+    if (e == 0)
+        return summary_core(x, n, seed, out);
+    double *xs = malloc(n * sizeof *xs);
+    if (!xs)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        xs[i] = ldexp(x[i], -e);
+    int rc = summary_core(xs, n, seed, out);
+    free(xs);
+    if (rc < 0)
+        return rc;
+    mlb_summary *o = out;
+    int lost = 0;
+    double *const loc[] = {&o->mean, &o->median, &o->sd, &o->q1, &o->q3, &o->iqr, &o->mad,
+                           &o->ci95_low, &o->ci95_high, &o->median_ci95_low,
+                           &o->median_ci95_high};
+    for (size_t i = 0; i < sizeof loc / sizeof loc[0]; i++)
+        *loc[i] = unscale(*loc[i], e, &lost);
+    /* Exactly the input's extremes, whatever the scaled copy lost. */
+    o->min = o->max = x[0];
+    for (size_t i = 1; i < n; i++) {
+        o->min = fmin(o->min, x[i]);
+        o->max = fmax(o->max, x[i]);
+    }
+    /* A fence beyond the double range flags nothing on its side: infinity
+     * keeps mlb_summary_is_outlier right (JSON writes it as null). */
+    o->fence_low = ldexp(o->fence_low, e);
+    o->fence_high = ldexp(o->fence_high, e);
+    if (lost)
+        o->range_why = "a statistic of this sample exceeds the range of a double "
+                       "(1.8e308) and is null";
+    return 0;
+}
+
 int mlb_summary_is_outlier(const mlb_summary *s, double v)
 {
     return v < s->fence_low || v > s->fence_high;
@@ -213,16 +332,31 @@ static void welch(const mlb_summary *a, const mlb_summary *b, mlb_comparison *c)
         c->welch_why = "each sample needs at least 2 values";
         return;
     }
-    double va = a->sd * a->sd / (double)a->n, vb = b->sd * b->sd / (double)b->n;
+    if (!isfinite(a->sd) || !isfinite(b->sd) || !isfinite(a->mean) || !isfinite(b->mean)) {
+        c->welch_why = "a mean or standard deviation exceeds the range of a double";
+        return;
+    }
+    /* The df squares variances of means, sd^4: scaled by the larger sd
+     * beyond 2^±200, so that values near 1e77 (or 1e-77) neither overflow
+     * nor underflow. */
+    int k = range_exp_within(fmax(a->sd, b->sd), 200);
+    double sa = ldexp(a->sd, -k), sb = ldexp(b->sd, -k);
+    double va = sa * sa / (double)a->n, vb = sb * sb / (double)b->n;
     double se2 = va + vb;
     if (se2 == 0.0) {
         c->welch_why = "both samples are constant";
         return;
     }
-    c->welch_t = (a->mean - b->mean) / sqrt(se2);
-    c->welch_df = se2 * se2 /
-                  (va * va / (double)(a->n - 1) + vb * vb / (double)(b->n - 1));
-    double p = 2.0 * gsl_cdf_tdist_Q(fabs(c->welch_t), c->welch_df);
+    double t = (ldexp(a->mean, -k) - ldexp(b->mean, -k)) / sqrt(se2);
+    double df = se2 * se2 / (va * va / (double)(a->n - 1) + vb * vb / (double)(b->n - 1));
+    double p = 2.0 * gsl_cdf_tdist_Q(fabs(t), df);
+    if (!isfinite(t) || !isfinite(df) || !(p >= 0.0)) {
+        c->welch_why = "the t statistic or its degrees of freedom are not computable at these "
+                       "values";
+        return;
+    }
+    c->welch_t = t;
+    c->welch_df = df;
     c->welch_p = p > 1.0 ? 1.0 : p;
 }
 
@@ -318,7 +452,10 @@ static int mann_whitney(const double *a, size_t na, const double *b, size_t nb,
     int exact_ok = na < MLB_STATS_EXACT_MWU_N && nb < MLB_STATS_EXACT_MWU_N;
     if (exact_ok) {
         /* Smallest two-sided p: one extreme arrangement out of C(N, na). */
-        double mp = 2.0 / gsl_sf_choose((unsigned)N, (unsigned)na);
+        gsl_sf_result ch;
+        if (gsl_sf_choose_e((unsigned)N, (unsigned)na, &ch) != GSL_SUCCESS)
+            return -ERANGE; /* N < 100: C(N, na) < 1e29, always a double */
+        double mp = 2.0 / ch.val;
         c->mwu_min_p = mp > 1.0 ? 1.0 : mp;
     } else {
         double z = (dna * dnb / 2.0 - 0.5) / sqrt(dna * dnb * (dN + 1.0) / 12.0);
@@ -377,39 +514,65 @@ static int boot_pair_ci(const double *a, size_t na, const double *b, size_t nb, 
     double *rat = malloc(MLB_STATS_BOOT_REPS * sizeof *rat);
     double *dif = malloc(MLB_STATS_BOOT_REPS * sizeof *dif);
     gsl_rng *r = rng_new(seed);
-    int rc = 0, ratio_ok = c->b.median != 0.0;
-    if (!wa || !wb || !rat || !dif || !r) {
+    int rc = 0, ratio_ok = isfinite(c->median_ratio);
+    /* Each sample resampled scaled by its own power of two (range_exp), so
+     * that a median of two values near 1.8e308 does not overflow; the ratio
+     * and difference are put back together from the exponents. */
+    int ka = range_exp(max_abs(a, na)), kb = range_exp(max_abs(b, nb));
+    /* Large samples draw each resample's median directly, from a sorted copy. */
+    double *sa = na > MLB_STATS_BOOT_DIRECT_N ? sorted_copy(a, na) : NULL;
+    double *sb = nb > MLB_STATS_BOOT_DIRECT_N ? sorted_copy(b, nb) : NULL;
+    if (!wa || !wb || !rat || !dif || !r || (na > MLB_STATS_BOOT_DIRECT_N && !sa) ||
+        (nb > MLB_STATS_BOOT_DIRECT_N && !sb)) {
         rc = -ENOMEM;
         goto out;
     }
     for (size_t k = 0; k < MLB_STATS_BOOT_REPS; k++) {
-        for (size_t i = 0; i < na; i++)
-            wa[i] = a[gsl_rng_uniform_int(r, na)];
-        for (size_t i = 0; i < nb; i++)
-            wb[i] = b[gsl_rng_uniform_int(r, nb)];
-        double mb = gsl_stats_median(wb, 1, nb), ma = gsl_stats_median(wa, 1, na);
-        dif[k] = ma - mb;
+        /* ldexp only where a scale is needed: it is a tenth of the gate's time. */
+        if (!sa)
+            for (size_t i = 0; i < na; i++) {
+                double v = a[gsl_rng_uniform_int(r, na)];
+                wa[i] = ka ? ldexp(v, -ka) : v;
+            }
+        if (!sb)
+            for (size_t i = 0; i < nb; i++) {
+                double v = b[gsl_rng_uniform_int(r, nb)];
+                wb[i] = kb ? ldexp(v, -kb) : v;
+            }
+        double mb = sb ? boot_median_direct(sb, nb, r, kb) : gsl_stats_median(wb, 1, nb);
+        double ma = sa ? boot_median_direct(sa, na, r, ka) : gsl_stats_median(wa, 1, na);
+        dif[k] = ka || kb ? ldexp(ma, ka) - ldexp(mb, kb) : ma - mb;
         if (ratio_ok && mb == 0.0) {
             ratio_ok = 0;
             c->ratio_why = "a resampled median of b is 0";
         }
         if (ratio_ok)
-            rat[k] = ma / mb;
+            rat[k] = ka != kb ? ldexp(ma / mb, ka - kb) : ma / mb;
     }
     const size_t R = MLB_STATS_BOOT_REPS;
-    gsl_sort(dif, 1, R);
+    sort_doubles(dif, R);
     c->diff_ci95_low = gsl_stats_quantile_from_sorted_data(dif, 1, R, 0.025);
     c->diff_ci95_high = gsl_stats_quantile_from_sorted_data(dif, 1, R, 0.975);
     c->diff_ci90_low = gsl_stats_quantile_from_sorted_data(dif, 1, R, 0.05);
     c->diff_ci90_high = gsl_stats_quantile_from_sorted_data(dif, 1, R, 0.95);
+    if (!isfinite(c->diff_ci95_low) || !isfinite(c->diff_ci95_high)) {
+        c->diff_ci95_low = c->diff_ci95_high = c->diff_ci90_low = c->diff_ci90_high = NAN;
+        c->diff_why = "a resampled median difference exceeds the range of a double";
+    }
     if (ratio_ok) {
-        gsl_sort(rat, 1, R);
+        sort_doubles(rat, R);
         c->ratio_ci95_low = gsl_stats_quantile_from_sorted_data(rat, 1, R, 0.025);
         c->ratio_ci95_high = gsl_stats_quantile_from_sorted_data(rat, 1, R, 0.975);
         c->ratio_ci90_low = gsl_stats_quantile_from_sorted_data(rat, 1, R, 0.05);
         c->ratio_ci90_high = gsl_stats_quantile_from_sorted_data(rat, 1, R, 0.95);
+        if (!isfinite(c->ratio_ci95_low) || !isfinite(c->ratio_ci95_high)) {
+            c->ratio_ci95_low = c->ratio_ci95_high = c->ratio_ci90_low = c->ratio_ci90_high = NAN;
+            c->ratio_why = "a resampled median ratio exceeds the range of a double";
+        }
     }
 out:
+    free(sa);
+    free(sb);
     free(wa);
     free(wb);
     free(rat);
@@ -426,7 +589,9 @@ static int both_constant(const mlb_comparison *c);
 static int min_reps_for_alpha(double alpha)
 {
     int k = 1;
-    while (k < 100 && 2.0 / gsl_sf_choose(2u * (unsigned)k, (unsigned)k) >= alpha)
+    gsl_sf_result ch;
+    while (k < 100 && gsl_sf_choose_e(2u * (unsigned)k, (unsigned)k, &ch) == GSL_SUCCESS &&
+           2.0 / ch.val >= alpha)
         k++;
     return k;
 }
@@ -477,20 +642,35 @@ int mlb_compare_samples(const double *a, size_t na, const double *b, size_t nb, 
     if (na < 2 || nb < 2) {
         c->cohens_why = "each sample needs at least 2 values";
     } else {
-        double sp = sqrt(((double)(na - 1) * c->a.sd * c->a.sd +
-                          (double)(nb - 1) * c->b.sd * c->b.sd) /
+        /* Scaled as in welch(): squares of sds near 1e154 overflow. */
+        int k = range_exp(fmax(c->a.sd, c->b.sd));
+        double sa = ldexp(c->a.sd, -k), sb = ldexp(c->b.sd, -k);
+        double sp = sqrt(((double)(na - 1) * sa * sa + (double)(nb - 1) * sb * sb) /
                          (double)(na + nb - 2));
-        if (sp > 0.0)
-            c->cohens_d = (c->a.mean - c->b.mean) / sp;
-        else
+        double d = (ldexp(c->a.mean, -k) - ldexp(c->b.mean, -k)) / sp;
+        if (!isfinite(sp) || !isfinite(c->a.mean) || !isfinite(c->b.mean))
+            c->cohens_why = "a mean or standard deviation exceeds the range of a double";
+        else if (!(sp > 0.0))
             c->cohens_why = "pooled standard deviation is 0";
+        else if (!isfinite(d))
+            c->cohens_why = "the effect exceeds the range of a double";
+        else
+            c->cohens_d = d;
     }
 
     c->median_ratio = c->ratio_ci95_low = c->ratio_ci95_high = NAN;
     c->ratio_ci90_low = c->ratio_ci90_high = NAN;
     c->median_diff = c->a.median - c->b.median;
-    if (c->b.median == 0.0)
+    if (!isfinite(c->median_diff)) {
+        c->median_diff = NAN;
+        c->diff_why = "the median difference exceeds the range of a double";
+    }
+    if (!isfinite(c->a.median) || !isfinite(c->b.median))
+        c->ratio_why = "a median exceeds the range of a double";
+    else if (c->b.median == 0.0)
         c->ratio_why = "median of b is 0";
+    else if (!isfinite(c->a.median / c->b.median))
+        c->ratio_why = "the median ratio exceeds the range of a double";
     else
         c->median_ratio = c->a.median / c->b.median;
     if ((rc = boot_pair_ci(a, na, b, nb, seed_mix(seed, 2), c)) < 0)

@@ -24,6 +24,9 @@
 #define MLB_STATS_SW_MAX_N 5000   /* Royston's Shapiro-Wilk is valid to here */
 #define MLB_STATS_AD_MIN_N 8      /* nortest::ad.test refuses fewer */
 #define MLB_STATS_EXACT_MWU_N 50  /* exact Mann-Whitney when both n below */
+/* Above this many values a bootstrap resample's median is drawn from its
+ * distribution (order statistics) instead of from a built resample. */
+#define MLB_STATS_BOOT_DIRECT_N 10000
 
 typedef struct mlb_summary {
     size_t n;
@@ -46,6 +49,9 @@ typedef struct mlb_summary {
     double ad_stat_adj;      /* A^2 (1 + 0.75/n + 2.25/n^2) */
     double ad_p;             /* from ad_stat_adj, nortest's piecewise formula */
     const char *ad_why;
+    /* Set when a statistic (sd, IQR, a CI bound, ...) of a sample near the
+     * double range's ends has no double: that statistic is NaN. */
+    const char *range_why;
 } mlb_summary;
 
 typedef enum {
@@ -117,6 +123,7 @@ typedef struct mlb_comparison {
     double ratio_ci90_low, ratio_ci90_high;
     double median_diff;
     double diff_ci90_low, diff_ci90_high, diff_ci95_low, diff_ci95_high;
+    const char *diff_why;              /* why median_diff or its CIs are NaN */
     const char *chosen_why;            /* why chosen is none; NULL when a test is */
 
     /* Practical equivalence, set by mlb_comparison_set_margin (and kept up

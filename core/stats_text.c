@@ -143,6 +143,7 @@ cJSON *mlb_summary_to_json(const mlb_summary *s)
     bad |= add_num(o, "ad_stat_adj", s->ad_stat_adj);
     bad |= add_num(o, "ad_p", s->ad_p);
     bad |= add_str(o, "ad_why", s->ad_why);
+    bad |= add_str(o, "range_why", s->range_why);
     if (bad) {
         cJSON_Delete(o);
         return NULL;
@@ -198,6 +199,7 @@ cJSON *mlb_comparison_to_json(const mlb_comparison *c)
     bad |= add_num(o, "median_diff_ci90_high", c->diff_ci90_high);
     bad |= add_num(o, "median_diff_ci95_low", c->diff_ci95_low);
     bad |= add_num(o, "median_diff_ci95_high", c->diff_ci95_high);
+    bad |= add_str(o, "median_diff_why", c->diff_why);
     if (c->has_margin) {
         /* low/high: the equivalence region on the quantity the CIs are of,
          * so that a reader can redo the decision from this object alone. */
@@ -248,6 +250,10 @@ static void fmt_time(char *b, size_t len, double s)
 {
     static const char *const unit[4] = {"ns", "µs", "ms", "s"};
     static const double scale[4] = {1e9, 1e6, 1e3, 1.0};
+    if (!isfinite(s)) {
+        snprintf(b, len, "n/a");
+        return;
+    }
     if (s == 0.0) {
         snprintf(b, len, "0 s");
         return;
@@ -259,7 +265,8 @@ static void fmt_time(char *b, size_t len, double s)
         k++;
     double v = s * scale[k], av = fabs(v);
     const char *u = unit[k];
-    snprintf(b, len, av < 10 ? "%.2f %s" : av < 100 ? "%.1f %s" : "%.0f %s", v, u);
+    snprintf(b, len, av < 10 ? "%.2f %s" : av < 100 ? "%.1f %s" : av < 1e6 ? "%.0f %s" : "%.3g %s",
+             v, u);
 }
 
 /* Two metric values to 4 significant digits, or as many more as it takes
@@ -289,7 +296,7 @@ static void fmt_tolerance(char *b, size_t len, const mlb_comparison *c)
 /* A speed-up factor: 2.44×, 24.4×, 244×. */
 static void fmt_factor(char *b, size_t len, double f)
 {
-    snprintf(b, len, f < 10 ? "%.2f" : f < 100 ? "%.1f" : "%.0f", f);
+    snprintf(b, len, f < 10 ? "%.2f" : f < 100 ? "%.1f" : f < 1e6 ? "%.0f" : "%.3g", f);
 }
 
 int mlb_verdict(char *buf, size_t len, const char *name_a, const char *name_b, const char *what,

@@ -14,8 +14,15 @@
 
 #include <yaml.h>
 
-/* A suite is a few kilobytes; anything this large is a wrong path. */
+/* A suite is a few kilobytes; anything larger than this is a wrong path
+ * (exactly 16 MiB is still read). */
 #define MLB_SUITE_MAX_BYTES (16u << 20)
+/* Aliases share one node in libyaml's document, but the loader copies what
+ * it reads once per reference: a 3 MB file of `*b` a million times would
+ * expand to gigabytes. The document's size with every alias expanded, and
+ * its nesting, are checked against these before it is read. */
+#define MLB_SUITE_MAX_NODES 1000000
+#define MLB_SUITE_MAX_DEPTH 64
 
 typedef struct {
     const char *path;
@@ -195,31 +202,113 @@ bad:
                 is_null(n) ? "nothing" : kind_name(n));
 }
 
+/* FNV-1a, for the duplicate-key set. */
+static size_t str_hash(const char *s)
+{
+    size_t h = (size_t)14695981039346656037ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * (size_t)1099511628211ULL;
+    return h;
+}
+
 /* Iterates a mapping's pairs after checking that every key is a non-empty
  * scalar and none repeats; YAML forbids duplicates, but libyaml keeps both
- * and a silent "last one wins" would hide typos. */
+ * and a silent "last one wins" would hide typos. The keys seen go into an
+ * open-addressing hash set, so that 40 000 keys cost 40 000 probes, not
+ * 800 million comparisons. */
 static int check_keys(ld_ctx *c, const yaml_node_t *map, const char *where)
 {
     yaml_node_pair_t *b = map->data.mapping.pairs.start, *e = map->data.mapping.pairs.top;
-    for (yaml_node_pair_t *p = b; p < e; p++) {
+    size_t n = (size_t)(e - b), cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    const yaml_node_t **set = calloc(cap, sizeof *set);
+    if (!set)
+        return -ENOMEM;
+    int rc = 0;
+    for (yaml_node_pair_t *p = b; p < e && !rc; p++) {
         yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
         const char *ks = NULL;
-        if (k->type != YAML_SCALAR_NODE || is_null(k))
-            return fail(c, k, "%s: keys must be names, got %s", where,
-                        is_null(k) ? "nothing" : kind_name(k));
-        int rc = scalar_text(c, k, where, &ks);
-        if (rc)
-            return rc;
-        for (yaml_node_pair_t *q = b; q < p; q++) {
-            yaml_node_t *k2 = yaml_document_get_node(c->doc, q->key);
-            if (!strcmp(sval(k2), ks)) {
-                mlb_pos first = pos_of(k2->start_mark);
-                return fail(c, k, "%s: duplicate key '%s' (first at line %d)", where, ks,
-                            first.line);
-            }
+        if (k->type != YAML_SCALAR_NODE || is_null(k)) {
+            rc = fail(c, k, "%s: keys must be names, got %s", where,
+                      is_null(k) ? "nothing" : kind_name(k));
+            break;
         }
+        if ((rc = scalar_text(c, k, where, &ks)))
+            break;
+        size_t i = str_hash(ks) & (cap - 1);
+        for (; set[i]; i = (i + 1) & (cap - 1))
+            if (!strcmp(sval(set[i]), ks)) {
+                mlb_pos first = pos_of(set[i]->start_mark);
+                rc = fail(c, k, "%s: duplicate key '%s' (first at line %d)", where, ks,
+                          first.line);
+                break;
+            }
+        if (!rc)
+            set[i] = k;
     }
+    free(set);
+    return rc;
+}
+
+/* The number of nodes under node `id` (itself included) with every alias
+ * expanded, memoised per node in `size` (0: not yet known), and its depth.
+ * Returns 0, or -E2BIG / -ELOOP past the limits, with the node at *at. */
+static int expanded_size(yaml_document_t *d, int id, int depth, size_t *size,
+                         const yaml_node_t **at)
+{
+    yaml_node_t *n = yaml_document_get_node(d, id);
+    if (!n)
+        return 0;
+    size_t idx = (size_t)(id - 1);
+    if (size[idx])
+        return 0;
+    if (depth > MLB_SUITE_MAX_DEPTH) {
+        *at = n;
+        return -ELOOP;
+    }
+    size_t total = 1;
+    int rc = 0;
+    if (n->type == YAML_SEQUENCE_NODE) {
+        for (yaml_node_item_t *it = n->data.sequence.items.start;
+             it < n->data.sequence.items.top && !rc; it++)
+            if (!(rc = expanded_size(d, *it, depth + 1, size, at)))
+                total += size[*it - 1];
+    } else if (n->type == YAML_MAPPING_NODE) {
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+             p < n->data.mapping.pairs.top && !rc; p++)
+            if (!(rc = expanded_size(d, p->key, depth + 1, size, at)) &&
+                !(rc = expanded_size(d, p->value, depth + 1, size, at)))
+                total += size[p->key - 1] + size[p->value - 1];
+    }
+    if (rc)
+        return rc;
+    if (total > MLB_SUITE_MAX_NODES) {
+        *at = n;
+        return -E2BIG;
+    }
+    size[idx] = total;
     return 0;
+}
+
+static int check_expansion(ld_ctx *c, yaml_document_t *d)
+{
+    size_t nodes = (size_t)(d->nodes.top - d->nodes.start);
+    if (nodes == 0)
+        return 0;
+    size_t *size = calloc(nodes, sizeof *size);
+    if (!size)
+        return -ENOMEM;
+    const yaml_node_t *at = NULL;
+    int rc = expanded_size(d, 1, 0, size, &at);
+    free(size);
+    if (rc == -E2BIG)
+        return fail(c, at, "the document expands to more than %d nodes with its aliases "
+                           "(an alias bomb?)",
+                    MLB_SUITE_MAX_NODES);
+    if (rc == -ELOOP)
+        return fail(c, at, "nesting deeper than %d levels", MLB_SUITE_MAX_DEPTH);
+    return rc;
 }
 
 static int unknown_key(ld_ctx *c, const yaml_node_t *k, const char *where, const char *allowed)
@@ -547,7 +636,11 @@ static int read_file(const char *path, unsigned char **out, size_t *outlen)
     while (!rc) {
         if (len == cap) {
             if (cap >= MLB_SUITE_MAX_BYTES) {
-                rc = -EFBIG;
+                /* Exactly the cap is allowed: only a byte more is too big. */
+                if (fgetc(f) != EOF)
+                    rc = -EFBIG;
+                else if (ferror(f))
+                    rc = errno ? -errno : -EIO;
                 break;
             }
             unsigned char *nb = realloc(buf, cap * 2);
@@ -597,7 +690,7 @@ static int parse(ld_ctx *c, const unsigned char *buf, size_t len, root_loader lo
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (!root) {
         rc = fail_at(c, 1, 1, "%s", empty_msg);
-    } else {
+    } else if (!(rc = check_expansion(c, &doc))) {
         rc = load(c, root, out);
     }
     /* A second document would be silently ignored otherwise. */

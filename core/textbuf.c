@@ -1,5 +1,6 @@
 /* Text buffer, escapes, document access and number formats of the reports
  * (textbuf.h). */
+#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
@@ -9,8 +10,46 @@
 
 #include "export.h"
 #include "textbuf.h"
+#include "utf8.h"
 
 const char *const mlb_doc_phases[MLB_DOC_N_PHASES] = {"setup", "train", "infer", "teardown"};
+
+/* ---- valid UTF-8 --------------------------------------------------------------- */
+
+/* Replaces *s (allocated by cJSON) with a repaired copy when invalid. */
+static int fix_string(char **s)
+{
+    size_t n = strlen(*s);
+    if (mlb_utf8_valid(*s, n))
+        return 0;
+    char *fixed = mlb_utf8_fix(*s, n);
+    if (!fixed)
+        return -ENOMEM;
+    char *copy = cJSON_malloc(strlen(fixed) + 1);
+    if (!copy) {
+        free(fixed);
+        return -ENOMEM;
+    }
+    strcpy(copy, fixed);
+    free(fixed);
+    cJSON_free(*s);
+    *s = copy;
+    return 0;
+}
+
+int mlb_json_fix_utf8(cJSON *node)
+{
+    for (; node; node = node->next) {
+        /* A constant key (cJSON_StringIsConst) is the engine's own literal. */
+        if (node->string && !(node->type & cJSON_StringIsConst) && fix_string(&node->string) < 0)
+            return -ENOMEM;
+        if (cJSON_IsString(node) && node->valuestring && fix_string(&node->valuestring) < 0)
+            return -ENOMEM;
+        if (node->child && mlb_json_fix_utf8(node->child) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
 
 /* ---- the buffer -------------------------------------------------------------- */
 
@@ -262,8 +301,10 @@ void mlb_fmt_time(char *b, size_t n, double s)
         snprintf(b, n, "%.1f \xc2\xb5s", s * 1e6);
     else if (s < 1)
         snprintf(b, n, "%.2f ms", s * 1e3);
-    else
+    else if (s < 1e6)
         snprintf(b, n, "%.3f s", s);
+    else /* a diverged value: 1e+300 s, not 301 digits */
+        snprintf(b, n, "%.4g s", s);
 }
 
 void mlb_fmt_rate(char *b, size_t n, double v)

@@ -37,6 +37,11 @@ void mlb_sb_csv(mlb_sbuf *b, const char *s);
  * A path is dotted: "phases.train.wall_s.median". A number reads as the
  * saved document holds it (cJSON writes 15 digits where they are close
  * enough), so that a live run renders as its saved file does. */
+/* Makes every key and string of the tree valid UTF-8 (utf8.h: invalid
+ * bytes become U+FFFD), so that whatever a plugin, peer, file or argv put
+ * in a document, what is written from it is valid. Returns 0 or -ENOMEM. */
+int mlb_json_fix_utf8(cJSON *node);
+
 const cJSON *mlb_jget(const cJSON *o, const char *key);
 const cJSON *mlb_jpath(const cJSON *o, const char *path);
 double mlb_jnum(const cJSON *o, const char *path);

@@ -14,6 +14,8 @@
 #include "discover.h"
 #include "engine.h"
 #include "runner.h"
+#include "textbuf.h"
+#include "utf8.h"
 
 /* ---- parameter parsing --------------------------------------------------- */
 
@@ -307,6 +309,76 @@ START_TEST(atomic_write)
 }
 END_TEST
 
+/* ---- UTF-8 (issue 12) ------------------------------------------------------ */
+
+START_TEST(utf8_valid_and_fix)
+{
+    ck_assert(mlb_utf8_valid("plain \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 17));
+    static const char *const bad[] = {"\xff", "\xc3", "\xc3(", "\xe2\x82", "\xc0\xaf",
+                                      "\xed\xa0\x80", "\xf4\x90\x80\x80", "\x80"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(!mlb_utf8_valid(bad[i], strlen(bad[i])), "case %zu", i);
+    char *f = mlb_utf8_fix("a\xff" "b\xc3(c\xe2\x82", 8);
+    ck_assert_str_eq(f, "a\xef\xbf\xbd" "b\xef\xbf\xbd(c\xef\xbf\xbd\xef\xbf\xbd");
+    ck_assert(mlb_utf8_valid(f, strlen(f)));
+    free(f);
+    f = mlb_utf8_fix("ok \xc3\xa9", 5);
+    ck_assert_str_eq(f, "ok \xc3\xa9");
+    free(f);
+}
+END_TEST
+
+START_TEST(utf8_cut_on_boundaries)
+{
+    char s[16] = "a\xc3\xa9\xe2\x82\xac"; /* a é € : 1 + 2 + 3 bytes */
+    mlb_utf8_cut(s, 5);
+    ck_assert_str_eq(s, "a\xc3\xa9");
+    mlb_utf8_cut(s, 2);
+    ck_assert_str_eq(s, "a");
+    char t[16] = "ab\xe2\x82";
+    mlb_utf8_trim_end(t);
+    ck_assert_str_eq(t, "ab");
+    char u[16] = "ab\xe2\x82\xac";
+    mlb_utf8_trim_end(u);
+    ck_assert_str_eq(u, "ab\xe2\x82\xac");
+    ck_assert_str_eq(mlb_utf8_skip_partial("\xa9\xc3\xa9x"), "\xc3\xa9x");
+    char ex[8];
+    /* 40 bytes of é from an odd start: "%.40s" would end inside one */
+    ck_assert_str_eq(mlb_utf8_excerpt(ex, sizeof ex, "x\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 6),
+                     "x\xc3\xa9\xc3\xa9");
+    ck_assert_str_eq(MLB_EXCERPT("x\xc3\xa9\xc3\xa9", 4), "x\xc3\xa9");
+    ck_assert_str_eq(MLB_EXCERPT("x\xc3\xa9", 40), "x\xc3\xa9");
+    /* mlb_error's buffer: a message cut at its size ends on a character */
+    mlb_plugin desc = {MLB_PLUGIN_HEADER, .task = "t", .variant = "v"};
+    mlb_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.plugin = &desc;
+    char big[3000];
+    big[0] = 'x';
+    for (size_t i = 1; i + 2 < sizeof big; i += 2)
+        memcpy(big + i, "\xc3\xa9", 2);
+    big[sizeof big - 1] = '\0';
+    mlb_error(&ctx, "%s", big);
+    ck_assert(strlen(ctx.err) < sizeof ctx.err);
+    ck_assert(mlb_utf8_valid(ctx.err, strlen(ctx.err)));
+}
+END_TEST
+
+START_TEST(utf8_json_tree)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "msg\xff", "bad \xc3( value");
+    cJSON *a = cJSON_AddArrayToObject(o, "list");
+    cJSON_AddItemToArray(a, cJSON_CreateString("\xe2\x82"));
+    ck_assert_int_eq(mlb_json_fix_utf8(o), 0);
+    char *txt = cJSON_PrintUnformatted(o);
+    ck_assert(mlb_utf8_valid(txt, strlen(txt)));
+    ck_assert_ptr_nonnull(strstr(txt, "msg\xef\xbf\xbd"));
+    free(txt);
+    cJSON_Delete(o);
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -324,6 +396,11 @@ static Suite *core_suite(void)
     t = tcase_create("json");
     tcase_add_test(t, rep_json_round_trip);
     tcase_add_test(t, atomic_write);
+    suite_add_tcase(s, t);
+    t = tcase_create("utf8");
+    tcase_add_test(t, utf8_valid_and_fix);
+    tcase_add_test(t, utf8_cut_on_boundaries);
+    tcase_add_test(t, utf8_json_tree);
     suite_add_tcase(s, t);
     return s;
 }

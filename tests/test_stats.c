@@ -352,6 +352,143 @@ START_TEST(test_bootstrap_reproducible)
 }
 END_TEST
 
+/* Issue 12: statistics of values near the ends of the double range are
+ * defined. GSL's default handler is left on here, so any GSL error aborts
+ * the test. Scale-free statistics equal those of the unscaled sample, and
+ * location and scale statistics scale with it. */
+static void assert_rel(const char *what, double got, double want, double tol)
+{
+    ck_assert_msg(isfinite(got), "%s: got %g", what, got);
+    ck_assert_msg(fabs(got - want) <= tol * fabs(want), "%s: got %.17g, want %.17g", what, got,
+                  want);
+}
+
+START_TEST(test_extreme_scale)
+{
+    double *a, *b;
+    size_t na, nb;
+    load_case("lognormal", &a, &na, &b, &nb);
+    mlb_comparison ref, c;
+    ck_assert_int_eq(mlb_compare_samples(a, na, b, nb, 7, &ref), 0);
+    static const double factors[] = {1e80, 1e150, 1e290, 1e-80, 1e-290};
+    for (size_t f = 0; f < sizeof factors / sizeof factors[0]; f++) {
+        double k = factors[f];
+        double *as = malloc(na * sizeof *as), *bs = malloc(nb * sizeof *bs);
+        for (size_t i = 0; i < na; i++)
+            as[i] = a[i] * k;
+        for (size_t i = 0; i < nb; i++)
+            bs[i] = b[i] * k;
+        ck_assert_int_eq(mlb_compare_samples(as, na, bs, nb, 7, &c), 0);
+        ck_assert_ptr_null(c.welch_why);
+        ck_assert_ptr_null(c.a.range_why);
+        assert_rel("welch_t", c.welch_t, ref.welch_t, 1e-9);
+        assert_rel("welch_df", c.welch_df, ref.welch_df, 1e-9);
+        assert_rel("welch_p", c.welch_p, ref.welch_p, 1e-9);
+        assert_rel("cohens_d", c.cohens_d, ref.cohens_d, 1e-9);
+        assert_rel("mwu_p", c.mwu_p, ref.mwu_p, 0.0);
+        assert_rel("shapiro_w", c.a.shapiro_w, ref.a.shapiro_w, 1e-9);
+        assert_rel("ad_stat", c.a.ad_stat, ref.a.ad_stat, 1e-9);
+        assert_rel("cv", c.a.cv, ref.a.cv, 1e-9);
+        assert_rel("median_ratio", c.median_ratio, ref.median_ratio, 1e-12);
+        assert_rel("sd", c.a.sd, ref.a.sd * k, 1e-9);
+        assert_rel("mean", c.a.mean, ref.a.mean * k, 1e-9);
+        assert_rel("ci95_high", c.a.ci95_high, ref.a.ci95_high * k, 1e-9);
+        assert_rel("median_diff", c.median_diff, ref.median_diff * k, 1e-9);
+        ck_assert(isfinite(c.ratio_ci95_low) && isfinite(c.diff_ci95_high));
+        cJSON *j = mlb_comparison_to_json(&c);
+        ck_assert_ptr_nonnull(j);
+        cJSON_Delete(j);
+        free(as);
+        free(bs);
+    }
+    /* One sample diverged (1e80 times the other): Welch is defined (df of
+     * the larger variance), where sd^4 overflowed before. */
+    double big[3] = {1e80, 2e80, 3e80}, one[3] = {1, 2, 3};
+    ck_assert_int_eq(mlb_compare_samples(big, 3, one, 3, 1, &c), 0);
+    ck_assert_ptr_null(c.welch_why);
+    assert_rel("welch_t", c.welch_t, sqrt(12.0), 1e-12);
+    assert_rel("welch_df", c.welch_df, 2.0, 1e-12);
+    free(a);
+    free(b);
+}
+END_TEST
+
+/* Subnormal values: 1, 2, 3 times 2^-1074 have sd 2^-1074, not 0 (the
+ * squares of their deviations underflow unscaled), and every scale-free
+ * statistic is that of 1, 2, 3. */
+START_TEST(test_subnormal)
+{
+    double d[3] = {0x1p-1074, 0x2p-1074, 0x3p-1074}, d2[3] = {0x2p-1074, 0x4p-1074, 0x6p-1074};
+    double o[3] = {1, 2, 3}, o2[3] = {2, 4, 6};
+    mlb_comparison c, ref;
+    ck_assert_int_eq(mlb_compare_samples(d, 3, d2, 3, 5, &c), 0);
+    ck_assert_int_eq(mlb_compare_samples(o, 3, o2, 3, 5, &ref), 0);
+    ck_assert(!c.a.constant);
+    ck_assert(c.a.sd == 0x1p-1074 && c.a.mean == 0x2p-1074 && c.a.median == 0x2p-1074);
+    ck_assert(c.a.shapiro_w == ref.a.shapiro_w && c.a.cv == ref.a.cv);
+    ck_assert(c.welch_t == ref.welch_t && c.welch_p == ref.welch_p);
+    ck_assert(c.median_ratio == 0.5 && c.ratio_ci95_low == ref.ratio_ci95_low);
+}
+END_TEST
+
+/* Statistics a double cannot hold are null with a reason, and the rest is
+ * still computed. */
+START_TEST(test_beyond_range)
+{
+    double x[4] = {-1.7e308, 1.7e308, -1.7e308, 1.7e308}, y[4] = {1, 2, 3, 4};
+    mlb_comparison c;
+    ck_assert_int_eq(mlb_compare_samples(x, 4, y, 4, 3, &c), 0);
+    ck_assert(isnan(c.a.sd) && isnan(c.a.iqr));
+    ck_assert(c.a.min == -1.7e308 && c.a.max == 1.7e308 && c.a.median == 0.0);
+    ck_assert_ptr_nonnull(c.a.range_why);
+    ck_assert_ptr_nonnull(c.welch_why);
+    ck_assert(isnan(c.welch_p) && isfinite(c.mwu_p));
+    ck_assert_int_eq(c.chosen, MLB_TEST_MWU);
+    cJSON *j = mlb_comparison_to_json(&c);
+    ck_assert(cJSON_IsString(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "a"), "range_why")));
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "a"), "sd")));
+    cJSON_Delete(j);
+    /* An even median that (a + b) / 2 overflows. */
+    double h[4] = {1.6e308, 1.7e308, 1.6e308, 1.7e308};
+    mlb_summary s;
+    ck_assert_int_eq(mlb_summary_compute(h, 4, 1, &s), 0);
+    assert_rel("median", s.median, 1.65e308, 1e-15);
+    ck_assert(isfinite(s.median_ci95_low) && s.median_ci95_high <= 1.7e308);
+}
+END_TEST
+
+/* Above MLB_STATS_BOOT_DIRECT_N values a resample's median is drawn from
+ * its distribution instead of from a built resample (10^6 values in
+ * seconds). The percentile CI must be the bootstrap's: for n evenly spaced
+ * values on [0, 1] (density 1) the median's standard error is
+ * 0.5 / sqrt(n), so the 95% CI is 0.5 -+ 1.96 * 0.5 / sqrt(n) to within
+ * the noise of 2000 resamples and the grid's step. */
+START_TEST(test_bootstrap_direct)
+{
+    static const size_t sizes[] = {MLB_STATS_BOOT_DIRECT_N + 1, 20001, 20000, 200000};
+    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
+        size_t n = sizes[t];
+        double *x = malloc(n * sizeof *x);
+        for (size_t i = 0; i < n; i++) /* shuffled order: the summary sorts */
+            x[i] = (double)((i * 7919) % n) / (double)(n - 1);
+        mlb_summary s;
+        ck_assert_int_eq(mlb_summary_compute(x, n, 11, &s), 0);
+        double half = 1.96 * 0.5 / sqrt((double)n);
+        ck_assert_msg(fabs((0.5 - s.median_ci95_low) / half - 1.0) < 0.15, "n %zu: low %.6g", n,
+                      s.median_ci95_low);
+        ck_assert_msg(fabs((s.median_ci95_high - 0.5) / half - 1.0) < 0.15, "n %zu: high %.6g",
+                      n, s.median_ci95_high);
+        /* the pair's ratio CI, from the same draws: median a / median b */
+        mlb_comparison c;
+        ck_assert_int_eq(mlb_compare_samples(x, n, x, n, 3, &c), 0);
+        double rh = 2.0 * sqrt(2.0) * half; /* sd of a ratio of two independent medians */
+        ck_assert_msg(fabs((c.ratio_ci95_high - 1.0) / rh - 1.0) < 0.15, "n %zu: ratio %.6g",
+                      n, c.ratio_ci95_high);
+        free(x);
+    }
+}
+END_TEST
+
 /* Outliers are flagged through the fences, never removed: n and the mean
  * still include them. */
 START_TEST(test_outliers_flagged)
@@ -1117,6 +1254,10 @@ static Suite *stats_suite(void)
     tcase_add_test(def, test_identical_constants);
     tcase_add_test(def, test_bootstrap_reproducible);
     tcase_add_test(def, test_outliers_flagged);
+    tcase_add_test(def, test_extreme_scale);
+    tcase_add_test(def, test_subnormal);
+    tcase_add_test(def, test_beyond_range);
+    tcase_add_test(def, test_bootstrap_direct);
     suite_add_tcase(s, def);
     TCase *ver = tcase_create("verdict");
     tcase_add_test(ver, test_verdict_time);
