@@ -791,6 +791,7 @@ int mlb_render_html(const cJSON *doc, mlb_sbuf *b)
     mlb_sb_puts(b, ".</p>\n");
     mlb_unfinished_note(b, doc, mlb_sb_html, "<p class=\"banner\">This document's status is ",
                         ".</p>\n");
+    mlb_analysis_note(b, doc, mlb_sb_html, "<p class=\"banner\">In this document ", ".</p>\n");
     mlb_html_summary(b, doc, &gl);
     mlb_sb_puts(b, "<h2>Environment</h2>\n");
     html_environment(b, env);
