@@ -25,6 +25,7 @@
 #include "engine.h"
 #include "env.h"
 #include "export.h"
+#include "history.h"
 #include "peer.h"
 #include "plan.h"
 #include "resume.h"
@@ -329,6 +330,7 @@ static const subcommand subcommands[] = {
     {"compare", mlb_cmd_compare},
     {"report", mlb_cmd_report},
     {"data", mlb_cmd_data},
+    {"history", mlb_cmd_history},
 };
 
 /* The suite's scenario, then the command line's settings over it; checked
