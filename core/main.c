@@ -26,6 +26,7 @@
 #include "env.h"
 #include "export.h"
 #include "history.h"
+#include "phases.h"
 #include "peer.h"
 #include "plan.h"
 #include "resume.h"
@@ -331,6 +332,8 @@ static const subcommand subcommands[] = {
     {"report", mlb_cmd_report},
     {"data", mlb_cmd_data},
     {"history", mlb_cmd_history},
+    {"select", mlb_cmd_select},
+    {"assess", mlb_cmd_assess},
 };
 
 /* The suite's scenario, then the command line's settings over it; checked
