@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cells.h"
 #include "export.h"
 #include "phases.h"
 #include "textbuf.h"
@@ -62,60 +63,6 @@ static void add_num_or_null(cJSON *o, const char *k, double v)
         cJSON_AddNumberToObject(o, k, v);
     else
         cJSON_AddNullToObject(o, k);
-}
-
-/* The baseline run of the group holding run `ri` (-1: none). */
-static int baseline_of(const cJSON *doc, int ri)
-{
-    const cJSON *g;
-    cJSON_ArrayForEach(g, mlb_jget(doc, "groups"))
-    {
-        const cJSON *r;
-        cJSON_ArrayForEach(r, mlb_jget(g, "runs"))
-            if (cJSON_IsNumber(r) && (int)r->valuedouble == ri) {
-                double b = mlb_jnum(g, "baseline");
-                return isfinite(b) ? (int)b : -1;
-            }
-    }
-    return -1;
-}
-
-/* Quality of run ri against its baseline: 0 parity, 1 better somewhere and
- * no worse, 2 inconclusive, 3 worse (the worst over metrics); -1 no
- * metric compared. `why` gets the metrics that are not equivalent. */
-static int quality_of(const cJSON *doc, int ri, int base, char *why, size_t n)
-{
-    int worst = -1;
-    size_t at = 0;
-    why[0] = '\0';
-    const cJSON *c;
-    cJSON_ArrayForEach(c, mlb_jget(doc, "comparisons"))
-    {
-        const char *q = mlb_jstr(c, "quantity");
-        if (!q || strncmp(q, "metric:", 7))
-            continue;
-        int a = (int)mlb_jnum(c, "run_a"), b = (int)mlb_jnum(c, "run_b");
-        if (!((a == ri && b == base) || (a == base && b == ri)))
-            continue;
-        const char *kind = mlb_jstr(c, "verdict_kind");
-        int v;
-        if (!kind || !strcmp(kind, "inconclusive"))
-            v = 2;
-        else if (!strcmp(kind, "equivalent"))
-            v = 0;
-        else /* better/worse are run_a's */
-            v = (!strcmp(kind, "better")) == (a == ri) ? 1 : 3;
-        if (v > worst)
-            worst = v;
-        if (v && at + 1 < n) {
-            static const char *const word[] = {"", "better", "inconclusive", "worse"};
-            int k = snprintf(why + at, n - at, "%s%s %s", at ? ", " : "", word[v], q + 7);
-            at = k > 0 ? at + (size_t)k : at;
-            if (at >= n)
-                at = n - 1;
-        }
-    }
-    return worst;
 }
 
 cJSON *mlb_assess_json(const cJSON *doc)
@@ -177,13 +124,13 @@ cJSON *mlb_assess_json(const cJSON *doc)
                 if (isfinite(s))
                     start[n_start++] = s;
             }
-            int base = baseline_of(doc, k);
+            int base = mlb_group_baseline(doc, (int)mlb_jnum(q, "group"));
             if (base == k) {
                 is_ref = 1;
                 continue;
             }
             char why[256];
-            int qv = base >= 0 ? quality_of(doc, k, base, why, sizeof why) : -1;
+            int qv = base >= 0 ? mlb_quality_vs_baseline(doc, k, base, why, sizeof why) : -1;
             if (qv > worst)
                 worst = qv;
             if (why[0] && strlen(why_all) + strlen(why) + 3 < sizeof why_all)

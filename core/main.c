@@ -334,6 +334,7 @@ static const subcommand subcommands[] = {
     {"history", mlb_cmd_history},
     {"select", mlb_cmd_select},
     {"assess", mlb_cmd_assess},
+    {"validate", mlb_cmd_validate},
 };
 
 /* The suite's scenario, then the command line's settings over it; checked

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "phases.h"
+#include "textbuf.h"
 
 int mlb_phases_discover(mlb_registry *reg, char *const *dirs_in, size_t n_dirs, FILE *warn)
 {
@@ -378,3 +379,44 @@ void mlb_packages_text(char *b, size_t n, const cJSON *facts)
     if (!at)
         snprintf(b, n, "none");
 }
+
+/* ---- quality against the baseline ----------------------------------------- */
+
+/* Quality of run ri against its baseline: 0 parity, 1 better somewhere and
+ * no worse, 2 inconclusive, 3 worse (the worst over metrics); -1 no
+ * metric compared. `why` gets the metrics that are not equivalent. */
+int mlb_quality_vs_baseline(const cJSON *doc, int ri, int base, char *why, size_t n)
+{
+    int worst = -1;
+    size_t at = 0;
+    why[0] = '\0';
+    const cJSON *c;
+    cJSON_ArrayForEach(c, mlb_jget(doc, "comparisons"))
+    {
+        const char *q = mlb_jstr(c, "quantity");
+        if (!q || strncmp(q, "metric:", 7))
+            continue;
+        int a = (int)mlb_jnum(c, "run_a"), b = (int)mlb_jnum(c, "run_b");
+        if (!((a == ri && b == base) || (a == base && b == ri)))
+            continue;
+        const char *kind = mlb_jstr(c, "verdict_kind");
+        int v;
+        if (!kind || !strcmp(kind, "inconclusive"))
+            v = 2;
+        else if (!strcmp(kind, "equivalent"))
+            v = 0;
+        else /* better/worse are run_a's */
+            v = (!strcmp(kind, "better")) == (a == ri) ? 1 : 3;
+        if (v > worst)
+            worst = v;
+        if (v && at + 1 < n) {
+            static const char *const word[] = {"", "better", "inconclusive", "worse"};
+            int k = snprintf(why + at, n - at, "%s%s %s", at ? ", " : "", word[v], q + 7);
+            at = k > 0 ? at + (size_t)k : at;
+            if (at >= n)
+                at = n - 1;
+        }
+    }
+    return worst;
+}
+

@@ -36,6 +36,14 @@ cJSON *mlb_engine_facts(const cJSON *deps, cJSON *cache);
 /* "name version (licence)" of each package, joined with ", ", or "none". */
 void mlb_packages_text(char *b, size_t n, const cJSON *facts);
 
+/* Run ri's quality against run `base` over the metrics compared (the
+ * comparisons' verdict_kind, by the equivalence rule): MLB_Q_PARITY,
+ * MLB_Q_BETTER (somewhere, worse nowhere), MLB_Q_INCONCLUSIVE, MLB_Q_WORSE,
+ * the worst over metrics; MLB_Q_NONE without a metric compared. `why` gets
+ * the metrics that are not equivalent ("worse r2, inconclusive mse"). */
+enum { MLB_Q_NONE = -1, MLB_Q_PARITY, MLB_Q_BETTER, MLB_Q_INCONCLUSIVE, MLB_Q_WORSE };
+int mlb_quality_vs_baseline(const cJSON *doc, int ri, int base, char *why, size_t n);
+
 int mlb_cmd_select(int argc, char **argv);
 int mlb_cmd_validate(int argc, char **argv);
 int mlb_cmd_assess(int argc, char **argv);
