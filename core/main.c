@@ -40,32 +40,11 @@
 
 /* ---- discovery ----------------------------------------------------------- */
 
-static int discover(const mlb_cli *c, mlb_registry *reg, char **bundled_out)
+/* The search path (--plugin-dir, $MLBENCH_PLUGIN_PATH, bundled plugins, then
+ * the bundled peers' descriptors), shared with select/validate (phases.c). */
+static int discover(const mlb_cli *c, mlb_registry *reg)
 {
-    char **dirs = NULL;
-    size_t n = 0;
-    for (size_t i = 0; i < c->n_dirs; i++)
-        mlb_push(&dirs, &n, c->dirs[i]);
-    char *envp = getenv("MLBENCH_PLUGIN_PATH") ? strdup(getenv("MLBENCH_PLUGIN_PATH")) : NULL;
-    for (char *save = NULL, *d = envp ? strtok_r(envp, ":", &save) : NULL; d;
-         d = strtok_r(NULL, ":", &save))
-        mlb_push(&dirs, &n, d);
-    char *bundled = mlb_bundled_plugin_dir();
-    if (bundled)
-        mlb_push(&dirs, &n, bundled);
-    /* The bundled peers' descriptors (tools/peers) come last. */
-    char *peers = mlb_peers_dir();
-    if (peers)
-        mlb_push(&dirs, &n, peers);
-    char err[2048];
-    int rc = mlb_registry_scan(reg, dirs, n, stderr, err, sizeof err);
-    if (rc < 0)
-        fprintf(stderr, "mlbench-engine: %s\n", err);
-    free(dirs);
-    free(envp);
-    free(peers);
-    *bundled_out = bundled;
-    return rc;
+    return mlb_phases_discover(reg, c->dirs, c->n_dirs, stderr);
 }
 
 /* ---- execution ----------------------------------------------------------- */
@@ -394,13 +373,12 @@ int main(int argc, char **argv)
         }
     }
     mlb_registry reg = {0};
-    char *bundled = NULL;
     int exit_code = 0;
     mlb_session s;
     memset(&s, 0, sizeof s);
     s.seed = c.seed;
     s.equivalence = c.equivalence;
-    if (discover(&c, &reg, &bundled) < 0) {
+    if (discover(&c, &reg) < 0) {
         exit_code = 2;
         goto out;
     }
@@ -535,7 +513,6 @@ out:
     mlb_session_free(&s);
     mlb_registry_free(&reg);
     mlb_suite_free(&suite);
-    free(bundled);
     mlb_cli_free(&c);
     return exit_code;
 }
