@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "cells.h"
+#include "engine.h"
 #include "export.h"
 #include "phases.h"
 #include "textbuf.h"
@@ -24,7 +25,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "Usage: " CMD " RESULTS.json [--json | --markdown]\n"
+            "Usage: " CMD " RESULTS.json [--json | --markdown] [--html FILE]\n"
             "\n"
             "One row per implementation (task:variant) of a results document:\n"
             "  packages       the Debian packages it needs (config/deps.yaml), with the\n"
@@ -40,6 +41,7 @@ static void usage(FILE *f)
             "                 equivalence rule (the comparisons' verdict_kind)\n"
             "  --json         the assessment as JSON (schema mlbench.assess/1)\n"
             "  --markdown     the table as GitHub Markdown\n"
+            "  --html FILE    the table as a self-contained page (the report's section)\n"
             "Exit status: 0; 2 on usage or input errors.\n");
 }
 
@@ -232,6 +234,34 @@ void mlb_assess_markdown(const cJSON *a, mlb_sbuf *b)
     }
 }
 
+void mlb_assess_html(const cJSON *a, mlb_sbuf *b)
+{
+    static const char *const head[9] = {"implementation", "kind", "packages", "licences",
+                                        "installed", "memory before work", "start-up",
+                                        "lines (own + shared)", "quality parity"};
+    mlb_sb_puts(b, "<section class=\"assessment\"><h2>Assessment</h2>\n<table class=\"assess\">"
+                   "<thead><tr>");
+    for (int k = 0; k < 9; k++)
+        mlb_sb_printf(b, "<th>%s</th>", head[k]);
+    mlb_sb_puts(b, "</tr></thead><tbody>\n");
+    const cJSON *o;
+    cJSON_ArrayForEach(o, mlb_jget(a, "implementations"))
+    {
+        row_cells c;
+        cells_of(o, &c);
+        const char *cell[9] = {c.name, c.kind, c.pk, c.lic, c.size, c.rss, c.start, c.loc,
+                               c.quality};
+        mlb_sb_puts(b, "<tr>");
+        for (int k = 0; k < 9; k++) {
+            mlb_sb_puts(b, k >= 4 && k <= 7 ? "<td class=\"num\">" : "<td>");
+            mlb_sb_html(b, cell[k]);
+            mlb_sb_puts(b, "</td>");
+        }
+        mlb_sb_puts(b, "</tr>\n");
+    }
+    mlb_sb_puts(b, "</tbody></table></section>\n");
+}
+
 static void print_terminal(const cJSON *a)
 {
     printf("%-22s %-6s %-10s %-10s %-10s %-12s %s\n", "IMPLEMENTATION", "KIND", "INSTALLED",
@@ -251,14 +281,17 @@ int mlb_cmd_assess(int argc, char **argv)
 {
     static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
                                          {"markdown", no_argument, NULL, 'm'},
+                                         {"html", required_argument, NULL, 'H'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int json = 0, md = 0, ch;
+    const char *html = NULL;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (ch) {
         case 'j': json = 1; break;
         case 'm': md = 1; break;
+        case 'H': html = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -287,7 +320,23 @@ int mlb_cmd_assess(int argc, char **argv)
         free(b.s);
     } else
         print_terminal(a);
+    int code = 0;
+    if (html) {
+        mlb_sbuf b = {0};
+        mlb_sb_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                        "<title>mlbench assessment</title><style>body{font:14px/1.4 "
+                        "system-ui,sans-serif;margin:1.5em}table{border-collapse:collapse}"
+                        "td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}"
+                        ".num{text-align:right}</style></head><body>\n");
+        mlb_assess_html(a, &b);
+        mlb_sb_puts(&b, "</body></html>\n");
+        if (b.oom || mlb_write_file_atomic(html, b.s, b.len, err, sizeof err) < 0) {
+            fprintf(stderr, CMD ": --html %s: %s\n", html, b.oom ? "out of memory" : err);
+            code = 2;
+        }
+        free(b.s);
+    }
     cJSON_Delete(a);
     cJSON_Delete(doc);
-    return 0;
+    return code;
 }

@@ -54,5 +54,8 @@ int mlb_cmd_assess(int argc, char **argv);
 cJSON *mlb_assess_json(const cJSON *doc);
 struct mlb_sbuf;
 void mlb_assess_markdown(const cJSON *assessment, struct mlb_sbuf *b);
+/* The same table as an HTML <section class="assessment"> (escaped, no
+ * script), for report_html.c to append. */
+void mlb_assess_html(const cJSON *assessment, struct mlb_sbuf *b);
 
 #endif

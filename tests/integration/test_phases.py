@@ -157,8 +157,16 @@ class Assess(unittest.TestCase):
             out = json.loads(run(["assess", d, "--json"], check=0).stdout)
             md = run(["assess", d, "--markdown"], check=0).stdout
             text = run(["assess", d], check=0).stdout
+            run(["assess", d, "--html", d + ".html"], check=0)
+            with open(d + ".html") as f:
+                page = f.read()
         finally:
             os.unlink(d)
+            if os.path.exists(d + ".html"):
+                os.unlink(d + ".html")
+        self.assertIn('<section class="assessment">', page)
+        self.assertIn("<td>gemm:openblas</td>", page)
+        self.assertNotIn("<script", page)
         a = {o["variant"]: o for o in out["implementations"]}
         self.assertEqual(set(a), {"naive", "blocked", "openblas"})
         self.assertEqual(a["naive"]["quality"], "reference")
