@@ -283,6 +283,22 @@ int mlb_history_order(mlb_history *h, const char *since)
                 s->pts[keep++] = s->pts[j];
         s->n = keep;
     }
+    /* A series with no point left (all before --since) is not a series. */
+    size_t keep = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        mlb_hist_series *s = &h->s[i];
+        if (s->n) {
+            h->s[keep++] = *s;
+            continue;
+        }
+        free(s->task);
+        free(s->variant);
+        free(s->quantity);
+        free(s->params);
+        free(s->pts);
+        free(s->steps);
+    }
+    h->n = keep;
     return 0;
 }
 
