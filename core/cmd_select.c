@@ -202,6 +202,11 @@ int mlb_cmd_select(int argc, char **argv)
                      cJSON_GetStringValue(cJSON_GetObjectItem(o, "variant")));
             const cJSON *facts = cJSON_GetObjectItem(o, "dependencies");
             mlb_packages_text(pk, sizeof pk, facts);
+            if (!strcmp(pk, "none") && cJSON_IsTrue(cJSON_GetObjectItem(facts, "in_table")))
+                snprintf(pk, sizeof pk, "%s",
+                         strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(o, "kind")), "peer")
+                             ? "none beyond the engine's"
+                             : "none (a program of this repository)");
             int ok = cJSON_IsTrue(cJSON_GetObjectItem(o, "available"));
             printf("%-22s %-6s %-9s %s\n", name, cJSON_GetStringValue(cJSON_GetObjectItem(o, "kind")),
                    ok ? "yes" : "no", pk);
