@@ -144,7 +144,7 @@ cJSON *mlb_assess_json(const cJSON *doc)
         cJSON_AddStringToObject(o, "variant", variant);
         cJSON_AddStringToObject(o, "kind", peer ? "peer" : "native");
         cJSON_AddNumberToObject(o, "runs", n_this);
-        cJSON_AddItemToObject(o, "dependencies", mlb_impl_facts(deps, root, task, variant, cache));
+        cJSON_AddItemToObject(o, "dependencies", mlb_impl_facts(deps, root, task, variant, peer, cache));
         add_num_or_null(o, "rss_before_work_bytes", median(rss, n_rss));
         add_num_or_null(o, "startup_s", median(start, n_start));
         static const char *const qname[] = {"parity", "better", "inconclusive", "worse"};

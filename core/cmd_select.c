@@ -140,7 +140,7 @@ int mlb_cmd_select(int argc, char **argv)
         cJSON_AddBoolToObject(o, "available", why == NULL);
         if (why)
             cJSON_AddStringToObject(o, "why_not", why);
-        cJSON *facts = mlb_impl_facts(deps, root, e->desc.task, e->desc.variant, cache);
+        cJSON *facts = mlb_impl_facts(deps, root, e->desc.task, e->desc.variant, e->peer != NULL, cache);
         /* A package the table names but dpkg does not know is the likely
          * reason, and what to install. */
         const cJSON *p;

@@ -320,7 +320,7 @@ static long count_all(const char *root, const cJSON *list, int *missing)
 }
 
 cJSON *mlb_impl_facts(const cJSON *deps, const char *root, const char *task,
-                      const char *variant, cJSON *cache)
+                      const char *variant, int is_peer, cJSON *cache)
 {
     char key[256];
     snprintf(key, sizeof key, "%s:%s", task, variant);
@@ -337,7 +337,9 @@ cJSON *mlb_impl_facts(const cJSON *deps, const char *root, const char *task,
     int missing = 0;
     if (root && cJSON_GetArraySize(own)) {
         cJSON_AddNumberToObject(f, "loc_own", (double)count_all(root, own, &missing));
-        cJSON_AddNumberToObject(f, "loc_shared", (double)count_all(root, shared, &missing));
+        /* A peer is its own program: the task's C maths is not part of it. */
+        cJSON_AddNumberToObject(f, "loc_shared",
+                                is_peer ? 0 : (double)count_all(root, shared, &missing));
     } else {
         cJSON_AddNullToObject(f, "loc_own");
         cJSON_AddNullToObject(f, "loc_shared");

@@ -26,10 +26,11 @@ cJSON *mlb_deps_load(char **root_out);
 /* The facts about one implementation: {"packages": [{name, installed,
  * version, installed_kib, licence}], "licences": "A, B", "installed_kib",
  * "loc_own", "loc_shared", "sources_found"}, from the table, dpkg-query
- * and the source tree (`root`, NULL: no lines counted). Packages' answers
+ * and the source tree (`root`, NULL: no lines counted; a peer's loc_shared
+ * is 0: the task's shared C is not part of it). Packages' answers
  * are cached in `cache` (a JSON object the caller owns). */
 cJSON *mlb_impl_facts(const cJSON *deps, const char *root, const char *task,
-                      const char *variant, cJSON *cache);
+                      const char *variant, int is_peer, cJSON *cache);
 /* The engine's own libraries ({"packages": [...]} as above). */
 cJSON *mlb_engine_facts(const cJSON *deps, cJSON *cache);
 

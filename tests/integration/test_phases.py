@@ -216,6 +216,10 @@ class Assess(unittest.TestCase):
         # than the engine's forked process.
         self.assertGreater(sk["rss_before_work_bytes"], a["naive"]["rss_before_work_bytes"])
         self.assertIn(sk["quality"], ("parity", "better", "inconclusive"))
+        self.assertEqual(sk["dependencies"]["loc_own"],
+                         non_blank_lines("tools/peers/regression_sklearn.py")
+                         + non_blank_lines("tools/peers/python/mlbench_peer.py"))
+        self.assertEqual(sk["dependencies"]["loc_shared"], 0)
 
     def test_bad_input(self):
         p = run(["assess", "/nonexistent.json"], check=2)
