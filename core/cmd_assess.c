@@ -95,6 +95,7 @@ cJSON *mlb_assess_json(const cJSON *doc)
         int worst = -1, is_ref = 0, n_this = 0;
         char why_all[512] = "";
         int peer = 0;
+        const cJSON *hello = NULL; /* what a peer said of itself (library versions) */
         for (int k = i; k < n_runs; k++) {
             const cJSON *q = cJSON_GetArrayItem(runs, k);
             if (!mlb_jstr(q, "task") || !mlb_jstr(q, "variant") || strcmp(mlb_jstr(q, "task"), task) ||
@@ -122,6 +123,8 @@ cJSON *mlb_assess_json(const cJSON *doc)
                 double v = mlb_jval(cJSON_GetArrayItem(tl, 1));
                 if (isfinite(v))
                     rss[n_rss++] = v;
+                if (!hello)
+                    hello = mlb_jpath(rep, "peer.hello");
                 double s = mlb_jnum(rep, "peer.start_s");
                 if (isfinite(s))
                     start[n_start++] = s;
@@ -145,6 +148,14 @@ cJSON *mlb_assess_json(const cJSON *doc)
         cJSON_AddStringToObject(o, "kind", peer ? "peer" : "native");
         cJSON_AddNumberToObject(o, "runs", n_this);
         cJSON_AddItemToObject(o, "dependencies", mlb_impl_facts(deps, root, task, variant, peer, cache));
+        if (cJSON_IsObject(hello)) {
+            /* Its text values: versions ("torch": "1.13.0a0"), not settings. */
+            cJSON *rv = cJSON_AddObjectToObject(o, "runtime_versions");
+            const cJSON *h;
+            cJSON_ArrayForEach(h, hello)
+                if (cJSON_IsString(h) && h->string && strstr(h->string, "threads") == NULL)
+                    cJSON_AddStringToObject(rv, h->string, h->valuestring);
+        }
         add_num_or_null(o, "rss_before_work_bytes", median(rss, n_rss));
         add_num_or_null(o, "startup_s", median(start, n_start));
         static const char *const qname[] = {"parity", "better", "inconclusive", "worse"};
@@ -274,6 +285,18 @@ static void print_terminal(const cJSON *a)
         printf("%-22s %-6s %-10s %-10s %-10s %-12s %s\n", c.name, c.kind, c.size, c.rss, c.start,
                c.loc, c.quality);
         printf("%-22s packages: %s; licences: %s\n", "", c.pk, c.lic);
+        const cJSON *rv = mlb_jget(o, "runtime_versions");
+        if (cJSON_GetArraySize(rv)) {
+            printf("%-22s it reported:", "");
+            const cJSON *h;
+            int first = 1;
+            cJSON_ArrayForEach(h, rv)
+            {
+                printf("%s %s %s", first ? "" : ",", h->string, h->valuestring);
+                first = 0;
+            }
+            printf("\n");
+        }
     }
 }
 

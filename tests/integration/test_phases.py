@@ -220,6 +220,9 @@ class Assess(unittest.TestCase):
                          non_blank_lines("tools/peers/regression_sklearn.py")
                          + non_blank_lines("tools/peers/python/mlbench_peer.py"))
         self.assertEqual(sk["dependencies"]["loc_shared"], 0)
+        hello = reps[0]["peer"]["hello"]
+        self.assertEqual(sk["runtime_versions"],
+                         {k: v for k, v in hello.items() if isinstance(v, str) and "threads" not in k})
 
     def test_bad_input(self):
         p = run(["assess", "/nonexistent.json"], check=2)
