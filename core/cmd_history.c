@@ -133,7 +133,7 @@ static void print_text(const mlb_history *h, double thr, size_t n_read)
         if (s->n)
             mlb_fmt_time(last, sizeof last, s->pts[s->n - 1].median);
         printf("%s:%s %s (%s): %zu point%s, latest %s, %zu step%s\n", s->task, s->variant,
-               s->quantity, *s->params ? s->params : "defaults", s->n, s->n == 1 ? "" : "s",
+               s->quantity, s->label && *s->label ? s->label : "defaults", s->n, s->n == 1 ? "" : "s",
                *last ? last : MLB_DASH, s->n_steps, s->n_steps == 1 ? "" : "s");
         for (size_t k = 0; k < s->n_steps; k++) {
             const mlb_hist_step *st = &s->steps[k];
@@ -165,6 +165,7 @@ static cJSON *to_json(const mlb_history *h, double thr, size_t n_read)
         cJSON_AddStringToObject(j, "variant", s->variant);
         cJSON_AddStringToObject(j, "quantity", s->quantity);
         cJSON_AddStringToObject(j, "params", s->params);
+        cJSON_AddStringToObject(j, "label", s->label ? s->label : "");
         if (isfinite(s->sigma))
             cJSON_AddNumberToObject(j, "noise_log_sd", s->sigma);
         else

@@ -86,8 +86,22 @@ static int series_add(mlb_hist_series *s, const mlb_hist_point *p)
     return 0;
 }
 
+/* groups[].label of the run's group ("" when absent). */
+static const char *group_label(const cJSON *doc, const cJSON *run)
+{
+    const cJSON *g;
+    double gi = num_at(run, "group");
+    cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(doc, "groups"))
+        if (num_at(g, "index") == gi) {
+            const char *l = str_at(g, "label");
+            return l ? l : "";
+        }
+    return "";
+}
+
 /* One run's point for `phase` (its summary's median wall time), if it has one. */
-static int add_run(mlb_history *h, const cJSON *run, const char *phase, size_t doc)
+static int add_run(mlb_history *h, const cJSON *doc_json, const cJSON *run, const char *phase,
+                   size_t doc)
 {
     const char *task = str_at(run, "task"), *variant = str_at(run, "variant");
     const char *status = str_at(run, "status");
@@ -119,6 +133,8 @@ static int add_run(mlb_history *h, const cJSON *run, const char *phase, size_t d
     free(pb.s);
     if (!s)
         return h->n >= MLB_HIST_MAX_SERIES ? -E2BIG : -ENOMEM;
+    if (!s->label && !(s->label = dup_bounded(group_label(doc_json, run))))
+        return -ENOMEM;
     mlb_hist_point p = {.commit = h->docs[doc].commit,
                         .time = h->docs[doc].time,
                         .doc = doc,
@@ -199,7 +215,8 @@ int mlb_history_add_json(mlb_history *h, const char *buf, size_t len, const char
     {
         if (!cJSON_IsObject(run))
             continue;
-        if ((rc = add_run(h, run, "train", di)) < 0 || (rc = add_run(h, run, "infer", di)) < 0)
+        if ((rc = add_run(h, doc, run, "train", di)) < 0 ||
+            (rc = add_run(h, doc, run, "infer", di)) < 0)
             break;
     }
     cJSON_Delete(doc);
@@ -295,6 +312,7 @@ int mlb_history_order(mlb_history *h, const char *since)
         free(s->variant);
         free(s->quantity);
         free(s->params);
+        free(s->label);
         free(s->pts);
         free(s->steps);
     }
@@ -453,6 +471,7 @@ void mlb_history_free(mlb_history *h)
         free(h->s[i].variant);
         free(h->s[i].quantity);
         free(h->s[i].params);
+        free(h->s[i].label);
         free(h->s[i].pts);
         free(h->s[i].steps);
     }

@@ -28,6 +28,7 @@ typedef struct {
 
 typedef struct {
     char *task, *variant, *quantity, *params; /* quantity: "train" or "infer" */
+    char *label; /* the first document's group label: the parameters off their defaults */
     mlb_hist_point *pts;
     size_t n, cap;
     mlb_hist_step *steps;

@@ -135,7 +135,10 @@ int mlb_history_html(const mlb_history *h, double thr, mlb_sbuf *b)
         mlb_sb_puts(b, " ");
         mlb_sb_html(b, s->quantity);
         mlb_sb_puts(b, "</h2><p>");
-        mlb_sb_html(b, *s->params ? s->params : "default parameters");
+        mlb_sb_html(b, s->label && *s->label ? s->label : "default parameters");
+        mlb_sb_puts(b, " <small>(");
+        mlb_sb_html(b, s->params);
+        mlb_sb_puts(b, ")</small>");
         mlb_sb_printf(b, "; %zu points</p>\n", s->n);
         plot(b, s, thr);
         if (s->n_steps) {

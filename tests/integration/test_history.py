@@ -62,6 +62,7 @@ class History(unittest.TestCase):
         self.assertEqual(out["documents"], N)
         naive = self.series(out, "naive")
         self.assertEqual(len(naive["points"]), N)
+        self.assertEqual(naive["label"], "m=32 n=32 k=32")
         self.assertEqual([pt["commit"] for pt in naive["points"]], [commit(i) for i in range(N)])
         self.assertEqual(len(naive["steps"]), 1, naive["steps"])
         st = naive["steps"][0]
