@@ -405,7 +405,12 @@ static int check_quality(cJSON *arr, const cJSON *doc)
         const char *status = mlb_or_dash(mlb_jstr(r, "status"));
         char why[512] = "";
         const char *q, *fix = NULL;
-        if (strcmp(status, "ok")) {
+        if (!strcmp(status, "unavailable")) {
+            /* Not installed here: select's business, not a wrong result. */
+            q = "unavailable";
+            snprintf(why, sizeof why, "%s", mlb_or_dash(mlb_jstr(r, "message")));
+            fix = "install it (see mlbench-engine select), or leave it out of the suite";
+        } else if (strcmp(status, "ok")) {
             q = "failed";
             snprintf(why, sizeof why, "%s: %s", status, mlb_or_dash(mlb_jstr(r, "message")));
             fix = "make it run (its message), or leave it out of the suite";
@@ -544,7 +549,7 @@ int mlb_cmd_validate(int argc, char **argv)
                strict ? " (--strict)" : "",
                q_bad ? "a variant failed or is worse than its reference"
                      : (suite || n_specs) && !no_run && !err[0]
-                         ? "every variant ran, none worse than its reference"
+                         ? "no variant failed or is worse than its reference"
                          : "no variant run (give a SUITE or --plugin)");
     }
     cJSON_Delete(out);

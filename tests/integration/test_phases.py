@@ -128,7 +128,18 @@ class Validate(unittest.TestCase):
         self.assertEqual(q["blocked"]["quality"], "parity")
         self.assertEqual(q["openblas"]["quality"], "parity")
         p = run(["validate", "--plugin", "gemm"] + GEMM_TINY, check=0)
-        self.assertIn("none worse than its reference", p.stdout)
+        self.assertIn("no variant failed or is worse than its reference", p.stdout)
+
+    def test_unavailable_variant_is_a_note(self):
+        sel = json.loads(run(["select", "clustering", "--json"], check=0).stdout)
+        rust = [o for o in sel["implementations"] if o["variant"] == "rust"]
+        if not rust or rust[0]["available"]:
+            print("skip: clustering:rust is built here; no unavailable variant to check")
+            return
+        p = run(["validate", "--plugin", "clustering:naive,rust", "--json"], check=0)
+        q = {o["variant"]: o for o in json.loads(p.stdout)["quality"]}
+        self.assertEqual(q["rust"]["quality"], "unavailable")
+        self.assertEqual(q["rust"]["detail"], rust[0]["why_not"])
 
     def test_quality_worse_is_reported_with_a_fix(self):
         # openblas fits a far stronger ridge penalty than the reference: its
