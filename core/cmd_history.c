@@ -25,7 +25,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: " CMD " DIR_OR_FILES... [--since COMMIT] [--threshold 5%%]\n"
-            "                              [--html FILE] [--json] [--min-segment N]\n"
+            "                              [--html FILE] [--json] [--min-segment N] [--z Z]\n"
             "\n"
             "Reads results documents (every *.json of a directory; each records its\n"
             "environment.git_commit and timestamp_utc), builds one series per task,\n"
@@ -35,12 +35,15 @@ static void usage(FILE *f)
             "CIs and the spread of successive differences. Prints each regression and\n"
             "improvement with the commit where it happened.\n"
             "  --since COMMIT   only documents from the first one of COMMIT (a prefix) on\n"
-            "  --threshold R    a regression step above R (default 5%%) exits 1\n"
+            "  --threshold R    a regression step above R (default 5%%) that the latest\n"
+            "                   points have not recovered from exits 1\n"
             "  --html FILE      a page with one time-series plot per series, steps marked\n"
             "  --json           the series and steps as one JSON object on stdout\n"
             "  --min-segment N  points on each side of a step (default 2)\n"
-            "Exit status: 0 no regression above the threshold, 1 one or more, 2 usage or\n"
-            "input error.\n");
+            "  --z Z            standard errors a step must exceed (default sqrt(2 ln n) + 4,\n"
+            "                   n the series' points)\n"
+            "Exit status: 0 no standing regression above the threshold, 1 one or more, 2\n"
+            "usage or input error.\n");
 }
 
 static int parse_ratio(const char *s, double *out)
@@ -122,9 +125,10 @@ static void print_text(const mlb_history *h, double thr, size_t n_read)
     for (size_t i = 0; i < h->n; i++)
         for (size_t k = 0; k < h->s[i].n_steps; k++) {
             n_steps++;
-            n_bad += h->s[i].steps[k].change > thr;
+            n_bad += mlb_history_step_persists(&h->s[i], k, thr);
         }
-    printf("history: %zu documents, %zu series, %zu step%s (%zu regression%s above %.3g%%)\n",
+    printf("history: %zu documents, %zu series, %zu step%s (%zu regression%s above %.3g%%, "
+           "not since recovered)\n",
            n_read, h->n, n_steps, n_steps == 1 ? "" : "s", n_bad, n_bad == 1 ? "" : "s",
            thr * 100);
     for (size_t i = 0; i < h->n; i++) {
@@ -145,7 +149,9 @@ static void print_text(const mlb_history *h, double thr, size_t n_read)
                    st->change > 0 ? "regression" : "improvement", st->change * 100,
                    short_commit(p->commit, c1, sizeof c1), p->time,
                    short_commit(q->commit, c0, sizeof c0), a, b, st->z,
-                   st->change > thr ? "  ABOVE THRESHOLD" : "");
+                   mlb_history_step_persists(s, k, thr) ? "  ABOVE THRESHOLD"
+                   : st->change > thr                  ? "  (above threshold, since recovered)"
+                                                       : "");
         }
     }
 }
@@ -198,6 +204,7 @@ static cJSON *to_json(const mlb_history *h, double thr, size_t n_read)
             cJSON_AddNumberToObject(p, "change", st->change);
             cJSON_AddNumberToObject(p, "z", st->z);
             cJSON_AddBoolToObject(p, "above_threshold", st->change > thr);
+            cJSON_AddBoolToObject(p, "persists", mlb_history_step_persists(s, k, thr));
         }
     }
     return o;
@@ -209,11 +216,13 @@ int mlb_cmd_history(int argc, char **argv)
         {"since", required_argument, NULL, 's'}, {"threshold", required_argument, NULL, 't'},
         {"html", required_argument, NULL, 'H'},  {"json", no_argument, NULL, 'j'},
         {"min-segment", required_argument, NULL, 'm'}, {"help", no_argument, NULL, 'h'},
+        {"z", required_argument, NULL, 'z'},
         {NULL, 0, NULL, 0}};
     const char *since = NULL, *html = NULL;
     double thr = 0.05;
     int json = 0;
     long min_seg = 2;
+    double z_crit = 0;
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -232,6 +241,15 @@ int mlb_cmd_history(int argc, char **argv)
             min_seg = strtol(optarg, &end, 10);
             if (*end || min_seg < 1 || min_seg > 1000) {
                 fprintf(stderr, CMD ": --min-segment %s: not an integer in 1..1000\n", optarg);
+                return 2;
+            }
+            break;
+        }
+        case 'z': {
+            char *end;
+            z_crit = strtod(optarg, &end);
+            if (*end || !(z_crit > 0) || !isfinite(z_crit)) {
+                fprintf(stderr, CMD ": --z %s: not a number above 0\n", optarg);
                 return 2;
             }
             break;
@@ -284,7 +302,7 @@ int mlb_cmd_history(int argc, char **argv)
         code = 2;
         goto out;
     }
-    if (mlb_history_detect(&h, (size_t)min_seg, 0) < 0) {
+    if (mlb_history_detect(&h, (size_t)min_seg, z_crit) < 0) {
         fprintf(stderr, CMD ": out of memory\n");
         code = 2;
         goto out;
@@ -311,7 +329,7 @@ int mlb_cmd_history(int argc, char **argv)
     }
     for (size_t i = 0; i < h.n && !code; i++)
         for (size_t k = 0; k < h.s[i].n_steps; k++)
-            if (h.s[i].steps[k].change > thr)
+            if (mlb_history_step_persists(&h.s[i], k, thr))
                 code = 1;
 out:
     mlb_history_free(&h);

@@ -64,10 +64,14 @@ int mlb_history_order(mlb_history *h, const char *since);
 /* Finds the steps of every series: binary segmentation of log(median) with
  * segments of at least `min_seg` points, a split kept when the difference of
  * the segments' means is above `z_crit` standard errors (0: the default
- * sqrt(2 ln n) + 3), the noise being the larger of the points' CIs and the
- * robust spread of successive differences. */
+ * sqrt(2 ln n) + 4), the noise being the larger of the points' CIs and the
+ * spread of successive differences, their largest tenth dropped. */
 int mlb_history_detect(mlb_history *h, size_t min_seg, double z_crit);
 void mlb_history_free(mlb_history *h);
+/* Whether step k of s is a regression above `threshold` that the series has
+ * not recovered from: the latest segment is still more than `threshold`
+ * above the level before the step. Those are what `history` exits 1 on. */
+int mlb_history_step_persists(const mlb_hist_series *s, size_t k, double threshold);
 
 /* The page of `history --html`: one small time-series plot per series,
  * steps marked (history_svg.c). Returns 0 or -ENOMEM. */

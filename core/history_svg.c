@@ -78,7 +78,8 @@ static void plot(mlb_sbuf *b, const mlb_hist_series *s, double thr)
     for (size_t k = 0; k < s->n_steps; k++) {
         const mlb_hist_step *st = &s->steps[k];
         double x = (px(st->at - 1, s->n) + px(st->at, s->n)) / 2;
-        const char *cls = st->change > 0 ? (st->change > thr ? "reg bad" : "reg") : "imp";
+        const char *cls =
+            st->change > 0 ? (mlb_history_step_persists(s, k, thr) ? "reg bad" : "reg") : "imp";
         mlb_sb_printf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" class=\"step %s\"/>"
                          "<text x=\"%.1f\" y=\"%d\" class=\"sl %s\">%+.1f%% ",
                       x, x, MT, H - MB, cls, x + 3, MT + 10, cls, st->change * 100);
@@ -120,9 +121,10 @@ int mlb_history_html(const mlb_history *h, double thr, mlb_sbuf *b)
     for (size_t i = 0; i < h->n; i++)
         for (size_t k = 0; k < h->s[i].n_steps; k++) {
             n_steps++;
-            n_bad += h->s[i].steps[k].change > thr;
+            n_bad += mlb_history_step_persists(&h->s[i], k, thr);
         }
-    mlb_sb_printf(b, "<p>%zu documents, %zu series, %zu steps, %zu regressions above %.3g%%. "
+    mlb_sb_printf(b, "<p>%zu documents, %zu series, %zu steps, %zu regressions above %.3g%% not "
+                     "since recovered (red). "
                      "Each point is one document's median wall time with its 95%% CI; grey "
                      "lines are the segments between steps.</p>\n",
                   h->n_docs, h->n, n_steps, n_bad, thr * 100);

@@ -1,9 +1,9 @@
 """`mlbench-engine history`: a synthetic history built from one real results
 document (gemm naive and openblas at a tiny size), copied under 20 commits
 with each copy's medians set: one series with a 20% step at a known commit,
-the other with noise only. The step must be found at that commit, the
-noise-only series must report none, and the exit status must gate on the
-threshold."""
+one with noise only, one with a 30% regression later undone. The steps must
+be found at their commits, the noise-only series must report none, and the
+exit status must gate on the threshold and on standing regressions only."""
 import copy
 import json
 import os
@@ -41,6 +41,12 @@ class History(unittest.TestCase):
                 m *= 1 + rng.gauss(0, 0.02)
                 w = r["summary"]["phases"]["train"]["wall_s"]
                 w["median"], w["median_ci95_low"], w["median_ci95_high"] = m, m * 0.98, m * 1.02
+                if r["variant"] == "naive":
+                    # naive infer: +30% at commit 5, recovered at commit 10.
+                    m = 5e-4 * (1.3 if 5 <= i < 10 else 1.0) * (1 + rng.gauss(0, 0.02))
+                    w = r["summary"]["phases"]["infer"]["wall_s"]
+                    w["median"], w["median_ci95_low"], w["median_ci95_high"] = \
+                        m, m * 0.98, m * 1.02
             # Written in shuffled name order: the reader orders by time.
             with open(os.path.join(cls.dir, "r%03d-%d.json" % (rng.randrange(1000), i)),
                       "w") as f:
@@ -71,14 +77,24 @@ class History(unittest.TestCase):
         self.assertEqual(st["kind"], "regression")
         self.assertAlmostEqual(st["change"], 0.20, delta=0.03)
         self.assertTrue(st["above_threshold"])
+        self.assertTrue(st["persists"])
         self.assertEqual(self.series(out, "openblas")["steps"], [])
+        # A regression undone later: both steps found, neither standing.
+        inf = self.series(out, "naive", "infer")
+        self.assertEqual([(s["commit"], s["kind"]) for s in inf["steps"]],
+                         [(commit(5), "regression"), (commit(10), "improvement")])
+        self.assertAlmostEqual(inf["steps"][0]["change"], 0.30, delta=0.04)
+        self.assertTrue(inf["steps"][0]["above_threshold"])
+        self.assertFalse(inf["steps"][0]["persists"])
 
     def test_text_names_the_commit_and_threshold_gates(self):
         p = run(["history", self.dir], check=1)
         self.assertIn("regression +", p.stdout)
         self.assertIn("at " + commit(STEP_AT), p.stdout)
         self.assertIn("ABOVE THRESHOLD", p.stdout)
-        # A 25% threshold: the step is reported, the exit is 0.
+        self.assertIn("since recovered", p.stdout)
+        # A 25% threshold: the 20% step is reported, the recovered 30% one
+        # does not gate: the exit is 0.
         p = run(["history", self.dir, "--threshold", "25%"], check=0)
         self.assertIn("at " + commit(STEP_AT), p.stdout)
         self.assertNotIn("ABOVE THRESHOLD", p.stdout)
@@ -99,7 +115,8 @@ class History(unittest.TestCase):
             page = f.read()
         self.assertIn("<svg class=\"plot history\"", page)
         self.assertEqual(page.count("<svg"), 4)  # naive and openblas, train and infer
-        self.assertIn("step reg bad", page)
+        self.assertEqual(page.count("step reg bad"), 1)
+        self.assertIn("step imp", page)
         self.assertIn(commit(STEP_AT), page)
         self.assertNotIn("<script", page)
 
