@@ -110,10 +110,9 @@ int mlb_history_html(const mlb_history *h, double thr, mlb_sbuf *b)
                 ".xl{font-size:10px;fill:#555}.xl.end{text-anchor:end}\n"
                 ".pt{fill:#1f5fa8}.ci{stroke:#1f5fa8;stroke-opacity:.45}\n"
                 ".seg{stroke:#888;stroke-width:1.5}\n"
-                ".step{stroke-dasharray:4 3;stroke-width:1.5}.step.reg,.sl.reg{stroke:#c07000;"
-                "fill:#c07000}\n.step.bad,.sl.bad{stroke:#c00;fill:#c00}"
-                ".step.imp,.sl.imp{stroke:#080;fill:#080}\n"
-                ".sl{font-size:10px;stroke:none}\n"
+                ".step{stroke-dasharray:4 3;stroke-width:1.5}.step.reg{stroke:#c07000}"
+                ".step.bad{stroke:#c00}.step.imp{stroke:#080}\n"
+                ".sl{font-size:10px}.sl.reg{fill:#c07000}.sl.bad{fill:#c00}.sl.imp{fill:#080}\n"
                 "table{border-collapse:collapse;font-size:12px}td,th{padding:2px 8px;"
                 "border-bottom:1px solid #eee;text-align:left}\n"
                 "</style></head><body>\n<h1>mlbench history</h1>\n");
@@ -123,8 +122,8 @@ int mlb_history_html(const mlb_history *h, double thr, mlb_sbuf *b)
             n_steps++;
             n_bad += mlb_history_step_persists(&h->s[i], k, thr);
         }
-    mlb_sb_printf(b, "<p>%zu documents, %zu series, %zu steps, %zu regressions above %.3g%% not "
-                     "since recovered (red). "
+    mlb_sb_printf(b, "<p>%zu documents, %zu series, %zu step(s), %zu standing regression(s) "
+                     "above %.3g%% (red; orange: a regression since recovered). "
                      "Each point is one document's median wall time with its 95%% CI; grey "
                      "lines are the segments between steps.</p>\n",
                   h->n_docs, h->n, n_steps, n_bad, thr * 100);
