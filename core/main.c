@@ -27,6 +27,8 @@
 #include "engine.h"
 #include "env.h"
 #include "export.h"
+#include "history.h"
+#include "phases.h"
 #include "peer.h"
 #include "plan.h"
 #include "resume.h"
@@ -41,32 +43,11 @@
 
 /* ---- discovery ----------------------------------------------------------- */
 
-static int discover(const mlb_cli *c, mlb_registry *reg, char **bundled_out)
+/* The search path (--plugin-dir, $MLBENCH_PLUGIN_PATH, bundled plugins, then
+ * the bundled peers' descriptors), shared with select/validate (phases.c). */
+static int discover(const mlb_cli *c, mlb_registry *reg)
 {
-    char **dirs = NULL;
-    size_t n = 0;
-    for (size_t i = 0; i < c->n_dirs; i++)
-        mlb_push(&dirs, &n, c->dirs[i]);
-    char *envp = getenv("MLBENCH_PLUGIN_PATH") ? strdup(getenv("MLBENCH_PLUGIN_PATH")) : NULL;
-    for (char *save = NULL, *d = envp ? strtok_r(envp, ":", &save) : NULL; d;
-         d = strtok_r(NULL, ":", &save))
-        mlb_push(&dirs, &n, d);
-    char *bundled = mlb_bundled_plugin_dir();
-    if (bundled)
-        mlb_push(&dirs, &n, bundled);
-    /* The bundled peers' descriptors (tools/peers) come last. */
-    char *peers = mlb_peers_dir();
-    if (peers)
-        mlb_push(&dirs, &n, peers);
-    char err[2048];
-    int rc = mlb_registry_scan(reg, dirs, n, stderr, err, sizeof err);
-    if (rc < 0)
-        fprintf(stderr, "mlbench-engine: %s\n", err);
-    free(dirs);
-    free(envp);
-    free(peers);
-    *bundled_out = bundled;
-    return rc;
+    return mlb_phases_discover(reg, c->dirs, c->n_dirs, stderr);
 }
 
 /* ---- execution ----------------------------------------------------------- */
@@ -339,6 +320,10 @@ static const subcommand subcommands[] = {
     {"plan", mlb_cmd_plan},
     {"run-job", mlb_cmd_run_job},
     {"merge", mlb_cmd_merge},
+    {"history", mlb_cmd_history},
+    {"select", mlb_cmd_select},
+    {"assess", mlb_cmd_assess},
+    {"validate", mlb_cmd_validate},
 };
 
 /* The suite's scenario, then the command line's settings over it; checked
@@ -409,13 +394,12 @@ int mlb_engine_main(int argc, char **argv, mlb_job *job)
         }
     }
     mlb_registry reg = {0};
-    char *bundled = NULL;
     int exit_code = 0;
     mlb_session s;
     memset(&s, 0, sizeof s);
     s.seed = c.seed;
     s.equivalence = c.equivalence;
-    if (discover(&c, &reg, &bundled) < 0) {
+    if (discover(&c, &reg) < 0) {
         exit_code = 2;
         goto out;
     }
@@ -575,7 +559,6 @@ out:
     mlb_session_free(&s);
     mlb_registry_free(&reg);
     mlb_suite_free(&suite);
-    free(bundled);
     mlb_cli_free(&c);
     return exit_code;
 }
