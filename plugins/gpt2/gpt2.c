@@ -17,6 +17,7 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "bpe.h"
 #include "mlbench/data.h"
 
 _Static_assert(sizeof(nn_real) == sizeof(float), "the gpt2 plugins run the float32 NN core");
@@ -51,6 +52,8 @@ typedef struct {
     size_t icursor;
     char checkpoint_out[4096];
     char dataset[4096];
+    gpt2_bpe bpe; /* vocab=gpt2 with text: the tokeniser */
+    int have_bpe;
 } gpt2_state;
 
 static double now_s(void)
@@ -77,6 +80,8 @@ static void state_free(gpt2_state *s)
     nn_free(s->scratch);
     nn_free(s->gen_out);
     nn_free(s->iseq);
+    if (s->have_bpe)
+        gpt2_bpe_free(&s->bpe);
     free(s);
 }
 
@@ -128,14 +133,54 @@ static int read_text(mlb_ctx *ctx, const char *path, unsigned char **out, size_t
     return 0;
 }
 
-/* Tokens of `text` under the byte vocabulary, into a new array. */
-static uint16_t *byte_tokens(const unsigned char *text, size_t n)
+/* GPT-2's tokeniser, loaded on first use (text under vocab=gpt2). */
+static int need_bpe(mlb_ctx *ctx, gpt2_state *s)
 {
-    uint16_t *t = nn_alloc(n ? n : 1, sizeof *t);
-    if (t)
+    char err[1024];
+    if (s->have_bpe)
+        return 0;
+    if (gpt2_bpe_load_default(&s->bpe, err, sizeof err) < 0)
+        return mlb_error(ctx, "vocab=gpt2: GPT-2's tokeniser: %s", err);
+    s->have_bpe = 1;
+    return 0;
+}
+
+/* Tokens of `text` into a new array: its bytes (vocab=byte), or GPT-2's
+ * BPE after an end-of-text token, as llm.c's data scripts start each
+ * document. */
+static int text_tokens(mlb_ctx *ctx, gpt2_state *s, const unsigned char *text, size_t n,
+                       uint16_t **out, size_t *n_out)
+{
+    if (s->byte_vocab) {
+        uint16_t *t = nn_alloc(n ? n : 1, sizeof *t);
+        if (!t)
+            return mlb_error(ctx, "out of memory for %zu tokens", n);
         for (size_t i = 0; i < n; i++)
             t[i] = text[i];
-    return t;
+        *out = t;
+        *n_out = n;
+        return 0;
+    }
+    int rc = need_bpe(ctx, s);
+    if (rc < 0)
+        return rc;
+    char err[512];
+    int32_t *ids;
+    size_t k;
+    if (gpt2_bpe_encode(&s->bpe, text, n, &ids, &k, err, sizeof err) < 0)
+        return mlb_error(ctx, "%s", err);
+    uint16_t *t = nn_alloc(k + 1, sizeof *t);
+    if (!t) {
+        free(ids);
+        return mlb_error(ctx, "out of memory for %zu tokens", k + 1);
+    }
+    t[0] = (uint16_t)s->bpe.eot;
+    for (size_t i = 0; i < k; i++)
+        t[i + 1] = (uint16_t)ids[i];
+    free(ids);
+    *out = t;
+    *n_out = k + 1;
+    return 0;
 }
 
 /* Splits all[n] into the first 90% (train) and the rest (validation). */
@@ -190,22 +235,16 @@ static int load_data(mlb_ctx *ctx, gpt2_state *s)
         }
         return split(ctx, s, all, n);
     }
-    if (!s->byte_vocab)
-        return mlb_error(ctx,
-                         "parameter dataset: %s: a text dataset needs vocab=byte (GPT-2's BPE "
-                         "tokeniser is not part of this build yet); give an llm.c .bin shard "
-                         "of GPT-2 tokens for vocab=gpt2",
-                         ds);
     unsigned char *text = NULL;
     size_t len = 0;
     int rc = read_text(ctx, ds, &text, &len);
     if (rc < 0)
         return rc;
-    all = byte_tokens(text, len);
+    rc = text_tokens(ctx, s, text, len, &all, &n);
     free(text);
-    if (!all)
-        return mlb_error(ctx, "%s: out of memory for %zu tokens", ds, len);
-    return split(ctx, s, all, len);
+    if (rc < 0)
+        return rc;
+    return split(ctx, s, all, n);
 }
 
 /* The prompt's tokens: its bytes, or "ids:1,2,3" (any vocabulary). */
@@ -230,13 +269,22 @@ static int parse_prompt(mlb_ctx *ctx, gpt2_state *s, const char *p, int V)
             if (*end && *end != ',')
                 return mlb_error(ctx, "parameter prompt: '%s': unexpected '%c'", p, *end);
         }
-    } else {
-        if (!s->byte_vocab)
-            return mlb_error(ctx,
-                             "parameter prompt: vocab=gpt2 takes the prompt as ids:1,2,3 (the "
-                             "BPE tokeniser is not part of this build yet)");
+    } else if (s->byte_vocab) {
         for (const unsigned char *q = (const unsigned char *)p; *q; q++)
             s->prompt[s->n_prompt++] = *q;
+    } else {
+        int rc = need_bpe(ctx, s);
+        if (rc < 0)
+            return rc;
+        char err[512];
+        int32_t *ids;
+        size_t k;
+        if (gpt2_bpe_encode(&s->bpe, (const uint8_t *)p, strlen(p), &ids, &k, err, sizeof err) <
+            0)
+            return mlb_error(ctx, "parameter prompt: %s", err);
+        memcpy(s->prompt, ids, k * sizeof *ids); /* k <= strlen(p) < cap */
+        s->n_prompt = (int)k;
+        free(ids);
     }
     if (s->n_prompt == 0)
         return mlb_error(ctx, "parameter prompt: empty; generation needs at least one token");
@@ -485,14 +533,23 @@ static void log_text(mlb_ctx *ctx, gpt2_state *s, const int32_t *t, int n)
     char buf[2048];
     size_t used = 0;
     for (int i = 0; i < n && used + 16 < sizeof buf; i++) {
-        if (s->byte_vocab) {
-            unsigned char c = (unsigned char)t[i];
+        if (!s->byte_vocab && !s->have_bpe) { /* ids given as ids:..., no tokeniser */
+            used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%d", i ? "," : "", t[i]);
+            continue;
+        }
+        unsigned char one = (unsigned char)t[i];
+        const unsigned char *p = &one;
+        size_t len = 1;
+        if (!s->byte_vocab) {
+            p = s->bpe.bytes + s->bpe.off[t[i]];
+            len = s->bpe.off[t[i] + 1] - s->bpe.off[t[i]];
+        }
+        for (size_t j = 0; j < len && used + 16 < sizeof buf; j++) {
+            unsigned char c = p[j];
             if (c >= 32 && c < 127 && c != '\\')
                 buf[used++] = (char)c;
             else
                 used += (size_t)snprintf(buf + used, sizeof buf - used, "\\x%02x", c);
-        } else {
-            used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%d", i ? "," : "", t[i]);
         }
     }
     buf[used] = 0;
