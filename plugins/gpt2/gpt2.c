@@ -685,9 +685,27 @@ int gpt2_infer(mlb_ctx *ctx, void *state)
     return 0;
 }
 
+/* Tokens as int64 .npy, the peer protocol's arrays. */
+static int write_tokens(mlb_ctx *ctx, const char *dir, const char *name, const uint16_t *u16,
+                        const int32_t *i32, size_t n)
+{
+    char path[4200];
+    int64_t *t = malloc((n ? n : 1) * sizeof *t);
+    if (!t)
+        return mlb_error(ctx, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        t[i] = u16 ? u16[i] : i32[i];
+    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
+    size_t shape[1] = {n};
+    int rc = mlb_npy_write(ctx, path, MLB_NPY_I64, t, 1, shape);
+    free(t);
+    return rc;
+}
+
 /* For the pytorch peer (docs/peer-protocol.md): the initial weights as an
- * llm.c checkpoint and the splits as llm.c token shards, so that it trains
- * the same model from the same start on the same batches. */
+ * llm.c checkpoint (init.bin) and the splits and the prompt as token
+ * arrays, so that it trains the same model from the same start on the same
+ * batches, or continues the same prompt. */
 int gpt2_export_data(mlb_ctx *ctx, void *state, const char *dir)
 {
     gpt2_state *s = state;
@@ -695,25 +713,12 @@ int gpt2_export_data(mlb_ctx *ctx, void *state, const char *dir)
     snprintf(path, sizeof path, "%s/init.bin", dir);
     if (nn_gpt2_ckpt_save(&s->model, path, err, sizeof err) < 0)
         return mlb_error(ctx, "%s", err);
-    snprintf(path, sizeof path, "%s/train.bin", dir);
-    if (nn_gpt2_shard_save(path, s->train_tok, s->n_train, err, sizeof err) < 0)
-        return mlb_error(ctx, "%s", err);
-    snprintf(path, sizeof path, "%s/val.bin", dir);
-    if (nn_gpt2_shard_save(path, s->val_tok, s->n_val, err, sizeof err) < 0)
-        return mlb_error(ctx, "%s", err);
-    if (s->n_prompt) {
-        uint16_t *p = nn_alloc((size_t)s->n_prompt, sizeof *p);
-        if (!p)
-            return mlb_error(ctx, "out of memory");
-        for (int i = 0; i < s->n_prompt; i++)
-            p[i] = (uint16_t)s->prompt[i];
-        snprintf(path, sizeof path, "%s/prompt.bin", dir);
-        int rc = nn_gpt2_shard_save(path, p, (size_t)s->n_prompt, err, sizeof err);
-        nn_free(p);
-        if (rc < 0)
-            return mlb_error(ctx, "%s", err);
-    }
-    return 0;
+    int rc = write_tokens(ctx, dir, "train_tokens", s->train_tok, NULL, s->n_train);
+    if (rc == 0)
+        rc = write_tokens(ctx, dir, "val_tokens", s->val_tok, NULL, s->n_val);
+    if (rc == 0)
+        rc = write_tokens(ctx, dir, "prompt_tokens", NULL, s->prompt, (size_t)s->n_prompt);
+    return rc;
 }
 
 int gpt2_teardown(mlb_ctx *ctx, void *state)

@@ -9,6 +9,7 @@ import math
 import os
 import shutil
 import struct
+import subprocess
 import tempfile
 import unittest
 
@@ -120,6 +121,32 @@ class Gpt2(unittest.TestCase):
                 ["--param", "dataset=" + shard, "--param", "mode=eval"])
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("token 300 at 2 is outside the model's vocabulary of 256", p.stdout + p.stderr)
+
+    def test_pytorch_peer_agrees(self):
+        if subprocess.run(["/usr/bin/python3", "-c", "import torch, numpy"],
+                          capture_output=True).returncode != 0:
+            self.skipTest("python3-torch is not installed (tools/setup.sh --peers)")
+        # Same weights, batches and AdamW: the same losses, to float32 sums.
+        _, doc = run_json(["--plugin", "gpt2:openblas,pytorch"] + TINY + MODEL +
+                          ["--param", "steps=5", "--param", "warmup_steps=2"])
+        runs = run_by_variant(doc)
+        a, b = metrics(runs["openblas"]), metrics(runs["pytorch"])
+        for k in ("train_loss", "val_loss"):
+            self.assertLess(abs(a[k] - b[k]) / b[k], 1e-4, k)
+        ca = [p["loss"] for p in runs["openblas"]["repetitions"][0]["progress"]]
+        cb = [p["loss"] for p in runs["pytorch"]["repetitions"][0]["progress"]]
+        self.assertEqual(len(ca), 5)
+        for x, y in zip(ca, cb):
+            self.assertLess(abs(x - y) / y, 1e-4)
+        # Greedy generation with the KV cache: the same tokens (the cache and
+        # recomputation agree on our side, test_train_variants_agree_and_learn).
+        for kv in ("true",):
+            _, doc = run_json(["--plugin", "gpt2:openblas,pytorch"] + TINY + MODEL +
+                              ["--param", "mode=generate", "--param", "kv_cache=" + kv,
+                               "--param", "max_new_tokens=10", "--param", "prompt=Call"])
+            runs = run_by_variant(doc)
+            a, b = metrics(runs["openblas"]), metrics(runs["pytorch"])
+            self.assertEqual(a["token_checksum"], b["token_checksum"], kv)
 
     def test_bad_parameters(self):
         bad_ckpt = os.path.join(self.dir, "bad.bin")
