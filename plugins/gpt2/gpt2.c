@@ -371,7 +371,9 @@ int gpt2_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels)
     }
     if (rc == 0) {
         int max_B = s->mode == MODE_GENERATE ? 1 : s->B;
-        int max_T = s->mode == MODE_GENERATE ? cfg.max_seq_len : s->T;
+        /* Generation recomputing the context needs activations for the
+         * longest context it reaches; with the cache, for one token. */
+        int max_T = s->mode != MODE_GENERATE ? s->T : s->kv_cache ? 1 : s->n_prompt + s->max_new;
         if ((rc = nn_gpt2_create(&s->model, &cfg, &s->be, max_B, max_T, s->mode == MODE_TRAIN,
                                  err, sizeof err)) < 0)
             rc = mlb_error(ctx, "%s", err);
@@ -657,9 +659,11 @@ int gpt2_infer(mlb_ctx *ctx, void *state)
     if (s->mode == MODE_GENERATE) {
         /* One decoding step. The sequence starts from the prompt on the
          * first call (train's generation has overwritten the cache) and
-         * again when the context is full; those calls include the
+         * again when the context (or, without the cache, the activations
+         * setup sized) is full; those calls include the
          * prompt's prefill. */
-        if (!s->iprimed || s->ilen >= s->model.cfg.max_seq_len) {
+        int cap = s->kv_cache ? s->model.cfg.max_seq_len : s->model.max_T;
+        if (!s->iprimed || s->ilen >= cap) {
             memcpy(s->iseq, s->prompt, (size_t)s->n_prompt * sizeof *s->iseq);
             s->ilen = s->n_prompt;
             if (s->kv_cache)

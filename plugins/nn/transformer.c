@@ -14,6 +14,16 @@
 
 #define LN_EPS 1e-5
 
+/* The element type's own exp and tanh: in float32, the double versions
+ * cost a quarter of a small model's training step. */
+#ifdef NN_DOUBLE
+#define R_EXP exp
+#define R_TANH tanh
+#else
+#define R_EXP expf
+#define R_TANH tanhf
+#endif
+
 /* ---- encoder -------------------------------------------------------------- */
 
 void nn_encoder_forward(int B, int T, int C, const int32_t *inp, const nn_real *wte,
@@ -124,7 +134,7 @@ void nn_attention_forward(const nn_backend *be, int B, int T, int C, int NH, con
                 }
                 nn_real sum = 0;
                 for (int j = 0; j <= t; j++) {
-                    r[j] = (nn_real)exp((double)(r[j] - mx));
+                    r[j] = R_EXP(r[j] - mx);
                     sum += r[j];
                 }
                 nn_real inv = 1 / sum;
@@ -182,7 +192,7 @@ void nn_gelu_forward(size_t n, const nn_real *x, nn_real *y)
     for (size_t i = 0; i < n; i++) {
         nn_real v = x[i];
         nn_real u = (nn_real)GELU_S * (v + (nn_real)0.044715 * v * v * v);
-        y[i] = (nn_real)0.5 * v * (1 + tanh(u));
+        y[i] = (nn_real)0.5 * v * (1 + R_TANH(u));
     }
 }
 
@@ -191,7 +201,7 @@ void nn_gelu_backward(size_t n, const nn_real *x, const nn_real *dy, nn_real *dx
     for (size_t i = 0; i < n; i++) {
         nn_real v = x[i];
         nn_real u = (nn_real)GELU_S * (v + (nn_real)0.044715 * v * v * v);
-        nn_real th = tanh(u);
+        nn_real th = R_TANH(u);
         nn_real du = (nn_real)GELU_S * (1 + (nn_real)(3 * 0.044715) * v * v);
         dx[i] += dy[i] * ((nn_real)0.5 * (1 + th) + (nn_real)0.5 * v * (1 - th * th) * du);
     }
@@ -212,7 +222,7 @@ double nn_softmax_xent_forward(int N, int V, int Vp, const nn_real *logits,
                 mx = l[i];
         double sum = 0;
         for (int i = 0; i < V; i++) {
-            p[i] = (nn_real)exp((double)(l[i] - mx));
+            p[i] = R_EXP(l[i] - mx);
             sum += p[i];
         }
         nn_real inv = (nn_real)(1.0 / sum);
@@ -632,7 +642,7 @@ const nn_real *nn_gpt2_step(nn_gpt2 *m, int32_t token, int pos)
             }
             nn_real sum = 0;
             for (int t = 0; t <= pos; t++) {
-                sc[t] = (nn_real)exp((double)(sc[t] - mx));
+                sc[t] = R_EXP(sc[t] - mx);
                 sum += sc[t];
             }
             nn_real *o = atty + h * hs;
