@@ -555,7 +555,8 @@ static void log_text(mlb_ctx *ctx, gpt2_state *s, const int32_t *t, int n)
         }
     }
     buf[used] = 0;
-    mlb_log(ctx, MLB_LOG_INFO, "generated: %s", buf);
+    /* Once per run at the default level: every repetition makes the same. */
+    mlb_log(ctx, mlb_repetition(ctx) == 0 ? MLB_LOG_INFO : MLB_LOG_DEBUG, "generated: %s", buf);
 }
 
 static int run_generate(mlb_ctx *ctx, gpt2_state *s)
