@@ -37,6 +37,7 @@ if CC=clang meson setup --reconfigure build-fuzz -Dfuzz=true >/dev/null 2>&1 ||
     ninja -C build-fuzz "tests/fuzz/$t" >/dev/null || { echo "fuzz: $t does not build" >&2; rc4=1; continue; }
     corpus=$(mktemp -d)
     cp tests/data/datasets/* "$corpus"/ 2>/dev/null || true
+    cp tests/fuzz/corpus/"$t"/* "$corpus"/ 2>/dev/null || true
     if build-fuzz/tests/fuzz/"$t" -max_total_time="$fuzz_s" -print_final_stats=0 \
          -artifact_prefix=build-fuzz/"$t"- "$corpus" >build-fuzz/"$t".log 2>&1; then
       echo "fuzz: $t: ${fuzz_s}s, no crash" >&2

@@ -46,6 +46,19 @@ static void naive_gemm(const nn_backend *be, int trans_a, int trans_b, int m, in
     }
 }
 
+static void naive_gemv(const nn_backend *be, int m, int n, const nn_real *a, int lda,
+                       const nn_real *x, nn_real beta, nn_real *y)
+{
+    (void)be;
+    for (int i = 0; i < m; i++) {
+        const nn_real *ai = a + (size_t)i * (size_t)lda;
+        nn_real sum = 0;
+        for (int j = 0; j < n; j++)
+            sum += ai[j] * x[j];
+        y[i] = (beta == 0 ? 0 : beta * y[i]) + sum;
+    }
+}
+
 static size_t naive_conv_scratch(const nn_conv_shape *s, int n)
 {
     (void)s;
@@ -149,4 +162,5 @@ const nn_kernels nn_kernels_naive = {
     .conv_scratch = naive_conv_scratch,
     .conv_forward = naive_conv_forward,
     .conv_backward = naive_conv_backward,
+    .gemv = naive_gemv,
 };

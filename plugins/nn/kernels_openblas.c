@@ -29,8 +29,10 @@
 
 #ifdef NN_DOUBLE
 #define CBLAS_GEMM cblas_dgemm
+#define CBLAS_GEMV cblas_dgemv
 #else
 #define CBLAS_GEMM cblas_sgemm
+#define CBLAS_GEMV cblas_sgemv
 #endif
 
 static int openblas_init(nn_backend *be, char *err, size_t errlen)
@@ -48,6 +50,13 @@ static void openblas_gemm(const nn_backend *be, int trans_a, int trans_b, int m,
     (void)be;
     CBLAS_GEMM(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                trans_b ? CblasTrans : CblasNoTrans, m, n, k, 1, a, lda, b, ldb, beta, c, ldc);
+}
+
+static void openblas_gemv(const nn_backend *be, int m, int n, const nn_real *a, int lda,
+                          const nn_real *x, nn_real beta, nn_real *y)
+{
+    (void)be;
+    CBLAS_GEMV(CblasRowMajor, CblasNoTrans, m, n, 1, a, lda, x, 1, beta, y, 1);
 }
 
 /* Images per GEMM for this geometry and a batch of n. */
@@ -300,4 +309,5 @@ const nn_kernels nn_kernels_openblas = {
     .conv_cache = openblas_conv_cache,
     .conv_forward = openblas_conv_forward,
     .conv_backward = openblas_conv_backward,
+    .gemv = openblas_gemv,
 };

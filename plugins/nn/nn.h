@@ -100,6 +100,11 @@ typedef struct {
     void (*conv_backward)(const nn_backend *be, const nn_conv_shape *s, int n, const nn_real *x,
                           const nn_real *w, const nn_real *dy, nn_real *dx, nn_real *dw,
                           nn_real *db, nn_real *scratch, const nn_real *cache);
+    /* Optional (NULL: callers use gemm with one row): y = A x + beta*y, A
+     * row-major m x n. A single row through GEMM packs all of A first,
+     * which costs as much as the product (a transformer's decoding step). */
+    void (*gemv)(const nn_backend *be, int m, int n, const nn_real *a, int lda, const nn_real *x,
+                 nn_real beta, nn_real *y);
 } nn_kernels;
 
 /* For kernels: the output positions [lo, hi) along one axis whose input

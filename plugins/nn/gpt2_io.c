@@ -1,0 +1,349 @@
+/*
+ * llm.c's files: GPT-2 checkpoints (gpt2_124M.bin: 256 int32 of header,
+ * then the float32 tensors in nn_gpt2_tensor_names' order) and token shards
+ * (256 int32 of header, then uint16 tokens). Every reader goes through a
+ * parser of bytes in memory, which the fuzz targets (tests/fuzz) drive with
+ * arbitrary input; the files are little-endian, as llm.c writes them on
+ * every host it runs on.
+ */
+#include "transformer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HDR_BYTES (NN_GPT2_HEADER_INTS * 4)
+
+static int32_t le32(const unsigned char *p)
+{
+    return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                     (uint32_t)p[3] << 24);
+}
+
+static void put32(unsigned char *p, int32_t v)
+{
+    uint32_t u = (uint32_t)v;
+    p[0] = (unsigned char)u;
+    p[1] = (unsigned char)(u >> 8);
+    p[2] = (unsigned char)(u >> 16);
+    p[3] = (unsigned char)(u >> 24);
+}
+
+/* The whole file into memory; *len its size. */
+static int read_all(const char *path, unsigned char **out, size_t *len, char *err, size_t errlen)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+        snprintf(err, errlen, "%s: %s", path, strerror(e));
+        return -e;
+    }
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *buf = malloc(cap);
+    while (buf) {
+        if (n == cap) {
+            unsigned char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf) {
+        snprintf(err, errlen, "%s: out of memory reading the file", path);
+        return -ENOMEM;
+    }
+    if (bad) {
+        free(buf);
+        snprintf(err, errlen, "%s: read error", path);
+        return -EIO;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+static int write_all(const char *path, const void *hdr, size_t hlen, const void *body,
+                     size_t blen, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        int e = errno;
+        snprintf(err, errlen, "%s: %s", path, strerror(e));
+        return -e;
+    }
+    int ok = fwrite(hdr, 1, hlen, f) == hlen && (blen == 0 || fwrite(body, 1, blen, f) == blen);
+    if (fclose(f) != 0 || !ok) {
+        snprintf(err, errlen, "%s: write failed", path);
+        return -EIO;
+    }
+    return 0;
+}
+
+/* ---- checkpoints ----------------------------------------------------------- */
+
+int nn_gpt2_ckpt_parse_header(const void *data, size_t len, nn_gpt2_config *cfg, char *err,
+                              size_t errlen)
+{
+    const unsigned char *p = data;
+    if (len < HDR_BYTES) {
+        snprintf(err, errlen, "GPT-2 checkpoint: %zu bytes, shorter than its %d-byte header", len,
+                 HDR_BYTES);
+        return -EINVAL;
+    }
+    int32_t magic = le32(p), version = le32(p + 4);
+    if (magic != NN_GPT2_CKPT_MAGIC) {
+        snprintf(err, errlen,
+                 "GPT-2 checkpoint: magic %d, expected %d (llm.c's model file; is this a token "
+                 "shard (%d) or a tokenizer (%d)?)",
+                 magic, NN_GPT2_CKPT_MAGIC, NN_GPT2_SHARD_MAGIC, NN_GPT2_TOKENIZER_MAGIC);
+        return -EINVAL;
+    }
+    if (version != NN_GPT2_CKPT_VERSION) {
+        snprintf(err, errlen,
+                 "GPT-2 checkpoint: version %d; only version %d (float32) is read%s", version,
+                 NN_GPT2_CKPT_VERSION,
+                 version == 5 ? " (5 is llm.c's bfloat16 checkpoint)" : "");
+        return -EINVAL;
+    }
+    nn_gpt2_config c = {.max_seq_len = le32(p + 8), .vocab_size = le32(p + 12),
+                        .num_layers = le32(p + 16), .num_heads = le32(p + 20),
+                        .channels = le32(p + 24), .padded_vocab_size = le32(p + 28)};
+    int rc = nn_gpt2_config_check(&c, err, errlen);
+    if (rc < 0)
+        return rc;
+    size_t sizes[NN_GPT2_NUM_TENSORS];
+    size_t want = nn_gpt2_param_sizes(&c, sizes);
+    if ((len - HDR_BYTES) / 4 < want || (len - HDR_BYTES) != want * 4) {
+        snprintf(err, errlen,
+                 "GPT-2 checkpoint: %zu bytes of tensors, but maxT=%d V=%d Vp=%d L=%d NH=%d C=%d "
+                 "needs %zu float32 (%zu bytes): %s",
+                 len - HDR_BYTES, c.max_seq_len, c.vocab_size, c.padded_vocab_size,
+                 c.num_layers, c.num_heads, c.channels, want, want * 4,
+                 len - HDR_BYTES < want * 4 ? "truncated" : "trailing bytes");
+        return -EINVAL;
+    }
+    if (cfg)
+        *cfg = c;
+    return 0;
+}
+
+int nn_gpt2_ckpt_parse(nn_gpt2 *m, const void *data, size_t len, char *err, size_t errlen)
+{
+    nn_gpt2_config c;
+    int rc = nn_gpt2_ckpt_parse_header(data, len, &c, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (memcmp(&c, &m->cfg, sizeof c)) {
+        snprintf(err, errlen,
+                 "GPT-2 checkpoint: maxT=%d V=%d Vp=%d L=%d NH=%d C=%d, but the model is "
+                 "maxT=%d V=%d Vp=%d L=%d NH=%d C=%d",
+                 c.max_seq_len, c.vocab_size, c.padded_vocab_size, c.num_layers, c.num_heads,
+                 c.channels, m->cfg.max_seq_len, m->cfg.vocab_size, m->cfg.padded_vocab_size,
+                 m->cfg.num_layers, m->cfg.num_heads, m->cfg.channels);
+        return -EINVAL;
+    }
+    const unsigned char *p = (const unsigned char *)data + HDR_BYTES;
+    for (size_t i = 0; i < m->n_params; i++) {
+        int32_t b = le32(p + 4 * i);
+        float f;
+        memcpy(&f, &b, 4);
+        m->params_mem[i] = (nn_real)f;
+    }
+    return 0;
+}
+
+int nn_gpt2_ckpt_read_config(const char *path, nn_gpt2_config *cfg, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+        snprintf(err, errlen, "%s: %s", path, strerror(e));
+        return -e;
+    }
+    unsigned char hdr[HDR_BYTES];
+    size_t got = fread(hdr, 1, sizeof hdr, f);
+    long size = -1;
+    if (fseek(f, 0, SEEK_END) == 0)
+        size = ftell(f);
+    fclose(f);
+    if (size < 0) {
+        snprintf(err, errlen, "%s: cannot tell its size", path);
+        return -EIO;
+    }
+    /* The header check wants the length, not the bytes, of the tensors. */
+    char msg[512];
+    int rc;
+    if (got < sizeof hdr)
+        rc = nn_gpt2_ckpt_parse_header(hdr, got, cfg, msg, sizeof msg);
+    else
+        rc = nn_gpt2_ckpt_parse_header(hdr, (size_t)size, cfg, msg, sizeof msg);
+    if (rc < 0)
+        snprintf(err, errlen, "%s: %s", path, msg);
+    return rc;
+}
+
+int nn_gpt2_ckpt_load(nn_gpt2 *m, const char *path, char *err, size_t errlen)
+{
+    unsigned char *buf;
+    size_t len;
+    int rc = read_all(path, &buf, &len, err, errlen);
+    if (rc < 0)
+        return rc;
+    char msg[512];
+    rc = nn_gpt2_ckpt_parse(m, buf, len, msg, sizeof msg);
+    free(buf);
+    if (rc < 0)
+        snprintf(err, errlen, "%s: %s", path, msg);
+    return rc;
+}
+
+int nn_gpt2_ckpt_save(const nn_gpt2 *m, const char *path, char *err, size_t errlen)
+{
+    unsigned char hdr[HDR_BYTES] = {0};
+    const nn_gpt2_config *c = &m->cfg;
+    int32_t v[8] = {NN_GPT2_CKPT_MAGIC, NN_GPT2_CKPT_VERSION, c->max_seq_len, c->vocab_size,
+                    c->num_layers, c->num_heads, c->channels, c->padded_vocab_size};
+    for (int i = 0; i < 8; i++)
+        put32(hdr + 4 * i, v[i]);
+    unsigned char *body = malloc(m->n_params ? m->n_params * 4 : 1);
+    if (!body) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < m->n_params; i++) {
+        float f = (float)m->params_mem[i];
+        int32_t b;
+        memcpy(&b, &f, 4);
+        put32(body + 4 * i, b);
+    }
+    int rc = write_all(path, hdr, sizeof hdr, body, m->n_params * 4, err, errlen);
+    free(body);
+    return rc;
+}
+
+/* ---- token shards ---------------------------------------------------------- */
+
+int nn_gpt2_shard_parse(const void *data, size_t len, uint16_t **out, size_t *n, char *err,
+                        size_t errlen)
+{
+    const unsigned char *p = data;
+    *out = NULL;
+    *n = 0;
+    if (len < HDR_BYTES) {
+        snprintf(err, errlen, "token shard: %zu bytes, shorter than its %d-byte header", len,
+                 HDR_BYTES);
+        return -EINVAL;
+    }
+    int32_t magic = le32(p), version = le32(p + 4), count = le32(p + 8);
+    if (magic != NN_GPT2_SHARD_MAGIC) {
+        snprintf(err, errlen, "token shard: magic %d, expected %d (llm.c's data file)", magic,
+                 NN_GPT2_SHARD_MAGIC);
+        return -EINVAL;
+    }
+    if (version != NN_GPT2_SHARD_VERSION) {
+        snprintf(err, errlen, "token shard: version %d, expected %d (uint16 tokens)", version,
+                 NN_GPT2_SHARD_VERSION);
+        return -EINVAL;
+    }
+    if (count < 0 || (len - HDR_BYTES) != (size_t)count * 2) {
+        snprintf(err, errlen,
+                 "token shard: header says %d tokens (%lld bytes) but %zu bytes follow it (%s)",
+                 count, (long long)count * 2, len - HDR_BYTES,
+                 count < 0 || (len - HDR_BYTES) < (size_t)count * 2 ? "truncated or corrupt"
+                                                                     : "trailing bytes");
+        return -EINVAL;
+    }
+    uint16_t *t = nn_alloc(count ? (size_t)count : 1, sizeof *t);
+    if (!t) {
+        snprintf(err, errlen, "token shard: out of memory for %d tokens", count);
+        return -ENOMEM;
+    }
+    for (int32_t i = 0; i < count; i++)
+        t[i] = (uint16_t)(p[HDR_BYTES + 2 * (size_t)i] | p[HDR_BYTES + 2 * (size_t)i + 1] << 8);
+    *out = t;
+    *n = (size_t)count;
+    return 0;
+}
+
+int nn_gpt2_shard_load(const char *path, uint16_t **out, size_t *n, char *err, size_t errlen)
+{
+    unsigned char *buf;
+    size_t len;
+    *out = NULL;
+    *n = 0;
+    int rc = read_all(path, &buf, &len, err, errlen);
+    if (rc < 0)
+        return rc;
+    char msg[512];
+    rc = nn_gpt2_shard_parse(buf, len, out, n, msg, sizeof msg);
+    free(buf);
+    if (rc < 0)
+        snprintf(err, errlen, "%s: %s", path, msg);
+    return rc;
+}
+
+int nn_gpt2_shard_save(const char *path, const uint16_t *tokens, size_t n, char *err,
+                       size_t errlen)
+{
+    if (n > INT32_MAX) {
+        snprintf(err, errlen, "%s: %zu tokens exceed a shard's int32 count", path, n);
+        return -EINVAL;
+    }
+    unsigned char hdr[HDR_BYTES] = {0};
+    put32(hdr, NN_GPT2_SHARD_MAGIC);
+    put32(hdr + 4, NN_GPT2_SHARD_VERSION);
+    put32(hdr + 8, (int32_t)n);
+    unsigned char *body = malloc(n ? n * 2 : 1);
+    if (!body) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        body[2 * i] = (unsigned char)tokens[i];
+        body[2 * i + 1] = (unsigned char)(tokens[i] >> 8);
+    }
+    int rc = write_all(path, hdr, sizeof hdr, body, n * 2, err, errlen);
+    free(body);
+    return rc;
+}
+
+/* ---- the evaluation loader ------------------------------------------------- */
+
+size_t nn_gpt2_loader_batches(size_t n, int B, int T)
+{
+    size_t bt = (size_t)B * (size_t)T;
+    return n < 1 || bt == 0 ? 0 : (n - 1) / bt;
+}
+
+void nn_gpt2_loader_init(nn_gpt2_loader *l, const uint16_t *tokens, size_t n, int B, int T)
+{
+    *l = (nn_gpt2_loader){.tokens = tokens, .n = n, .pos = 0, .B = B, .T = T};
+}
+
+int nn_gpt2_loader_next(nn_gpt2_loader *l, int32_t *inputs, int32_t *targets)
+{
+    size_t bt = (size_t)l->B * (size_t)l->T;
+    if (l->pos + bt + 1 > l->n) {
+        l->pos = 0;
+        return -ENODATA;
+    }
+    const uint16_t *w = l->tokens + l->pos;
+    for (size_t i = 0; i < bt; i++) {
+        inputs[i] = w[i];
+        targets[i] = w[i + 1];
+    }
+    l->pos += bt;
+    return 0;
+}
