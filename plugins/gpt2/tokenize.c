@@ -10,11 +10,18 @@
  *   mlbench-tokenize --write-tokenizer OUT.bin
  *       llm.c's tokenizer file (magic 20240328, version 2)
  *
+ *   mlbench-tokenize --wordpiece --encode FILE [--vocab vocab.txt]
+ *       BERT's uncased WordPiece ids of FILE (plugins/bert/wordpiece.h), one
+ *       per line, without [CLS] and [SEP]
+ *
  * encoder.json and vocab.bpe are the bundled data/gpt2_*.gz (found on
  * MLBENCH_DATA_PATH and the data directories) unless --encoder and --vocab
- * name others.
+ * name others; --wordpiece's vocabulary is data/bert_uncased_vocab.txt.gz
+ * unless --vocab names another.
  */
 #include "bpe.h"
+#include "wordpiece.h"
+#include "mlbench/data.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -27,7 +34,8 @@ static int usage(void)
 {
     fprintf(stderr, "usage: mlbench-tokenize [--encoder encoder.json --vocab vocab.bpe] "
                     "(--encode FILE [--shard OUT.bin] [--eot] | --decode FILE [--tokenizer "
-                    "TOK.bin] | --write-tokenizer OUT.bin)\n");
+                    "TOK.bin] | --write-tokenizer OUT.bin)\n"
+                    "       mlbench-tokenize --wordpiece --encode FILE [--vocab vocab.txt]\n");
     return 2;
 }
 
@@ -68,11 +76,43 @@ static int slurp(const char *path, uint8_t **out, size_t *len)
     return 0;
 }
 
+/* BERT's WordPiece ids of a file: counted first, then written. */
+static int wordpiece_encode(const char *vocab, const char *path)
+{
+    char err[1024], found[4096];
+    if (!vocab) {
+        if (mlb_data_find("bert_uncased_vocab.txt.gz", found, sizeof found, err, sizeof err) < 0)
+            return die(err);
+        vocab = found;
+    }
+    wp_vocab *v = NULL;
+    if (wp_vocab_load(vocab, &v, err, sizeof err) < 0)
+        return die(err);
+    uint8_t *text = NULL;
+    size_t len = 0, n = 0, m = 0;
+    int rc = slurp(path, &text, &len);
+    if (rc < 0) {
+        snprintf(err, sizeof err, "%s: %s", path, strerror(-rc));
+        wp_vocab_free(v);
+        return die(err);
+    }
+    int32_t *ids = NULL;
+    if ((rc = wp_encode(v, (const char *)text, len, NULL, 0, &n)) == 0 &&
+        (ids = malloc((n ? n : 1) * sizeof *ids)))
+        rc = wp_encode(v, (const char *)text, len, ids, n, &m);
+    for (size_t i = 0; rc == 0 && ids && i < m; i++)
+        printf("%d\n", ids[i]);
+    free(ids);
+    free(text);
+    wp_vocab_free(v);
+    return rc < 0 || !ids ? die("out of memory") : 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *enc = NULL, *voc = NULL, *encode = NULL, *decode = NULL, *shard = NULL;
     const char *tokfile = NULL, *write_tok = NULL;
-    int eot = 0;
+    int eot = 0, wordpiece = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char **dst = !strcmp(a, "--encoder")           ? &enc
@@ -87,10 +127,17 @@ int main(int argc, char **argv)
             eot = 1;
             continue;
         }
+        if (!strcmp(a, "--wordpiece")) {
+            wordpiece = 1;
+            continue;
+        }
         if (!dst || i + 1 >= argc)
             return usage();
         *dst = argv[++i];
     }
+    if (wordpiece)
+        return encode && !decode && !write_tok && !enc && !shard ? wordpiece_encode(voc, encode)
+                                                                  : usage();
     if (!!encode + !!decode + !!write_tok != 1 || !enc != !voc)
         return usage();
     char err[1024];
