@@ -16,6 +16,7 @@
 #include "mlbench/variant.h"
 #include "mlbench/data.h"
 #include "nn.h"
+#include "cnn_engine.h"
 
 /* ---- models (models.c; also used by the parity driver) ---- */
 
@@ -78,7 +79,15 @@ static const mlb_param_rule cnn_rules[] = {
     MLB_DATA_FILE_RULES,
 };
 
-int cnn_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels);
+/* What a variant file hands MLB_DEFINE_VARIANT: kernels for the NN core,
+ * and, for engine variants, the engine (then the core only stores the
+ * weights). */
+typedef struct {
+    const nn_kernels *kernels;
+    const cnn_engine *engine; /* NULL: the NN core runs the network */
+} cnn_variant;
+
+int cnn_setup(mlb_ctx *ctx, void **state, const cnn_variant *variant);
 int cnn_train(mlb_ctx *ctx, void *state);
 int cnn_infer(mlb_ctx *ctx, void *state);
 /* n queries of infer_batch images at once (the offline scenario), in

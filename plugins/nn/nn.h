@@ -28,6 +28,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" { /* the libtorch engine (C++) reads models */
+#endif
+
 #ifdef NN_DOUBLE
 typedef double nn_real;
 #define NN_REAL_NAME "f64"
@@ -348,5 +352,9 @@ int nn_weights_save(const nn_model *m, const char *path, char *err, size_t errle
  * be in the file with the same shape, and the file must hold nothing else.
  * On error, the model's values are unspecified. */
 int nn_weights_load(nn_model *m, const char *path, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
