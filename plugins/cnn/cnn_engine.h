@@ -48,6 +48,12 @@ typedef struct {
      * for weights_out. */
     int (*weights_to)(void *impl, nn_model *m, char *err, size_t errlen);
     void (*destroy)(void *impl);
+    /* For the parity driver (parity.c): forward in training mode, loss and
+     * backward without the update; logits [n, classes] out, the gradients
+     * into m->grads and the updated running statistics into m's buffers.
+     * Returns the mean loss, NaN on failure. */
+    double (*gradients)(void *impl, const float *x, const int32_t *y, int n, float *logits,
+                        nn_model *m);
 } cnn_engine;
 
 /* The engines this build has (libtorch.cpp, ...). */

@@ -192,6 +192,35 @@ int lt_weights_to(void *impl, nn_model *m, char *err, size_t errlen)
     }
 }
 
+double lt_gradients(void *impl, const float *x, const int32_t *y, int n, float *logits,
+                    nn_model *m)
+{
+    Engine *e = static_cast<Engine *>(impl);
+    try {
+        torch::Tensor labels =
+            torch::from_blob(const_cast<int32_t *>(y), {n}, torch::kInt32).to(torch::kInt64);
+        for (auto &p : e->trainable)
+            p.mutable_grad().zero_();
+        torch::Tensor z = e->run(e->images(x, n), true);
+        torch::Tensor loss = at::cross_entropy_loss(z, labels);
+        loss.backward();
+        torch::Tensor zc = z.detach().contiguous();
+        std::memcpy(logits, zc.data_ptr<float>(), (size_t)zc.numel() * sizeof(float));
+        for (int j = 0; j < m->n_params; j++) {
+            nn_param *p = &m->params[j];
+            torch::Tensor v = (p->trainable ? e->t[(size_t)j].grad() : e->t[(size_t)j])
+                                  .detach()
+                                  .contiguous();
+            std::memcpy(p->trainable ? p->grad : p->data, v.data_ptr<float>(),
+                        p->size * sizeof(float));
+        }
+        return loss.item<double>();
+    } catch (const std::exception &ex) {
+        fprintf(stderr, "cnn:libtorch: %s\n", ex.what());
+        return NAN;
+    }
+}
+
 void lt_destroy(void *impl)
 {
     delete static_cast<Engine *>(impl);
@@ -200,5 +229,5 @@ void lt_destroy(void *impl)
 } // namespace
 
 extern "C" const cnn_engine cnn_engine_libtorch = {
-    "libtorch", lt_create, lt_train_step, lt_forward, lt_weights_to, lt_destroy,
+    "libtorch", lt_create, lt_train_step, lt_forward, lt_weights_to, lt_destroy, lt_gradients,
 };
