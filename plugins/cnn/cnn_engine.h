@@ -58,6 +58,7 @@ typedef struct {
 
 /* The engines this build has (libtorch.cpp, ...). */
 extern const cnn_engine cnn_engine_libtorch;
+extern const cnn_engine cnn_engine_onednn;
 
 #ifdef __cplusplus
 }

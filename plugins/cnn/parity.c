@@ -15,9 +15,10 @@
  *
  * The Python side loads weights.bin into the same PyTorch module, repeats
  * the pass and compares. Not installed; built for the parity tool only.
- * Built a second time with -DCNN_PARITY_LIBTORCH as cnn-parity-libtorch,
- * which also takes VARIANT libtorch: the same pass through the engine
- * (cnn_engine.h's gradients), with the NN core's ReLU sides.
+ * Built again with -DCNN_PARITY_LIBTORCH as cnn-parity-libtorch (and
+ * -DCNN_PARITY_ONEDNN as cnn-parity-onednn), which also take VARIANT
+ * libtorch (onednn): the same pass through the engine (cnn_engine.h's
+ * gradients), with the NN core's ReLU sides.
  *
  *   cnn-parity MODEL VARIANT BATCH C H W SEED DIR
  */
@@ -29,8 +30,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef CNN_PARITY_LIBTORCH
+#if defined(CNN_PARITY_LIBTORCH)
 #define CNN_PARITY_ENGINES "|libtorch"
+#elif defined(CNN_PARITY_ONEDNN)
+#define CNN_PARITY_ENGINES "|onednn"
 #else
 #define CNN_PARITY_ENGINES ""
 #endif
@@ -84,6 +87,10 @@ int main(int argc, char **argv)
 #ifdef CNN_PARITY_LIBTORCH
     if (!strcmp(variant, "libtorch"))
         eng = &cnn_engine_libtorch;
+#endif
+#ifdef CNN_PARITY_ONEDNN
+    if (!strcmp(variant, "onednn"))
+        eng = &cnn_engine_onednn;
 #endif
     /* An engine's ReLU sides come from the NN core's forward pass on the
      * same weights and batch (the engine does not expose them). */

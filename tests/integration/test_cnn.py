@@ -182,7 +182,7 @@ def built_variants():
             if line.startswith("cnn ") and len(line.split()) > 1}
 
 
-ENGINES = [v for v in ("libtorch",) if v in built_variants()]
+ENGINES = [v for v in ("libtorch", "onednn") if v in built_variants()]
 DIGITS = ["--param", "dataset=digits", "--param", "model=simplecnn"]
 
 
