@@ -403,7 +403,8 @@ int cnn_setup(mlb_ctx *ctx, void **state, const cnn_variant *variant)
             rc = mlb_error(ctx, "%s", err);
     }
     if (rc == 0 && s->eng) {
-        cnn_engine_setup su = {.init = &s->model, .max_batch = s->max_batch, .threads = threads,
+        cnn_engine_setup su = {.init = &s->model, .max_batch = s->max_batch,
+                               .train_batch = s->batch_size, .threads = threads,
                                .optimizer = kind, .lr = mlb_param_float(ctx, "lr"),
                                .momentum = mlb_param_float(ctx, "momentum"),
                                .weight_decay = mlb_param_float(ctx, "weight_decay")};
@@ -442,6 +443,9 @@ int cnn_setup(mlb_ctx *ctx, void **state, const cnn_variant *variant)
      * changes no state: inference-mode batch norm only reads. */
     int warm = s->test.n < (size_t)s->max_batch ? (int)s->test.n : s->max_batch;
     (void)forward(s, s->test.x, warm, 0);
+    /* And one query's worth: engines set up per batch size (onednn's plans). */
+    if (s->eng && s->infer_batch < warm)
+        (void)forward(s, s->test.x, s->infer_batch, 0);
 
     size_t params = s->model.n_weights;
     mlb_log(ctx, MLB_LOG_DEBUG,

@@ -29,6 +29,7 @@ extern "C" {
 typedef struct {
     const nn_model *init; /* graph + initial weights; outlives the engine */
     int max_batch;        /* largest n any call will pass */
+    int train_batch;      /* n of the training steps (the last may be smaller) */
     int threads;
     nn_optim_kind optimizer;
     double lr, momentum, weight_decay;

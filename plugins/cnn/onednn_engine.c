@@ -10,9 +10,9 @@
  * their format once per pass.
  *
  * A plan (the primitives and their arguments for one batch size and mode)
- * is created on the first pass of that size and kept: setup's warm-up
- * makes the inference one, the first training step the training one; a
- * short last batch makes one more of each.
+ * is created once and kept: setup makes the full-batch inference plan, the
+ * training one and (through cnn.c's warm-up) the one of a single query; a
+ * short last batch makes one more on its first use.
  */
 #include "cnn_engine.h"
 
@@ -1126,9 +1126,11 @@ static int od_create(void **impl, const cnn_engine_setup *su, char *err, size_t 
         od_destroy(e);
         return rc;
     }
-    /* The inference plan of the full batch now, so that a bad geometry
-     * fails setup rather than a timed pass. */
-    if (!plan_get(e, su->max_batch, 0)) {
+    /* The inference plan of the full batch and the training plan now, so
+     * that a bad geometry fails setup and neither is made in a timed pass
+     * (cnn.c's warm-up makes the single query's). */
+    if (!plan_get(e, su->max_batch, 0) ||
+        (su->train_batch > 0 && !plan_get(e, su->train_batch, 1))) {
         snprintf(err, errlen, "%s", e->err);
         od_destroy(e);
         return -EIO;
