@@ -45,7 +45,9 @@ static const mlb_param_def cnn_params[] = {
     {"momentum", MLB_PARAM_FLOAT, "0.9", "SGD momentum (ignored by adam)"},
     {"weight_decay", MLB_PARAM_FLOAT, "0", "L2 penalty added to the gradient"},
     {"optimizer", MLB_PARAM_STRING, "sgd", "the optimiser"},
-    {"threads", MLB_PARAM_INT, "1", "threads for the kernels (openblas; naive is serial)"},
+    {"threads", MLB_PARAM_INT, "1",
+     "threads for the kernels (openblas, onednn: OpenMP, libtorch: torch::set_num_threads; naive "
+     "is serial)"},
     {"infer_batch", MLB_PARAM_INT, "1", "images per inference query (1: single-stream latency)"},
     {"train_samples", MLB_PARAM_INT, "0", "training images to use (0: all; synthetic: 2048)"},
     {"test_samples", MLB_PARAM_INT, "0", "test images to use (0: all; synthetic: 512)"},
