@@ -33,6 +33,9 @@ pkgs+=(chromium)  # tests: the HTML report rendered headless (test_report_browse
 if [ "$peers" = 1 ]; then
   pkgs+=(python3-numpy python3-scipy python3-sklearn python3-torch)
   pkgs+=(cargo librust-serde-json-dev)  # the Rust peer, tools/peers/rust
+  # The deep-learning libraries' own variants (cnn:libtorch, cnn:onednn),
+  # built only when found; g++ for libtorch's C++ API.
+  pkgs+=(g++ libtorch-dev libdnnl-dev)
 fi
 if [ "$cluster" = 1 ]; then
   pkgs+=(slurm-wlm munge)  # tools/cluster/local-slurm, tests/integration/test_slurm.py

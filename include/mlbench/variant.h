@@ -46,9 +46,24 @@
 
 #define MLB_VARIANT_COUNT_(a) (sizeof(a) / sizeof((a)[0]))
 
+/* C++ (a variant written in C++, C++20 for the designated initialisers):
+ * static_assert is its spelling, and the fields a variant leaves out are
+ * meant to be zero, which g++ warns about in C++ only. */
+#ifdef __cplusplus
+#define MLB_VARIANT_STATIC_ASSERT_ static_assert
+#define MLB_VARIANT_OMITTED_FIELDS_BEGIN_                                                          \
+    _Pragma("GCC diagnostic push")                                                                 \
+        _Pragma("GCC diagnostic ignored \"-Wmissing-field-initializers\"")
+#define MLB_VARIANT_OMITTED_FIELDS_END_ _Pragma("GCC diagnostic pop")
+#else
+#define MLB_VARIANT_STATIC_ASSERT_ _Static_assert
+#define MLB_VARIANT_OMITTED_FIELDS_BEGIN_
+#define MLB_VARIANT_OMITTED_FIELDS_END_
+#endif
+
 #ifdef MLB_VARIANT_KERNELS_ONLY
 #define MLB_DEFINE_VARIANT(task_id, kernels, variant_name, desc, avail)                            \
-    _Static_assert(1, "MLB_VARIANT_KERNELS_ONLY: " #task_id " kernel tables only")
+    MLB_VARIANT_STATIC_ASSERT_(1, "MLB_VARIANT_KERNELS_ONLY: " #task_id " kernel tables only")
 #define MLB_DEFINE_VARIANT_BATCHED(task_id, kernels, variant_name, desc, avail)                    \
     MLB_DEFINE_VARIANT(task_id, kernels, variant_name, desc, avail)
 #else
@@ -60,6 +75,7 @@
     {                                                                                              \
         return task_id##_setup(ctx, state, &(kernels));                                            \
     }                                                                                              \
+    MLB_VARIANT_OMITTED_FIELDS_BEGIN_                                                              \
     static const mlb_plugin mlb_variant_plugin_ = {                                                \
         MLB_PLUGIN_HEADER,                                                                         \
         .task = #task_id,                                                                          \
@@ -76,11 +92,12 @@
         MLB_PARAM_RULES(task_id##_rules),                                                          \
         __VA_ARGS__                                                                                \
     };                                                                                             \
+    MLB_VARIANT_OMITTED_FIELDS_END_                                                                \
     MLB_EXPORT const mlb_plugin *mlbench_plugin_entry(void)                                        \
     {                                                                                              \
         return &mlb_variant_plugin_;                                                               \
     }                                                                                              \
-    _Static_assert(MLB_VARIANT_COUNT_(task_id##_rules) <= MLB_VARIANT_COUNT_(task_id##_params),    \
+    MLB_VARIANT_STATIC_ASSERT_(MLB_VARIANT_COUNT_(task_id##_rules) <= MLB_VARIANT_COUNT_(task_id##_params),    \
                    #task_id "_rules has more rules than " #task_id "_params has parameters")
 #define MLB_DEFINE_VARIANT(task_id, kernels, variant_name, desc, avail)                            \
     MLB_DEFINE_VARIANT_(task_id, kernels, variant_name, desc, avail, )

@@ -52,6 +52,10 @@ typedef struct {
     size_t *conf;     /* evaluate's confusion matrix [classes x classes] */
     nn_rng shuffle;
     size_t infer_cursor;
+    const cnn_engine *eng; /* NULL: the NN core runs the network */
+    void *eng_impl;
+    float *logits; /* engines: one batch's logits [max_batch * classes] */
+    float *probs;  /* engines: their softmax, for the loss */
     double flops_fwd; /* per sample */
 } cnn_state;
 
@@ -297,6 +301,10 @@ static void state_free(cnn_state *s)
 {
     if (!s)
         return;
+    if (s->eng && s->eng_impl)
+        s->eng->destroy(s->eng_impl);
+    nn_free(s->logits);
+    nn_free(s->probs);
     nn_model_free(&s->model);
     nn_optim_free(&s->opt);
     nn_backend_release(&s->be);
@@ -338,8 +346,28 @@ static int read_params(mlb_ctx *ctx, cnn_state *s, size_t *n_train, size_t *n_te
     return 0;
 }
 
-int cnn_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels)
+/* One forward pass of n images from x; the logits [n, classes]. */
+static const float *forward(cnn_state *s, const float *x, int n, int training)
 {
+    if (s->eng) {
+        s->eng->forward(s->eng_impl, x, n, s->logits);
+        return s->logits;
+    }
+    nn_model_forward(&s->model, x, n, training);
+    return nn_model_output(&s->model);
+}
+
+/* After forward: the batch's mean loss. */
+static double batch_loss(cnn_state *s, int n, const int32_t *y)
+{
+    if (s->eng)
+        return nn_xent_forward(n, s->classes, s->logits, y, s->probs);
+    return nn_model_loss(&s->model, n, y);
+}
+
+int cnn_setup(mlb_ctx *ctx, void **state, const cnn_variant *variant)
+{
+    const nn_kernels *kernels = variant->kernels;
     *state = NULL;
     cnn_state *s = calloc(1, sizeof *s);
     if (!s)
@@ -351,7 +379,8 @@ int cnn_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels)
     int rc = read_params(ctx, s, &n_train, &n_test, &threads, &kind);
     if (rc == 0 && (rc = nn_backend_init(&s->be, kernels, threads, err, sizeof err)) < 0)
         rc = mlb_error(ctx, "%s", err);
-    if (rc == 0 && threads > 1 && kernels == &nn_kernels_naive)
+    s->eng = variant->engine;
+    if (rc == 0 && threads > 1 && kernels == &nn_kernels_naive && !s->eng)
         mlb_log(ctx, MLB_LOG_WARN, "the naive variant is single-threaded; threads=%d ignored",
                 threads);
     if (rc == 0)
@@ -363,7 +392,9 @@ int cnn_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels)
     if (rc == 0 && (rc = cnn_model_build(&s->model, s->model_name, s->train.c, s->train.h,
                                          s->train.w, s->classes, err, sizeof err)) < 0)
         rc = mlb_error(ctx, "%s", err);
-    if (rc == 0 && (rc = nn_model_compile(&s->model, &s->be, s->max_batch, err, sizeof err)) < 0)
+    /* An engine's model only holds the weights: activations for one image. */
+    if (rc == 0 && (rc = nn_model_compile(&s->model, &s->be, s->eng ? 1 : s->max_batch, err,
+                                          sizeof err)) < 0)
         rc = mlb_error(ctx, "%s", err);
     if (rc == 0) {
         nn_model_init_weights(&s->model, mlb_seed(ctx));
@@ -371,7 +402,21 @@ int cnn_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels)
         if (wi[0] && (rc = nn_weights_load(&s->model, wi, err, sizeof err)) < 0)
             rc = mlb_error(ctx, "%s", err);
     }
-    if (rc == 0 &&
+    if (rc == 0 && s->eng) {
+        cnn_engine_setup su = {.init = &s->model, .max_batch = s->max_batch,
+                               .train_batch = s->batch_size, .threads = threads,
+                               .optimizer = kind, .lr = mlb_param_float(ctx, "lr"),
+                               .momentum = mlb_param_float(ctx, "momentum"),
+                               .weight_decay = mlb_param_float(ctx, "weight_decay")};
+        size_t nk = (size_t)s->max_batch * (size_t)s->classes;
+        s->logits = nn_alloc(nk, sizeof *s->logits);
+        s->probs = nn_alloc(nk, sizeof *s->probs);
+        if (!s->logits || !s->probs)
+            rc = mlb_error(ctx, "out of memory for logits");
+        else if ((rc = s->eng->create(&s->eng_impl, &su, err, sizeof err)) < 0)
+            rc = mlb_error(ctx, "%s engine: %s", s->eng->name, err);
+    }
+    if (rc == 0 && !s->eng &&
         (rc = nn_optim_init(&s->opt, kind, s->model.n_weights, mlb_param_float(ctx, "lr"),
                             mlb_param_float(ctx, "momentum"),
                             mlb_param_float(ctx, "weight_decay"), err, sizeof err)) < 0)
@@ -397,14 +442,18 @@ int cnn_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels)
      * pool and buffers, first touches) are not inside the timed phases. It
      * changes no state: inference-mode batch norm only reads. */
     int warm = s->test.n < (size_t)s->max_batch ? (int)s->test.n : s->max_batch;
-    nn_model_forward(&s->model, s->test.x, warm, 0);
+    (void)forward(s, s->test.x, warm, 0);
+    /* And one query's worth: engines set up per batch size (onednn's plans). */
+    if (s->eng && s->infer_batch < warm)
+        (void)forward(s, s->test.x, s->infer_batch, 0);
 
     size_t params = s->model.n_weights;
     mlb_log(ctx, MLB_LOG_DEBUG,
             "%s on %s: %zu train / %zu test images of %dx%dx%d, %d classes, %zu parameters, "
             "%.3f MFLOP per image forward, %s kernels, %d thread(s)",
             s->model_name, s->dataset, s->train.n, s->test.n, s->train.c, s->train.h,
-            s->train.w, s->classes, params, s->flops_fwd * 1e-6, s->be.k->name, threads);
+            s->train.w, s->classes, params, s->flops_fwd * 1e-6,
+            s->eng ? s->eng->name : s->be.k->name, threads);
     *state = s;
     return 0;
 }
@@ -446,9 +495,9 @@ static void evaluate(cnn_state *s, cnn_eval *out)
     for (size_t b = 0; b < s->test.n; b += (size_t)s->max_batch) {
         int n = s->test.n - b < (size_t)s->max_batch ? (int)(s->test.n - b) : s->max_batch;
         const int32_t *y = s->test.y + b;
-        nn_model_forward(&s->model, s->test.x + b * s->test.d, n, 0);
-        loss += nn_model_loss(&s->model, n, y) * n;
-        argmax_rows(nn_model_output(&s->model), n, k, s->pred);
+        const float *z = forward(s, s->test.x + b * s->test.d, n, 0);
+        loss += batch_loss(s, n, y) * n;
+        argmax_rows(z, n, k, s->pred);
         /* Cannot fail: setup checked the labels, argmax is below k. */
         (void)metrics_confusion_add(y, s->pred, (size_t)n, k, conf);
     }
@@ -475,12 +524,19 @@ int cnn_train(mlb_ctx *ctx, void *state)
         for (size_t b = 0; b < n; b += (size_t)s->batch_size) {
             int bn = n - b < (size_t)s->batch_size ? (int)(n - b) : s->batch_size;
             gather(s, &s->train, s->order, b, bn);
-            nn_model_forward(&s->model, s->xb, bn, 1);
-            double loss = nn_model_loss(&s->model, bn, s->yb);
+            double loss;
+            if (s->eng) {
+                loss = s->eng->train_step(s->eng_impl, s->xb, s->yb, bn);
+            } else {
+                nn_model_forward(&s->model, s->xb, bn, 1);
+                loss = nn_model_loss(&s->model, bn, s->yb);
+            }
             if (!isfinite(loss))
                 return mlb_error(ctx, "epoch %d: the loss diverged (%g) at sample %zu; lower lr", e,
                                  loss, b);
             sum += loss * bn;
+            if (s->eng)
+                continue;
             nn_model_zero_grad(&s->model);
             nn_model_backward(&s->model, bn, s->yb);
             nn_optim_step(&s->opt, s->model.weights, s->model.grads);
@@ -513,8 +569,7 @@ static void infer_images(mlb_ctx *ctx, cnn_state *s, int n)
 {
     gather(s, &s->test, NULL, s->infer_cursor, n);
     s->infer_cursor = (s->infer_cursor + (size_t)n) % s->test.n;
-    nn_model_forward(&s->model, s->xb, n, 0);
-    argmax_rows(nn_model_output(&s->model), n, s->classes, s->pred);
+    argmax_rows(forward(s, s->xb, n, 0), n, s->classes, s->pred);
     mlb_report_work(ctx, MLB_WORK_ITEMS, n);
     mlb_report_work(ctx, MLB_WORK_FLOPS, s->flops_fwd * n);
 }
@@ -572,7 +627,10 @@ int cnn_teardown(mlb_ctx *ctx, void *state)
     cnn_state *s = state;
     int rc = 0;
     char err[512];
-    if (s && s->weights_out[0] && nn_weights_save(&s->model, s->weights_out, err, sizeof err) < 0)
+    if (s && s->weights_out[0] && s->eng &&
+        s->eng->weights_to(s->eng_impl, &s->model, err, sizeof err) < 0)
+        rc = mlb_error(ctx, "%s engine: %s", s->eng->name, err);
+    else if (s && s->weights_out[0] && nn_weights_save(&s->model, s->weights_out, err, sizeof err) < 0)
         rc = mlb_error(ctx, "%s", err);
     state_free(s);
     return rc;

@@ -16,6 +16,7 @@
 #include "mlbench/variant.h"
 #include "mlbench/data.h"
 #include "nn.h"
+#include "cnn_engine.h"
 
 /* ---- models (models.c; also used by the parity driver) ---- */
 
@@ -44,7 +45,9 @@ static const mlb_param_def cnn_params[] = {
     {"momentum", MLB_PARAM_FLOAT, "0.9", "SGD momentum (ignored by adam)"},
     {"weight_decay", MLB_PARAM_FLOAT, "0", "L2 penalty added to the gradient"},
     {"optimizer", MLB_PARAM_STRING, "sgd", "the optimiser"},
-    {"threads", MLB_PARAM_INT, "1", "threads for the kernels (openblas; naive is serial)"},
+    {"threads", MLB_PARAM_INT, "1",
+     "threads for the kernels (openblas, onednn: OpenMP, libtorch: torch::set_num_threads; naive "
+     "is serial)"},
     {"infer_batch", MLB_PARAM_INT, "1", "images per inference query (1: single-stream latency)"},
     {"train_samples", MLB_PARAM_INT, "0", "training images to use (0: all; synthetic: 2048)"},
     {"test_samples", MLB_PARAM_INT, "0", "test images to use (0: all; synthetic: 512)"},
@@ -78,7 +81,15 @@ static const mlb_param_rule cnn_rules[] = {
     MLB_DATA_FILE_RULES,
 };
 
-int cnn_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels);
+/* What a variant file hands MLB_DEFINE_VARIANT: kernels for the NN core,
+ * and, for engine variants, the engine (then the core only stores the
+ * weights). */
+typedef struct {
+    const nn_kernels *kernels;
+    const cnn_engine *engine; /* NULL: the NN core runs the network */
+} cnn_variant;
+
+int cnn_setup(mlb_ctx *ctx, void **state, const cnn_variant *variant);
 int cnn_train(mlb_ctx *ctx, void *state);
 int cnn_infer(mlb_ctx *ctx, void *state);
 /* n queries of infer_batch images at once (the offline scenario), in

@@ -4,5 +4,7 @@
  */
 #include "cnn.h"
 
-MLB_DEFINE_VARIANT_BATCHED(cnn, nn_kernels_naive, "naive",
+static const cnn_variant cnn_naive = {&nn_kernels_naive, NULL};
+
+MLB_DEFINE_VARIANT_BATCHED(cnn, cnn_naive, "naive",
                    "direct convolution and loop GEMM, single-threaded (reference point)", NULL);

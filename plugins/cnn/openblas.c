@@ -5,5 +5,7 @@
  */
 #include "cnn.h"
 
-MLB_DEFINE_VARIANT_BATCHED(cnn, nn_kernels_openblas, "openblas",
+static const cnn_variant cnn_openblas = {&nn_kernels_openblas, NULL};
+
+MLB_DEFINE_VARIANT_BATCHED(cnn, cnn_openblas, "openblas",
                    "im2col + OpenBLAS sgemm, batched GEMM for linear layers, threads=N", NULL);

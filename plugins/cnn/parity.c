@@ -15,15 +15,28 @@
  *
  * The Python side loads weights.bin into the same PyTorch module, repeats
  * the pass and compares. Not installed; built for the parity tool only.
+ * Built again with -DCNN_PARITY_LIBTORCH as cnn-parity-libtorch (and
+ * -DCNN_PARITY_ONEDNN as cnn-parity-onednn), which also take VARIANT
+ * libtorch (onednn): the same pass through the engine (cnn_engine.h's
+ * gradients), with the NN core's ReLU sides.
  *
  *   cnn-parity MODEL VARIANT BATCH C H W SEED DIR
  */
 #include "cnn.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(CNN_PARITY_LIBTORCH)
+#define CNN_PARITY_ENGINES "|libtorch"
+#elif defined(CNN_PARITY_ONEDNN)
+#define CNN_PARITY_ENGINES "|onednn"
+#else
+#define CNN_PARITY_ENGINES ""
+#endif
 
 /* A C-order array as NumPy's .npy (format 1.0, little-endian host). */
 static int write_npy(const char *dir, const char *name, const char *descr, const void *data,
@@ -63,15 +76,27 @@ static int write_npy(const char *dir, const char *name, const char *descr, const
 int main(int argc, char **argv)
 {
     if (argc != 9) {
-        fprintf(stderr, "usage: cnn-parity MODEL naive|openblas BATCH C H W SEED DIR\n");
+        fprintf(stderr, "usage: cnn-parity MODEL naive|openblas%s BATCH C H W SEED DIR\n",
+                CNN_PARITY_ENGINES);
         return 2;
     }
     const char *model = argv[1], *variant = argv[2], *dir = argv[8];
     int batch = atoi(argv[3]), c = atoi(argv[4]), h = atoi(argv[5]), w = atoi(argv[6]);
     uint64_t seed = strtoull(argv[7], NULL, 10);
-    const nn_kernels *k = !strcmp(variant, "naive")      ? &nn_kernels_naive
-                          : !strcmp(variant, "openblas") ? &nn_kernels_openblas
-                                                         : NULL;
+    const cnn_engine *eng = NULL;
+#ifdef CNN_PARITY_LIBTORCH
+    if (!strcmp(variant, "libtorch"))
+        eng = &cnn_engine_libtorch;
+#endif
+#ifdef CNN_PARITY_ONEDNN
+    if (!strcmp(variant, "onednn"))
+        eng = &cnn_engine_onednn;
+#endif
+    /* An engine's ReLU sides come from the NN core's forward pass on the
+     * same weights and batch (the engine does not expose them). */
+    const nn_kernels *k = !strcmp(variant, "naive")                 ? &nn_kernels_naive
+                          : !strcmp(variant, "openblas") || eng ? &nn_kernels_openblas
+                                                                 : NULL;
     if (!k || batch < 1) {
         fprintf(stderr, "cnn-parity: bad variant '%s' or batch %d\n", variant, batch);
         return 2;
@@ -120,15 +145,40 @@ int main(int argc, char **argv)
         y64[i] = y[i] = (int32_t)nn_rng_below(&r, 10);
 
     nn_model_zero_grad(&m);
+    /* The engine starts from the initial running statistics, as the core. */
+    float *buffers0 = NULL;
+    if (eng && !(buffers0 = malloc((m.n_buffers ? m.n_buffers : 1) * sizeof *buffers0)))
+        goto out;
+    if (eng)
+        memcpy(buffers0, m.buffers, m.n_buffers * sizeof *buffers0);
     nn_model_forward(&m, x, batch, 1);
     double loss = nn_model_loss(&m, batch, y);
     nn_model_backward(&m, batch, y);
+    float *logits = m.nodes[m.n_nodes - 1].y; /* the core's, overwritten by an engine's */
+    if (eng) {
+        memcpy(m.buffers, buffers0, m.n_buffers * sizeof *buffers0);
+        free(buffers0);
+        nn_model_zero_grad(&m);
+        void *impl = NULL;
+        cnn_engine_setup su = {.init = &m, .max_batch = batch, .threads = 1,
+                               .optimizer = NN_SGD, .lr = 0.01};
+        if (eng->create(&impl, &su, err, sizeof err) < 0) {
+            fprintf(stderr, "cnn-parity: %s engine: %s\n", eng->name, err);
+            goto out;
+        }
+        loss = eng->gradients(impl, x, y, batch, logits, &m);
+        eng->destroy(impl);
+        if (isnan(loss)) {
+            fprintf(stderr, "cnn-parity: %s engine failed\n", eng->name);
+            goto out;
+        }
+    }
 
     size_t xs[4] = {(size_t)batch, (size_t)c, (size_t)h, (size_t)w}, ys[1] = {(size_t)batch};
     size_t ls[2] = {(size_t)batch, (size_t)nn_model_classes(&m)}, one[1] = {1};
     if (write_npy(dir, "x.npy", "<f4", x, 4, 4, xs) < 0 ||
         write_npy(dir, "y.npy", "<i8", y64, 8, 1, ys) < 0 ||
-        write_npy(dir, "logits.npy", "<f4", nn_model_output(&m), 4, 2, ls) < 0 ||
+        write_npy(dir, "logits.npy", "<f4", logits, 4, 2, ls) < 0 ||
         write_npy(dir, "loss.npy", "<f8", &loss, 8, 1, one) < 0)
         goto out;
     /* Which side of zero each ReLU input fell on, ReLU by ReLU in graph

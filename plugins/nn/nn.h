@@ -28,6 +28,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" { /* the libtorch engine (C++) reads models */
+#endif
+
 #ifdef NN_DOUBLE
 typedef double nn_real;
 #define NN_REAL_NAME "f64"
@@ -421,5 +425,8 @@ int nn_model_push_param(nn_model *m, const char *module, const char *leaf, int t
 /* torch.nn.utils.clip_grad_norm_: scales g by max_norm / (norm + 1e-6) when
  * that is below 1; returns the norm before clipping (computed in double). */
 double nn_clip_grad_norm(nn_real *g, size_t n, double max_norm);
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -175,6 +175,100 @@ class TorchPeer(unittest.TestCase):
                                rep(runs["openblas"])["phases"]["train"]["flops"], delta=1)
 
 
+def built_variants():
+    """The cnn variants this build has (libtorch only where it was found)."""
+    p = run(["--list"], check=0)
+    return {line.split()[1] for line in p.stdout.splitlines()
+            if line.startswith("cnn ") and len(line.split()) > 1}
+
+
+ENGINES = [v for v in ("libtorch", "onednn") if v in built_variants()]
+DIGITS = ["--param", "dataset=digits", "--param", "model=simplecnn"]
+
+
+def rel(a, b):
+    return abs(a - b) / max(abs(b), 1e-30)
+
+
+@unittest.skipUnless(ENGINES, "no engine variant built (libtorch-dev missing?)")
+class EngineVariants(unittest.TestCase):
+    """cnn:libtorch against cnn:openblas, itself checked against PyTorch
+    (tools/parity): cnn.c gives every variant the same data, initial
+    weights, shuffles and batches, so an engine's losses and metrics must
+    agree with the NN core's to rounding, step by step."""
+
+    def compare(self, args, variants=None, timeout=600):
+        vs = ["openblas"] + ENGINES
+        cmd = []
+        for v in vs:
+            cmd += ["--plugin", "cnn:" + v]
+        _, doc = run_json(cmd + TINY + args, timeout=timeout)
+        runs = run_by_variant(doc)
+        for v in vs:
+            self.assertEqual(runs[v]["status"], "ok", runs[v])
+        return runs
+
+    def test_initial_weights_forward(self):
+        # epochs=0: the test set through the initial weights, inference mode
+        # (ResNet-18's batch norm on its running statistics).
+        for model, data in (("lenet5", ["--param", "dataset=digits"]), ("simplecnn", DIGITS[:2]),
+                            ("resnet18", ["--param", "train_samples=8"])):
+            runs = self.compare(data + ["--param", "model=" + model, "--param", "epochs=0",
+                                        "--param", "test_samples=16"])
+            ref = metric(runs["openblas"], "test_loss")
+            for v in ENGINES:
+                self.assertLess(rel(metric(runs[v], "test_loss"), ref), 1e-5, (model, v))
+                self.assertEqual(metric(runs[v], "accuracy"),
+                                 metric(runs["openblas"], "accuracy"), (model, v))
+
+    def test_one_step(self):
+        # One batch of 8, one SGD step with momentum and weight decay (Adam
+        # for ResNet-18): the batch's loss is the forward pass in training
+        # mode; the test loss after it checks backward and the update.
+        for model, extra in (("simplecnn", DIGITS[:2] + ["--param", "weight_decay=0.01"]),
+                             ("resnet18", ["--param", "optimizer=adam", "--param", "lr=0.001"])):
+            runs = self.compare(extra + ["--param", "model=" + model, "--param", "epochs=1",
+                                         "--param", "train_samples=8", "--param", "batch_size=8",
+                                         "--param", "test_samples=16"])
+            for name in ("loss", "test_loss"):
+                ref = metric(runs["openblas"], name)
+                for v in ENGINES:
+                    self.assertLess(rel(metric(runs[v], name), ref), 1e-4, (model, v, name))
+
+    @unittest.skipUnless(os.path.exists(FASHION), "dataset-fashion-mnist is not installed")
+    def test_lenet_fashion_learns_like_openblas(self):
+        runs = self.compare(LENET)
+        acc = {v: metric(r, "accuracy") for v, r in runs.items()}
+        for v in ENGINES:
+            self.assertGreater(acc[v], 0.45, acc)
+            self.assertLessEqual(abs(acc[v] - acc["openblas"]), 0.01, acc)
+            self.assertAlmostEqual(metric(runs[v], "loss"), metric(runs["openblas"], "loss"),
+                                   delta=1e-3)
+            self.assertEqual([p["step"] for p in rep(runs[v])["progress"]], [1, 2])
+            for ph in ("train", "infer"):
+                self.assertEqual(rep(runs[v])["phases"][ph]["items"],
+                                 rep(runs["openblas"])["phases"][ph]["items"])
+                self.assertEqual(rep(runs[v])["phases"][ph]["flops"],
+                                 rep(runs["openblas"])["phases"][ph]["flops"])
+
+    def test_weights_out_round_trip(self):
+        # The engine's trained weights, saved through the NN core's format,
+        # give the NN core the engine's own final test loss.
+        d = tempfile.mkdtemp(prefix="mlb-cnn-engine-")
+        try:
+            for v in ENGINES:
+                path = os.path.join(d, v + ".bin")
+                common = DIGITS + ["--param", "train_samples=64", "--param", "test_samples=40"]
+                _, doc = run_json(["--plugin", "cnn:" + v, "--param", "epochs=1",
+                                   "--param", "weights_out=" + path] + TINY + common)
+                trained = metric(doc["runs"][0], "test_loss")
+                _, doc = run_json(["--plugin", "cnn:openblas", "--param", "epochs=0",
+                                   "--param", "weights_in=" + path] + TINY + common)
+                self.assertLess(rel(metric(doc["runs"][0], "test_loss"), trained), 1e-5, v)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+
 class OtherModelsAndData(unittest.TestCase):
     def test_resnet18_synthetic(self):
         _, doc = run_json(["--plugin", "cnn:openblas", "--param", "model=resnet18",

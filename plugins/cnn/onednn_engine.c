@@ -1,0 +1,1144 @@
+/*
+ * cnn:onednn's engine: the NN-core model's graph (models.c) as oneDNN 2.6
+ * primitives (C API): convolution forward, backward-data and
+ * backward-weights with the memory formats oneDNN picks (format_tag any)
+ * and reorders from and to the plain NCHW activations only where its pick
+ * differs; batch normalisation, pooling, ReLU, inner product, residual add
+ * and the softmax of the loss as primitives on plain layouts. The
+ * optimiser is the NN core's (nn_optim: the same update as naive and
+ * openblas) on plain master weights, which the convolutions reorder into
+ * their format once per pass.
+ *
+ * A plan (the primitives and their arguments for one batch size and mode)
+ * is created once and kept: setup makes the full-batch inference plan, the
+ * training one and (through cnn.c's warm-up) the one of a single query; a
+ * short last batch makes one more on its first use.
+ */
+#include "cnn_engine.h"
+
+#include <dnnl.h>
+#include <dnnl_debug.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* OpenMP's, the runtime of Debian's libdnnl. */
+void omp_set_num_threads(int n);
+
+#define OD_MAX_PLANS 8
+#define OD_MAX_ARGS 10
+
+typedef enum { ST_PRIM, ST_ACCUM, ST_COPY, ST_ZERO, ST_BN_RUNNING } od_kind;
+
+typedef struct {
+    od_kind kind;
+    dnnl_primitive_t prim;
+    int nargs;
+    dnnl_exec_arg_t args[OD_MAX_ARGS];
+    float *src, *dst;
+    size_t count;
+    int node; /* ST_BN_RUNNING */
+    double per_channel; /* ST_BN_RUNNING: n * h * w */
+} od_step;
+
+typedef struct {
+    od_step *v;
+    int n, cap;
+} od_steps;
+
+typedef struct {
+    int n, training;
+    od_steps fwd, bwd;
+    dnnl_primitive_t softmax;
+    dnnl_exec_arg_t softmax_args[2];
+    /* Everything created for the plan, freed with it. */
+    dnnl_memory_t *mems;
+    int n_mems, cap_mems;
+    dnnl_primitive_desc_t *pds;
+    int n_pds, cap_pds;
+    void **bufs;
+    int n_bufs, cap_bufs;
+} od_plan;
+
+/* Per node and plan, what the backward pass of a convolution or linear
+ * layer reuses from its forward one. */
+typedef struct {
+    dnnl_primitive_desc_t fwd_pd;
+    dnnl_memory_t src, weights; /* as the forward primitive read them */
+} od_fwd_info;
+
+typedef struct {
+    const nn_model *m;
+    dnnl_engine_t eng;
+    dnnl_stream_t strm;
+    int max_batch, classes;
+    float *w, *g, *buf;     /* plain master weights, gradients, buffers */
+    float **y, **dy;        /* per node [max_batch * size]; flatten aliases */
+    int *root;              /* the node whose buffers a node's are */
+    int *consumers;         /* readers of each root */
+    int *vec;               /* node is [n, c] rather than [n, c, h, w] */
+    float **save_mean, **save_var; /* batch norm, [c] */
+    float *tmp;             /* gradient of a multi-consumer input, before adding */
+    float *probs;
+    od_fwd_info *info;      /* [n_nodes], for the plan being built */
+    od_plan plans[OD_MAX_PLANS];
+    int n_plans;
+    nn_optim opt;
+    char err[512];
+} od_engine;
+
+#define CK(call)                                                                                  \
+    do {                                                                                          \
+        dnnl_status_t st_ = (call);                                                               \
+        if (st_ != dnnl_success) {                                                                \
+            snprintf(e->err, sizeof e->err, "oneDNN: %s failed (%s, onednn_engine.c:%d)",        \
+                     #call, dnnl_status2str(st_), __LINE__);                                      \
+            return -EIO;                                                                          \
+        }                                                                                         \
+    } while (0)
+
+static int grow(void **v, int *cap, int n, size_t elem)
+{
+    if (n < *cap)
+        return 0;
+    int nc = *cap ? 2 * *cap : 16;
+    void *p = realloc(*v, (size_t)nc * elem);
+    if (!p)
+        return -ENOMEM;
+    *v = p;
+    *cap = nc;
+    return 0;
+}
+
+static od_step *push(od_engine *e, od_steps *s)
+{
+    if (grow((void **)&s->v, &s->cap, s->n, sizeof *s->v) < 0) {
+        snprintf(e->err, sizeof e->err, "out of memory for a plan");
+        return NULL;
+    }
+    od_step *st = &s->v[s->n++];
+    memset(st, 0, sizeof *st);
+    return st;
+}
+
+static void md_plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims)
+{
+    static const dnnl_format_tag_t tag[5] = {dnnl_format_tag_undef, dnnl_x, dnnl_nc, dnnl_abc,
+                                             dnnl_nchw};
+    dnnl_dims_t d;
+    for (int i = 0; i < ndims; i++)
+        d[i] = dims[i];
+    dnnl_memory_desc_init_by_tag(md, ndims, d, dnnl_f32, tag[ndims]);
+}
+
+static void md_any(dnnl_memory_desc_t *md, int ndims, const int64_t *dims)
+{
+    dnnl_dims_t d;
+    for (int i = 0; i < ndims; i++)
+        d[i] = dims[i];
+    dnnl_memory_desc_init_by_tag(md, ndims, d, dnnl_f32, dnnl_format_tag_any);
+}
+
+/* A memory object over ptr, or over a fresh buffer of the plan when ptr is
+ * NULL. */
+static int mem(od_engine *e, od_plan *p, const dnnl_memory_desc_t *md, void *ptr,
+               dnnl_memory_t *out)
+{
+    if (!ptr) {
+        if (grow((void **)&p->bufs, &p->cap_bufs, p->n_bufs, sizeof *p->bufs) < 0 ||
+            !(ptr = nn_alloc(dnnl_memory_desc_get_size(md) / sizeof(float) + 1, sizeof(float)))) {
+            snprintf(e->err, sizeof e->err, "out of memory for a plan");
+            return -ENOMEM;
+        }
+        p->bufs[p->n_bufs++] = ptr;
+    }
+    if (grow((void **)&p->mems, &p->cap_mems, p->n_mems, sizeof *p->mems) < 0) {
+        snprintf(e->err, sizeof e->err, "out of memory for a plan");
+        return -ENOMEM;
+    }
+    CK(dnnl_memory_create(out, md, e->eng, ptr));
+    p->mems[p->n_mems++] = *out;
+    return 0;
+}
+
+static int keep_pd(od_engine *e, od_plan *p, dnnl_primitive_desc_t pd)
+{
+    if (grow((void **)&p->pds, &p->cap_pds, p->n_pds, sizeof *p->pds) < 0) {
+        dnnl_primitive_desc_destroy(pd);
+        snprintf(e->err, sizeof e->err, "out of memory for a plan");
+        return -ENOMEM;
+    }
+    p->pds[p->n_pds++] = pd;
+    return 0;
+}
+
+static int pd_create(od_engine *e, od_plan *p, dnnl_primitive_desc_t *pd, const void *desc,
+                     const_dnnl_primitive_desc_t hint)
+{
+    CK(dnnl_primitive_desc_create(pd, desc, NULL, e->eng, hint));
+    return keep_pd(e, p, *pd);
+}
+
+/* Appends the primitive of pd with its arguments (pairs of DNNL_ARG_*, memory). */
+static int add_prim(od_engine *e, od_steps *s, const_dnnl_primitive_desc_t pd, int nargs,
+                    const int *arg, const dnnl_memory_t *m)
+{
+    od_step *st = push(e, s);
+    if (!st)
+        return -ENOMEM;
+    st->kind = ST_PRIM;
+    CK(dnnl_primitive_create(&st->prim, pd));
+    st->nargs = nargs;
+    for (int i = 0; i < nargs; i++)
+        st->args[i] = (dnnl_exec_arg_t){arg[i], m[i]};
+    return 0;
+}
+
+static int add_reorder(od_engine *e, od_plan *p, od_steps *s, dnnl_memory_t from, dnnl_memory_t to)
+{
+    const dnnl_memory_desc_t *a, *b;
+    CK(dnnl_memory_get_memory_desc(from, &a));
+    CK(dnnl_memory_get_memory_desc(to, &b));
+    dnnl_primitive_desc_t pd;
+    CK(dnnl_reorder_primitive_desc_create(&pd, a, e->eng, b, e->eng, NULL));
+    int rc = keep_pd(e, p, pd);
+    if (rc == 0)
+        rc = add_prim(e, s, pd, 2, (const int[]){DNNL_ARG_FROM, DNNL_ARG_TO},
+                      (const dnnl_memory_t[]){from, to});
+    return rc;
+}
+
+/* An input in the layout `want`: the plain memory itself when oneDNN chose
+ * the plain layout, else a buffer filled by a reorder step. */
+static int need(od_engine *e, od_plan *p, od_steps *s, dnnl_memory_t plain,
+                const dnnl_memory_desc_t *want, dnnl_memory_t *out)
+{
+    const dnnl_memory_desc_t *have;
+    CK(dnnl_memory_get_memory_desc(plain, &have));
+    if (dnnl_memory_desc_equal(have, want)) {
+        *out = plain;
+        return 0;
+    }
+    int rc = mem(e, p, want, NULL, out);
+    return rc ? rc : add_reorder(e, p, s, plain, *out);
+}
+
+/* An output in the layout `got`: the plain memory when they agree, else a
+ * buffer; *post tells the caller to reorder it into plain afterwards. */
+static int give(od_engine *e, od_plan *p, dnnl_memory_t plain, const dnnl_memory_desc_t *got,
+                dnnl_memory_t *out, int *post)
+{
+    const dnnl_memory_desc_t *have;
+    CK(dnnl_memory_get_memory_desc(plain, &have));
+    *post = !dnnl_memory_desc_equal(have, got);
+    if (!*post) {
+        *out = plain;
+        return 0;
+    }
+    return mem(e, p, got, NULL, out);
+}
+
+static const dnnl_memory_desc_t *q(const_dnnl_primitive_desc_t pd, dnnl_query_t what)
+{
+    return dnnl_primitive_desc_query_md(pd, what, 0);
+}
+
+/* Plain layout of a node's activations for a batch of n. */
+static void node_md(const od_engine *e, int i, int n, dnnl_memory_desc_t *md)
+{
+    const nn_node *nd = &e->m->nodes[i];
+    if (e->vec[i])
+        md_plain(md, 2, (const int64_t[]){n, (int64_t)nd->size});
+    else
+        md_plain(md, 4, (const int64_t[]){n, nd->c, nd->h, nd->w});
+}
+
+static float *param(const od_engine *e, int idx, int grad)
+{
+    if (idx < 0)
+        return NULL;
+    const nn_param *pp = &e->m->params[idx];
+    return (pp->trainable ? (grad ? e->g : e->w) : e->buf) + pp->offset;
+}
+
+static int plain_of(od_engine *e, od_plan *p, float *ptr, int ndims, const int64_t *dims,
+                    dnnl_memory_t *out)
+{
+    dnnl_memory_desc_t md;
+    md_plain(&md, ndims, dims);
+    return mem(e, p, &md, ptr, out);
+}
+
+/* ---- forward ---------------------------------------------------------- */
+
+static int fwd_conv(od_engine *e, od_plan *p, int i)
+{
+    const nn_node *nd = &e->m->nodes[i];
+    const nn_conv_shape *s = &nd->conv;
+    int n = p->n;
+    int64_t sd[4] = {n, s->c_in, s->h_in, s->w_in}, dd[4] = {n, s->c_out, s->h_out, s->w_out};
+    int64_t wd[4] = {s->c_out, s->c_in, s->k, s->k}, bd[1] = {s->c_out};
+    dnnl_memory_desc_t src_a, w_a, dst_a, b_md;
+    md_any(&src_a, 4, sd);
+    md_any(&w_a, 4, wd);
+    md_any(&dst_a, 4, dd);
+    md_plain(&b_md, 1, bd);
+    dnnl_dims_t st = {s->stride, s->stride}, pad = {s->pad, s->pad};
+    dnnl_convolution_desc_t cd;
+    CK(dnnl_convolution_forward_desc_init(
+        &cd, p->training ? dnnl_forward_training : dnnl_forward_inference, dnnl_convolution_direct,
+        &src_a, &w_a, nd->p_bias >= 0 ? &b_md : NULL, &dst_a, st, pad, pad));
+    dnnl_primitive_desc_t pd;
+    int rc = pd_create(e, p, &pd, &cd, NULL);
+    dnnl_memory_t src_p, w_p, dst_p, b_p = NULL, src, w, dst;
+    int post = 0;
+    if (rc == 0)
+        rc = plain_of(e, p, e->y[nd->in0], 4, sd, &src_p);
+    if (rc == 0)
+        rc = plain_of(e, p, param(e, nd->p_weight, 0), 4, wd, &w_p);
+    if (rc == 0)
+        rc = plain_of(e, p, e->y[i], 4, dd, &dst_p);
+    if (rc == 0 && nd->p_bias >= 0)
+        rc = plain_of(e, p, param(e, nd->p_bias, 0), 1, bd, &b_p);
+    if (rc == 0)
+        rc = need(e, p, &p->fwd, src_p, q(pd, dnnl_query_src_md), &src);
+    if (rc == 0)
+        rc = need(e, p, &p->fwd, w_p, q(pd, dnnl_query_weights_md), &w);
+    if (rc == 0)
+        rc = give(e, p, dst_p, q(pd, dnnl_query_dst_md), &dst, &post);
+    if (rc == 0) {
+        int args[4] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_BIAS};
+        dnnl_memory_t ms[4] = {src, w, dst, b_p};
+        rc = add_prim(e, &p->fwd, pd, b_p ? 4 : 3, args, ms);
+    }
+    if (rc == 0 && post)
+        rc = add_reorder(e, p, &p->fwd, dst, dst_p);
+    e->info[i] = (od_fwd_info){pd, src, w};
+    return rc;
+}
+
+static int fwd_linear(od_engine *e, od_plan *p, int i)
+{
+    const nn_node *nd = &e->m->nodes[i];
+    const nn_node *a = &e->m->nodes[nd->in0];
+    int n = p->n;
+    int64_t sd[2] = {n, (int64_t)a->size}, dd[2] = {n, nd->c}, wd[2] = {nd->c, (int64_t)a->size};
+    int64_t bd[1] = {nd->c};
+    dnnl_memory_desc_t s_md, w_md, d_md, b_md;
+    md_plain(&s_md, 2, sd);
+    md_plain(&w_md, 2, wd);
+    md_plain(&d_md, 2, dd);
+    md_plain(&b_md, 1, bd);
+    dnnl_inner_product_desc_t id;
+    CK(dnnl_inner_product_forward_desc_init(
+        &id, p->training ? dnnl_forward_training : dnnl_forward_inference, &s_md, &w_md,
+        nd->p_bias >= 0 ? &b_md : NULL, &d_md));
+    dnnl_primitive_desc_t pd;
+    int rc = pd_create(e, p, &pd, &id, NULL);
+    dnnl_memory_t ms[4] = {NULL, NULL, NULL, NULL};
+    if (rc == 0)
+        rc = mem(e, p, &s_md, e->y[nd->in0], &ms[0]);
+    if (rc == 0)
+        rc = mem(e, p, &w_md, param(e, nd->p_weight, 0), &ms[1]);
+    if (rc == 0)
+        rc = mem(e, p, &d_md, e->y[i], &ms[2]);
+    if (rc == 0 && nd->p_bias >= 0)
+        rc = mem(e, p, &b_md, param(e, nd->p_bias, 0), &ms[3]);
+    if (rc == 0)
+        rc = add_prim(e, &p->fwd, pd, nd->p_bias >= 0 ? 4 : 3,
+                      (const int[]){DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_BIAS},
+                      ms);
+    e->info[i] = (od_fwd_info){pd, ms[0], ms[1]};
+    return rc;
+}
+
+static unsigned bn_flags(int training)
+{
+    return dnnl_use_scale | dnnl_use_shift | (training ? 0 : dnnl_use_global_stats);
+}
+
+static int fwd_bn(od_engine *e, od_plan *p, int i)
+{
+    const nn_node *nd = &e->m->nodes[i];
+    dnnl_memory_desc_t d_md, c_md;
+    node_md(e, i, p->n, &d_md);
+    md_plain(&c_md, 1, (const int64_t[]){nd->c});
+    dnnl_batch_normalization_desc_t bd;
+    CK(dnnl_batch_normalization_forward_desc_init(
+        &bd, p->training ? dnnl_forward_training : dnnl_forward_inference, &d_md,
+        (float)e->m->bn.eps, bn_flags(p->training)));
+    dnnl_primitive_desc_t pd;
+    int rc = pd_create(e, p, &pd, &bd, NULL);
+    dnnl_memory_t ms[6];
+    /* Training: the batch's statistics come out (then the running ones
+     * are updated as PyTorch does); inference reads the running ones. */
+    float *mean = p->training ? e->save_mean[i] : param(e, nd->p_mean, 0);
+    float *var = p->training ? e->save_var[i] : param(e, nd->p_var, 0);
+    if (rc == 0)
+        rc = mem(e, p, &d_md, e->y[nd->in0], &ms[0]);
+    if (rc == 0)
+        rc = mem(e, p, &d_md, e->y[i], &ms[1]);
+    if (rc == 0)
+        rc = mem(e, p, &c_md, param(e, nd->p_weight, 0), &ms[2]);
+    if (rc == 0)
+        rc = mem(e, p, &c_md, param(e, nd->p_bias, 0), &ms[3]);
+    if (rc == 0)
+        rc = mem(e, p, &c_md, mean, &ms[4]);
+    if (rc == 0)
+        rc = mem(e, p, &c_md, var, &ms[5]);
+    if (rc == 0)
+        rc = add_prim(e, &p->fwd, pd, 6,
+                      (const int[]){DNNL_ARG_SRC, DNNL_ARG_DST, DNNL_ARG_SCALE, DNNL_ARG_SHIFT,
+                                    DNNL_ARG_MEAN, DNNL_ARG_VARIANCE},
+                      ms);
+    if (rc == 0 && p->training) {
+        od_step *st = push(e, &p->fwd);
+        if (!st)
+            return -ENOMEM;
+        st->kind = ST_BN_RUNNING;
+        st->node = i;
+        st->per_channel = (double)p->n * nd->h * nd->w;
+    }
+    e->info[i] = (od_fwd_info){pd, NULL, NULL};
+    return rc;
+}
+
+static int fwd_relu(od_engine *e, od_plan *p, int i)
+{
+    dnnl_memory_desc_t d_md;
+    node_md(e, i, p->n, &d_md);
+    dnnl_eltwise_desc_t ed;
+    CK(dnnl_eltwise_forward_desc_init(&ed,
+                                      p->training ? dnnl_forward_training : dnnl_forward_inference,
+                                      dnnl_eltwise_relu_use_dst_for_bwd, &d_md, 0, 0));
+    dnnl_primitive_desc_t pd;
+    int rc = pd_create(e, p, &pd, &ed, NULL);
+    dnnl_memory_t ms[2];
+    if (rc == 0)
+        rc = mem(e, p, &d_md, e->y[e->m->nodes[i].in0], &ms[0]);
+    if (rc == 0)
+        rc = mem(e, p, &d_md, e->y[i], &ms[1]);
+    if (rc == 0)
+        rc = add_prim(e, &p->fwd, pd, 2, (const int[]){DNNL_ARG_SRC, DNNL_ARG_DST}, ms);
+    e->info[i] = (od_fwd_info){pd, NULL, NULL};
+    return rc;
+}
+
+/* Pooling geometry of a node (GAP: one window over the whole plane). */
+static void pool_geom(const od_engine *e, int i, dnnl_alg_kind_t *alg, int64_t *k, int64_t *st,
+                      int64_t *pad, int64_t *sd, int64_t *dd, int n)
+{
+    const nn_node *nd = &e->m->nodes[i];
+    const nn_node *a = &e->m->nodes[nd->in0];
+    sd[0] = dd[0] = n;
+    sd[1] = dd[1] = a->c;
+    sd[2] = a->h;
+    sd[3] = a->w;
+    if (nd->op == NN_OP_GAP) {
+        *alg = dnnl_pooling_avg_exclude_padding;
+        k[0] = a->h;
+        k[1] = a->w;
+        st[0] = st[1] = 1;
+        pad[0] = pad[1] = 0;
+        dd[2] = dd[3] = 1;
+    } else {
+        *alg = nd->op == NN_OP_MAXPOOL ? dnnl_pooling_max : dnnl_pooling_avg_include_padding;
+        k[0] = k[1] = nd->pool.k;
+        st[0] = st[1] = nd->pool.stride;
+        pad[0] = pad[1] = nd->pool.pad;
+        dd[2] = nd->pool.h_out;
+        dd[3] = nd->pool.w_out;
+    }
+}
+
+static int fwd_pool(od_engine *e, od_plan *p, int i)
+{
+    dnnl_alg_kind_t alg;
+    int64_t k[2], st[2], pad[2], sd[4], dd[4];
+    pool_geom(e, i, &alg, k, st, pad, sd, dd, p->n);
+    dnnl_memory_desc_t s_md, d_md;
+    md_plain(&s_md, 4, sd);
+    md_plain(&d_md, 4, dd);
+    dnnl_dims_t kk = {k[0], k[1]}, ss = {st[0], st[1]}, pp = {pad[0], pad[1]};
+    dnnl_pooling_desc_t pdsc;
+    CK(dnnl_pooling_forward_desc_init(&pdsc,
+                                      p->training ? dnnl_forward_training : dnnl_forward_inference,
+                                      alg, &s_md, &d_md, ss, kk, pp, pp));
+    dnnl_primitive_desc_t pd;
+    int rc = pd_create(e, p, &pd, &pdsc, NULL);
+    dnnl_memory_t ms[3], ws = NULL;
+    if (rc == 0)
+        rc = mem(e, p, &s_md, e->y[e->m->nodes[i].in0], &ms[0]);
+    if (rc == 0)
+        rc = mem(e, p, &d_md, e->y[i], &ms[1]);
+    const dnnl_memory_desc_t *ws_md = rc == 0 ? q(pd, dnnl_query_workspace_md) : NULL;
+    if (rc == 0 && ws_md && dnnl_memory_desc_get_size(ws_md) > 0)
+        rc = mem(e, p, ws_md, NULL, &ws);
+    ms[2] = ws;
+    if (rc == 0)
+        rc = add_prim(e, &p->fwd, pd, ws ? 3 : 2,
+                      (const int[]){DNNL_ARG_SRC, DNNL_ARG_DST, DNNL_ARG_WORKSPACE}, ms);
+    e->info[i] = (od_fwd_info){pd, ws, NULL};
+    return rc;
+}
+
+static int fwd_add(od_engine *e, od_plan *p, int i)
+{
+    dnnl_memory_desc_t d_md;
+    node_md(e, i, p->n, &d_md);
+    dnnl_binary_desc_t bd;
+    CK(dnnl_binary_desc_init(&bd, dnnl_binary_add, &d_md, &d_md, &d_md));
+    dnnl_primitive_desc_t pd;
+    int rc = pd_create(e, p, &pd, &bd, NULL);
+    dnnl_memory_t ms[3];
+    const nn_node *nd = &e->m->nodes[i];
+    if (rc == 0)
+        rc = mem(e, p, &d_md, e->y[nd->in0], &ms[0]);
+    if (rc == 0)
+        rc = mem(e, p, &d_md, e->y[nd->in1], &ms[1]);
+    if (rc == 0)
+        rc = mem(e, p, &d_md, e->y[i], &ms[2]);
+    if (rc == 0)
+        rc = add_prim(e, &p->fwd, pd, 3,
+                      (const int[]){DNNL_ARG_SRC_0, DNNL_ARG_SRC_1, DNNL_ARG_DST}, ms);
+    return rc;
+}
+
+/* ---- backward --------------------------------------------------------- */
+
+/* Where node i's gradient for its input `in` goes: straight into the
+ * input's gradient when i is its only reader, else into tmp, added after. */
+static float *grad_target(const od_engine *e, int in, int *accumulate)
+{
+    int r = e->root[in];
+    *accumulate = e->consumers[r] > 1;
+    return *accumulate ? e->tmp : e->dy[r];
+}
+
+static int add_accum(od_engine *e, od_plan *p, int in, size_t count)
+{
+    od_step *st = push(e, &p->bwd);
+    if (!st)
+        return -ENOMEM;
+    st->kind = ST_ACCUM;
+    st->src = e->tmp;
+    st->dst = e->dy[e->root[in]];
+    st->count = count;
+    return 0;
+}
+
+static int bwd_conv(od_engine *e, od_plan *p, int i)
+{
+    const nn_node *nd = &e->m->nodes[i];
+    const nn_conv_shape *s = &nd->conv;
+    int n = p->n;
+    int64_t sd[4] = {n, s->c_in, s->h_in, s->w_in}, dd[4] = {n, s->c_out, s->h_out, s->w_out};
+    int64_t wd[4] = {s->c_out, s->c_in, s->k, s->k}, bd[1] = {s->c_out};
+    dnnl_memory_desc_t src_a, w_a, dst_a, b_md;
+    md_any(&src_a, 4, sd);
+    md_any(&w_a, 4, wd);
+    md_any(&dst_a, 4, dd);
+    md_plain(&b_md, 1, bd);
+    dnnl_dims_t st = {s->stride, s->stride}, pad = {s->pad, s->pad};
+    const od_fwd_info *fi = &e->info[i];
+    dnnl_memory_t dy_p, dyd = NULL;
+    int rc = plain_of(e, p, e->dy[i], 4, dd, &dy_p);
+    if (rc == 0 && e->root[nd->in0] != 0) {
+        dnnl_convolution_desc_t cd;
+        CK(dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &src_a, &w_a,
+                                                    &dst_a, st, pad, pad));
+        dnnl_primitive_desc_t pd;
+        int acc = 0, post = 0;
+        float *target = grad_target(e, nd->in0, &acc);
+        dnnl_memory_t w, dx_p, dx;
+        rc = pd_create(e, p, &pd, &cd, fi->fwd_pd);
+        if (rc == 0)
+            rc = need(e, p, &p->bwd, dy_p, q(pd, dnnl_query_diff_dst_md), &dyd);
+        if (rc == 0)
+            rc = need(e, p, &p->bwd, fi->weights, q(pd, dnnl_query_weights_md), &w);
+        if (rc == 0)
+            rc = plain_of(e, p, target, 4, sd, &dx_p);
+        if (rc == 0)
+            rc = give(e, p, dx_p, q(pd, dnnl_query_diff_src_md), &dx, &post);
+        if (rc == 0)
+            rc = add_prim(e, &p->bwd, pd, 3,
+                          (const int[]){DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC},
+                          (const dnnl_memory_t[]){dyd, w, dx});
+        if (rc == 0 && post)
+            rc = add_reorder(e, p, &p->bwd, dx, dx_p);
+        if (rc == 0 && acc)
+            rc = add_accum(e, p, nd->in0, (size_t)n * e->m->nodes[nd->in0].size);
+    }
+    if (rc < 0)
+        return rc;
+    dnnl_convolution_desc_t cw;
+    CK(dnnl_convolution_backward_weights_desc_init(&cw, dnnl_convolution_direct, &src_a, &w_a,
+                                                   nd->p_bias >= 0 ? &b_md : NULL, &dst_a, st,
+                                                   pad, pad));
+    dnnl_primitive_desc_t pd;
+    dnnl_memory_t src, dyw, dw_p, dw, db = NULL;
+    int post = 0;
+    rc = pd_create(e, p, &pd, &cw, fi->fwd_pd);
+    if (rc == 0)
+        rc = need(e, p, &p->bwd, fi->src, q(pd, dnnl_query_src_md), &src);
+    if (rc == 0) {
+        const dnnl_memory_desc_t *want = q(pd, dnnl_query_diff_dst_md), *have = NULL;
+        if (dyd)
+            CK(dnnl_memory_get_memory_desc(dyd, &have));
+        if (have && dnnl_memory_desc_equal(have, want))
+            dyw = dyd; /* reordered for backward-data already */
+        else
+            rc = need(e, p, &p->bwd, dy_p, want, &dyw);
+    }
+    if (rc == 0)
+        rc = plain_of(e, p, param(e, nd->p_weight, 1), 4, wd, &dw_p);
+    if (rc == 0)
+        rc = give(e, p, dw_p, q(pd, dnnl_query_diff_weights_md), &dw, &post);
+    if (rc == 0 && nd->p_bias >= 0)
+        rc = plain_of(e, p, param(e, nd->p_bias, 1), 1, bd, &db);
+    if (rc == 0)
+        rc = add_prim(e, &p->bwd, pd, db ? 4 : 3,
+                      (const int[]){DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS,
+                                    DNNL_ARG_DIFF_BIAS},
+                      (const dnnl_memory_t[]){src, dyw, dw, db});
+    if (rc == 0 && post)
+        rc = add_reorder(e, p, &p->bwd, dw, dw_p);
+    return rc;
+}
+
+static int bwd_linear(od_engine *e, od_plan *p, int i)
+{
+    const nn_node *nd = &e->m->nodes[i];
+    const nn_node *a = &e->m->nodes[nd->in0];
+    int n = p->n;
+    int64_t sd[2] = {n, (int64_t)a->size}, dd[2] = {n, nd->c}, wd[2] = {nd->c, (int64_t)a->size};
+    int64_t bd[1] = {nd->c};
+    dnnl_memory_desc_t s_md, w_md, d_md, b_md;
+    md_plain(&s_md, 2, sd);
+    md_plain(&w_md, 2, wd);
+    md_plain(&d_md, 2, dd);
+    md_plain(&b_md, 1, bd);
+    const od_fwd_info *fi = &e->info[i];
+    dnnl_memory_t dy;
+    int rc = mem(e, p, &d_md, e->dy[i], &dy);
+    if (rc == 0 && e->root[nd->in0] != 0) {
+        dnnl_inner_product_desc_t id;
+        CK(dnnl_inner_product_backward_data_desc_init(&id, &s_md, &w_md, &d_md));
+        dnnl_primitive_desc_t pd;
+        int acc = 0;
+        float *target = grad_target(e, nd->in0, &acc);
+        dnnl_memory_t dx;
+        rc = pd_create(e, p, &pd, &id, fi->fwd_pd);
+        if (rc == 0)
+            rc = mem(e, p, &s_md, target, &dx);
+        if (rc == 0)
+            rc = add_prim(e, &p->bwd, pd, 3,
+                          (const int[]){DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC},
+                          (const dnnl_memory_t[]){dy, fi->weights, dx});
+        if (rc == 0 && acc)
+            rc = add_accum(e, p, nd->in0, (size_t)n * a->size);
+    }
+    if (rc < 0)
+        return rc;
+    dnnl_inner_product_desc_t iw;
+    CK(dnnl_inner_product_backward_weights_desc_init(&iw, &s_md, &w_md,
+                                                     nd->p_bias >= 0 ? &b_md : NULL, &d_md));
+    dnnl_primitive_desc_t pd;
+    dnnl_memory_t dw, db = NULL;
+    rc = pd_create(e, p, &pd, &iw, fi->fwd_pd);
+    if (rc == 0)
+        rc = mem(e, p, &w_md, param(e, nd->p_weight, 1), &dw);
+    if (rc == 0 && nd->p_bias >= 0)
+        rc = mem(e, p, &b_md, param(e, nd->p_bias, 1), &db);
+    if (rc == 0)
+        rc = add_prim(e, &p->bwd, pd, db ? 4 : 3,
+                      (const int[]){DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS,
+                                    DNNL_ARG_DIFF_BIAS},
+                      (const dnnl_memory_t[]){fi->src, dy, dw, db});
+    return rc;
+}
+
+static int bwd_bn(od_engine *e, od_plan *p, int i)
+{
+    const nn_node *nd = &e->m->nodes[i];
+    dnnl_memory_desc_t d_md, c_md;
+    node_md(e, i, p->n, &d_md);
+    md_plain(&c_md, 1, (const int64_t[]){nd->c});
+    dnnl_batch_normalization_desc_t bd;
+    CK(dnnl_batch_normalization_backward_desc_init(&bd, dnnl_backward, &d_md, &d_md,
+                                                   (float)e->m->bn.eps, bn_flags(1)));
+    dnnl_primitive_desc_t pd;
+    int acc = 0;
+    float *target = grad_target(e, nd->in0, &acc);
+    int rc = pd_create(e, p, &pd, &bd, e->info[i].fwd_pd);
+    dnnl_memory_t ms[9];
+    float *ptr[9] = {e->y[nd->in0], e->save_mean[i], e->save_var[i], e->dy[i],
+                     param(e, nd->p_weight, 0), target, param(e, nd->p_weight, 1),
+                     param(e, nd->p_bias, 1), param(e, nd->p_bias, 0)};
+    for (int k = 0; k < 9 && rc == 0; k++)
+        rc = mem(e, p, k == 0 || k == 3 || k == 5 ? &d_md : &c_md, ptr[k], &ms[k]);
+    if (rc == 0)
+        rc = add_prim(e, &p->bwd, pd, 9,
+                      (const int[]){DNNL_ARG_SRC, DNNL_ARG_MEAN, DNNL_ARG_VARIANCE,
+                                    DNNL_ARG_DIFF_DST, DNNL_ARG_SCALE, DNNL_ARG_DIFF_SRC,
+                                    DNNL_ARG_DIFF_SCALE, DNNL_ARG_DIFF_SHIFT, DNNL_ARG_SHIFT},
+                      ms);
+    if (rc == 0 && acc)
+        rc = add_accum(e, p, nd->in0, (size_t)p->n * nd->size);
+    return rc;
+}
+
+static int bwd_relu(od_engine *e, od_plan *p, int i)
+{
+    const nn_node *nd = &e->m->nodes[i];
+    dnnl_memory_desc_t d_md;
+    node_md(e, i, p->n, &d_md);
+    dnnl_eltwise_desc_t ed;
+    CK(dnnl_eltwise_backward_desc_init(&ed, dnnl_eltwise_relu_use_dst_for_bwd, &d_md, &d_md, 0,
+                                       0));
+    dnnl_primitive_desc_t pd;
+    int acc = 0;
+    float *target = grad_target(e, nd->in0, &acc);
+    int rc = pd_create(e, p, &pd, &ed, e->info[i].fwd_pd);
+    dnnl_memory_t ms[3];
+    if (rc == 0)
+        rc = mem(e, p, &d_md, e->y[i], &ms[0]);
+    if (rc == 0)
+        rc = mem(e, p, &d_md, e->dy[i], &ms[1]);
+    if (rc == 0)
+        rc = mem(e, p, &d_md, target, &ms[2]);
+    if (rc == 0)
+        rc = add_prim(e, &p->bwd, pd, 3,
+                      (const int[]){DNNL_ARG_DST, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC}, ms);
+    if (rc == 0 && acc)
+        rc = add_accum(e, p, nd->in0, (size_t)p->n * nd->size);
+    return rc;
+}
+
+static int bwd_pool(od_engine *e, od_plan *p, int i)
+{
+    const nn_node *nd = &e->m->nodes[i];
+    dnnl_alg_kind_t alg;
+    int64_t k[2], st[2], pad[2], sd[4], dd[4];
+    pool_geom(e, i, &alg, k, st, pad, sd, dd, p->n);
+    dnnl_memory_desc_t s_md, d_md;
+    md_plain(&s_md, 4, sd);
+    md_plain(&d_md, 4, dd);
+    dnnl_dims_t kk = {k[0], k[1]}, ss = {st[0], st[1]}, pp = {pad[0], pad[1]};
+    dnnl_pooling_desc_t pdsc;
+    CK(dnnl_pooling_backward_desc_init(&pdsc, alg, &s_md, &d_md, ss, kk, pp, pp));
+    dnnl_primitive_desc_t pd;
+    int acc = 0;
+    float *target = grad_target(e, nd->in0, &acc);
+    int rc = pd_create(e, p, &pd, &pdsc, e->info[i].fwd_pd);
+    dnnl_memory_t ms[3];
+    if (rc == 0)
+        rc = mem(e, p, &d_md, e->dy[i], &ms[0]);
+    if (rc == 0)
+        rc = mem(e, p, &s_md, target, &ms[1]);
+    ms[2] = e->info[i].src; /* the workspace, max pooling only */
+    if (rc == 0)
+        rc = add_prim(e, &p->bwd, pd, ms[2] ? 3 : 2,
+                      (const int[]){DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC, DNNL_ARG_WORKSPACE},
+                      ms);
+    if (rc == 0 && acc)
+        rc = add_accum(e, p, nd->in0, (size_t)p->n * e->m->nodes[nd->in0].size);
+    return rc;
+}
+
+static int bwd_add(od_engine *e, od_plan *p, int i)
+{
+    const nn_node *nd = &e->m->nodes[i];
+    int ins[2] = {nd->in0, nd->in1};
+    for (int k = 0; k < 2; k++) {
+        int r = e->root[ins[k]];
+        if (r == 0)
+            continue;
+        od_step *st = push(e, &p->bwd);
+        if (!st)
+            return -ENOMEM;
+        st->kind = e->consumers[r] > 1 ? ST_ACCUM : ST_COPY;
+        st->src = e->dy[i];
+        st->dst = e->dy[r];
+        st->count = (size_t)p->n * nd->size;
+    }
+    return 0;
+}
+
+static void plan_free(od_plan *p)
+{
+    od_steps *ss[2] = {&p->fwd, &p->bwd};
+    for (int k = 0; k < 2; k++) {
+        for (int j = 0; j < ss[k]->n; j++)
+            if (ss[k]->v[j].prim)
+                dnnl_primitive_destroy(ss[k]->v[j].prim);
+        free(ss[k]->v);
+    }
+    if (p->softmax)
+        dnnl_primitive_destroy(p->softmax);
+    for (int j = 0; j < p->n_mems; j++)
+        dnnl_memory_destroy(p->mems[j]);
+    for (int j = 0; j < p->n_pds; j++)
+        dnnl_primitive_desc_destroy(p->pds[j]);
+    for (int j = 0; j < p->n_bufs; j++)
+        nn_free(p->bufs[j]);
+    free(p->mems);
+    free(p->pds);
+    free(p->bufs);
+    memset(p, 0, sizeof *p);
+}
+
+static int plan_build(od_engine *e, od_plan *p)
+{
+    const nn_model *m = e->m;
+    int rc = 0;
+    for (int i = 1; i < m->n_nodes && rc == 0; i++) {
+        switch (m->nodes[i].op) {
+        case NN_OP_CONV: rc = fwd_conv(e, p, i); break;
+        case NN_OP_LINEAR: rc = fwd_linear(e, p, i); break;
+        case NN_OP_BN: rc = fwd_bn(e, p, i); break;
+        case NN_OP_RELU: rc = fwd_relu(e, p, i); break;
+        case NN_OP_MAXPOOL:
+        case NN_OP_AVGPOOL:
+        case NN_OP_GAP: rc = fwd_pool(e, p, i); break;
+        case NN_OP_ADD: rc = fwd_add(e, p, i); break;
+        case NN_OP_FLATTEN:
+        case NN_OP_INPUT: break;
+        }
+    }
+    if (rc == 0) { /* the loss's softmax over the logits */
+        dnnl_memory_desc_t md;
+        md_plain(&md, 2, (const int64_t[]){p->n, e->classes});
+        dnnl_softmax_desc_t sd;
+        CK(dnnl_softmax_forward_desc_init(&sd, dnnl_forward_inference, &md, 1));
+        dnnl_primitive_desc_t pd;
+        dnnl_memory_t a, b;
+        rc = pd_create(e, p, &pd, &sd, NULL);
+        if (rc == 0)
+            rc = mem(e, p, &md, e->y[m->n_nodes - 1], &a);
+        if (rc == 0)
+            rc = mem(e, p, &md, e->probs, &b);
+        if (rc == 0) {
+            CK(dnnl_primitive_create(&p->softmax, pd));
+            p->softmax_args[0] = (dnnl_exec_arg_t){DNNL_ARG_SRC, a};
+            p->softmax_args[1] = (dnnl_exec_arg_t){DNNL_ARG_DST, b};
+        }
+    }
+    if (rc == 0 && p->training) {
+        /* Multi-reader inputs collect their gradient by adding: zero first. */
+        for (int r = 1; r < m->n_nodes && rc == 0; r++)
+            if (e->root[r] == r && e->consumers[r] > 1) {
+                od_step *st = push(e, &p->bwd);
+                if (!st)
+                    return -ENOMEM;
+                st->kind = ST_ZERO;
+                st->dst = e->dy[r];
+                st->count = (size_t)p->n * m->nodes[r].size;
+            }
+        for (int i = m->n_nodes - 1; i > 0 && rc == 0; i--) {
+            switch (m->nodes[i].op) {
+            case NN_OP_CONV: rc = bwd_conv(e, p, i); break;
+            case NN_OP_LINEAR: rc = bwd_linear(e, p, i); break;
+            case NN_OP_BN: rc = bwd_bn(e, p, i); break;
+            case NN_OP_RELU: rc = bwd_relu(e, p, i); break;
+            case NN_OP_MAXPOOL:
+            case NN_OP_AVGPOOL:
+            case NN_OP_GAP: rc = bwd_pool(e, p, i); break;
+            case NN_OP_ADD: rc = bwd_add(e, p, i); break;
+            case NN_OP_FLATTEN:
+            case NN_OP_INPUT: break;
+            }
+        }
+    }
+    return rc;
+}
+
+static od_plan *plan_get(od_engine *e, int n, int training)
+{
+    for (int k = 0; k < e->n_plans; k++)
+        if (e->plans[k].n == n && e->plans[k].training == training)
+            return &e->plans[k];
+    if (e->n_plans == OD_MAX_PLANS) { /* make room: drop the oldest */
+        plan_free(&e->plans[0]);
+        memmove(&e->plans[0], &e->plans[1], (OD_MAX_PLANS - 1) * sizeof e->plans[0]);
+        memset(&e->plans[OD_MAX_PLANS - 1], 0, sizeof e->plans[0]);
+        e->n_plans--;
+    }
+    od_plan *p = &e->plans[e->n_plans];
+    memset(p, 0, sizeof *p);
+    p->n = n;
+    p->training = training;
+    if (plan_build(e, p) < 0) {
+        plan_free(p);
+        fprintf(stderr, "cnn:onednn: %s\n", e->err);
+        return NULL;
+    }
+    e->n_plans++;
+    return p;
+}
+
+/* 0, or -EIO with the failing primitive's status said on stderr (the
+ * passes cannot return errors; the caller turns it into a NaN loss). */
+static int run_steps(od_engine *e, const od_steps *s)
+{
+    for (int j = 0; j < s->n; j++) {
+        const od_step *st = &s->v[j];
+        switch (st->kind) {
+        case ST_PRIM: {
+            dnnl_status_t rs = dnnl_primitive_execute(st->prim, e->strm, st->nargs, st->args);
+            if (rs != dnnl_success) {
+                fprintf(stderr, "cnn:onednn: step %d of a plan for %d images failed: %s\n", j,
+                        e->max_batch, dnnl_status2str(rs)); /* (the largest plan) */
+                return -EIO;
+            }
+            break;
+        }
+        case ST_ACCUM:
+            for (size_t k = 0; k < st->count; k++)
+                st->dst[k] += st->src[k];
+            break;
+        case ST_COPY:
+            memcpy(st->dst, st->src, st->count * sizeof *st->dst);
+            break;
+        case ST_ZERO:
+            memset(st->dst, 0, st->count * sizeof *st->dst);
+            break;
+        case ST_BN_RUNNING: {
+            /* PyTorch's rule: momentum, unbiased variance. */
+            const nn_node *nd = &e->m->nodes[st->node];
+            float *rm = param(e, nd->p_mean, 0), *rv = param(e, nd->p_var, 0);
+            double mom = e->m->bn.momentum, cnt = st->per_channel;
+            double unbias = cnt > 1 ? cnt / (cnt - 1) : 1;
+            for (int c = 0; c < nd->c; c++) {
+                rm[c] = (float)((1 - mom) * rm[c] + mom * e->save_mean[st->node][c]);
+                rv[c] = (float)((1 - mom) * rv[c] + mom * e->save_var[st->node][c] * unbias);
+            }
+            break;
+        }
+        }
+    }
+    return dnnl_stream_wait(e->strm) == dnnl_success ? 0 : -EIO;
+}
+
+/* Forward in the plan's mode on x; the logits are e->y[last]. */
+static od_plan *forward_pass(od_engine *e, const float *x, int n, int training)
+{
+    od_plan *p = plan_get(e, n, training);
+    if (!p)
+        return NULL;
+    memcpy(e->y[0], x, (size_t)n * e->m->nodes[0].size * sizeof *x);
+    return run_steps(e, &p->fwd) < 0 ? NULL : p;
+}
+
+/* Loss from the softmax primitive's probabilities, and the gradient of the
+ * logits (p - onehot) / n. */
+static double loss_and_grad(od_engine *e, od_plan *p, const int32_t *y, int n)
+{
+    dnnl_primitive_execute(p->softmax, e->strm, 2, p->softmax_args);
+    dnnl_stream_wait(e->strm);
+    int k = e->classes;
+    float *dz = e->dy[e->m->n_nodes - 1];
+    double loss = 0;
+    for (int i = 0; i < n; i++) {
+        const float *pr = e->probs + (size_t)i * (size_t)k;
+        loss -= log(pr[y[i]] > 1e-38f ? (double)pr[y[i]] : 1e-38);
+        for (int j = 0; j < k; j++)
+            dz[(size_t)i * (size_t)k + (size_t)j] = (pr[j] - (j == y[i] ? 1.0f : 0.0f)) / (float)n;
+    }
+    return loss / n;
+}
+
+static double od_gradients_(od_engine *e, const float *x, const int32_t *y, int n)
+{
+    od_plan *p = forward_pass(e, x, n, 1);
+    if (!p)
+        return NAN;
+    double loss = loss_and_grad(e, p, y, n);
+    if (run_steps(e, &p->bwd) < 0)
+        return NAN;
+    return loss;
+}
+
+static double od_train_step(void *impl, const float *x, const int32_t *y, int n)
+{
+    od_engine *e = impl;
+    double loss = od_gradients_(e, x, y, n);
+    if (isfinite(loss))
+        nn_optim_step(&e->opt, e->w, e->g);
+    return loss;
+}
+
+static void od_forward(void *impl, const float *x, int n, float *logits)
+{
+    od_engine *e = impl;
+    size_t k = (size_t)n * (size_t)e->classes;
+    if (!forward_pass(e, x, n, 0)) {
+        for (size_t i = 0; i < k; i++)
+            logits[i] = NAN;
+        return;
+    }
+    memcpy(logits, e->y[e->m->n_nodes - 1], k * sizeof *logits);
+}
+
+static double od_gradients(void *impl, const float *x, const int32_t *y, int n, float *logits,
+                           nn_model *m)
+{
+    od_engine *e = impl;
+    double loss = od_gradients_(e, x, y, n);
+    memcpy(logits, e->y[m->n_nodes - 1], (size_t)n * (size_t)e->classes * sizeof *logits);
+    memcpy(m->grads, e->g, m->n_weights * sizeof *e->g);
+    memcpy(m->buffers, e->buf, m->n_buffers * sizeof *e->buf);
+    return loss;
+}
+
+static int od_weights_to(void *impl, nn_model *m, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    od_engine *e = impl;
+    memcpy(m->weights, e->w, m->n_weights * sizeof *e->w);
+    memcpy(m->buffers, e->buf, m->n_buffers * sizeof *e->buf);
+    return 0;
+}
+
+static void od_destroy(void *impl)
+{
+    od_engine *e = impl;
+    if (!e)
+        return;
+    for (int k = 0; k < e->n_plans; k++)
+        plan_free(&e->plans[k]);
+    if (e->y)
+        for (int i = 0; i < e->m->n_nodes; i++)
+            if (e->root[i] == i) {
+                nn_free(e->y[i]);
+                nn_free(e->dy[i]);
+            }
+    if (e->save_mean)
+        for (int i = 0; i < e->m->n_nodes; i++) {
+            nn_free(e->save_mean[i]);
+            nn_free(e->save_var[i]);
+        }
+    free(e->y);
+    free(e->dy);
+    free(e->root);
+    free(e->consumers);
+    free(e->vec);
+    free(e->save_mean);
+    free(e->save_var);
+    free(e->info);
+    nn_free(e->w);
+    nn_free(e->g);
+    nn_free(e->buf);
+    nn_free(e->tmp);
+    nn_free(e->probs);
+    nn_optim_free(&e->opt);
+    if (e->strm)
+        dnnl_stream_destroy(e->strm);
+    if (e->eng)
+        dnnl_engine_destroy(e->eng);
+    free(e);
+}
+
+static int od_create(void **impl, const cnn_engine_setup *su, char *err, size_t errlen)
+{
+    *impl = NULL;
+    od_engine *e = calloc(1, sizeof *e);
+    if (!e) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    const nn_model *m = su->init;
+    int nn = m->n_nodes;
+    e->m = m;
+    e->max_batch = su->max_batch;
+    e->classes = m->nodes[nn - 1].c;
+    omp_set_num_threads(su->threads);
+    int rc = 0;
+    e->y = calloc((size_t)nn, sizeof *e->y);
+    e->dy = calloc((size_t)nn, sizeof *e->dy);
+    e->root = calloc((size_t)nn, sizeof *e->root);
+    e->consumers = calloc((size_t)nn, sizeof *e->consumers);
+    e->vec = calloc((size_t)nn, sizeof *e->vec);
+    e->save_mean = calloc((size_t)nn, sizeof *e->save_mean);
+    e->save_var = calloc((size_t)nn, sizeof *e->save_var);
+    e->info = calloc((size_t)nn, sizeof *e->info);
+    e->w = nn_alloc(m->n_weights, sizeof *e->w);
+    e->g = nn_alloc(m->n_weights, sizeof *e->g);
+    e->buf = nn_alloc(m->n_buffers ? m->n_buffers : 1, sizeof *e->buf);
+    e->probs = nn_alloc((size_t)su->max_batch * (size_t)e->classes, sizeof *e->probs);
+    if (!e->y || !e->dy || !e->root || !e->consumers || !e->vec || !e->save_mean ||
+        !e->save_var || !e->info || !e->w || !e->g || !e->buf || !e->probs)
+        rc = -ENOMEM;
+    size_t biggest = 0;
+    for (int i = 0; i < nn && rc == 0; i++) {
+        const nn_node *nd = &m->nodes[i];
+        if (nd->size > biggest)
+            biggest = nd->size;
+        e->vec[i] = nd->op == NN_OP_LINEAR || nd->op == NN_OP_GAP || nd->op == NN_OP_FLATTEN ||
+                    ((nd->op == NN_OP_RELU || nd->op == NN_OP_BN || nd->op == NN_OP_ADD) &&
+                     e->vec[nd->in0]);
+        if (nd->op == NN_OP_FLATTEN) { /* a view of its input */
+            e->root[i] = e->root[nd->in0];
+            e->y[i] = e->y[nd->in0];
+            e->dy[i] = e->dy[nd->in0];
+        } else {
+            e->root[i] = i;
+            e->y[i] = nn_alloc((size_t)su->max_batch * nd->size, sizeof(float));
+            e->dy[i] = nn_alloc((size_t)su->max_batch * nd->size, sizeof(float));
+            if (!e->y[i] || !e->dy[i])
+                rc = -ENOMEM;
+        }
+        if (i > 0 && nd->op != NN_OP_FLATTEN) {
+            e->consumers[e->root[nd->in0]]++;
+            if (nd->op == NN_OP_ADD)
+                e->consumers[e->root[nd->in1]]++;
+        }
+        if (nd->op == NN_OP_BN && rc == 0) {
+            e->save_mean[i] = nn_alloc((size_t)nd->c, sizeof(float));
+            e->save_var[i] = nn_alloc((size_t)nd->c, sizeof(float));
+            if (!e->save_mean[i] || !e->save_var[i])
+                rc = -ENOMEM;
+        }
+    }
+    if (rc == 0 && !(e->tmp = nn_alloc((size_t)su->max_batch * biggest, sizeof(float))))
+        rc = -ENOMEM;
+    if (rc < 0) {
+        snprintf(err, errlen, "out of memory for %d-image batches", su->max_batch);
+        od_destroy(e);
+        return rc;
+    }
+    memcpy(e->w, m->weights, m->n_weights * sizeof *e->w);
+    memcpy(e->buf, m->buffers, m->n_buffers * sizeof *e->buf);
+    dnnl_status_t st = dnnl_engine_create(&e->eng, dnnl_cpu, 0);
+    if (st == dnnl_success)
+        st = dnnl_stream_create(&e->strm, e->eng, dnnl_stream_default_flags);
+    if (st != dnnl_success) {
+        snprintf(err, errlen, "oneDNN: no CPU engine (%s)", dnnl_status2str(st));
+        od_destroy(e);
+        return -EIO;
+    }
+    if ((rc = nn_optim_init(&e->opt, su->optimizer, m->n_weights, su->lr, su->momentum,
+                            su->weight_decay, err, errlen)) < 0) {
+        od_destroy(e);
+        return rc;
+    }
+    /* The inference plan of the full batch and the training plan now, so
+     * that a bad geometry fails setup and neither is made in a timed pass
+     * (cnn.c's warm-up makes the single query's). */
+    if (!plan_get(e, su->max_batch, 0) ||
+        (su->train_batch > 0 && !plan_get(e, su->train_batch, 1))) {
+        snprintf(err, errlen, "%s", e->err);
+        od_destroy(e);
+        return -EIO;
+    }
+    *impl = e;
+    return 0;
+}
+
+const cnn_engine cnn_engine_onednn = {
+    "onednn", od_create, od_train_step, od_forward, od_weights_to, od_destroy, od_gradients,
+};
