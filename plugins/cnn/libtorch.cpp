@@ -9,6 +9,7 @@
  * Written in C++ against the C side through cnn_engine.h; every entry
  * catches libtorch's exceptions (none may cross into C).
  */
+#include <stdexcept>
 #include <ATen/ATen.h>
 #include <torch/optim/adam.h>
 #include <torch/optim/sgd.h>
@@ -89,6 +90,8 @@ struct Engine {
             case NN_OP_INPUT:
                 out = a;
                 break;
+            case NN_OP_RECURRENT: /* the NN core's, never in a cnn model */
+                throw std::runtime_error("cnn:libtorch: a recurrent layer in a cnn model");
             }
         }
         return y.back();

@@ -807,6 +807,7 @@ static int plan_build(od_engine *e, od_plan *p)
         case NN_OP_ADD: rc = fwd_add(e, p, i); break;
         case NN_OP_FLATTEN:
         case NN_OP_INPUT: break;
+        case NN_OP_RECURRENT: rc = -ENOTSUP; break; /* never in a cnn model */
         }
     }
     if (rc == 0) { /* the loss's softmax over the logits */
@@ -850,6 +851,7 @@ static int plan_build(od_engine *e, od_plan *p)
             case NN_OP_ADD: rc = bwd_add(e, p, i); break;
             case NN_OP_FLATTEN:
             case NN_OP_INPUT: break;
+            case NN_OP_RECURRENT: rc = -ENOTSUP; break;
             }
         }
     }
