@@ -1,0 +1,103 @@
+/*
+ * The agents' maths the dqn and reinforce tasks share, written once on the
+ * NN core (the variants differ only in the kernel table the models are
+ * compiled for): the MLP both use, DQN's gradient step and REINFORCE's
+ * update, Monte-Carlo returns, and the episode statistics every RL task
+ * reports. tools/parity/rl_torch.py checks the two updates against PyTorch
+ * through rl-parity (parity.c).
+ */
+#ifndef MLB_RL_AGENT_H
+#define MLB_RL_AGENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nn.h"
+#include "rl_env.h"
+
+struct mlb_ctx;
+
+/* in -> hidden -> hidden -> out with ReLU between: tensors fc1, fc2, fc3
+ * (the PyTorch peers' module names), compiled for batches up to max_batch
+ * and initialised from seed as PyTorch initialises nn.Linear. */
+int rl_mlp_build(nn_model *m, const nn_backend *be, int in, int hidden, int out, int max_batch,
+                 uint64_t seed, char *err, size_t errlen);
+
+/* The first index of the largest of q[0..k) (torch.argmax's tie rule). */
+int rl_argmax(const nn_real *q, int k);
+
+/* The agents' generator is seeded with the run's seed ^ RL_AGENT_SALT
+ * ("agent"), the environment's with the seed itself. */
+#define RL_AGENT_SALT UINT64_C(0x6167656e74)
+
+/* The agents' own generator draws: an index uniform in [0, n) by rejection
+ * (nn_rng_below), as the peers' Python does. */
+uint64_t rl_rng_below(uint64_t *state, uint64_t n);
+
+/* ---- DQN ---------------------------------------------------------------- */
+
+/* Scratch of one gradient step, for batches up to `batch`. */
+typedef struct {
+    int batch, n_actions;
+    nn_real *y;    /* [batch] TD targets */
+    nn_real *qsa;  /* [batch] Q(s, a) */
+    nn_real *dqsa; /* [batch] */
+    nn_real *dout; /* [batch * n_actions] */
+} rl_dqn_scratch;
+
+int rl_dqn_scratch_init(rl_dqn_scratch *s, int batch, int n_actions);
+void rl_dqn_scratch_free(rl_dqn_scratch *s);
+
+/* One gradient step of q on n transitions (obs, act, rew, next_obs, term):
+ * y = r + gamma * max_a' target(s')[a'] * (1 - terminated), Huber loss
+ * (delta 1) of Q(s, a) against y, mean over the batch, then opt's step.
+ * Returns the loss. Truncation does not mask the bootstrap, so term is
+ * termination only. */
+double rl_dqn_update(nn_model *q, nn_model *target, nn_optim *opt, rl_dqn_scratch *s, int n,
+                     const float *obs, const int32_t *act, const float *rew,
+                     const float *next_obs, const uint8_t *term, double gamma);
+
+/* ---- REINFORCE ---------------------------------------------------------- */
+
+/* G_t = r_t + gamma * G_{t+1} over one episode of t_len steps (in double),
+ * minus baseline, then, with normalize, standardised over the episode:
+ * (A - mean) / (std + 1e-8) with the unbiased std (PyTorch's .std()); an
+ * episode of one step is only centred. Writes out[0..t_len). */
+void rl_returns(const float *rew, int t_len, double gamma, double baseline, int normalize,
+                nn_real *out);
+
+/* One policy-gradient step on n steps (obs [n, obs_dim], act, adv):
+ * loss = -mean_t log softmax(pi(s_t))[a_t] * adv_t; dout [n * actions] is
+ * scratch. Returns the loss. */
+double rl_reinforce_update(nn_model *pi, nn_optim *opt, int n, const float *obs,
+                           const int32_t *act, const nn_real *adv, nn_real *dout);
+
+/* An action drawn from softmax(logits[0..k)) with u uniform in [0, 1):
+ * the first a whose cumulative probability exceeds u. */
+int rl_sample(const nn_real *logits, int k, double u);
+
+/* ---- episode statistics -------------------------------------------------- */
+
+typedef struct {
+    double *ret;      /* return of each finished episode */
+    long *end_step;   /* env steps when it ended */
+    int n, cap;
+    double threshold; /* the environment's solved threshold */
+    long solved_step; /* first step the 100-episode mean reached it; -1 never */
+    int solved_episode;
+} rl_stats;
+
+int rl_stats_init(rl_stats *st, int cap, double threshold);
+void rl_stats_free(rl_stats *st);
+/* Records a finished episode (cannot fail: cap is the most episodes a run
+ * can finish). */
+void rl_stats_add(rl_stats *st, double ret, long step);
+/* Mean return of the last k episodes (fewer when fewer ran; NaN for none). */
+double rl_stats_last_mean(const rl_stats *st, int k);
+
+/* The metrics both tasks report from st: mean_return_100, mean_return_10,
+ * best_return, and (NaN when never) steps_to_solve and episodes_to_solve,
+ * with a 10% margin of equivalence (returns vary from seed to seed). */
+void rl_stats_report(struct mlb_ctx *ctx, const rl_stats *st);
+
+#endif
