@@ -239,11 +239,7 @@ int dqn_train(mlb_ctx *ctx, void *state)
 int dqn_export_data(mlb_ctx *ctx, void *state, const char *dir)
 {
     dqn_state *s = state;
-    char path[4096], err[512];
-    snprintf(path, sizeof path, "%s/weights_init.bin", dir);
-    if (nn_weights_save(&s->q, path, err, sizeof err) < 0)
-        return mlb_error(ctx, "%s", err);
-    return 0;
+    return rl_export_model(ctx, &s->q, s->kind->obs_dim, s->hidden, s->kind->n_actions, dir);
 }
 
 int dqn_teardown(mlb_ctx *ctx, void *state)

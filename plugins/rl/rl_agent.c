@@ -246,3 +246,16 @@ void rl_stats_report(struct mlb_ctx *ctx, const rl_stats *st)
                          st->solved_episode < 0 ? NAN : (double)st->solved_episode,
                          MLB_LOWER_IS_BETTER, RL_RETURN_REL_TOL, 0, 0);
 }
+
+int rl_export_model(struct mlb_ctx *ctx, const nn_model *m, int in, int hidden, int out,
+                    const char *dir)
+{
+    char path[4096], err[512];
+    snprintf(path, sizeof path, "%s/weights_init.bin", dir);
+    if (nn_weights_save(m, path, err, sizeof err) < 0)
+        return mlb_error(ctx, "%s", err);
+    int64_t shape[3] = {in, hidden, out};
+    size_t dims[1] = {3};
+    snprintf(path, sizeof path, "%s/shape.npy", dir);
+    return mlb_npy_write(ctx, path, MLB_NPY_I64, shape, 1, dims);
+}

@@ -100,4 +100,11 @@ double rl_stats_last_mean(const rl_stats *st, int k);
  * with a 10% margin of equivalence (returns vary from seed to seed). */
 void rl_stats_report(struct mlb_ctx *ctx, const rl_stats *st);
 
+/* For a peer (docs/peer-protocol.md): the model's weights as
+ * DIR/weights_init.bin and its shape (inputs, hidden units, outputs) as
+ * DIR/shape.npy, which also tells the peer where the directory is (the
+ * engine lists the .npy files). 0, or the error reported on ctx. */
+int rl_export_model(struct mlb_ctx *ctx, const nn_model *m, int in, int hidden, int out,
+                    const char *dir);
+
 #endif
