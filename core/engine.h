@@ -17,6 +17,7 @@ typedef struct {
     int group;           /* runs of one group are compared with each other */
     int repetitions, warmup, infer_queries;
     double timeout_s;
+    int vary_seed;       /* repetition i runs with seed + i (--vary-seed, vary_seed: true) */
     char *target_metric; /* time-to-target, or NULL */
     double target;
     mlb_rep *reps;       /* measured repetitions, n_reps <= repetitions */

@@ -159,6 +159,7 @@ static int run_one(const mlb_cli *c, progress_state *ps, mlb_run *r, int round, 
         .infer_queries = r->infer_queries,
         .verbose = c->verbose,
         .data_from = r->data_from,
+        .vary_seed = r->vary_seed,
     };
     progress(c, ps, r, round, warm);
     mlb_rep rep;
@@ -378,7 +379,7 @@ int main(int argc, char **argv)
 
     /* 10 repetitions: with 5, an exact Mann-Whitney test cannot reach p < 0.05
      * once a task's family holds more than a few comparisons. */
-    const mlb_run_defaults d = {10, 1, 10, 600};
+    const mlb_run_defaults d = {10, 1, 10, 600, 0};
     if (mlb_plan_build(&s, &reg, c.config ? &suite : NULL, &c, &d) < 0) {
         exit_code = 2;
         goto out;
