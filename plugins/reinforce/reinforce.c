@@ -22,13 +22,18 @@
 
 _Static_assert(sizeof(nn_real) == sizeof(float), "the reinforce plugins run the float32 NN core");
 
+/* The value network's generator salt ("value"). */
+#define REINFORCE_VALUE_SALT UINT64_C(0x76616c7565)
+
+enum { BASELINE_NONE, BASELINE_MEAN, BASELINE_VALUE };
+
 typedef struct {
     const rl_env_kind *kind;
-    int episodes, per_update, hidden, normalize, use_baseline;
+    int episodes, per_update, hidden, normalize, baseline;
     double gamma;
     nn_backend be;
-    nn_model pi;
-    nn_optim opt;
+    nn_model pi, value; /* value: baseline=value only */
+    nn_optim opt, vopt;
     rl_env env;
     uint64_t agent_rng;
     int cap;       /* rows of the batch: per_update x max_steps */
@@ -37,6 +42,8 @@ typedef struct {
     float *rew;    /* [max_steps] one episode's rewards */
     nn_real *adv;  /* [cap] */
     nn_real *dout; /* [cap, actions] */
+    nn_real *gret; /* [cap] the raw returns, the value network's targets */
+    nn_real *vdout; /* [cap] */
     double base_sum, base_n; /* the running mean baseline */
     rl_stats stats;
     double flops_fwd;
@@ -48,6 +55,10 @@ static void state_free(reinforce_state *s)
         return;
     nn_model_free(&s->pi);
     nn_optim_free(&s->opt);
+    nn_model_free(&s->value);
+    nn_optim_free(&s->vopt);
+    nn_free(s->gret);
+    nn_free(s->vdout);
     nn_backend_release(&s->be);
     nn_free(s->obs);
     nn_free(s->act);
@@ -68,7 +79,9 @@ int reinforce_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels)
     s->episodes = (int)mlb_param_int(ctx, "episodes");
     s->per_update = (int)mlb_param_int(ctx, "episodes_per_update");
     s->gamma = mlb_param_float(ctx, "gamma");
-    s->use_baseline = !strcmp(mlb_param_str(ctx, "baseline"), "mean");
+    const char *bl = mlb_param_str(ctx, "baseline");
+    s->baseline = !strcmp(bl, "mean") ? BASELINE_MEAN : !strcmp(bl, "value") ? BASELINE_VALUE
+                                                                             : BASELINE_NONE;
     s->normalize = mlb_param_bool(ctx, "normalize");
     s->hidden = (int)mlb_param_int(ctx, "hidden");
     int threads = (int)mlb_param_int(ctx, "threads");
@@ -88,13 +101,21 @@ int reinforce_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels)
     if (rc == 0 && (rc = nn_optim_init(&s->opt, NN_ADAM, s->pi.n_weights,
                                        mlb_param_float(ctx, "lr"), 0, 0, err, sizeof err)) < 0)
         rc = mlb_error(ctx, "%s", err);
+    if (rc == 0 && s->baseline == BASELINE_VALUE &&
+        ((rc = rl_mlp_build(&s->value, &s->be, od, s->hidden, 1, s->cap,
+                            seed ^ REINFORCE_VALUE_SALT, err, sizeof err)) < 0 ||
+         (rc = nn_optim_init(&s->vopt, NN_ADAM, s->value.n_weights, mlb_param_float(ctx, "lr"), 0,
+                             0, err, sizeof err)) < 0))
+        rc = mlb_error(ctx, "%s", err);
     if (rc == 0) {
+        s->gret = nn_alloc((size_t)s->cap, sizeof *s->gret);
+        s->vdout = nn_alloc((size_t)s->cap, sizeof *s->vdout);
         s->obs = nn_alloc((size_t)s->cap * (size_t)od, sizeof *s->obs);
         s->act = nn_alloc((size_t)s->cap, sizeof *s->act);
         s->rew = nn_alloc((size_t)s->kind->max_steps, sizeof *s->rew);
         s->adv = nn_alloc((size_t)s->cap, sizeof *s->adv);
         s->dout = nn_alloc((size_t)s->cap * (size_t)k, sizeof *s->dout);
-        if (!s->obs || !s->act || !s->rew || !s->adv || !s->dout ||
+        if (!s->obs || !s->act || !s->rew || !s->adv || !s->dout || !s->gret || !s->vdout ||
             rl_stats_init(&s->stats, s->episodes, s->kind->solved_threshold) < 0)
             rc = mlb_error(ctx, "out of memory for a batch of %d steps", s->cap);
     }
@@ -143,9 +164,18 @@ int reinforce_train(mlb_ctx *ctx, void *state)
             ret += r;
         }
         steps += t_len;
-        double baseline = s->use_baseline && s->base_n > 0 ? s->base_sum / s->base_n : 0.0;
-        rl_returns(s->rew, t_len, s->gamma, baseline, s->normalize, s->adv + rows);
-        if (s->use_baseline) { /* this episode's returns join the mean for the next */
+        double baseline =
+            s->baseline == BASELINE_MEAN && s->base_n > 0 ? s->base_sum / s->base_n : 0.0;
+        const nn_real *values = NULL;
+        if (s->baseline == BASELINE_VALUE) {
+            /* V(s_t) from the value network as it stands (it changes only
+             * at updates), and the raw returns it will be fitted to. */
+            nn_model_forward(&s->value, s->obs + (size_t)rows * (size_t)od, t_len, 0);
+            values = nn_model_output(&s->value);
+            rl_returns(s->rew, t_len, s->gamma, 0.0, NULL, 0, s->gret + rows);
+        }
+        rl_returns(s->rew, t_len, s->gamma, baseline, values, s->normalize, s->adv + rows);
+        if (s->baseline == BASELINE_MEAN) { /* this episode's returns join the mean for the next */
             double g = 0;
             for (int t = t_len - 1; t >= 0; t--) {
                 g = s->rew[t] + s->gamma * g;
@@ -158,6 +188,9 @@ int reinforce_train(mlb_ctx *ctx, void *state)
             loss = rl_reinforce_update(&s->pi, &s->opt, rows, s->obs, s->act, s->adv, s->dout);
             if (!isfinite(loss))
                 return mlb_error(ctx, "episode %d: the loss diverged (%g); lower lr", ep, loss);
+            if (s->baseline == BASELINE_VALUE &&
+                !isfinite(rl_value_update(&s->value, &s->vopt, rows, s->obs, s->gret, s->vdout)))
+                return mlb_error(ctx, "episode %d: the value loss diverged; lower lr", ep);
             updates++;
             rows = 0;
         }
@@ -180,11 +213,18 @@ int reinforce_train(mlb_ctx *ctx, void *state)
     return 0;
 }
 
-/* For the peer: the initial weights of the policy. */
+/* For the peer: the initial weights of the policy (and value network). */
 int reinforce_export_data(mlb_ctx *ctx, void *state, const char *dir)
 {
     reinforce_state *s = state;
-    return rl_export_model(ctx, &s->pi, s->kind->obs_dim, s->hidden, s->kind->n_actions, dir);
+    int rc = rl_export_model(ctx, &s->pi, s->kind->obs_dim, s->hidden, s->kind->n_actions, dir);
+    if (rc == 0 && s->baseline == BASELINE_VALUE) {
+        char path[4096], err[512];
+        snprintf(path, sizeof path, "%s/value_init.bin", dir);
+        if (nn_weights_save(&s->value, path, err, sizeof err) < 0)
+            rc = mlb_error(ctx, "%s", err);
+    }
+    return rc;
 }
 
 int reinforce_teardown(mlb_ctx *ctx, void *state)

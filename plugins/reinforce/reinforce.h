@@ -21,7 +21,8 @@ static const mlb_param_def reinforce_params[] = {
     {"gamma", MLB_PARAM_FLOAT, "0.99", "discount"},
     {"lr", MLB_PARAM_FLOAT, "0.001", "Adam learning rate"},
     {"baseline", MLB_PARAM_STRING, "none",
-     "subtracted from the returns: none, or mean (the running mean of all earlier returns)"},
+     "subtracted from the returns: none, mean (the running mean of all earlier returns) or "
+     "value (a learned value network, obs -> hidden -> hidden -> 1, MSE, Adam)"},
     {"normalize", MLB_PARAM_BOOL, "true", "standardise the advantages per episode"},
     {"hidden", MLB_PARAM_INT, "128", "units of each of the two hidden layers"},
     {"threads", MLB_PARAM_INT, "1", "threads for the kernels (openblas; naive is serial)"},
@@ -33,7 +34,7 @@ static const mlb_param_rule reinforce_rules[] = {
     MLB_RULE_RANGE("episodes_per_update", 1, REINFORCE_MAX_EPISODES_PER_UPDATE),
     MLB_RULE_RANGE("gamma", 0, 1),
     MLB_RULE_MIN_EXCL("lr", 0),
-    MLB_RULE_CHOICES("baseline", "none", "mean"),
+    MLB_RULE_CHOICES("baseline", "none", "mean", "value"),
     MLB_RULE_RANGE("hidden", 1, 4096),
     MLB_RULE_RANGE("threads", 1, 1024),
 };

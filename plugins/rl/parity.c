@@ -4,8 +4,9 @@
  * weights, with the given kernel table; writes to DIR what PyTorch must
  * reproduce: the batch (batch.txt, 9 significant digits, exact for float32),
  * the starting weights (*_init.bin, target.bin), the loss and, for
- * REINFORCE, the advantages (result.txt), every gradient (grads.bin) and the
- * weights after Adam (updated.bin). tools/parity/rl_torch.py computes the
+ * REINFORCE, the advantages and the value network's loss (result.txt), every
+ * gradient (grads.bin, value_grads.bin) and the weights after Adam
+ * (updated.bin, value_updated.bin). tools/parity/rl_torch.py computes the
  * PyTorch side once into tests/ref/rl/parity/; tests/integration/
  * test_rl_parity.py compares.
  */
@@ -33,7 +34,7 @@ static int save(const nn_model *m, const char *dir, const char *name)
 }
 
 /* grads.bin: the gradients written through the weight-file writer. */
-static int save_grads(nn_model *m, const char *dir)
+static int save_grads(nn_model *m, const char *dir, const char *name)
 {
     size_t bytes = m->n_weights * sizeof *m->weights;
     nn_real *keep = malloc(bytes);
@@ -41,7 +42,7 @@ static int save_grads(nn_model *m, const char *dir)
         return -1;
     memcpy(keep, m->weights, bytes);
     memcpy(m->weights, m->grads, bytes);
-    int rc = save(m, dir, "grads.bin");
+    int rc = save(m, dir, name);
     memcpy(m->weights, keep, bytes);
     free(keep);
     return rc;
@@ -103,7 +104,7 @@ static int run_dqn(const nn_backend *be, const char *dir)
     int rc = save(&q, dir, "q_init.bin") | save(&target, dir, "target.bin");
     double loss =
         rl_dqn_update(&q, &target, &opt, &sc, B, obs, act, rew, next, term, DQN_GAMMA);
-    rc |= save(&q, dir, "updated.bin") | save_grads(&q, dir);
+    rc |= save(&q, dir, "updated.bin") | save_grads(&q, dir, "grads.bin");
     if ((f = open_in(dir, "result.txt"))) {
         fprintf(f, "loss %.17g\n", loss);
         fclose(f);
@@ -119,44 +120,54 @@ static int run_dqn(const nn_backend *be, const char *dir)
 
 static int run_reinforce(const nn_backend *be, const char *dir)
 {
-    enum { OD = 6, K = 3, T1 = 37, T2 = 23, N = T1 + T2 };
-    nn_model pi;
-    nn_optim opt;
+    enum { OD = 6, K = 3, T1 = 37, T2 = 23, T3 = 15, N = T1 + T2 + T3 };
+    nn_model pi, value;
+    nn_optim opt, vopt;
     char err[512];
     if (rl_mlp_build(&pi, be, OD, HIDDEN, K, N, 21, err, sizeof err) < 0 ||
-        nn_optim_init(&opt, NN_ADAM, pi.n_weights, LR, 0, 0, err, sizeof err) < 0) {
+        rl_mlp_build(&value, be, OD, HIDDEN, 1, N, 22, err, sizeof err) < 0 ||
+        nn_optim_init(&opt, NN_ADAM, pi.n_weights, LR, 0, 0, err, sizeof err) < 0 ||
+        nn_optim_init(&vopt, NN_ADAM, value.n_weights, LR, 0, 0, err, sizeof err) < 0) {
         fprintf(stderr, "rl-parity: %s\n", err);
         return 1;
     }
     float obs[N * OD], rew[N];
     int32_t act[N];
-    nn_real adv[N], dout[N * K];
+    nn_real adv[N], gret[N], vals[T3], dout[N * K];
     uint64_t rng = 5678;
     FILE *f = open_in(dir, "batch.txt");
     if (!f)
         return 1;
-    /* Two Acrobot-like episodes: -1 per step, 0 on the last of the first
+    /* Three Acrobot-like episodes: -1 per step, 0 on the last of the first
      * (it terminated). Rows: episode, obs (6), action, reward. */
     for (int i = 0; i < N; i++) {
         for (int j = 0; j < OD; j++)
             obs[i * OD + j] = unif(&rng, -1, 1);
         act[i] = (int32_t)rl_rng_below(&rng, K);
         rew[i] = i == T1 - 1 ? 0.0f : -1.0f;
-        fprintf(f, "%d", i < T1 ? 0 : 1);
+        fprintf(f, "%d", i < T1 ? 0 : i < T1 + T2 ? 1 : 2);
         for (int j = 0; j < OD; j++)
             fprintf(f, " %.9g", obs[i * OD + j]);
         fprintf(f, " %d %.9g\n", act[i], rew[i]);
     }
     fclose(f);
-    /* The first episode normalised, the second with a baseline and
-     * without, so that both paths of rl_returns are checked. */
-    rl_returns(rew, T1, 0.99, 0.0, 1, adv);
-    rl_returns(rew + T1, T2, 0.99, -5.0, 0, adv + T1);
-    int rc = save(&pi, dir, "pi_init.bin");
+    int rc = save(&pi, dir, "pi_init.bin") | save(&value, dir, "value_init.bin");
+    /* Every path of rl_returns: the first episode normalised, the second
+     * with a constant baseline and not normalised, the third with the value
+     * network's baseline and normalised. */
+    rl_returns(rew, T1, 0.99, 0.0, NULL, 1, adv);
+    rl_returns(rew + T1, T2, 0.99, -5.0, NULL, 0, adv + T1);
+    nn_model_forward(&value, obs + (T1 + T2) * OD, T3, 0);
+    memcpy(vals, nn_model_output(&value), sizeof vals);
+    rl_returns(rew + T1 + T2, T3, 0.99, 0.0, vals, 1, adv + T1 + T2);
+    for (int e = 0, at = 0, len[3] = {T1, T2, T3}; e < 3; at += len[e++])
+        rl_returns(rew + at, len[e], 0.99, 0.0, NULL, 0, gret + at);
     double loss = rl_reinforce_update(&pi, &opt, N, obs, act, adv, dout);
-    rc |= save(&pi, dir, "updated.bin") | save_grads(&pi, dir);
+    double vloss = rl_value_update(&value, &vopt, N, obs, gret, dout);
+    rc |= save(&pi, dir, "updated.bin") | save_grads(&pi, dir, "grads.bin");
+    rc |= save(&value, dir, "value_updated.bin") | save_grads(&value, dir, "value_grads.bin");
     if ((f = open_in(dir, "result.txt"))) {
-        fprintf(f, "loss %.17g\nadv", loss);
+        fprintf(f, "loss %.17g\nvalue_loss %.17g\nadv", loss, vloss);
         for (int i = 0; i < N; i++)
             fprintf(f, " %.9g", adv[i]);
         fprintf(f, "\n");
@@ -165,7 +176,9 @@ static int run_reinforce(const nn_backend *be, const char *dir)
         rc = -1;
     }
     nn_model_free(&pi);
+    nn_model_free(&value);
     nn_optim_free(&opt);
+    nn_optim_free(&vopt);
     return rc ? 1 : 0;
 }
 

@@ -112,14 +112,16 @@ double rl_dqn_update(nn_model *q, nn_model *target, nn_optim *opt, rl_dqn_scratc
 
 /* ---- REINFORCE ------------------------------------------------------------ */
 
-void rl_returns(const float *rew, int t_len, double gamma, double baseline, int normalize,
-                nn_real *out)
+void rl_returns(const float *rew, int t_len, double gamma, double baseline,
+                const nn_real *values, int normalize, nn_real *out)
 {
     double g = 0, sum = 0;
     /* out holds the float32 returns; the sums run in double. */
     for (int t = t_len - 1; t >= 0; t--) {
         g = rew[t] + gamma * g;
         out[t] = (nn_real)(g - baseline);
+        if (values)
+            out[t] -= values[t];
         sum += out[t];
     }
     if (!normalize || t_len < 1)
@@ -156,6 +158,23 @@ double rl_reinforce_update(nn_model *pi, nn_optim *opt, int n, const float *obs,
     nn_model_zero_grad(pi);
     nn_model_backward_from(pi, n, dout);
     nn_optim_step(opt, pi->weights, pi->grads);
+    return loss / n;
+}
+
+double rl_value_update(nn_model *v, nn_optim *opt, int n, const float *obs, const nn_real *ret,
+                       nn_real *dout)
+{
+    nn_model_forward(v, obs, n, 1);
+    const nn_real *y = nn_model_output(v);
+    double loss = 0;
+    for (int i = 0; i < n; i++) {
+        nn_real d = y[i] - ret[i];
+        loss += (double)d * d;
+        dout[i] = 2 * d / (nn_real)n; /* PyTorch's mse_loss backward, in float32 */
+    }
+    nn_model_zero_grad(v);
+    nn_model_backward_from(v, n, dout);
+    nn_optim_step(opt, v->weights, v->grads);
     return loss / n;
 }
 

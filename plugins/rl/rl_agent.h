@@ -60,17 +60,24 @@ double rl_dqn_update(nn_model *q, nn_model *target, nn_optim *opt, rl_dqn_scratc
 /* ---- REINFORCE ---------------------------------------------------------- */
 
 /* G_t = r_t + gamma * G_{t+1} over one episode of t_len steps (in double),
- * minus baseline, then, with normalize, standardised over the episode:
- * (A - mean) / (std + 1e-8) with the unbiased std (PyTorch's .std()); an
- * episode of one step is only centred. Writes out[0..t_len). */
-void rl_returns(const float *rew, int t_len, double gamma, double baseline, int normalize,
-                nn_real *out);
+ * minus baseline, rounded to nn_real, minus values[t] when values is not
+ * NULL (a learned baseline V(s_t)), then, with normalize, standardised over
+ * the episode: (A - mean) / (std + 1e-8) with the unbiased std (PyTorch's
+ * .std()); an episode of one step is only centred. Writes out[0..t_len). */
+void rl_returns(const float *rew, int t_len, double gamma, double baseline,
+                const nn_real *values, int normalize, nn_real *out);
 
 /* One policy-gradient step on n steps (obs [n, obs_dim], act, adv):
  * loss = -mean_t log softmax(pi(s_t))[a_t] * adv_t; dout [n * actions] is
  * scratch. Returns the loss. */
 double rl_reinforce_update(nn_model *pi, nn_optim *opt, int n, const float *obs,
                            const int32_t *act, const nn_real *adv, nn_real *dout);
+
+/* One step of a value network v (one output) towards the returns ret [n]:
+ * MSE loss mean_t (v(s_t) - ret_t)^2, then opt's step; dout [n] is
+ * scratch. Returns the loss. */
+double rl_value_update(nn_model *v, nn_optim *opt, int n, const float *obs, const nn_real *ret,
+                       nn_real *dout);
 
 /* An action drawn from softmax(logits[0..k)) with u uniform in [0, 1):
  * the first a whose cumulative probability exceeds u. */

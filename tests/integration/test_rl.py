@@ -99,7 +99,7 @@ class Rl(unittest.TestCase):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("pendulum", p.stderr)
         self.assertIn("cartpole", p.stderr)
-        p = run(["--plugin", "reinforce:naive", "--param", "baseline=value", "--repetitions",
+        p = run(["--plugin", "reinforce:naive", "--param", "baseline=critic", "--repetitions",
                  "1"] + TINY)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("baseline", p.stderr)
@@ -108,14 +108,17 @@ class Rl(unittest.TestCase):
         if not torch_installed():
             print("skipped: python3-torch is not installed (tools/setup.sh --peers)")
             return
-        for task, params in (("dqn", DQN), ("reinforce", REINFORCE)):
+        for task, params in (("dqn", DQN), ("reinforce", REINFORCE),
+                             ("reinforce", REINFORCE + ["--param", "baseline=value"]),
+                             ("reinforce", REINFORCE + ["--param", "baseline=mean",
+                                                        "--param", "normalize=false"])):
             runs = self.runs(task, params, 9, variants="openblas,pytorch", reps=1,
                              extra=["--param", "threads=1"])
             ours = returns(runs["openblas"]["repetitions"][0])
             theirs = returns(runs["pytorch"]["repetitions"][0])
             # Same weights, environment and draws: float32 rounding aside,
             # the same episodes (these runs are too short to drift apart).
-            self.assertEqual(ours, theirs, task)
+            self.assertEqual(ours, theirs, f"{task} {params[-2:]}")
 
 
 if __name__ == "__main__":

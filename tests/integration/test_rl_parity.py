@@ -55,7 +55,7 @@ def result(d):
     with open(os.path.join(d, "result.txt")) as f:
         for line in f:
             key, *vals = line.split()
-            out[key] = float(vals[0]) if key == "loss" else [float(v) for v in vals]
+            out[key] = [float(v) for v in vals] if key == "adv" else float(vals[0])
     return out
 
 

@@ -79,25 +79,37 @@ def torch_dqn(d):
     opt.zero_grad()
     loss.backward()
     opt.step()
-    return {"loss": loss.item()}, q, ["batch.txt", "q_init.bin", "target.bin"]
+    return {"loss": loss.item()}, {"": q}, ["batch.txt", "q_init.bin", "target.bin"]
 
 
 def torch_reinforce(d):
     rows = np.loadtxt(os.path.join(d, "batch.txt"), dtype=np.float64, ndmin=2)
     ep = rows[:, 0].astype(int)
     rews = [float(v) for v in rows[:, 8]]
-    t1 = int((ep == 0).sum())
-    adv = rl.returns(rews[:t1], GAMMA, 0.0, True) + rl.returns(rews[t1:], GAMMA, -5.0, False)
+    t1, t2 = int((ep == 0).sum()), int((ep <= 1).sum())
     obs = torch.tensor(rows[:, 1:7], dtype=torch.float32)
     act = torch.tensor(rows[:, 7], dtype=torch.int64)
     pi = model_from(os.path.join(d, "pi_init.bin"), 6, 3)
+    value = model_from(os.path.join(d, "value_init.bin"), 6, 1)
+    with torch.no_grad():
+        vals = value(obs[t2:]).squeeze(1).tolist()
+    adv = (rl.returns(rews[:t1], GAMMA, 0.0, True) + rl.returns(rews[t1:t2], GAMMA, -5.0, False)
+           + rl.returns(rews[t2:], GAMMA, 0.0, True, vals))
+    ret = (rl.returns(rews[:t1], GAMMA, 0.0, False) + rl.returns(rews[t1:t2], GAMMA, 0.0, False)
+           + rl.returns(rews[t2:], GAMMA, 0.0, False))
     opt = torch.optim.Adam(pi.parameters(), lr=LR)
     loss = rl.reinforce_loss(pi, obs, act, torch.tensor(adv, dtype=torch.float32))
     opt.zero_grad()
     loss.backward()
     opt.step()
-    return ({"loss": loss.item(), "adv": [float(np.float32(a)) for a in adv]}, pi,
-            ["batch.txt", "pi_init.bin"])
+    vopt = torch.optim.Adam(value.parameters(), lr=LR)
+    vloss = rl.value_loss(value, obs, torch.tensor(ret, dtype=torch.float32))
+    vopt.zero_grad()
+    vloss.backward()
+    vopt.step()
+    return ({"loss": loss.item(), "value_loss": vloss.item(),
+             "adv": [float(np.float32(a)) for a in adv]}, {"": pi, "value_": value},
+            ["batch.txt", "pi_init.bin", "value_init.bin"])
 
 
 def ours(d):
@@ -105,18 +117,20 @@ def ours(d):
     with open(os.path.join(d, "result.txt")) as f:
         for line in f:
             key, *vals = line.split()
-            out[key] = float(vals[0]) if key == "loss" else [float(v) for v in vals]
+            out[key] = [float(v) for v in vals] if key == "adv" else float(vals[0])
     return out
 
 
-def compare(algo, d, ref, ref_grads, ref_updated):
-    errs = {"loss": abs(ours(d)["loss"] - ref["loss"]) / abs(ref["loss"])}
+def compare(d, ref, tensors):
+    """tensors: {file name: {tensor: array}} of PyTorch's side."""
+    mine = ours(d)
+    errs = {k: abs(mine[k] - ref[k]) / abs(ref[k]) for k in ("loss", "value_loss") if k in ref}
     if "adv" in ref:
-        errs["adv"] = rel(ours(d)["adv"], ref["adv"])
-    for kind, theirs in (("grad", ref_grads), ("updated", ref_updated)):
-        mine = read_weights(os.path.join(d, "grads.bin" if kind == "grad" else "updated.bin"))
+        errs["adv"] = rel(mine["adv"], ref["adv"])
+    for fname, theirs in tensors.items():
+        got = read_weights(os.path.join(d, fname))
         for name, (_, a) in theirs.items():
-            errs[f"{kind} {name}"] = rel(mine[name][1], a)
+            errs[f"{fname} {name}"] = rel(got[name][1], a)
     return errs
 
 
@@ -133,23 +147,25 @@ def main():
         for variant in ("naive", "openblas"):
             with tempfile.TemporaryDirectory(prefix="mlb-rl-parity-") as d:
                 subprocess.run([driver, algo, variant, d], check=True)
-                ref, model, inputs = fn(d)
+                ref, models, inputs = fn(d)
+                out = os.path.join(REF, algo)
+                write = a.write and variant == "naive"
+                tensors = {}
                 with tempfile.TemporaryDirectory() as t:
-                    write_weights(os.path.join(t, "g.bin"), grads_model(model))
-                    write_weights(os.path.join(t, "u.bin"), model)
-                    ref_grads = read_weights(os.path.join(t, "g.bin"))
-                    ref_updated = read_weights(os.path.join(t, "u.bin"))
-                    if a.write and variant == "naive":
-                        out = os.path.join(REF, algo)
-                        os.makedirs(out, exist_ok=True)
-                        write_weights(os.path.join(out, "grads.bin"), grads_model(model))
-                        write_weights(os.path.join(out, "updated.bin"), model)
-                        ref["inputs_sha256"] = {n: sha(os.path.join(d, n)) for n in inputs}
-                        ref["torch"] = torch.__version__
-                        with open(os.path.join(out, "ref.json"), "w") as f:
-                            json.dump(ref, f, indent=1)
-                            f.write("\n")
-                errs = compare(algo, d, ref, ref_grads, ref_updated)
+                    for prefix, model in models.items():
+                        for fname, m in ((prefix + "grads.bin", grads_model(model)),
+                                         (prefix + "updated.bin", model)):
+                            path = os.path.join(out if write else t, fname)
+                            os.makedirs(os.path.dirname(path), exist_ok=True)
+                            write_weights(path, m)
+                            tensors[fname] = read_weights(path)
+                if write:
+                    ref["inputs_sha256"] = {n: sha(os.path.join(d, n)) for n in inputs}
+                    ref["torch"] = torch.__version__
+                    with open(os.path.join(out, "ref.json"), "w") as f:
+                        json.dump(ref, f, indent=1)
+                        f.write("\n")
+                errs = compare(d, ref, tensors)
                 top = max(errs.values())
                 worst = max(worst, top)
                 print(f"{algo} {variant}: loss ours {ours(d)['loss']:.9g} torch {ref['loss']:.9g}; "

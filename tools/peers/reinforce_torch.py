@@ -32,6 +32,12 @@ class ReinforceTorch(mlbench_peer.Peer):
         load_into(self.pi, read_weights(os.path.join(os.path.dirname(data["shape"]),
                                                      "weights_init.bin")))
         self.opt = torch.optim.Adam(self.pi.parameters(), lr=float(params["lr"]))
+        self.value = None
+        if params["baseline"] == "value":
+            self.value = rl.Mlp(od, h, 1)
+            load_into(self.value, read_weights(os.path.join(os.path.dirname(data["shape"]),
+                                                            "value_init.bin")))
+            self.vopt = torch.optim.Adam(self.value.parameters(), lr=float(params["lr"]))
         self.flops_fwd = 2.0 * (od * h + h * h + h * k)
         with torch.no_grad():
             self.pi(torch.zeros(1, od))
@@ -45,7 +51,7 @@ class ReinforceTorch(mlbench_peer.Peer):
         stats = rl.Stats(self.env.solved_threshold)
         t0 = time.monotonic()
         steps, base_sum, base_n, loss = 0, 0.0, 0, None
-        b_obs, b_act, b_adv = [], [], []
+        b_obs, b_act, b_adv, b_ret = [], [], [], []
         for ep in range(1, episodes + 1):
             obs = np.array(self.env.reset(), np.float32)
             rews, term, trunc = [], False, False
@@ -60,7 +66,13 @@ class ReinforceTorch(mlbench_peer.Peer):
                 rews.append(float(np.float32(r)))
             steps += len(rews)
             baseline = base_sum / base_n if use_baseline and base_n > 0 else 0.0
-            b_adv += rl.returns(rews, gamma, baseline, normalize)
+            values = None
+            if self.value is not None:
+                with torch.no_grad():
+                    values = self.value(torch.from_numpy(np.stack(b_obs[-len(rews):])))
+                values = values.squeeze(1).tolist()
+                b_ret += rl.returns(rews, gamma, 0.0, False)
+            b_adv += rl.returns(rews, gamma, baseline, normalize, values)
             if use_baseline:
                 g = 0.0
                 for r in reversed(rews):
@@ -77,7 +89,15 @@ class ReinforceTorch(mlbench_peer.Peer):
                 loss = lt.item()
                 if not np.isfinite(loss):
                     raise mlbench_peer.PeerError(f"episode {ep}: the loss diverged; lower lr")
-                b_obs, b_act, b_adv = [], [], []
+                if self.value is not None:
+                    vl = rl.value_loss(self.value, torch.from_numpy(np.stack(b_obs)),
+                                       torch.tensor(b_ret, dtype=torch.float32))
+                    self.vopt.zero_grad()
+                    vl.backward()
+                    self.vopt.step()
+                    if not np.isfinite(vl.item()):
+                        raise mlbench_peer.PeerError(f"episode {ep}: the value loss diverged")
+                b_obs, b_act, b_adv, b_ret = [], [], [], []
             ret = float(sum(rews))
             stats.add(ret, steps)
             self.progress(ep, loss, "return", ret)

@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mlbench_rl_envs import MASK
+from mlbench_rl_envs import MASK, f32
 
 AGENT_SALT = 0x6167656E74  # rl_agent.h's RL_AGENT_SALT ("agent")
 RETURN_REL_TOL = 0.10      # rl_agent.c's RL_RETURN_REL_TOL
@@ -60,16 +60,17 @@ def dqn_loss(q, target, obs, act, rew, next_obs, term, gamma):
     return F.smooth_l1_loss(qsa, y)
 
 
-def returns(rew, gamma, baseline, normalize):
-    """rl_returns: discounted returns in double, minus the baseline, then
-    standardised over the episode (unbiased std, + 1e-8)."""
+def returns(rew, gamma, baseline, normalize, values=None):
+    """rl_returns: discounted returns in double, minus the baseline, rounded
+    to float32, minus values[t] (a learned baseline, in float32), then
+    standardised over the episode (unbiased std, + 1e-8) in double."""
     g, out = 0.0, [0.0] * len(rew)
     for t in range(len(rew) - 1, -1, -1):
         g = rew[t] + gamma * g
-        out[t] = g - baseline
+        out[t] = f32(g - baseline)
+        if values is not None:
+            out[t] = f32(out[t] - f32(values[t]))
     if normalize and len(out) > 0:
-        # the C code rounds to float32 first, then standardises in double
-        out = [float(torch.tensor(v, dtype=torch.float32)) for v in out]
         mean = sum(out) / len(out)
         sd = math.sqrt(sum((v - mean) ** 2 for v in out) / (len(out) - 1)) if len(out) > 1 else 0.0
         out = [(v - mean) / (sd + 1e-8) for v in out]
@@ -80,6 +81,11 @@ def reinforce_loss(pi, obs, act, adv):
     """rl_reinforce_update's loss: -mean log softmax(pi(s))[a] * A."""
     logp = F.log_softmax(pi(obs), dim=1).gather(1, act.view(-1, 1)).squeeze(1)
     return -(logp * adv).mean()
+
+
+def value_loss(v, obs, ret):
+    """rl_value_update's loss: mean (v(s) - G)^2."""
+    return F.mse_loss(v(obs).squeeze(1), ret)
 
 
 class Stats:
