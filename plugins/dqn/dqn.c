@@ -67,7 +67,6 @@ static void state_free(dqn_state *s)
     nn_free(s->brew);
     nn_free(s->bact);
     nn_free(s->bterm);
-    rl_stats_free(&s->stats);
     free(s);
 }
 
@@ -118,17 +117,16 @@ int dqn_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels)
         s->brew = nn_alloc(b, sizeof *s->brew);
         s->bact = nn_alloc(b, sizeof *s->bact);
         s->bterm = nn_alloc(b, sizeof *s->bterm);
-        /* Every episode takes at least one step. */
-        long cap = s->total_steps < INT32_MAX ? s->total_steps : INT32_MAX;
         if (!s->obs || !s->next || !s->rew || !s->act || !s->term || !s->bobs || !s->bnext ||
-            !s->brew || !s->bact || !s->bterm || rl_dqn_scratch_init(&s->scratch, s->batch_size, k) < 0 ||
-            rl_stats_init(&s->stats, (int)cap, s->kind->solved_threshold) < 0)
+            !s->brew || !s->bact || !s->bterm ||
+            rl_dqn_scratch_init(&s->scratch, s->batch_size, k) < 0)
             rc = mlb_error(ctx, "out of memory for a replay buffer of %d transitions", s->buffer_size);
     }
     if (rc < 0) {
         state_free(s);
         return rc;
     }
+    rl_stats_init(&s->stats, s->kind->solved_threshold);
     /* The target starts as a copy of the online network. */
     memcpy(s->target.weights, s->q.weights, s->q.n_weights * sizeof *s->q.weights);
     rl_env_init(&s->env, s->kind, seed);
@@ -227,7 +225,7 @@ int dqn_train(mlb_ctx *ctx, void *state)
     rl_stats_report(ctx, &s->stats);
     /* Fewer, longer episodes are better where each step earns a reward
      * (CartPole), more, shorter ones where each costs one (Acrobot). */
-    mlb_report_metric(ctx, "episodes", s->stats.n,
+    mlb_report_metric(ctx, "episodes", (double)s->stats.n,
                       s->kind->solved_threshold > 0 ? MLB_LOWER_IS_BETTER : MLB_HIGHER_IS_BETTER);
     mlb_report_metric_ex(ctx, "env_steps_per_s", wall > 0 ? (double)s->total_steps / wall : NAN,
                          MLB_HIGHER_IS_BETTER, 0, 0, MLB_METRIC_RESTATES_TIME);

@@ -65,7 +65,6 @@ static void state_free(reinforce_state *s)
     nn_free(s->rew);
     nn_free(s->adv);
     nn_free(s->dout);
-    rl_stats_free(&s->stats);
     free(s);
 }
 
@@ -115,14 +114,14 @@ int reinforce_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels)
         s->rew = nn_alloc((size_t)s->kind->max_steps, sizeof *s->rew);
         s->adv = nn_alloc((size_t)s->cap, sizeof *s->adv);
         s->dout = nn_alloc((size_t)s->cap * (size_t)k, sizeof *s->dout);
-        if (!s->obs || !s->act || !s->rew || !s->adv || !s->dout || !s->gret || !s->vdout ||
-            rl_stats_init(&s->stats, s->episodes, s->kind->solved_threshold) < 0)
+        if (!s->obs || !s->act || !s->rew || !s->adv || !s->dout || !s->gret || !s->vdout)
             rc = mlb_error(ctx, "out of memory for a batch of %d steps", s->cap);
     }
     if (rc < 0) {
         state_free(s);
         return rc;
     }
+    rl_stats_init(&s->stats, s->kind->solved_threshold);
     rl_env_init(&s->env, s->kind, seed);
     s->agent_rng = seed ^ RL_AGENT_SALT;
     s->flops_fwd = nn_model_forward_flops(&s->pi);

@@ -194,48 +194,31 @@ int rl_sample(const nn_real *logits, int k, double u)
 
 /* ---- statistics ------------------------------------------------------------ */
 
-int rl_stats_init(rl_stats *st, int cap, double threshold)
+void rl_stats_init(rl_stats *st, double threshold)
 {
     memset(st, 0, sizeof *st);
-    st->cap = cap > 0 ? cap : 1;
+    st->best = -INFINITY;
     st->threshold = threshold;
     st->solved_step = -1;
     st->solved_episode = -1;
-    st->ret = malloc((size_t)st->cap * sizeof *st->ret);
-    st->end_step = malloc((size_t)st->cap * sizeof *st->end_step);
-    if (!st->ret || !st->end_step) {
-        rl_stats_free(st);
-        return -ENOMEM;
-    }
-    return 0;
-}
-
-void rl_stats_free(rl_stats *st)
-{
-    free(st->ret);
-    free(st->end_step);
-    st->ret = NULL;
-    st->end_step = NULL;
 }
 
 double rl_stats_last_mean(const rl_stats *st, int k)
 {
-    if (st->n == 0)
+    long m = st->n < k ? st->n : k;
+    if (m == 0)
         return NAN;
-    int from = st->n > k ? st->n - k : 0;
     double sum = 0;
-    for (int i = from; i < st->n; i++)
-        sum += st->ret[i];
-    return sum / (st->n - from);
+    for (long i = st->n - m; i < st->n; i++)
+        sum += st->last[i % RL_STATS_WINDOW];
+    return sum / (double)m;
 }
 
 void rl_stats_add(rl_stats *st, double ret, long step)
 {
-    if (st->n >= st->cap)
-        return;
-    st->ret[st->n] = ret;
-    st->end_step[st->n] = step;
+    st->last[st->n % RL_STATS_WINDOW] = ret;
     st->n++;
+    st->best = ret > st->best ? ret : st->best;
     /* Solved: the mean of a full window of 100 episodes at the threshold. */
     if (st->solved_step < 0 && st->n >= 100 && rl_stats_last_mean(st, 100) >= st->threshold) {
         st->solved_step = step;
@@ -249,9 +232,7 @@ void rl_stats_add(rl_stats *st, double ret, long step)
 
 void rl_stats_report(struct mlb_ctx *ctx, const rl_stats *st)
 {
-    double best = -INFINITY;
-    for (int i = 0; i < st->n; i++)
-        best = st->ret[i] > best ? st->ret[i] : best;
+    double best = st->best;
     mlb_report_metric_ex(ctx, "mean_return_100", rl_stats_last_mean(st, 100),
                          MLB_HIGHER_IS_BETTER, RL_RETURN_REL_TOL, 0, 0);
     mlb_report_metric_ex(ctx, "mean_return_10", rl_stats_last_mean(st, 10), MLB_HIGHER_IS_BETTER,

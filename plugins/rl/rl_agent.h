@@ -85,21 +85,23 @@ int rl_sample(const nn_real *logits, int k, double u);
 
 /* ---- episode statistics -------------------------------------------------- */
 
+/* The window the metrics need (the learning curve keeps every return). */
+#define RL_STATS_WINDOW 100
+
 typedef struct {
-    double *ret;      /* return of each finished episode */
-    long *end_step;   /* env steps when it ended */
-    int n, cap;
+    double last[RL_STATS_WINDOW]; /* returns of the last episodes, a ring */
+    long n;           /* episodes finished */
+    double best;
     double threshold; /* the environment's solved threshold */
     long solved_step; /* first step the 100-episode mean reached it; -1 never */
-    int solved_episode;
+    long solved_episode;
 } rl_stats;
 
-int rl_stats_init(rl_stats *st, int cap, double threshold);
-void rl_stats_free(rl_stats *st);
-/* Records a finished episode (cannot fail: cap is the most episodes a run
- * can finish). */
+void rl_stats_init(rl_stats *st, double threshold);
+/* Records a finished episode that ended after `step` environment steps. */
 void rl_stats_add(rl_stats *st, double ret, long step);
-/* Mean return of the last k episodes (fewer when fewer ran; NaN for none). */
+/* Mean return of the last k <= RL_STATS_WINDOW episodes (fewer when fewer
+ * ran; NaN for none). */
 double rl_stats_last_mean(const rl_stats *st, int k);
 
 /* The metrics both tasks report from st: mean_return_100, mean_return_10,
