@@ -76,7 +76,7 @@ class DqnTorch(mlbench_peer.Peer):
             ep_ret += r
             obs = nobs
             if t >= starts and t % freq == 0:
-                idx = [rl.below(self.rng, self.fill) for _ in range(batch)]
+                idx = rl.below_many(self.rng, self.fill, batch)
                 loss = rl.dqn_loss(self.q, self.target, torch.from_numpy(self.obs[idx]),
                                    torch.from_numpy(self.act[idx]),
                                    torch.from_numpy(self.rew[idx]),

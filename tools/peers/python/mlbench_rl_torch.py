@@ -5,6 +5,7 @@ rl_sample), the two updates in PyTorch, and the episode statistics with
 the plugins' metric names and margins."""
 import math
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -33,6 +34,34 @@ def below(rng, n):
         x = rng.next()
         if x < limit:
             return x % n
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+_STEPS = np.arange(1, 1025, dtype=np.uint64)
+
+
+def below_many(rng, n, count):
+    """count draws of below(rng, n), vectorised: splitmix64's state is a
+    counter (state_i = state + i * golden), so the outputs are a function of
+    the index. A draw that rejection would discard (probability n / 2^64)
+    sends the rest through the scalar path, so the sequence is below()'s."""
+    # uint64 array arithmetic wraps modulo 2^64 without a warning
+    z = np.uint64(rng.s) + _GOLDEN * _STEPS[:count] if count <= len(_STEPS) else \
+        np.uint64(rng.s) + _GOLDEN * np.arange(1, count + 1, dtype=np.uint64)
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    z = z ^ (z >> _S31)
+    limit = MASK - MASK % n
+    bad = np.nonzero(z >= np.uint64(limit))[0]
+    k = int(bad[0]) if len(bad) else count
+    out = (z[:k] % np.uint64(n)).astype(np.int64)
+    rng.s = (rng.s + k * 0x9E3779B97F4A7C15) & MASK
+    if k < count:
+        rest = [below(rng, n) for _ in range(count - k)]
+        out = np.concatenate([out, np.array(rest, dtype=np.int64)])
+    return out
 
 
 def sample(logits, u):
