@@ -12,6 +12,7 @@
 #   REINFORCE_EPISODES=N      REINFORCE episodes (default 500)
 #   ENVS="cartpole acrobot"   which environments
 #   TASKS="reinforce dqn"     which tasks
+#   SUMMARY_ONLY=1            only print the table of OUT_DIR's results
 #
 # OpenBLAS's kernel choice follows OPENBLAS_CORETYPE when set. PyTorch runs
 # as the tasks' peers (tools/peers/{dqn,reinforce}_torch.py) with
@@ -39,7 +40,8 @@ for task in ${TASKS:-reinforce dqn}; do
   for env in ${ENVS:-cartpole acrobot}; do
     size=(--param "total_steps=$dqn_steps")
     [ "$task" = reinforce ] && size=(--param "episodes=$episodes")
-    [ -s "$out/$task-$env.json" ] && continue # an earlier, interrupted call's
+    # An earlier call's results (SUMMARY_ONLY=1: only print the table).
+    [ -s "$out/$task-$env.json" ] || [ "${SUMMARY_ONLY:-0}" = 1 ] && continue
     "$engine" --quiet --output "$out/$task-$env.json" --plugin "$task:naive,openblas,pytorch" \
       --param "env=$env" --param threads=1 "${size[@]}" --vary-seed \
       --repetitions "$seeds" --warmup 0 --timeout 3600 ||
@@ -59,8 +61,8 @@ def iqr(xs):
         return 0.0
     q = statistics.quantiles(xs, n=4, method="inclusive")
     return q[2] - q[0]
-print("| task | env | variant | env steps/s | episodes/s | mean return (last 100) | solved | to solve (median) | ×PyTorch steps/s |")
-print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+print("| task | env | variant | env steps/s (wall) | env steps per CPU s | episodes/s | mean return (last 100), median (IQR) | solved | to solve (median) | ×PyTorch (wall) | ×PyTorch (CPU) |")
+print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 verdicts = []
 for path in sorted(glob.glob(os.path.join(out, "*.json"))):
     task, env = os.path.basename(path)[:-5].split("-")
@@ -72,17 +74,29 @@ for path in sorted(glob.glob(os.path.join(out, "*.json"))):
         key = "steps_to_solve" if task == "dqn" else "episodes_to_solve"
         solved = [v for v in m(key) if v is not None]
         eps = med(m("episodes_per_s")) if task == "reinforce" else None
+        # Under contention the wall clock measures the machine's other load
+        # as much as the code: steps per CPU second (user + system of the
+        # process running the variant) is the steadier figure.
+        cpu = med([x["phases"]["train"]["items"] /
+                   (x["phases"]["train"]["cpu_user_s"] + x["phases"]["train"]["cpu_sys_s"])
+                   for x in reps])
         rows[r["variant"]] = (med(m("env_steps_per_s")), eps, med(m("mean_return_100")),
                               iqr(m("mean_return_100")), len(solved), len(reps), med(solved),
-                              [x.get("seed") for x in reps])
+                              [x.get("seed") for x in reps], cpu,
+                              med([x["machine"].get("other_cores") for x in reps]))
     torch_sps = rows.get("pytorch", (None,))[0]
+    torch_cpu = rows.get("pytorch", (None,) * 9)[8]
     for v in ("naive", "openblas", "pytorch"):
         if v not in rows:
             continue
-        sps, eps, ret, spread, ns, n, ts, _ = rows[v]
+        sps, eps, ret, spread, ns, n, ts, _, cpu, other = rows[v]
         ratio = f"{sps / torch_sps:.1f}×" if sps and torch_sps else "–"
-        print(f"| {task} | {env} | {v} | {sps:,.0f} | {'%.1f' % eps if eps else '–'} | "
-              f"{ret:.1f} (IQR {spread:.1f}) | {ns}/{n} | {'%.0f' % ts if ts else '–'} | {ratio} |")
+        cratio = f"{cpu / torch_cpu:.1f}×" if cpu and torch_cpu else "–"
+        print(f"| {task} | {env} | {v} | {sps:,.0f} | {cpu:,.0f} | {'%.1f' % eps if eps else '–'} | "
+              f"{ret:.1f} ({spread:.1f}) | {ns}/{n} | {'%.0f' % ts if ts else '–'} | {ratio} | "
+              f"{cratio} |")
+    print(f"| | | (other cores busy, median: {rows['naive'][9]:.1f}) | | | | | | | | |"
+          if "naive" in rows and rows["naive"][9] is not None else "")
     for c in doc.get("comparisons", []):
         if c.get("quantity") == "metric:mean_return_100":
             verdicts.append(f"{task} {env}: {c.get('verdict')}")
