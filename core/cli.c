@@ -69,6 +69,8 @@ void mlb_cli_usage(FILE *f)
         "  --sample-interval MS   memory sampler period, 0.1 to 10000 (default 5; 0 disables)\n"
         "  --order interleaved|sequential   (default interleaved, shuffled per round)\n"
         "  --seed N               seed handed to plugins and statistics (default 42)\n"
+        "  --vary-seed            measured repetition i runs with seed + i, the same seeds\n"
+        "                         for every variant (statistics over seeds: RL, init)\n"
         "  --no-fork              run in-process (debugging; a crash ends the engine)\n"
         "  --dry-run              print the plan and its estimated wall time; run nothing\n"
         "  --estimate-from FILE   the estimate's source: an earlier results file\n"
@@ -157,7 +159,7 @@ int mlb_cli_parse(int argc, char **argv, mlb_cli *c)
     enum { O_LIST = 256, O_DESCRIBE, O_PLUGIN, O_PARAM, O_CONFIG, O_DIR, O_REPS, O_WARM, O_IQ,
            O_TIMEOUT, O_MEM, O_SAMPLE, O_ORDER, O_SEED, O_NOFORK, O_OUTPUT, O_JSON, O_QUIET,
            O_VERBOSE, O_HELP, O_VERSION, O_EXPORT, O_HTML, O_CSV, O_MARKDOWN, O_BASELINE, O_EQUIV, O_RESUME, O_DRY, O_ESTIMATE,
-           O_SCENARIO, O_QPS, O_LATBOUND, O_PEAK };
+           O_SCENARIO, O_QPS, O_LATBOUND, O_PEAK, O_VARY_SEED };
     static const struct option opts[] = {
         {"list", no_argument, 0, O_LIST},           {"describe", required_argument, 0, O_DESCRIBE},
         {"plugin", required_argument, 0, O_PLUGIN}, {"param", required_argument, 0, O_PARAM},
@@ -167,6 +169,7 @@ int mlb_cli_parse(int argc, char **argv, mlb_cli *c)
         {"mem-limit", required_argument, 0, O_MEM}, {"sample-interval", required_argument, 0, O_SAMPLE},
         {"order", required_argument, 0, O_ORDER},   {"seed", required_argument, 0, O_SEED},
         {"no-fork", no_argument, 0, O_NOFORK},      {"output", required_argument, 0, O_OUTPUT},
+        {"vary-seed", no_argument, 0, O_VARY_SEED},
         {"json", no_argument, 0, O_JSON},           {"quiet", no_argument, 0, O_QUIET},
         {"verbose", no_argument, 0, O_VERBOSE},     {"help", no_argument, 0, O_HELP},
         {"version", no_argument, 0, O_VERSION},     {"export-data", required_argument, 0, O_EXPORT},     {"html", required_argument, 0, O_HTML},
@@ -293,6 +296,7 @@ int mlb_cli_parse(int argc, char **argv, mlb_cli *c)
             break;
         case O_PEAK: c->find_peak_qps = 1; break;
         case O_NOFORK: c->no_fork = 1; break;
+        case O_VARY_SEED: c->vary_seed = 1; break;
         case O_EXPORT: c->export_dir = optarg; break;
         case O_OUTPUT: c->output = optarg; break;
         case O_HTML: c->html = optarg; break;

@@ -20,6 +20,7 @@ typedef struct {
     int dry_run;
     const char *html, *csv, *markdown; /* reports of the results document */
     int list, json, no_fork, quiet, verbose, sequential;
+    int vary_seed; /* --vary-seed: repetition i runs with seed + i */
     int repetitions, warmup, infer_queries; /* -1: not given */
     double timeout_s, mem_limit, sample_ms;
     const char *scenario;   /* --scenario NAME, or NULL: the suite's, else single-stream */

@@ -18,6 +18,7 @@ typedef struct {
     int repetitions, warmup, infer_queries;
     mlb_scenario scenario; /* how its infer queries are issued */
     double timeout_s;
+    int vary_seed;       /* repetition i runs with seed + i (--vary-seed, vary_seed: true) */
     char *target_metric; /* time-to-target, or NULL */
     double target;
     mlb_rep *reps;       /* measured repetitions, n_reps <= repetitions */

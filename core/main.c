@@ -145,6 +145,7 @@ static int run_one(const mlb_cli *c, progress_state *ps, mlb_run *r, int round, 
         .scenario_margin = c->equivalence,
         .verbose = c->verbose,
         .data_from = r->data_from,
+        .vary_seed = r->vary_seed,
     };
     progress(c, ps, r, round, warm);
     mlb_rep rep;
@@ -414,7 +415,7 @@ int mlb_engine_main(int argc, char **argv, mlb_job *job)
 
     /* 10 repetitions: with 5, an exact Mann-Whitney test cannot reach p < 0.05
      * once a task's family holds more than a few comparisons. */
-    const mlb_run_defaults d = {10, 1, 10, 600};
+    const mlb_run_defaults d = {10, 1, 10, 600, 0};
     if (resolve_scenario(&c, c.config ? &suite : NULL, &s.scenario) < 0 ||
         mlb_plan_build(&s, &reg, c.config ? &suite : NULL, &c, &d) < 0) {
         exit_code = 2;

@@ -113,6 +113,7 @@ static mlb_run *plan_add(mlb_session *s, mlb_registry *reg, mlb_plugin_entry *pl
     r->warmup = d->warmup;
     r->infer_queries = d->infer_queries;
     r->timeout_s = d->timeout_s;
+    r->vary_seed = d->vary_seed;
     r->target = NAN;
     if (mlb_ctx_init(&r->params, &pl->desc, s->seed) < 0) {
         fprintf(stderr, "mlbench-engine: %s: %s\n", pl->path, r->params.err);
@@ -296,6 +297,7 @@ static int plan_suite(mlb_session *s, mlb_registry *reg, const mlb_suite *suite,
         if (bs->warmup >= 0) d.warmup = bs->warmup;
         if (bs->infer_queries >= 0) d.infer_queries = bs->infer_queries;
         if (bs->timeout_s >= 0) d.timeout_s = bs->timeout_s;
+        if (bs->vary_seed) d.vary_seed = 1;
         char where[PATH_MAX + 32];
         snprintf(where, sizeof where, "%s:%d:%d", suite->path, bs->task_pos.line,
                  bs->task_pos.col);
@@ -631,6 +633,7 @@ int mlb_plan_build(mlb_session *s, mlb_registry *reg, const mlb_suite *suite, co
         if (c->warmup >= 0) r->warmup = c->warmup;
         if (c->infer_queries >= 0) r->infer_queries = c->infer_queries;
         if (c->timeout_s >= 0) r->timeout_s = c->timeout_s;
+        if (c->vary_seed) r->vary_seed = 1;
     }
     /* A group whose every variant was unavailable has nothing to compare. */
     size_t kept = 0;

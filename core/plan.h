@@ -13,6 +13,7 @@
 typedef struct {
     int repetitions, warmup, infer_queries;
     double timeout_s;
+    int vary_seed;
 } mlb_run_defaults;
 
 /* Builds s's runs and groups from the suite (may be NULL) and the command

@@ -40,6 +40,7 @@ cJSON *mlb_rep_to_json(const mlb_rep *r)
         cJSON_AddStringToObject(j, "message", r->message);
     if (r->warning)
         cJSON_AddStringToObject(j, "warning", r->warning);
+    cJSON_AddNumberToObject(j, "seed", (double)r->seed);
     cJSON *phases = cJSON_AddObjectToObject(j, "phases");
     for (int i = 0; i < MLB_PH_N; i++) {
         const mlb_phase_meas *p = &r->ph[i];
@@ -128,6 +129,9 @@ int mlb_rep_from_json(const cJSON *j, mlb_rep *out)
     const cJSON *warn = cJSON_GetObjectItemCaseSensitive(j, "warning");
     if (cJSON_IsString(warn))
         out->warning = strdup(warn->valuestring);
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(j, "seed");
+    if (cJSON_IsNumber(seed) && seed->valuedouble >= 0)
+        out->seed = (uint64_t)seed->valuedouble;
     const cJSON *phases = cJSON_GetObjectItemCaseSensitive(j, "phases");
     for (int i = 0; i < MLB_PH_N; i++) {
         const cJSON *o = cJSON_GetObjectItemCaseSensitive(phases, mlb_phase_names[i]);

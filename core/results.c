@@ -87,6 +87,8 @@ static cJSON *run_json(const mlb_run *r, int index)
     cJSON_AddNumberToObject(cfg, "infer_queries", r->infer_queries);
     cJSON_AddNumberToObject(cfg, "timeout_s", r->timeout_s);
     scenario_json(cfg, o, r);
+    if (r->vary_seed)
+        cJSON_AddBoolToObject(cfg, "vary_seed", 1);
     cJSON *w = cJSON_AddArrayToObject(o, "warmup_status");
     for (size_t i = 0; i < r->n_warmup; i++)
         cJSON_AddItemToArray(w, cJSON_CreateString(mlb_rep_status_name(r->warmup_status[i])));

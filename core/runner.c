@@ -732,10 +732,14 @@ static int run_repetition(const mlb_plugin_entry *pl, const mlb_ctx *tmpl, int r
         mlb_ctx_free(&ctx);
         return rc;
     }
+    /* Warm-ups (negative indices) keep the base seed. */
+    if (opts->vary_seed && rep_index >= 0)
+        ctx.seed = tmpl->seed + (uint64_t)rep_index;
     if (opts->fork)
         rc = run_forked(pl, &ctx, opts, out);
     else
         run_phases(pl, &ctx, opts, out, NULL, NULL);
+    out->seed = ctx.seed;
     mlb_ctx_free(&ctx);
     return rc;
 }

@@ -60,6 +60,7 @@ typedef struct {
     double other_cores, loadavg_1m;
     char *peer_hello;    /* what the peer reported of itself at hello (JSON text), or NULL */
     char *warning;       /* what the engine had to clean up after it (processes left running), or NULL */
+    uint64_t seed;       /* the seed the repetition ran with (--vary-seed: seed + index) */
 } mlb_rep;
 
 typedef struct {
@@ -72,6 +73,7 @@ typedef struct {
     double scenario_margin; /* relative margin of equivalence of its figures; 0: 2% */
     int verbose;
     const mlb_plugin_entry *data_from; /* a peer's data source (descriptor's data_from) */
+    int vary_seed;         /* measured repetition i runs with the template's seed + i */
 } mlb_run_opts;
 
 /* Run one repetition of `pl` with the parameters already set in a template

@@ -167,6 +167,27 @@ bad:
                 is_null(n) ? "nothing" : kind_name(n));
 }
 
+/* YAML 1.2's core booleans, unquoted. */
+static int get_bool(ld_ctx *c, const yaml_node_t *n, const char *what, int *out)
+{
+    if (n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+        const char *s = sval(n);
+        if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")) {
+            *out = 1;
+            return 0;
+        }
+        if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")) {
+            *out = 0;
+            return 0;
+        }
+    }
+    if (n->type == YAML_SCALAR_NODE && !is_null(n) &&
+        !memchr(n->data.scalar.value, '\0', n->data.scalar.length))
+        return fail(c, n, "%s: expected true or false, got '%s'", what, sval(n));
+    return fail(c, n, "%s: expected true or false, got %s", what,
+                is_null(n) ? "nothing" : kind_name(n));
+}
+
 /* Decimal only: strtod would also take "inf", "nan" and hex floats, none of
  * which is a sensible timeout or quality target. */
 static int get_double(ld_ctx *c, const yaml_node_t *n, const char *what, int positive,
@@ -453,7 +474,8 @@ static int load_target(ld_ctx *c, const yaml_node_t *n, const char *where, mlb_b
 static int load_bench(ld_ctx *c, const yaml_node_t *n, size_t idx, mlb_bench_spec *b)
 {
     static const char allowed[] =
-        "task, variants, baseline, params, repetitions, warmup, timeout, infer_queries, target";
+        "task, variants, baseline, params, repetitions, warmup, timeout, infer_queries, target, "
+        "vary_seed";
     char where[32];
     snprintf(where, sizeof where, "benchmark %zu", idx + 1);
     b->pos = pos_of(n->start_mark);
@@ -490,6 +512,8 @@ static int load_bench(ld_ctx *c, const yaml_node_t *n, size_t idx, mlb_bench_spe
             rc = get_double(c, v, what, 1, &b->timeout_s);
         } else if (!strcmp(ks, "target")) {
             rc = load_target(c, v, what, b);
+        } else if (!strcmp(ks, "vary_seed")) {
+            rc = get_bool(c, v, what, &b->vary_seed);
         } else {
             rc = unknown_key(c, k, where, allowed);
         }

@@ -37,6 +37,7 @@ typedef struct {
     /* Per-benchmark overrides; negative: inherit the suite's value. */
     int repetitions, warmup, infer_queries;
     double timeout_s;
+    int vary_seed; /* vary_seed: true, repetition i runs with seed + i; 0 otherwise */
     double target; /* quality target for time-to-target; NaN: none */
     char *target_metric; /* NULL: none */
     mlb_pos target_pos;  /* of the metric name, to report an unknown metric */

@@ -460,7 +460,8 @@ void nn_model_zero_grad(nn_model *m)
     memset(m->grads, 0, m->n_weights * sizeof *m->grads);
 }
 
-void nn_model_backward(nn_model *m, int n, const int32_t *labels)
+/* The output's gradient is softmax cross-entropy's for labels, or dout. */
+static void model_backward(nn_model *m, int n, const int32_t *labels, const nn_real *dout)
 {
     const nn_backend *be = m->be;
     for (int i = 1; i < m->n_nodes; i++) {
@@ -469,7 +470,10 @@ void nn_model_backward(nn_model *m, int n, const int32_t *labels)
             memset(nd->dy, 0, (size_t)n * nd->size * sizeof *nd->dy);
     }
     nn_node *last = &m->nodes[m->n_nodes - 1];
-    nn_xent_backward(n, last->c, m->probs, labels, last->dy);
+    if (labels)
+        nn_xent_backward(n, last->c, m->probs, labels, last->dy);
+    else
+        memcpy(last->dy, dout, (size_t)n * last->size * sizeof *dout);
     nn_bn_mode bn = m->bn;
     bn.training = m->last_training;
     for (int i = m->n_nodes - 1; i > 0; i--) {
@@ -519,6 +523,16 @@ void nn_model_backward(nn_model *m, int n, const int32_t *labels)
             break;
         }
     }
+}
+
+void nn_model_backward(nn_model *m, int n, const int32_t *labels)
+{
+    model_backward(m, n, labels, NULL);
+}
+
+void nn_model_backward_from(nn_model *m, int n, const nn_real *dout)
+{
+    model_backward(m, n, NULL, dout);
 }
 
 const nn_param *nn_model_find(const nn_model *m, const char *name)

@@ -202,6 +202,14 @@ double nn_xent_forward(int n, int k, const nn_real *logits, const int32_t *label
 void nn_xent_backward(int n, int k, const nn_real *probs, const int32_t *labels,
                       nn_real *dlogits);
 
+/* Huber loss (PyTorch's smooth_l1_loss with beta = delta, mean reduction)
+ * of pred [n] against target [n], computed in double (losses.c). */
+double nn_huber_forward(int n, const nn_real *pred, const nn_real *target, double delta);
+/* dpred[i] += d loss / d pred[i] = clamp(pred - target, -delta, delta) /
+ * (delta * n). */
+void nn_huber_backward(int n, const nn_real *pred, const nn_real *target, double delta,
+                       nn_real *dpred);
+
 /* ---- models: a static graph of layers (model.c) ------------------------ */
 
 typedef enum {
@@ -320,6 +328,10 @@ double nn_model_loss(nn_model *m, int n, const int32_t *labels);
  * nn_model_zero_grad). */
 void nn_model_backward(nn_model *m, int n, const int32_t *labels);
 void nn_model_zero_grad(nn_model *m);
+/* After a forward pass, for losses the model does not hold (reinforcement
+ * learning's): as nn_model_backward, from dout [n, outputs], the loss's
+ * gradient with respect to the output node. */
+void nn_model_backward_from(nn_model *m, int n, const nn_real *dout);
 const nn_param *nn_model_find(const nn_model *m, const char *name);
 
 /* Floating-point operations (2 per multiply-add of the convolutions and

@@ -188,7 +188,7 @@ def write_weights(path, model):
     body = bytearray()
     tensors = [(n, True, p) for n, p in model.named_parameters()]
     tensors += [(n, False, b) for n, b in model.named_buffers() if "num_batches" not in n]
-    order = {n: i for i, (n, _, _) in enumerate(model.state_dict().items())}
+    order = {n: i for i, n in enumerate(model.state_dict())}
     tensors.sort(key=lambda t: order[t[0]])
     for name, trainable, t in tensors:
         a = t.detach().cpu().numpy().astype("<f4")
