@@ -59,6 +59,10 @@ typedef struct {
 
 /* The engines this build has (libtorch.cpp, ...). */
 extern const cnn_engine cnn_engine_libtorch;
+/* cnn:libtorch's plugin side: loads cnn_libtorch_engine.engine (libtorch.cpp) on
+ * first use (libtorch_loader.c); available() says when it is missing. */
+extern const cnn_engine cnn_engine_libtorch_loader;
+const char *cnn_libtorch_available(void);
 extern const cnn_engine cnn_engine_onednn;
 
 #ifdef __cplusplus

@@ -5,9 +5,9 @@
  */
 #include "cnn.h"
 
-static const cnn_variant cnn_libtorch = {&nn_kernels_naive, &cnn_engine_libtorch};
+static const cnn_variant cnn_libtorch = {&nn_kernels_naive, &cnn_engine_libtorch_loader};
 
 MLB_DEFINE_VARIANT_BATCHED(cnn, cnn_libtorch, "libtorch",
                    "libtorch 1.13 functional API + torch::optim (the pytorch peer without "
                    "Python), threads=N via torch::set_num_threads",
-                   NULL);
+                   cnn_libtorch_available);
