@@ -13,6 +13,7 @@
 
 #include "engine.h"
 #include "export.h"
+#include "phases.h"
 #include "textbuf.h"
 
 #define RESULT_SCHEMA "mlbench.result/1"
@@ -94,9 +95,19 @@ static int export_with(builder fn, const cJSON *doc, const char *path, char *err
     return rc;
 }
 
+/* The HTML report with the assessment's section (phases.h): asking dpkg is
+ * the writer's business, not the pure renderer's. */
+static int render_html_assessed(const cJSON *doc, mlb_sbuf *b)
+{
+    cJSON *assessment = mlb_assess_json(doc); /* NULL: the report goes without it */
+    int rc = mlb_render_html_with(doc, assessment, b);
+    cJSON_Delete(assessment);
+    return rc;
+}
+
 int mlb_export_html(const cJSON *doc, const char *path, char *err, size_t errlen)
 {
-    return export_with(mlb_render_html, doc, path, err, errlen);
+    return export_with(render_html_assessed, doc, path, err, errlen);
 }
 
 int mlb_export_csv(const cJSON *doc, const char *path, char *err, size_t errlen)
@@ -263,7 +274,7 @@ cJSON *mlb_results_load(const char *path, char *err, size_t errlen)
 int mlb_cmd_report(int argc, char **argv)
 {
     static const char *const opt[3] = {"--html", "--csv", "--markdown"};
-    static const builder fns[3] = {mlb_render_html, mlb_render_csv, mlb_render_markdown};
+    static const builder fns[3] = {render_html_assessed, mlb_render_csv, mlb_render_markdown};
     const char *in = NULL, *out[3] = {NULL, NULL, NULL};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];

@@ -26,6 +26,11 @@ void mlb_report_terminal(FILE *f, const cJSON *doc);
  * document. Returns 0 or -ENOMEM. */
 struct mlb_sbuf;
 int mlb_render_html(const cJSON *doc, struct mlb_sbuf *b);
+/* The same with the assessment of `assess` (phases.h: packages, licences,
+ * memory before work, start-up, lines of code, quality parity) as its last
+ * section; NULL leaves it out. mlb_export_html computes it: it asks dpkg,
+ * which a pure renderer (and its fuzz target) must not. */
+int mlb_render_html_with(const cJSON *doc, const cJSON *assessment, struct mlb_sbuf *b);
 int mlb_render_csv(const cJSON *doc, struct mlb_sbuf *b);
 int mlb_render_markdown(const cJSON *doc, struct mlb_sbuf *b);
 

@@ -9,6 +9,7 @@
 
 #include "cells.h"
 #include "export.h"
+#include "phases.h"
 #include "report_html.h"
 #include "svg.h"
 #include "textbuf.h"
@@ -757,6 +758,11 @@ out:
 
 int mlb_render_html(const cJSON *doc, mlb_sbuf *b)
 {
+    return mlb_render_html_with(doc, NULL, b);
+}
+
+int mlb_render_html_with(const cJSON *doc, const cJSON *assessment, mlb_sbuf *b)
+{
     const cJSON *env = mlb_jget(doc, "environment");
     mlb_doc_group_list gl;
     if (mlb_groups_build(doc, &gl) < 0)
@@ -813,6 +819,8 @@ int mlb_render_html(const cJSON *doc, mlb_sbuf *b)
         mlb_sb_puts(b, "<p>No runs.</p>\n");
     if (rc == 0)
         rc = html_scaling(b, doc, &gl);
+    if (rc == 0 && assessment) /* the ecosystem facts beside the speed (phases.h) */
+        mlb_assess_html(assessment, b);
     mlb_sb_puts(b, "<footer>Written by mlbench-engine from a results document (");
     mlb_sb_html(b, mlb_jstr(doc, "schema"));
     mlb_sb_puts(b, "); every value above is read from it. Self-contained: no script, no external "
