@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
+#include "gzread.h"
 #include "textdata.h"
 
 void text_set_free(text_set *t)
@@ -265,43 +265,13 @@ int text_set_parse(const char *buf, size_t len, text_set **out, char *err, size_
 int text_set_load(const char *path, text_set **out, char *err, size_t errlen)
 {
     *out = NULL;
-    gzFile g = gzopen(path, "rb");
-    if (!g) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno ? errno : ENOENT));
-        return -ENOENT;
-    }
-    size_t cap = 1 << 20, n = 0;
-    char *buf = malloc(cap);
-    int got = 0, rc = 0;
-    while (buf && (got = gzread(g, buf + n, (unsigned)(cap - n))) > 0) {
-        n += (size_t)got;
-        if (n == cap) {
-            char *nb = cap < TEXT_MAX_FILE ? realloc(buf, 2 * cap) : NULL;
-            if (!nb) {
-                snprintf(err, errlen, "%s: larger than %zu bytes, or out of memory", path,
-                         TEXT_MAX_FILE);
-                rc = -EFBIG;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    if (!buf)
-        rc = -ENOMEM;
-    else if (rc == 0 && got < 0) {
-        int e;
-        snprintf(err, errlen, "%s: %s", path, gzerror(g, &e));
-        rc = -EIO;
-    }
-    gzclose(g);
-    if (rc == 0) {
-        char why[512];
-        if ((rc = text_set_parse(buf, n, out, why, sizeof why)) < 0)
-            snprintf(err, errlen, "%s:%s%s", path,
-                     rc == -ENOMEM ? " out of memory" : strncmp(why, "line ", 5) ? " " : "",
-                     rc == -ENOMEM ? "" : strncmp(why, "line ", 5) ? why : why + 5);
-    }
+    char *buf, why[512];
+    size_t n;
+    int rc = bert_read_file(path, TEXT_MAX_FILE, &buf, &n, err, errlen);
+    if (rc == 0 && (rc = text_set_parse(buf, n, out, why, sizeof why)) < 0)
+        snprintf(err, errlen, "%s:%s%s", path,
+                 rc == -ENOMEM ? " out of memory" : strncmp(why, "line ", 5) ? " " : "",
+                 rc == -ENOMEM ? "" : strncmp(why, "line ", 5) ? why : why + 5);
     free(buf);
     return rc;
 }

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
+#include "gzread.h"
 #include "wordpiece.h"
 #include "wordpiece_unicode.h"
 
@@ -185,41 +185,12 @@ int wp_vocab_parse(const char *text, size_t len, wp_vocab **out, char *err, size
 int wp_vocab_load(const char *path, wp_vocab **out, char *err, size_t errlen)
 {
     *out = NULL;
-    gzFile f = gzopen(path, "rb"); /* reads plain files as they are */
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno ? errno : ENOENT));
-        return -ENOENT;
-    }
-    size_t cap = 1 << 20, n = 0;
-    const size_t max = (size_t)WP_MAX_VOCAB * (WP_MAX_TOKEN_BYTES + 2);
-    char *buf = malloc(cap);
-    int got = 0, rc = 0;
-    while (buf && (got = gzread(f, buf + n, (unsigned)(cap - n))) > 0) {
-        n += (size_t)got;
-        if (n == cap) {
-            char *nb = cap < max ? realloc(buf, 2 * cap) : NULL;
-            if (!nb) {
-                snprintf(err, errlen, "%s: %s", path, cap < max ? "out of memory" : "too large");
-                rc = -EFBIG;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    if (!buf)
-        rc = -ENOMEM;
-    else if (rc == 0 && got < 0) {
-        int e;
-        snprintf(err, errlen, "%s: %s", path, gzerror(f, &e));
-        rc = -EIO;
-    }
-    gzclose(f);
-    if (rc == 0) {
-        char why[256];
-        if ((rc = wp_vocab_parse(buf, n, out, why, sizeof why)) < 0)
-            snprintf(err, errlen, "%s: %s", path, rc == -ENOMEM ? "out of memory" : why);
-    }
+    char *buf, why[256];
+    size_t n;
+    int rc = bert_read_file(path, (size_t)WP_MAX_VOCAB * (WP_MAX_TOKEN_BYTES + 2), &buf, &n, err,
+                            errlen);
+    if (rc == 0 && (rc = wp_vocab_parse(buf, n, out, why, sizeof why)) < 0)
+        snprintf(err, errlen, "%s: %s", path, rc == -ENOMEM ? "out of memory" : why);
     free(buf);
     return rc;
 }
