@@ -20,4 +20,17 @@ void mlb_peer_entry_free(mlb_plugin_entry *e);
 /* Runs the descriptor's availability check, setting e->unavailable. */
 void mlb_peer_check(mlb_plugin_entry *e);
 
+/* What one line of a peer's output was (docs/peer-protocol.md). */
+enum {
+    MLB_PEER_LINE_EVENT = 1,      /* a streamed event (progress, log): the answer follows */
+    MLB_PEER_LINE_ANSWER = 0,     /* the answer, ok: work and metrics applied to ctx */
+    MLB_PEER_LINE_ERROR = -1,     /* an answer that failed: the reason is in ctx */
+    MLB_PEER_LINE_MALFORMED = -2, /* not a JSON object: the caller says so */
+};
+/* Parses one line a peer sent (NUL-terminated, without its newline) while
+ * the engine waits for its answer to `op`, and applies it to ctx; the answer
+ * to "hello" also replaces *hello (malloc'd JSON text: what the peer says of
+ * itself). Returns an MLB_PEER_LINE_* value. */
+int mlb_peer_parse_line(mlb_ctx *ctx, const char *op, const char *line, char **hello);
+
 #endif
