@@ -11,15 +11,6 @@
 #include "suite.h"
 #include "target.h"
 
-/* Turns a loaded descriptor into a registry entry (descriptor owned by the
- * entry from then on). `peers_dir` is ${MLBENCH_PEERS} (see mlb_peers_dir),
- * or NULL. Returns 0 or negative with a message in err. */
-int mlb_peer_entry_init(mlb_plugin_entry *e, mlb_peer_desc *d, const char *peers_dir, char *err,
-                        size_t errlen);
-void mlb_peer_entry_free(mlb_plugin_entry *e);
-/* Runs the descriptor's availability check, setting e->unavailable. */
-void mlb_peer_check(mlb_plugin_entry *e);
-
 /* What one line of a peer's output was (docs/peer-protocol.md). */
 enum {
     MLB_PEER_LINE_EVENT = 1,      /* a streamed event (progress, log): the answer follows */
@@ -32,5 +23,14 @@ enum {
  * to "hello" also replaces *hello (malloc'd JSON text: what the peer says of
  * itself). Returns an MLB_PEER_LINE_* value. */
 int mlb_peer_parse_line(mlb_ctx *ctx, const char *op, const char *line, char **hello);
+
+/* Turns a loaded descriptor into a registry entry (descriptor owned by the
+ * entry from then on). `peers_dir` is ${MLBENCH_PEERS} (see mlb_peers_dir),
+ * or NULL. Returns 0 or negative with a message in err. */
+int mlb_peer_entry_init(mlb_plugin_entry *e, mlb_peer_desc *d, const char *peers_dir, char *err,
+                        size_t errlen);
+void mlb_peer_entry_free(mlb_plugin_entry *e);
+/* Runs the descriptor's availability check, setting e->unavailable. */
+void mlb_peer_check(mlb_plugin_entry *e);
 
 #endif

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs one libFuzzer target (tests/fuzz/fuzz_TARGET.c) for SECONDS, with
-# ASan + UBSan, from its committed seeds (tests/fuzz/corpus/TARGET/, else
-# tests/data/datasets/ for the data loaders' first targets) and its
+# ASan + UBSan, from its committed seeds (tests/fuzz/corpus/TARGET/ or
+# tests/fuzz/corpus/fuzz_TARGET/, else tests/data/datasets/ for the data
+# loaders' first targets) and its
 # dictionary (tests/fuzz/TARGET.dict) when there is one. New inputs go to
 # build-fuzz/corpus/TARGET/ (kept between runs), a crashing input to
 # build-fuzz/TARGET-crash-*. Builds build-fuzz (CC=clang, -Dfuzz=true) if it
@@ -38,6 +39,7 @@ fi
 ninja -C build-fuzz "tests/fuzz/fuzz_$t" >&2 || exit 2
 
 seeds=tests/fuzz/corpus/$t
+[ -d "$seeds" ] || seeds=tests/fuzz/corpus/fuzz_$t # the layout of the GPT-2 targets' seeds
 [ -d "$seeds" ] || seeds=tests/data/datasets
 work=build-fuzz/corpus/$t
 mkdir -p "$work"
