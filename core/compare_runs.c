@@ -346,8 +346,15 @@ void mlb_cr_run_label(char *buf, size_t len, const cJSON *run, const cJSON *doc)
     {
         twin |= r != run && mlb_cr_same_task_variant(r, run) && mlb_cr_param_diff(r, run, 0, NULL) == 0;
     }
-    if (twin)
-        mlb_sb_printf(&b, "%s#%d", b.len > inner ? " " : "", (int)mlb_jnum(run, "index"));
+    if (twin) {
+        /* A document's index may be missing or any number (found by
+         * fuzz_compare): converting NaN or a huge value to int is undefined. */
+        double ix = mlb_jnum(run, "index");
+        if (isfinite(ix) && fabs(ix) < 1e15)
+            mlb_sb_printf(&b, "%s#%.0f", b.len > inner ? " " : "", ix);
+        else
+            mlb_sb_printf(&b, "%s#?", b.len > inner ? " " : "");
+    }
     if (b.len > inner)
         mlb_sb_puts(&b, "]");
     else if (b.s)
