@@ -577,8 +577,15 @@ static void run_label_ix(char *buf, size_t len, size_t pos, const cr_index *ix)
     size_t inner = b.len;
     workload_text_distinct(&b, run, ix);
     int twin = lookup_count(&ix->counts, "W", ix->key[pos], NULL) > 1;
-    if (twin)
-        mlb_sb_printf(&b, "%s#%d", b.len > inner ? " " : "", (int)mlb_jnum(run, "index"));
+    if (twin) {
+        /* A document's index may be missing or any number (found by
+         * fuzz_compare): converting NaN or a huge value to int is undefined. */
+        double ri = mlb_jnum(run, "index");
+        if (isfinite(ri) && fabs(ri) < 1e15)
+            mlb_sb_printf(&b, "%s#%.0f", b.len > inner ? " " : "", ri);
+        else
+            mlb_sb_printf(&b, "%s#?", b.len > inner ? " " : "");
+    }
     if (b.len > inner)
         mlb_sb_puts(&b, "]");
     else if (b.s)

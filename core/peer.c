@@ -520,66 +520,21 @@ static peer_rc proc_call(peer_proc *p, mlb_ctx *ctx, const char *op)
         if (nl) {
             *nl = '\0';
             size_t used = (size_t)(nl - p->buf) + 1;
-            cJSON *a = cJSON_Parse(p->buf);
             char head[160];
             snprintf(head, sizeof head, "%s", p->buf);
+            int kind = mlb_peer_parse_line(ctx, op, p->buf, &p->hello);
             memmove(p->buf, p->buf + used, p->len - used);
             p->len -= used;
-            if (!a || !cJSON_IsObject(a)) {
-                cJSON_Delete(a);
+            if (kind == MLB_PEER_LINE_EVENT)
+                continue;
+            if (kind == MLB_PEER_LINE_MALFORMED) {
                 char tail[STDERR_TAIL];
                 stderr_tail(p, tail, sizeof tail);
                 mlb_error(ctx, "peer sent a malformed answer to %s: '%s'; stderr: %s", op, head,
                           tail[0] ? tail : "(empty)");
                 return PEER_ERROR;
             }
-            const cJSON *ev = cJSON_GetObjectItemCaseSensitive(a, "event");
-            if (cJSON_IsString(ev)) { /* streamed before the answer */
-                if (!strcmp(ev->valuestring, "progress")) {
-                    const cJSON *mn = cJSON_GetObjectItemCaseSensitive(a, "metric");
-                    mlb_report_progress(ctx, num_or_nan(a, "step"), num_or_nan(a, "loss"),
-                                        cJSON_IsString(mn) ? mn->valuestring : NULL,
-                                        num_or_nan(a, "value"));
-                } else if (!strcmp(ev->valuestring, "log")) {
-                    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(a, "message");
-                    if (cJSON_IsString(msg))
-                        mlb_log(ctx, MLB_LOG_INFO, "%s", msg->valuestring);
-                }
-                cJSON_Delete(a);
-                continue;
-            }
-            const cJSON *ok = cJSON_GetObjectItemCaseSensitive(a, "ok");
-            if (!cJSON_IsBool(ok)) {
-                cJSON_Delete(a);
-                mlb_error(ctx, "peer's answer to %s has no boolean 'ok': '%s'", op, head);
-                return PEER_ERROR;
-            }
-            if (!cJSON_IsTrue(ok)) {
-                const cJSON *e = cJSON_GetObjectItemCaseSensitive(a, "error");
-                mlb_error(ctx, "peer: %s", cJSON_IsString(e) ? e->valuestring : "failed");
-                cJSON_Delete(a);
-                return PEER_ERROR;
-            }
-            if (!strcmp(op, "hello")) {
-                double v = num_or_nan(a, "protocol");
-                if (v != PEER_PROTOCOL) {
-                    cJSON_Delete(a);
-                    mlb_error(ctx, "peer speaks protocol %g, engine speaks %d", v, PEER_PROTOCOL);
-                    return PEER_ERROR;
-                }
-                /* What the peer says of itself (versions, threads): kept with
-                 * the results, so that its settings are on record. */
-                cJSON *info = cJSON_Duplicate(a, 1);
-                cJSON_DeleteItemFromObjectCaseSensitive(info, "ok");
-                cJSON_DeleteItemFromObjectCaseSensitive(info, "work");
-                cJSON_DeleteItemFromObjectCaseSensitive(info, "metrics");
-                free(p->hello);
-                p->hello = cJSON_PrintUnformatted(info);
-                cJSON_Delete(info);
-            }
-            apply_answer(ctx, a);
-            cJSON_Delete(a);
-            return PEER_OK;
+            return kind == MLB_PEER_LINE_ANSWER ? PEER_OK : PEER_ERROR;
         }
         if (p->len + 4096 > p->cap) {
             size_t cap = p->cap ? 2 * p->cap : 65536;
@@ -651,6 +606,66 @@ static peer_rc proc_call(peer_proc *p, mlb_ctx *ctx, const char *op)
         }
         p->len += (size_t)r;
     }
+}
+
+/* One line of a peer's output, apart from the pipe it came through, so that
+ * it can be fuzzed (tests/fuzz/fuzz_peer_line.c). */
+int mlb_peer_parse_line(mlb_ctx *ctx, const char *op, const char *line, char **hello)
+{
+    char head[160];
+    snprintf(head, sizeof head, "%s", line);
+    cJSON *a = cJSON_Parse(line);
+    if (!a || !cJSON_IsObject(a)) {
+        cJSON_Delete(a);
+        return MLB_PEER_LINE_MALFORMED;
+    }
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(a, "event");
+    if (cJSON_IsString(ev)) { /* streamed before the answer */
+        if (!strcmp(ev->valuestring, "progress")) {
+            const cJSON *mn = cJSON_GetObjectItemCaseSensitive(a, "metric");
+            mlb_report_progress(ctx, num_or_nan(a, "step"), num_or_nan(a, "loss"),
+                                cJSON_IsString(mn) ? mn->valuestring : NULL,
+                                num_or_nan(a, "value"));
+        } else if (!strcmp(ev->valuestring, "log")) {
+            const cJSON *msg = cJSON_GetObjectItemCaseSensitive(a, "message");
+            if (cJSON_IsString(msg))
+                mlb_log(ctx, MLB_LOG_INFO, "%s", msg->valuestring);
+        }
+        cJSON_Delete(a);
+        return MLB_PEER_LINE_EVENT;
+    }
+    const cJSON *ok = cJSON_GetObjectItemCaseSensitive(a, "ok");
+    if (!cJSON_IsBool(ok)) {
+        cJSON_Delete(a);
+        mlb_error(ctx, "peer's answer to %s has no boolean 'ok': '%s'", op, head);
+        return MLB_PEER_LINE_ERROR;
+    }
+    if (!cJSON_IsTrue(ok)) {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(a, "error");
+        mlb_error(ctx, "peer: %s", cJSON_IsString(e) ? e->valuestring : "failed");
+        cJSON_Delete(a);
+        return MLB_PEER_LINE_ERROR;
+    }
+    if (!strcmp(op, "hello")) {
+        double v = num_or_nan(a, "protocol");
+        if (v != PEER_PROTOCOL) {
+            cJSON_Delete(a);
+            mlb_error(ctx, "peer speaks protocol %g, engine speaks %d", v, PEER_PROTOCOL);
+            return MLB_PEER_LINE_ERROR;
+        }
+        /* What the peer says of itself (versions, threads): kept with
+         * the results, so that its settings are on record. */
+        cJSON *info = cJSON_Duplicate(a, 1);
+        cJSON_DeleteItemFromObjectCaseSensitive(info, "ok");
+        cJSON_DeleteItemFromObjectCaseSensitive(info, "work");
+        cJSON_DeleteItemFromObjectCaseSensitive(info, "metrics");
+        free(*hello);
+        *hello = cJSON_PrintUnformatted(info);
+        cJSON_Delete(info);
+    }
+    apply_answer(ctx, a);
+    cJSON_Delete(a);
+    return MLB_PEER_LINE_ANSWER;
 }
 
 /* Closes the peer's stdin, waits briefly, kills what is left, removes tmpdir. */

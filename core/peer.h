@@ -12,6 +12,19 @@
 #include "suite.h"
 #include "target.h"
 
+/* What one line of a peer's output was (docs/peer-protocol.md). */
+enum {
+    MLB_PEER_LINE_EVENT = 1,      /* a streamed event (progress, log): the answer follows */
+    MLB_PEER_LINE_ANSWER = 0,     /* the answer, ok: work and metrics applied to ctx */
+    MLB_PEER_LINE_ERROR = -1,     /* an answer that failed: the reason is in ctx */
+    MLB_PEER_LINE_MALFORMED = -2, /* not a JSON object: the caller says so */
+};
+/* Parses one line a peer sent (NUL-terminated, without its newline) while
+ * the engine waits for its answer to `op`, and applies it to ctx; the answer
+ * to "hello" also replaces *hello (malloc'd JSON text: what the peer says of
+ * itself). Returns an MLB_PEER_LINE_* value. */
+int mlb_peer_parse_line(mlb_ctx *ctx, const char *op, const char *line, char **hello);
+
 /* Turns a loaded descriptor into a registry entry (descriptor owned by the
  * entry from then on). `peers_dir` is ${MLBENCH_PEERS} (see mlb_peers_dir),
  * or NULL. Returns 0 or negative with a message in err. */

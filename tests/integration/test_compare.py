@@ -273,6 +273,23 @@ class Gate(unittest.TestCase):
         doc = self.compare_json(self.gemm, fat, "--mem-threshold", "150%", check=0)
         self.assertNotEqual(verdicts(doc)[("gemm:naive", "peak_rss")]["verdict"], "regression")
 
+    def test_twin_runs_without_an_index_are_labelled(self):
+        # Two runs of one workload are told apart by their index; one that is
+        # missing or not a number (found by fuzz_compare: NaN converted to an
+        # int) is labelled '#?', never a garbage number.
+        def twins(doc):
+            second = copy.deepcopy(doc["runs"][0])
+            second["index"] = "one"
+            doc["runs"][0].pop("index")
+            doc["runs"].append(second)
+        path = self.edited(self.gemm, "twins.json", twins)
+        doc = self.compare_json(path, path, check=0)
+        labels = {c["run"] for c in doc["comparisons"]}
+        self.assertTrue(labels, doc)
+        for label in labels:
+            self.assertIn("#?", label)
+            self.assertNotIn("-2147483648", label)
+
     def test_bad_options(self):
         for opt in (["--threshold", "abc"], ["--threshold", "-5%"], ["--mem-threshold"],
                     ["--min-seconds", "1%"], ["--frobnicate"]):
