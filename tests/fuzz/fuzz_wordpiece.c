@@ -1,0 +1,34 @@
+/* libFuzzer target: BERT's vocabulary file (plugins/bert/wordpiece.c) from
+ * the first half of the input, and WordPiece encoding of the second half
+ * (any bytes, invalid UTF-8 included) with it, as a pair too. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "wordpiece.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    size_t half = size / 2;
+    wp_vocab *v = NULL;
+    char err[256];
+    static const char base[] = "[PAD]\n[UNK]\n[CLS]\n[SEP]\na\n##b\nthe\n##s\n";
+    /* A vocabulary that parses, so that encoding is reached on every input. */
+    if (wp_vocab_parse((const char *)data, half, &v, err, sizeof err) < 0 &&
+        wp_vocab_parse(base, sizeof base - 1, &v, err, sizeof err) < 0)
+        abort();
+    int32_t ids[64], seg[64], mask[64];
+    size_t n = 0;
+    if (wp_encode(v, (const char *)data + half, size - half, ids, 64, &n) == 0 && n < 64)
+        for (size_t i = 0; i < n; i++)
+            if (ids[i] < 0 || (size_t)ids[i] >= wp_vocab_size(v))
+                abort();
+    size_t q = (size - half) / 2;
+    int k = wp_encode_example(v, (const char *)data + half, q, (const char *)data + half + q,
+                              size - half - q, 16, ids, seg, mask);
+    if (k > 16)
+        abort();
+    wp_vocab_free(v);
+    return 0;
+}
