@@ -391,6 +391,8 @@ int mlb_engine_main(int argc, char **argv, mlb_job *job)
         char err[2048];
         if (mlb_suite_load(c.config, &suite, err, sizeof err) < 0) {
             fprintf(stderr, "mlbench-engine: %s\n", err);
+            mlb_suite_free(&suite);
+            mlb_cli_free(&c);
             return 2;
         }
     }
