@@ -460,23 +460,7 @@ int cnn_setup(mlb_ctx *ctx, void **state, const cnn_variant *variant)
 
 static void gather(cnn_state *s, const cnn_data *d, const size_t *idx, size_t first, int n)
 {
-    for (int i = 0; i < n; i++) {
-        size_t k = idx ? idx[first + (size_t)i] : (first + (size_t)i) % d->n;
-        memcpy(s->xb + (size_t)i * d->d, d->x + k * d->d, d->d * sizeof *s->xb);
-        s->yb[i] = d->y[k];
-    }
-}
-
-static void argmax_rows(const nn_real *z, int n, int k, int32_t *out)
-{
-    for (int i = 0; i < n; i++) {
-        const nn_real *r = z + (size_t)i * (size_t)k;
-        int best = 0;
-        for (int j = 1; j < k; j++)
-            if (r[j] > r[best])
-                best = j;
-        out[i] = best;
-    }
+    nn_gather_batch(d->x, d->y, d->n, d->d, idx, first, n, s->xb, s->yb);
 }
 
 typedef struct {
@@ -497,7 +481,7 @@ static void evaluate(cnn_state *s, cnn_eval *out)
         const int32_t *y = s->test.y + b;
         const float *z = forward(s, s->test.x + b * s->test.d, n, 0);
         loss += batch_loss(s, n, y) * n;
-        argmax_rows(z, n, k, s->pred);
+        nn_argmax_rows(z, n, k, s->pred);
         /* Cannot fail: setup checked the labels, argmax is below k. */
         (void)metrics_confusion_add(y, s->pred, (size_t)n, k, conf);
     }
@@ -569,7 +553,7 @@ static void infer_images(mlb_ctx *ctx, cnn_state *s, int n)
 {
     gather(s, &s->test, NULL, s->infer_cursor, n);
     s->infer_cursor = (s->infer_cursor + (size_t)n) % s->test.n;
-    argmax_rows(forward(s, s->xb, n, 0), n, s->classes, s->pred);
+    nn_argmax_rows(forward(s, s->xb, n, 0), n, s->classes, s->pred);
     mlb_report_work(ctx, MLB_WORK_ITEMS, n);
     mlb_report_work(ctx, MLB_WORK_FLOPS, s->flops_fwd * n);
 }

@@ -459,14 +459,6 @@ static double evaluate(gpt2_state *s, int n, int *done)
     return want ? sum / (double)want : NAN;
 }
 
-static int32_t argmax(const nn_real *l, int V)
-{
-    int32_t best = 0;
-    for (int i = 1; i < V; i++)
-        if (l[i] > l[best])
-            best = i;
-    return best;
-}
 
 static int cmp_desc(const void *a, const void *b)
 {
@@ -480,14 +472,14 @@ static int32_t sample(gpt2_state *s, const nn_real *l, nn_rng *r)
 {
     int V = s->model.cfg.vocab_size;
     if (s->temperature == 0)
-        return argmax(l, V);
+        return nn_argmax(l, V);
     float thresh = -INFINITY;
     if (s->top_k > 0 && s->top_k < V) {
         memcpy(s->scratch, l, (size_t)V * sizeof *s->scratch);
         qsort(s->scratch, (size_t)V, sizeof *s->scratch, cmp_desc);
         thresh = s->scratch[s->top_k - 1];
     }
-    float mx = l[argmax(l, V)];
+    float mx = l[nn_argmax(l, V)];
     double sum = 0;
     for (int i = 0; i < V; i++) {
         double p = l[i] >= thresh ? exp((double)(l[i] - mx) / s->temperature) : 0;
@@ -500,7 +492,7 @@ static int32_t sample(gpt2_state *s, const nn_real *l, nn_rng *r)
         if (u < acc && s->scratch[i] > 0)
             return i;
     }
-    return argmax(l, V);
+    return nn_argmax(l, V);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -673,7 +665,7 @@ int gpt2_infer(mlb_ctx *ctx, void *state)
             s->iprimed = 1;
         }
         const nn_real *l = next_logits(s, s->iseq, s->ilen);
-        s->iseq[s->ilen++] = argmax(l, s->model.cfg.vocab_size);
+        s->iseq[s->ilen++] = nn_argmax(l, s->model.cfg.vocab_size);
         mlb_report_work(ctx, MLB_WORK_TOKENS, 1);
         return 0;
     }

@@ -120,3 +120,30 @@ void nn_backend_release(nn_backend *be)
         be->k->release(be);
     be->data = NULL;
 }
+
+/* ---- batches and predictions --------------------------------------------- */
+
+void nn_gather_batch(const float *x, const int32_t *y, size_t rows, size_t d, const size_t *idx,
+                     size_t first, int n, float *xb, int32_t *yb)
+{
+    for (int i = 0; i < n; i++) {
+        size_t k = idx ? idx[first + (size_t)i] : (first + (size_t)i) % rows;
+        memcpy(xb + (size_t)i * d, x + k * d, d * sizeof *xb);
+        yb[i] = y[k];
+    }
+}
+
+int32_t nn_argmax(const nn_real *row, int k)
+{
+    int32_t best = 0;
+    for (int j = 1; j < k; j++)
+        if (row[j] > row[best])
+            best = j;
+    return best;
+}
+
+void nn_argmax_rows(const nn_real *z, int n, int k, int32_t *out)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = nn_argmax(z + (size_t)i * (size_t)k, k);
+}

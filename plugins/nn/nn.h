@@ -437,6 +437,18 @@ int nn_model_push_param(nn_model *m, const char *module, const char *leaf, int t
 /* torch.nn.utils.clip_grad_norm_: scales g by max_norm / (norm + 1e-6) when
  * that is below 1; returns the norm before clipping (computed in double). */
 double nn_clip_grad_norm(nn_real *g, size_t n, double max_norm);
+
+/* ---- batches and predictions, for every task that classifies (core.c) -- */
+
+/* One batch of a labelled set x [rows, d], y [rows]: row idx[first + i]
+ * (idx NULL: (first + i) % rows, so consecutive rows wrap around) into
+ * xb [n, d] and yb [n]. */
+void nn_gather_batch(const float *x, const int32_t *y, size_t rows, size_t d, const size_t *idx,
+                     size_t first, int n, float *xb, int32_t *yb);
+/* The index of the largest of row[0..k) (the first of ties). */
+int32_t nn_argmax(const nn_real *row, int k);
+/* out[i] = nn_argmax of row i of z [n, k]. */
+void nn_argmax_rows(const nn_real *z, int n, int k, int32_t *out);
 #ifdef __cplusplus
 }
 #endif

@@ -38,11 +38,7 @@ int rl_mlp_build(nn_model *m, const nn_backend *be, int in, int hidden, int out,
 
 int rl_argmax(const nn_real *q, int k)
 {
-    int best = 0;
-    for (int j = 1; j < k; j++)
-        if (q[j] > q[best])
-            best = j;
-    return best;
+    return nn_argmax(q, k);
 }
 
 uint64_t rl_rng_below(uint64_t *state, uint64_t n)

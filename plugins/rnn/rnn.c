@@ -282,23 +282,7 @@ int rnn_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels)
 
 static void gather(rnn_state *s, const rnn_data *d, const size_t *idx, size_t first, int n)
 {
-    for (int i = 0; i < n; i++) {
-        size_t k = idx ? idx[first + (size_t)i] : (first + (size_t)i) % d->n;
-        memcpy(s->xb + (size_t)i * d->d, d->x + k * d->d, d->d * sizeof *s->xb);
-        s->yb[i] = d->y[k];
-    }
-}
-
-static void argmax_rows(const nn_real *z, int n, int k, int32_t *out)
-{
-    for (int i = 0; i < n; i++) {
-        const nn_real *r = z + (size_t)i * (size_t)k;
-        int best = 0;
-        for (int j = 1; j < k; j++)
-            if (r[j] > r[best])
-                best = j;
-        out[i] = best;
-    }
+    nn_gather_batch(d->x, d->y, d->n, d->d, idx, first, n, s->xb, s->yb);
 }
 
 typedef struct {
@@ -318,7 +302,7 @@ static void evaluate(rnn_state *s, rnn_eval *out)
         const int32_t *y = s->test.y + b;
         nn_model_forward(&s->model, s->test.x + b * s->test.d, n, 0);
         loss += nn_model_loss(&s->model, n, y) * n;
-        argmax_rows(nn_model_output(&s->model), n, k, s->pred);
+        nn_argmax_rows(nn_model_output(&s->model), n, k, s->pred);
         (void)metrics_confusion_add(y, s->pred, (size_t)n, k, conf);
     }
     out->accuracy = metrics_accuracy_cm(conf, k);
@@ -387,7 +371,7 @@ int rnn_infer(mlb_ctx *ctx, void *state)
     gather(s, &s->test, NULL, s->infer_cursor, n);
     s->infer_cursor = (s->infer_cursor + (size_t)n) % s->test.n;
     nn_model_forward(&s->model, s->xb, n, 0);
-    argmax_rows(nn_model_output(&s->model), n, s->classes, s->pred);
+    nn_argmax_rows(nn_model_output(&s->model), n, s->classes, s->pred);
     mlb_report_work(ctx, MLB_WORK_ITEMS, n);
     mlb_report_work(ctx, MLB_WORK_FLOPS, s->flops_fwd * n);
     return 0;
