@@ -162,8 +162,11 @@ static int choose_split(const int32_t *label, size_t n, int k, size_t max, doubl
                 by[m++] = i;
         shuffle(by, m, &r);
         /* The last class takes what rounding left, so that max is exact. */
-        size_t use = c == k - 1 ? use_total - given
+        size_t left = use_total - given; /* given <= use_total: the cap below */
+        size_t use = c == k - 1 ? left
                                 : (size_t)((double)m * (double)use_total / (double)n + 0.5);
+        if (use > left)
+            use = left;
         if (use > m)
             use = m;
         given += use;
