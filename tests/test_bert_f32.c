@@ -80,8 +80,21 @@ START_TEST(test_f32_gelu_erf)
         ck_assert_msg(fabs(y[i] - want) <= 4e-7 * fmax(1, fabs(v)), "gelu(%.9g) = %.9g, not %.9g",
                       v, (double)y[i], want);
     }
+    /* Backward: Phi(x) + x phi(x), with its own float exp. */
+    float *dy = malloc(N * sizeof *dy), *dx = calloc(N, sizeof *dx);
+    for (int i = 0; i < N; i++)
+        dy[i] = 1;
+    nn_gelu_erf_backward(N, x, dy, dx);
+    for (int i = 0; i < N; i++) {
+        double v = x[i];
+        double want = 0.5 * (1 + erf(v / sqrt(2.0))) + v * exp(-0.5 * v * v) / sqrt(2 * M_PI);
+        ck_assert_msg(fabs(dx[i] - want) <= 4e-7 * fmax(1, fabs(v)), "gelu'(%.9g) = %.9g, not %.9g",
+                      v, (double)dx[i], want);
+    }
     free(x);
     free(y);
+    free(dy);
+    free(dx);
 }
 END_TEST
 

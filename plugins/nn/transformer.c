@@ -324,13 +324,44 @@ void nn_gelu_erf_forward(size_t n, const nn_real *x, nn_real *y)
     }
 }
 
+#ifdef NN_DOUBLE
+#define GELU_PDF_EXP exp
+#else
+/* exp(x) for x <= 0 in float32, inline so that GELU's backward loop
+ * vectorises (a call to expf per element kept it scalar): Cephes' expf,
+ * 2^n by the exponent bits, n rounded by the 1.5 * 2^23 trick (no rintf
+ * without SSE4.1). Clamped at -87, where exp is below float's normal
+ * range and phi(x) * x no longer matters. */
+static inline float gelu_exp_f32(float x)
+{
+    x = x < -87.f ? -87.f : x;
+    float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
+    float r = x - n * 0.693359375f - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    float y = p * r * r + r + 1.f;
+    int32_t e = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &e, sizeof scale);
+    return y * scale;
+}
+#define GELU_PDF_EXP gelu_exp_f32
+#endif
+
 /* d/dx [x Phi(x)] = Phi(x) + x phi(x) */
 void nn_gelu_erf_backward(size_t n, const nn_real *x, const nn_real *dy, nn_real *dx)
 {
+#ifdef NN_OPENMP_SIMD
+#pragma omp simd
+#endif
     for (size_t i = 0; i < n; i++) {
         nn_real v = x[i];
         nn_real cdf = (nn_real)0.5 * (1 + GELU_ERF(v * (nn_real)SQRT1_2));
-        nn_real pdf = (nn_real)INV_SQRT_2PI * R_EXP((nn_real)-0.5 * v * v);
+        nn_real pdf = (nn_real)INV_SQRT_2PI * GELU_PDF_EXP((nn_real)-0.5 * v * v);
         dx[i] += dy[i] * (cdf + v * pdf);
     }
 }
