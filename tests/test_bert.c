@@ -475,7 +475,12 @@ START_TEST(test_bert_adamw_clip)
     for (size_t i = 0; i < n; i++)
         ss += (double)m.grads_mem[i] * (double)m.grads_mem[i];
     ck_assert(fabs(sqrt(ss) - 1.0 / (1 + 1e-6 / before)) < 1e-9);
+    /* max_norm 0: the norm, and no clipping at all. */
+    nn_real g5 = m.grads_mem[5];
     ck_assert(fabs(nn_bert_clip_grad(&m, 0) - sqrt(ss)) < 1e-12);
+    ck_assert(m.grads_mem[5] == g5 && g5 != 0);
+    ck_assert(fabs(nn_bert_clip_grad(&m, 1e9) - sqrt(ss)) < 1e-12); /* below: unchanged */
+    ck_assert(m.grads_mem[5] == g5);
     free(w), free(mm), free(vv), free(dec);
     nn_bert_free(&m);
     nn_backend_release(&be);
