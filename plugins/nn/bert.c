@@ -462,7 +462,13 @@ double nn_bert_clip_grad(nn_bert *m, double max_norm)
 {
     if (!m->grads_mem)
         return 0;
-    return nn_clip_grad_norm(m->grads_mem, m->n_params, max_norm);
+    if (max_norm > 0)
+        return nn_clip_grad_norm(m->grads_mem, m->n_params, max_norm);
+    /* 0: no clipping (nn_clip_grad_norm would scale by 0), the norm only */
+    double ss = 0;
+    for (size_t i = 0; i < m->n_params; i++)
+        ss += (double)m->grads_mem[i] * (double)m->grads_mem[i];
+    return sqrt(ss);
 }
 
 void nn_bert_adamw_step(nn_bert *m, const nn_adamw *o)

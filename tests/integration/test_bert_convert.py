@@ -6,6 +6,9 @@ here from docs/bert-weights-format.md (not the converter's), each tensor
 compared with its source; the reverse conversion (--to-state-dict) gives
 the same tensors back; broken input is refused with the tensor's name.
 Skips, saying why, where torch is not importable."""
+import contextlib
+import importlib.util
+import io
 import os
 import struct
 import subprocess
@@ -21,6 +24,9 @@ CONVERT = os.path.join(SOURCE_ROOT, "tools", "parity", "bert_convert.py")
 PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 try:
     import torch
+    _spec = importlib.util.spec_from_file_location("bert_convert", CONVERT)
+    bert_convert = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(bert_convert)
 except ImportError as e:  # the skip says why
     torch = None
     TORCH_WHY = f"torch is not importable ({e}); the converter needs it"
@@ -71,7 +77,8 @@ def hf_state(head="classify", K=3, prefix=True, pooler=True, seed=0):
 
 def read_nn_bert(path):
     """The format as docs/bert-weights-format.md states it."""
-    data = open(path, "rb").read()
+    with open(path, "rb") as f:
+        data = f.read()
     h = struct.unpack_from("<256i", data)
     assert h[0] == 20261218 and h[1] == 1, h[:2]
     assert all(x == 0 for x in h[11:]), "reserved header ints must be 0"
@@ -92,9 +99,18 @@ def read_nn_bert(path):
     return dict(V=Vv, P=Pp, S=Ss, L=Ll, NH=NH, H=Hh, F=Ff, head=head, K=K), t
 
 
+class Result:
+    def __init__(self, returncode, stderr):
+        self.returncode, self.stderr = returncode, stderr
+
+
 def run(*args):
-    return subprocess.run([PY, CONVERT] + [str(a) for a in args], capture_output=True,
-                          text=True, timeout=120)
+    """The converter's main in this process (torch is imported once: each
+    new interpreter spends seconds importing it); test_cli runs the script."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        rc = bert_convert.main([CONVERT] + [str(a) for a in args])
+    return Result(rc, err.getvalue())
 
 
 @unittest.skipIf(torch is None, globals().get("TORCH_WHY", ""))
@@ -176,6 +192,16 @@ class BertConvert(unittest.TestCase):
         self.check_encoder(sd, t, "bert.")
         self.assertTrue(np.all(t["poolw"] == 0))
         np.testing.assert_array_equal(t["headw"], sd["qa_outputs.weight"].numpy())
+
+    def test_cli(self):
+        """The script itself, as a user runs it."""
+        src, dst = os.path.join(self.d, "in.pt"), os.path.join(self.d, "out.bin")
+        torch.save(hf_state("qa"), src)
+        p = subprocess.run([PY, CONVERT, src, dst, "--num-heads", "2"], capture_output=True,
+                           text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        cfg, _ = read_nn_bert(dst)
+        self.assertEqual((cfg["head"], cfg["NH"], cfg["L"]), (1, 2, L))
 
     def test_refusals(self):
         sd = hf_state("classify")
