@@ -267,6 +267,15 @@ START_TEST(test_bert_kernels_agree)
                           "logit %d: naive %.15g openblas %.15g", i, (double)m0.logits[i],
                           (double)m1.logits[i]);
         }
+        /* An inference model reuses one layer's activations for all its
+         * layers; a training model keeps each: the same logits. */
+        nn_bert mt;
+        make_model(&mt, &b0, (nn_bert_head)head, 1, 11);
+        ck_assert(mt.n_acts > m0.n_acts);
+        nn_bert_forward(&mt, b_ids, b_seg, b_mask, NULL, TB, TT);
+        for (int i = 0; i < TB * K; i++)
+            ck_assert(mt.logits[i] == m0.logits[i]);
+        nn_bert_free(&mt);
         /* A shorter batch in the same model. */
         nn_bert_forward(&m1, b_ids, b_seg, b_mask, NULL, 2, TT);
         nn_bert_free(&m0);
