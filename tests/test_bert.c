@@ -591,6 +591,24 @@ START_TEST(test_bert_weights_file)
         ck_assert(nn_bert_parse(&b, copy, bad[k].len, err, sizeof err) == -EINVAL);
         free(copy);
     }
+    /* Non-finite values, named by tensor and index. */
+    {
+        unsigned char *copy = malloc(len);
+        memcpy(copy, buf, len);
+        size_t at = 0;
+        for (int t = 0; t < 5; t++) /* wte, wpe, wtt, lnew, lneb: qkvw[7] */
+            at += a.sizes[t];
+        float bad_v = NAN;
+        memcpy(copy + 1024 + 4 * (at + 7), &bad_v, 4);
+        ck_assert(nn_bert_parse(&b, copy, len, err, sizeof err) == -EINVAL);
+        ck_assert_msg(strstr(err, "qkvw[7] is NaN"), "%s", err);
+        bad_v = -INFINITY;
+        memcpy(copy + 1024 + 4 * (a.n_params - 1), &bad_v, 4);
+        memcpy(copy + 1024 + 4 * (at + 7), buf + 1024 + 4 * (at + 7), 4);
+        ck_assert(nn_bert_parse(&b, copy, len, err, sizeof err) == -EINVAL);
+        ck_assert_msg(strstr(err, "headb[1] is infinite"), "%s", err);
+        free(copy);
+    }
     /* A file of another configuration than the model. */
     nn_bert o;
     make_model(&o, &be, NN_BERT_HEAD_CLASSIFY, 0, 18);

@@ -599,10 +599,19 @@ int nn_bert_parse(nn_bert *m, const void *data, size_t len, char *err, size_t er
         return -EINVAL;
     }
     const unsigned char *p = (const unsigned char *)data + HDR_BYTES;
+    size_t t = 0, end = m->sizes[0];
     for (size_t i = 0; i < m->n_params; i++) {
+        while (i >= end) /* the tensor i is in, for the message */
+            end += m->sizes[++t];
         int32_t b = le32(p + 4 * i);
         float f;
         memcpy(&f, &b, 4);
+        /* A diverged run's NaN or inf would only come out as NaN logits. */
+        if (!isfinite(f)) {
+            snprintf(err, errlen, "BERT weights: %s[%zu] is %s", nn_bert_tensor_names[t],
+                     i - (end - m->sizes[t]), isnan(f) ? "NaN" : "infinite");
+            return -EINVAL;
+        }
         m->params_mem[i] = (nn_real)f;
     }
     return 0;

@@ -123,12 +123,19 @@ void nn_layernorm_backward(int N, int C, const nn_real *x, const nn_real *w, con
  * bits, n rounded by the 1.5 * 2^23 trick (no rintf without SSE4.1).
  * Clamped to [-87, 0]: below, exp leaves float's normal range (and the
  * callers' terms no longer matter); above 0 is outside its use, clamped so
- * that a lane computed and then discarded (a masked key) stays defined. */
+ * that a lane computed and then discarded (a masked key) stays in range.
+ * NaN stays NaN. */
 static inline float nonpos_exp_f32(float x)
 {
     x = x < -87.f ? -87.f : x;
     x = x > 0.f ? 0.f : x;
-    float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
+    /* n = round(x / ln 2): 1.5 * 2^23 added leaves it in the low mantissa
+     * bits, read back as integer bits (defined for any x, NaN included,
+     * which a conversion to int would not be). */
+    float t = x * 1.44269504088896341f + 12582912.f;
+    float n = t - 12582912.f;
+    uint32_t tb;
+    memcpy(&tb, &t, sizeof tb);
     float r = x - n * 0.693359375f - n * -2.12194440e-4f;
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
@@ -137,7 +144,7 @@ static inline float nonpos_exp_f32(float x)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     float y = p * r * r + r + 1.f;
-    int32_t e = ((int32_t)n + 127) << 23;
+    uint32_t e = (tb - 0x4B400000u + 127u) << 23; /* 2^n's bits */
     float scale;
     memcpy(&scale, &e, sizeof scale);
     return y * scale;
