@@ -267,6 +267,15 @@ START_TEST(test_bert_kernels_agree)
                           "logit %d: naive %.15g openblas %.15g", i, (double)m0.logits[i],
                           (double)m1.logits[i]);
         }
+        /* An inference model reuses one layer's activations for all its
+         * layers; a training model keeps each: the same logits. */
+        nn_bert mt;
+        make_model(&mt, &b0, (nn_bert_head)head, 1, 11);
+        ck_assert(mt.n_acts > m0.n_acts);
+        nn_bert_forward(&mt, b_ids, b_seg, b_mask, NULL, TB, TT);
+        for (int i = 0; i < TB * K; i++)
+            ck_assert(mt.logits[i] == m0.logits[i]);
+        nn_bert_free(&mt);
         /* A shorter batch in the same model. */
         nn_bert_forward(&m1, b_ids, b_seg, b_mask, NULL, 2, TT);
         nn_bert_free(&m0);
@@ -580,6 +589,24 @@ START_TEST(test_bert_weights_file)
                       bad[k].what, rc, err);
         /* The parser of bytes says the same. */
         ck_assert(nn_bert_parse(&b, copy, bad[k].len, err, sizeof err) == -EINVAL);
+        free(copy);
+    }
+    /* Non-finite values, named by tensor and index. */
+    {
+        unsigned char *copy = malloc(len);
+        memcpy(copy, buf, len);
+        size_t at = 0;
+        for (int t = 0; t < 5; t++) /* wte, wpe, wtt, lnew, lneb: qkvw[7] */
+            at += a.sizes[t];
+        float bad_v = NAN;
+        memcpy(copy + 1024 + 4 * (at + 7), &bad_v, 4);
+        ck_assert(nn_bert_parse(&b, copy, len, err, sizeof err) == -EINVAL);
+        ck_assert_msg(strstr(err, "qkvw[7] is NaN"), "%s", err);
+        bad_v = -INFINITY;
+        memcpy(copy + 1024 + 4 * (a.n_params - 1), &bad_v, 4);
+        memcpy(copy + 1024 + 4 * (at + 7), buf + 1024 + 4 * (at + 7), 4);
+        ck_assert(nn_bert_parse(&b, copy, len, err, sizeof err) == -EINVAL);
+        ck_assert_msg(strstr(err, "headb[1] is infinite"), "%s", err);
         free(copy);
     }
     /* A file of another configuration than the model. */

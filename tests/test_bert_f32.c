@@ -2,7 +2,8 @@
  * The BERT encoder in its float32 build, as the plugins run it: the naive
  * and openblas kernel tables give the same logits within 1e-5 on a padded
  * batch, for both heads; the float32 GELU's erf (a rational function, not
- * libm's) within a few ulp of the double erf formula.
+ * libm's) and the float exp of GELU's backward and the masked softmax
+ * against the double formulas.
  */
 #include <check.h>
 #include <math.h>
@@ -98,12 +99,59 @@ START_TEST(test_f32_gelu_erf)
 }
 END_TEST
 
+/* The masked softmax's own float exp: probabilities against a double
+ * computation of the same scores (to 2e-5: the float GEMM's scores, ~70
+ * apart, carry ~4e-6 of rounding into exp). */
+START_TEST(test_f32_masked_softmax)
+{
+    enum { T = 40, C = 8, NH = 2, hs = C / NH };
+    float *qkv = malloc(sizeof(float) * T * 3 * C), *out = malloc(sizeof(float) * T * C);
+    float *att = malloc(sizeof(float) * NH * T * T);
+    int32_t mask[T];
+    nn_rng r;
+    nn_rng_seed(&r, 8);
+    for (int i = 0; i < T * 3 * C; i++)
+        qkv[i] = (float)(6 * (2 * nn_rng_uniform(&r) - 1)); /* scores up to ~70 apart */
+    for (int t = 0; t < T; t++)
+        mask[t] = t < 30 && t % 7 != 3;
+    nn_backend be;
+    char err[256];
+    ck_assert(nn_backend_init(&be, &nn_kernels_naive, 1, err, sizeof err) == 0);
+    nn_attention_masked_forward(&be, 1, T, C, NH, qkv, mask, out, att);
+    for (int h = 0; h < NH; h++)
+        for (int t = 0; t < T; t++) {
+            double s[T], mx = -INFINITY, sum = 0;
+            for (int j = 0; j < T; j++) {
+                s[j] = 0;
+                for (int i = 0; i < hs; i++)
+                    s[j] += (double)qkv[t * 3 * C + h * hs + i] * qkv[j * 3 * C + C + h * hs + i];
+                s[j] /= sqrt((double)hs);
+                if (mask[j] && s[j] > mx)
+                    mx = s[j];
+            }
+            for (int j = 0; j < T; j++)
+                sum += (s[j] = mask[j] ? exp(s[j] - mx) : 0);
+            for (int j = 0; j < T; j++) {
+                double a = att[(h * T + t) * T + j], want = s[j] / sum;
+                ck_assert(mask[j] || a == 0);
+                ck_assert_msg(fabs(a - want) <= 2e-5 * fmax(want, 1e-3), "att %g, not %g", a,
+                              want);
+            }
+        }
+    nn_backend_release(&be);
+    free(qkv);
+    free(out);
+    free(att);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("bert_f32");
     TCase *tc = tcase_create("f32");
     tcase_add_test(tc, test_f32_kernels_agree);
     tcase_add_test(tc, test_f32_gelu_erf);
+    tcase_add_test(tc, test_f32_masked_softmax);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);

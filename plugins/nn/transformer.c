@@ -113,6 +113,45 @@ void nn_layernorm_backward(int N, int C, const nn_real *x, const nn_real *w, con
     }
 }
 
+/* exp(x) for x <= 0, where BERT's layers need it: softmax over x - max
+ * and GELU's density exp(-x^2 / 2). */
+#ifdef NN_DOUBLE
+#define NONPOS_EXP exp
+#else
+/* In float32, inline so that the loops calling it vectorise (a call to
+ * expf per element kept them scalar): Cephes' expf, 2^n by the exponent
+ * bits, n rounded by the 1.5 * 2^23 trick (no rintf without SSE4.1).
+ * Clamped to [-87, 0]: below, exp leaves float's normal range (and the
+ * callers' terms no longer matter); above 0 is outside its use, clamped so
+ * that a lane computed and then discarded (a masked key) stays in range.
+ * NaN stays NaN. */
+static inline float nonpos_exp_f32(float x)
+{
+    x = x < -87.f ? -87.f : x;
+    x = x > 0.f ? 0.f : x;
+    /* n = round(x / ln 2): 1.5 * 2^23 added leaves it in the low mantissa
+     * bits, read back as integer bits (defined for any x, NaN included,
+     * which a conversion to int would not be). */
+    float t = x * 1.44269504088896341f + 12582912.f;
+    float n = t - 12582912.f;
+    uint32_t tb;
+    memcpy(&tb, &t, sizeof tb);
+    float r = x - n * 0.693359375f - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    float y = p * r * r + r + 1.f;
+    uint32_t e = (tb - 0x4B400000u + 127u) << 23; /* 2^n's bits */
+    float scale;
+    memcpy(&scale, &e, sizeof scale);
+    return y * scale;
+}
+#define NONPOS_EXP nonpos_exp_f32
+#endif
+
 /* ---- attention ------------------------------------------------------------ */
 
 /* The causal (GPT-2) and the padding-masked bidirectional (BERT) attention
@@ -152,10 +191,20 @@ static void attention_forward(const nn_backend *be, int B, int T, int C, int NH,
                     }
                     /* exactly 0 on masked keys, as masked_fill(-inf) */
                     for (int j = 0; j < lim; j++) {
-                        r[j] = mk[j] ? R_EXP(r[j] - mx) : 0;
+                        r[j] = mk[j] ? NONPOS_EXP(r[j] - mx) : 0;
                         sum += r[j];
                     }
-                } else {
+                } else if (!causal) {
+                    for (int j = 0; j < lim; j++) {
+                        r[j] *= scale;
+                        if (r[j] > mx)
+                            mx = r[j];
+                    }
+                    for (int j = 0; j < lim; j++) {
+                        r[j] = NONPOS_EXP(r[j] - mx);
+                        sum += r[j];
+                    }
+                } else { /* GPT-2's, unchanged: libm's exp */
                     for (int j = 0; j < lim; j++) {
                         r[j] *= scale;
                         if (r[j] > mx)
@@ -324,33 +373,6 @@ void nn_gelu_erf_forward(size_t n, const nn_real *x, nn_real *y)
     }
 }
 
-#ifdef NN_DOUBLE
-#define GELU_PDF_EXP exp
-#else
-/* exp(x) for x <= 0 in float32, inline so that GELU's backward loop
- * vectorises (a call to expf per element kept it scalar): Cephes' expf,
- * 2^n by the exponent bits, n rounded by the 1.5 * 2^23 trick (no rintf
- * without SSE4.1). Clamped at -87, where exp is below float's normal
- * range and phi(x) * x no longer matters. */
-static inline float gelu_exp_f32(float x)
-{
-    x = x < -87.f ? -87.f : x;
-    float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
-    float r = x - n * 0.693359375f - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    float y = p * r * r + r + 1.f;
-    int32_t e = ((int32_t)n + 127) << 23;
-    float scale;
-    memcpy(&scale, &e, sizeof scale);
-    return y * scale;
-}
-#define GELU_PDF_EXP gelu_exp_f32
-#endif
 
 /* d/dx [x Phi(x)] = Phi(x) + x phi(x) */
 void nn_gelu_erf_backward(size_t n, const nn_real *x, const nn_real *dy, nn_real *dx)
@@ -361,7 +383,7 @@ void nn_gelu_erf_backward(size_t n, const nn_real *x, const nn_real *dy, nn_real
     for (size_t i = 0; i < n; i++) {
         nn_real v = x[i];
         nn_real cdf = (nn_real)0.5 * (1 + GELU_ERF(v * (nn_real)SQRT1_2));
-        nn_real pdf = (nn_real)INV_SQRT_2PI * GELU_PDF_EXP((nn_real)-0.5 * v * v);
+        nn_real pdf = (nn_real)INV_SQRT_2PI * NONPOS_EXP((nn_real)-0.5 * v * v);
         dx[i] += dy[i] * (cdf + v * pdf);
     }
 }

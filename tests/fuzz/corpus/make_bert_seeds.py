@@ -2,7 +2,10 @@
 """Writes the seed inputs of fuzz_bert_weights (tests/fuzz/corpus/bert_weights/):
 tiny valid nn_bert weights files (docs/bert-weights-format.md) of each head,
 and broken ones (truncated, extended, wrong magic, wrong version, a
-configuration that fails its checks). Run from the repository root:
+configuration that fails its checks, a NaN weight). nan_weights.bin is
+not written here: it is the fuzzer's input (a NaN in the attention) that
+found an undefined float-to-int conversion, kept as it was found. Run from
+the repository root:
 /usr/bin/python3 tests/fuzz/corpus/make_bert_seeds.py"""
 import random
 import struct
@@ -38,6 +41,7 @@ seeds = {
     'version.bin': cls[:4] + struct.pack('<i', 2) + cls[8:],
     'heads.bin': cls[:24] + struct.pack('<i', 3) + cls[28:],
     'header_only.bin': cls[:1024],
+    'nan.bin': cls[:1064] + struct.pack('<f', float('nan')) + cls[1068:],
 }
 for name, data in seeds.items():
     with open(d + name, 'wb') as f:
