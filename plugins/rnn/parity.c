@@ -60,7 +60,7 @@ static int write_npy(const char *dir, const char *name, const char *descr, const
 int main(int argc, char **argv)
 {
     if (argc != 11) {
-        fprintf(stderr, "usage: rnn-parity rnn_tanh|rnn_relu|lstm|gru naive|openblas BATCH T I H "
+        fprintf(stderr, "usage: rnn-parity rnn_tanh|rnn_relu|lstm|gru naive|openblas|onednn BATCH T I H "
                         "LAYERS BIDIR SEED DIR\n");
         return 2;
     }
@@ -71,6 +71,10 @@ int main(int argc, char **argv)
     const nn_kernels *k = !strcmp(variant, "naive")      ? &nn_kernels_naive
                           : !strcmp(variant, "openblas") ? &nn_kernels_openblas
                                                          : NULL;
+#ifdef NN_HAVE_ONEDNN /* built with oneDNN (meson) */
+    if (!strcmp(variant, "onednn"))
+        k = &nn_kernels_onednn;
+#endif
     if (!k || batch < 1 || nn_cell_parse(cell) < 0) {
         fprintf(stderr, "rnn-parity: bad cell '%s', variant '%s' or batch %d\n", cell, variant,
                 batch);

@@ -3,7 +3,8 @@
 PyTorch.
 
 For each cell (rnn_tanh, rnn_relu, lstm, gru), depth (1 and 2 layers, and a
-bidirectional 2-layer stack) and kernel variant (naive, openblas), the C
+bidirectional 2-layer stack) and kernel variant (naive, openblas, and onednn
+where the build has rnn:onednn), the C
 driver rnn-parity (BUILD/plugins/rnn/) initialises the network, writes its
 weights (docs/weights-format.md) and one batch, and runs forward and
 backward (BPTT). This script loads the same weights into nn.RNN / nn.LSTM /
@@ -105,7 +106,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", default=os.path.join(here, "..", "..", "build"))
     ap.add_argument("--cells", default="rnn_tanh,rnn_relu,lstm,gru")
-    ap.add_argument("--variants", default="naive,openblas")
+    ap.add_argument("--variants", default=None,
+                    help="naive,openblas (and onednn when built: the default)")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--seq-len", type=int, default=12)
     ap.add_argument("--input-size", type=int, default=10)
@@ -118,6 +120,12 @@ def main():
         print(f"rnn_torch.py: {driver} not found; build first (ninja -C {a.build})",
               file=sys.stderr)
         return 2
+    if a.variants is None:
+        # The driver takes onednn only where oneDNN was found, as the plugin.
+        built = os.path.exists(os.path.join(a.build, "plugins", "rnn", "rnn_onednn.so"))
+        a.variants = "naive,openblas" + (",onednn" if built else "")
+        if not built:
+            print("rnn_torch.py: rnn:onednn not built (no oneDNN); checking naive, openblas")
     torch.set_num_threads(1)
     print(f"rnn parity with PyTorch {torch.__version__}: batch {a.batch}, {a.seq_len} steps x "
           f"{a.input_size} features, hidden {a.hidden}; relative error ||ours - torch|| / "
