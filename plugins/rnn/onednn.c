@@ -8,7 +8,9 @@
  */
 #include "rnn.h"
 
-MLB_DEFINE_VARIANT(rnn, nn_kernels_onednn, "onednn",
+static const rnn_variant rnn_onednn = {&nn_kernels_onednn, NULL};
+
+MLB_DEFINE_VARIANT(rnn, rnn_onednn, "onednn",
                    "oneDNN 2.6 dnnl_sgemm for the NN core's cells (all steps' input projection "
                    "in one call, one per recurrent step; not oneDNN's RNN primitives), "
                    "threads=N OpenMP threads",

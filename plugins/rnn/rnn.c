@@ -41,6 +41,10 @@ typedef struct {
     double target_accuracy, clip;
     char weights_out[1024];
     nn_backend be;
+    const nn_engine *eng; /* NULL: the NN core runs the network */
+    void *eng_impl;
+    float *logits; /* engines: one batch's logits [max_batch * classes] */
+    float *probs;  /* engines: their softmax, for the loss */
     nn_model model;
     nn_optim opt;
     rnn_data train, test;
@@ -165,6 +169,10 @@ static void state_free(rnn_state *s)
 {
     if (!s)
         return;
+    if (s->eng && s->eng_impl)
+        s->eng->destroy(s->eng_impl);
+    nn_free(s->logits);
+    nn_free(s->probs);
     nn_model_free(&s->model);
     nn_optim_free(&s->opt);
     nn_backend_release(&s->be);
@@ -208,8 +216,29 @@ static int read_params(mlb_ctx *ctx, rnn_state *s, size_t *n_train, size_t *n_te
     return 0;
 }
 
-int rnn_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels)
+/* Logits of n sequences (training mode or not): the engine's or the NN
+ * core's. */
+static const float *forward(rnn_state *s, const float *x, int n, int training)
 {
+    if (s->eng) {
+        s->eng->forward(s->eng_impl, x, n, s->logits);
+        return s->logits;
+    }
+    nn_model_forward(&s->model, x, n, training);
+    return nn_model_output(&s->model);
+}
+
+/* After forward: the batch's mean loss. */
+static double batch_loss(rnn_state *s, int n, const int32_t *y)
+{
+    if (s->eng)
+        return nn_xent_forward(n, s->classes, s->logits, y, s->probs);
+    return nn_model_loss(&s->model, n, y);
+}
+
+int rnn_setup(mlb_ctx *ctx, void **state, const rnn_variant *variant)
+{
+    const nn_kernels *kernels = variant->kernels;
     *state = NULL;
     rnn_state *s = calloc(1, sizeof *s);
     if (!s)
@@ -221,7 +250,8 @@ int rnn_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels)
     int rc = read_params(ctx, s, &n_train, &n_test, &threads, &kind);
     if (rc == 0 && (rc = nn_backend_init(&s->be, kernels, threads, err, sizeof err)) < 0)
         rc = mlb_error(ctx, "%s", err);
-    if (rc == 0 && threads > 1 && kernels == &nn_kernels_naive)
+    s->eng = variant->engine;
+    if (rc == 0 && threads > 1 && kernels == &nn_kernels_naive && !s->eng)
         mlb_log(ctx, MLB_LOG_WARN, "the naive variant is single-threaded; threads=%d ignored",
                 threads);
     if (rc == 0)
@@ -235,7 +265,9 @@ int rnn_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels)
                               s->hidden, s->layers, s->bidirectional, s->classes, err,
                               sizeof err)) < 0)
         rc = mlb_error(ctx, "%s", err);
-    if (rc == 0 && (rc = nn_model_compile(&s->model, &s->be, s->max_batch, err, sizeof err)) < 0)
+    /* An engine's model only holds the weights: activations for one sequence. */
+    if (rc == 0 && (rc = nn_model_compile(&s->model, &s->be, s->eng ? 1 : s->max_batch, err,
+                                          sizeof err)) < 0)
         rc = mlb_error(ctx, "%s", err);
     if (rc == 0) {
         nn_model_init_weights(&s->model, mlb_seed(ctx));
@@ -243,7 +275,22 @@ int rnn_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels)
         if (wi[0] && (rc = nn_weights_load(&s->model, wi, err, sizeof err)) < 0)
             rc = mlb_error(ctx, "parameter weights_in: %s", err);
     }
-    if (rc == 0 &&
+    if (rc == 0 && s->eng) {
+        nn_engine_setup su = {.init = &s->model, .max_batch = s->max_batch,
+                              .train_batch = s->batch_size, .threads = threads,
+                              .optimizer = kind, .lr = mlb_param_float(ctx, "lr"),
+                              .momentum = mlb_param_float(ctx, "momentum"),
+                              .weight_decay = mlb_param_float(ctx, "weight_decay"),
+                              .clip = s->clip};
+        size_t nk = (size_t)s->max_batch * (size_t)s->classes;
+        s->logits = nn_alloc(nk, sizeof *s->logits);
+        s->probs = nn_alloc(nk, sizeof *s->probs);
+        if (!s->logits || !s->probs)
+            rc = mlb_error(ctx, "out of memory for logits");
+        else if ((rc = s->eng->create(&s->eng_impl, &su, err, sizeof err)) < 0)
+            rc = mlb_error(ctx, "%s engine: %s", s->eng->name, err);
+    }
+    if (rc == 0 && !s->eng &&
         (rc = nn_optim_init(&s->opt, kind, s->model.n_weights, mlb_param_float(ctx, "lr"),
                             mlb_param_float(ctx, "momentum"),
                             mlb_param_float(ctx, "weight_decay"), err, sizeof err)) < 0)
@@ -268,14 +315,14 @@ int rnn_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels)
     /* One inference pass now, so that one-off costs (OpenBLAS's thread
      * pool and buffers, first touches) are not inside the timed phases. */
     int warm = s->test.n < (size_t)s->max_batch ? (int)s->test.n : s->max_batch;
-    nn_model_forward(&s->model, s->test.x, warm, 0);
+    (void)forward(s, s->test.x, warm, 0);
 
     mlb_log(ctx, MLB_LOG_DEBUG,
             "%s on %s: %zu train / %zu test sequences of %d x %d, %d classes, %d layer(s) of %d%s, "
             "%zu parameters, %.3f MFLOP per sequence forward, %s kernels, %d thread(s)",
             s->model_name, s->dataset, s->train.n, s->test.n, s->train.T, s->train.I, s->classes,
             s->layers, s->hidden, s->bidirectional ? " x 2 directions" : "", s->model.n_weights,
-            s->flops_fwd * 1e-6, s->be.k->name, threads);
+            s->flops_fwd * 1e-6, s->eng ? s->eng->name : s->be.k->name, threads);
     *state = s;
     return 0;
 }
@@ -300,9 +347,9 @@ static void evaluate(rnn_state *s, rnn_eval *out)
     for (size_t b = 0; b < s->test.n; b += (size_t)s->max_batch) {
         int n = s->test.n - b < (size_t)s->max_batch ? (int)(s->test.n - b) : s->max_batch;
         const int32_t *y = s->test.y + b;
-        nn_model_forward(&s->model, s->test.x + b * s->test.d, n, 0);
-        loss += nn_model_loss(&s->model, n, y) * n;
-        nn_argmax_rows(nn_model_output(&s->model), n, k, s->pred);
+        const float *z = forward(s, s->test.x + b * s->test.d, n, 0);
+        loss += batch_loss(s, n, y) * n;
+        nn_argmax_rows(z, n, k, s->pred);
         (void)metrics_confusion_add(y, s->pred, (size_t)n, k, conf);
     }
     out->accuracy = metrics_accuracy_cm(conf, k);
@@ -327,19 +374,26 @@ int rnn_train(mlb_ctx *ctx, void *state)
         for (size_t b = 0; b < n; b += (size_t)s->batch_size) {
             int bn = n - b < (size_t)s->batch_size ? (int)(n - b) : s->batch_size;
             gather(s, &s->train, s->order, b, bn);
-            nn_model_forward(&s->model, s->xb, bn, 1);
-            double loss = nn_model_loss(&s->model, bn, s->yb);
+            double loss;
+            if (s->eng) { /* forward, backward, clipping and the update */
+                loss = s->eng->train_step(s->eng_impl, s->xb, s->yb, bn);
+            } else {
+                nn_model_forward(&s->model, s->xb, bn, 1);
+                loss = nn_model_loss(&s->model, bn, s->yb);
+            }
             if (!isfinite(loss))
                 return mlb_error(ctx, "epoch %d: the loss diverged (%g) at sample %zu; lower lr "
                                       "or set clip_grad",
                                  e, loss, b);
             sum += loss * bn;
+            steps++;
+            if (s->eng)
+                continue;
             nn_model_zero_grad(&s->model);
             nn_model_backward(&s->model, bn, s->yb);
             if (s->clip > 0)
                 nn_clip_grad_norm(s->model.grads, s->model.n_weights, s->clip);
             nn_optim_step(&s->opt, s->model.weights, s->model.grads);
-            steps++;
         }
         epoch_loss = sum / (double)n;
         evaluate(s, &ev);
@@ -370,8 +424,7 @@ int rnn_infer(mlb_ctx *ctx, void *state)
     /* Consecutive test sequences, wrapping around. */
     gather(s, &s->test, NULL, s->infer_cursor, n);
     s->infer_cursor = (s->infer_cursor + (size_t)n) % s->test.n;
-    nn_model_forward(&s->model, s->xb, n, 0);
-    nn_argmax_rows(nn_model_output(&s->model), n, s->classes, s->pred);
+    nn_argmax_rows(forward(s, s->xb, n, 0), n, s->classes, s->pred);
     mlb_report_work(ctx, MLB_WORK_ITEMS, n);
     mlb_report_work(ctx, MLB_WORK_FLOPS, s->flops_fwd * n);
     return 0;
@@ -414,7 +467,11 @@ int rnn_teardown(mlb_ctx *ctx, void *state)
     rnn_state *s = state;
     int rc = 0;
     char err[512];
-    if (s && s->weights_out[0] && nn_weights_save(&s->model, s->weights_out, err, sizeof err) < 0)
+    if (s && s->weights_out[0] && s->eng &&
+        s->eng->weights_to(s->eng_impl, &s->model, err, sizeof err) < 0)
+        rc = mlb_error(ctx, "%s engine: %s", s->eng->name, err);
+    else if (s && s->weights_out[0] &&
+             nn_weights_save(&s->model, s->weights_out, err, sizeof err) < 0)
         rc = mlb_error(ctx, "%s", err);
     state_free(s);
     return rc;

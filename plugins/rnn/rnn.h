@@ -22,6 +22,7 @@
 
 #include "mlbench/variant.h"
 #include "nn.h"
+#include "nn_engine.h"
 
 #define RNN_MAX_BATCH 65536
 
@@ -90,7 +91,21 @@ static const mlb_param_rule rnn_rules[] = {
     MLB_RULE_RANGE("target_accuracy", 0, 1),
 };
 
-int rnn_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels);
+/* What a variant file names: the NN core's kernel table (naive, openblas,
+ * onednn: the core's cells run the network) or, for a library that runs
+ * the whole network itself, an engine (plugins/nn/nn_engine.h; libtorch),
+ * the core then only holding the weights. */
+typedef struct {
+    const nn_kernels *kernels;
+    const nn_engine *engine; /* NULL: the NN core runs the network */
+} rnn_variant;
+
+/* rnn:libtorch's plugin side (libtorch_loader.c): opens its engine module,
+ * rnn_libtorch_engine.engine (libtorch.cpp), on first use. */
+extern const nn_engine rnn_engine_libtorch_loader;
+const char *rnn_libtorch_available(void);
+
+int rnn_setup(mlb_ctx *ctx, void **state, const rnn_variant *variant);
 int rnn_train(mlb_ctx *ctx, void *state);
 int rnn_infer(mlb_ctx *ctx, void *state);
 int rnn_teardown(mlb_ctx *ctx, void *state);
