@@ -103,6 +103,8 @@ typedef struct {
 /* rnn:libtorch's plugin side (libtorch_loader.c): opens its engine module,
  * rnn_libtorch_engine.engine (libtorch.cpp), on first use. */
 extern const nn_engine rnn_engine_libtorch_loader;
+/* The engine itself (libtorch.cpp), linked directly by rnn-parity-libtorch. */
+extern const nn_engine rnn_engine_libtorch;
 const char *rnn_libtorch_available(void);
 
 int rnn_setup(mlb_ctx *ctx, void **state, const rnn_variant *variant);

@@ -177,6 +177,23 @@ class Weights(unittest.TestCase):
             shutil.rmtree(d, ignore_errors=True)
 
 
+    @unittest.skipUnless("libtorch" in EXTRA, "rnn:libtorch not built (libtorch-dev missing?)")
+    def test_engine_weights_out(self):
+        # libtorch's trained weights, saved through the NN core's format,
+        # give the NN core libtorch's own final test loss.
+        d = tempfile.mkdtemp(prefix="mlb-rnn-lt-")
+        try:
+            path = os.path.join(d, "w.bin")
+            common = ["--param", "model=gru"] + SYNTH + TINY
+            _, a = run_json(plugins("libtorch") + common + ["--param", "weights_out=" + path])
+            _, b = run_json(plugins("openblas") + common +
+                            ["--param", "epochs=0", "--param", "weights_in=" + path])
+            self.assertAlmostEqual(metric(a["runs"][0], "test_loss"),
+                                   metric(b["runs"][0], "test_loss"), places=5)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+
 @unittest.skipUnless(torch_installed(), "needs python3-torch")
 class TorchPeer(unittest.TestCase):
     def test_same_batches_same_result(self):
