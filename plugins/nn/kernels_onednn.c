@@ -4,15 +4,23 @@
  * openblas table's, kernels_openblas.c); `threads` sets OpenMP's threads,
  * the runtime of Debian's libdnnl 2.6.
  *
- * Why dnnl_sgemm rather than matmul primitives: the kernel table's
- * contract is that kernels neither allocate nor fail inside the timed
- * phases, and its gemm takes any shape and stride on each call. Matmul
- * primitives are made for one shape (a cache of them keyed by shape in
- * be->data would create, and allocate, on each new shape's first call, the
- * rnn task's short last batch among them); dnnl_sgemm runs the same JIT
- * GEMM kernels oneDNN's matmul uses for f32 on CPU (its "gemm:jit"
- * implementation), generated once per process on the first call, which
- * init makes. Measured on the rnn and gpt2 shapes: docs/PERFORMANCE.md.
+ * Why dnnl_sgemm rather than matmul primitives: the table's gemm takes any
+ * shape and stride on each call, and a matmul primitive is made for one
+ * shape, so the table would keep a cache of primitives keyed by shape in
+ * be->data and create one (compiling its JIT kernel) on each new shape's
+ * first call, inside the timed phases (the rnn task's short last batch
+ * among them). dnnl_sgemm needs no state; its JIT kernels are generated
+ * once per process, on the first calls (the tasks' warm-up pass in setup).
+ * tools/bench/onednn_gemm.c times the two on the rnn and gpt2 shapes
+ * (docs/PERFORMANCE.md has the figures).
+ *
+ * Neither meets the kernel table's "no allocation in the timed phases"
+ * strictly: oneDNN 2.6's GEMM driver allocates its packing buffer on each
+ * dnnl_sgemm call with more than one column (counted with an LD_PRELOAD
+ * malloc counter: one per call; none for the one-column GEMV case), and a
+ * matmul primitive's execute allocates its argument maps (seven per call,
+ * even with a user-supplied scratchpad). The buffers are freed before the
+ * call returns, so memory does not grow; the cost is inside the timings.
  */
 #include "nn.h"
 
@@ -50,9 +58,11 @@ static int onednn_init(nn_backend *be, char *err, size_t errlen)
     return 0;
 }
 
-/* dnnl_sgemm checks its arguments only (row-major, leading dimensions at
- * least the rows' lengths), which every caller of the table satisfies, so
- * its status is not looked at: a kernel cannot fail. */
+/* dnnl_sgemm fails on invalid arguments (leading dimensions shorter than
+ * the rows), which no caller of the table passes, or when its packing
+ * buffer cannot be allocated. The table's gemm cannot report failure, so
+ * the status is dropped: an out-of-memory failure there would go
+ * unreported (a known gap, see above). */
 static void onednn_gemm(const nn_backend *be, int trans_a, int trans_b, int m, int n, int k,
                         const nn_real *a, int lda, const nn_real *b, int ldb, nn_real beta,
                         nn_real *c, int ldc)
