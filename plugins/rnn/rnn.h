@@ -54,7 +54,7 @@ static const mlb_param_def rnn_params[] = {
     {"weight_decay", MLB_PARAM_FLOAT, "0", "L2 penalty added to the gradient"},
     {"clip_grad", MLB_PARAM_FLOAT, "0",
      "clip the gradient to this global L2 norm before each step (0: no clipping)"},
-    {"threads", MLB_PARAM_INT, "1", "threads for the kernels (openblas, onednn; naive is serial)"},
+    {"threads", MLB_PARAM_INT, "1", "threads for the kernels (openblas, onednn, libtorch; naive is serial)"},
     {"infer_batch", MLB_PARAM_INT, "1", "sequences per inference query (1: latency)"},
     {"train_samples", MLB_PARAM_INT, "0", "training sequences to use (0: all; synthetic: 2048)"},
     {"test_samples", MLB_PARAM_INT, "0", "test sequences to use (0: all; synthetic: 512)"},
