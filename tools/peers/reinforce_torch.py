@@ -32,7 +32,6 @@ class ReinforceTorch(rl.AgentPeer):
         episodes, per_update = int(p["episodes"]), int(p["episodes_per_update"])
         gamma, normalize = float(p["gamma"]), bool(p["normalize"])
         use_baseline = p["baseline"] == "mean"
-        k = self.env.n_actions
         stats = rl.Stats(self.env.solved_threshold)
         t0 = time.monotonic()
         steps, base_sum, base_n, loss = 0, 0.0, 0, None
