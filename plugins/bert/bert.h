@@ -56,7 +56,7 @@ static const mlb_param_def bert_params[] = {
     {"qa_examples", MLB_PARAM_INT, "2000", "size of the synthetic qa set"},
     {"qa_entities", MLB_PARAM_INT, "3", "people per synthetic context (1..8)"},
     {"infer_batch", MLB_PARAM_INT, "1", "sequences per inference query"},
-    {"threads", MLB_PARAM_INT, "1", "threads for the kernels (openblas; naive is serial)"},
+    {"threads", MLB_PARAM_INT, "1", "threads for the kernels (openblas, onednn; naive is serial)"},
     {"checkpoint", MLB_PARAM_STRING, "", "start from this nn_bert weights file"},
     {"checkpoint_out", MLB_PARAM_STRING, "", "write the model here at teardown"},
 };
