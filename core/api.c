@@ -207,7 +207,8 @@ int mlb_repetition(const mlb_ctx *ctx) { return ctx->rep; }
 
 void mlb_log(mlb_ctx *ctx, mlb_log_level level, const char *fmt, ...)
 {
-    if (level == MLB_LOG_DEBUG && !ctx->verbose)
+    /* --quiet keeps warnings: they say something went wrong. */
+    if ((level == MLB_LOG_DEBUG && ctx->verbose <= 0) || (level == MLB_LOG_INFO && ctx->verbose < 0))
         return;
     static const char *names[] = {"debug", "info", "warning"};
     FILE *f = ctx->log ? ctx->log : stderr;

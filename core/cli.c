@@ -88,7 +88,7 @@ void mlb_cli_usage(FILE *f)
         "  --html FILE            a self-contained HTML report (tables, plots, verdicts)\n"
         "  --csv FILE             one CSV row per repetition (phases, memory, metrics)\n"
         "  --markdown FILE        the tables and verdicts as GitHub Markdown\n"
-        "  --quiet, --verbose     less or more on stderr\n"
+        "  --quiet, --verbose     less or more on stderr (--quiet: no progress, no plugin info lines; warnings stay)\n"
         "  --help, --version\n"
         "\n"
         "Exit status: 0 when every run succeeded, 1 when any did not (or the analysis\n"

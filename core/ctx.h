@@ -43,7 +43,7 @@ struct mlb_ctx {
     size_t n_progress, cap_progress;
     char err[1024];
     FILE *log;        /* where mlb_log writes (stderr) */
-    int verbose;      /* print MLB_LOG_DEBUG too */
+    int verbose;      /* 1: print MLB_LOG_DEBUG too; -1 (--quiet): warnings only */
 };
 
 /* Parse `text` as a value of `type`. Returns 0, or -1 with a reason in why. */

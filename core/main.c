@@ -143,7 +143,7 @@ static int run_one(const mlb_cli *c, progress_state *ps, mlb_run *r, int round, 
         .infer_queries = r->infer_queries,
         .scenario = r->scenario,
         .scenario_margin = c->equivalence,
-        .verbose = c->verbose,
+        .verbose = c->verbose ? 1 : c->quiet ? -1 : 0,
         .data_from = r->data_from,
         .vary_seed = r->vary_seed,
     };

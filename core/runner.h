@@ -71,7 +71,7 @@ typedef struct {
     int infer_queries;
     mlb_scenario scenario; /* how the infer queries are issued; zero: single-stream */
     double scenario_margin; /* relative margin of equivalence of its figures; 0: 2% */
-    int verbose;
+    int verbose;           /* 1 --verbose, -1 --quiet, else 0 (mlb_ctx.verbose) */
     const mlb_plugin_entry *data_from; /* a peer's data source (descriptor's data_from) */
     int vary_seed;         /* measured repetition i runs with the template's seed + i */
 } mlb_run_opts;

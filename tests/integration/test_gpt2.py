@@ -148,6 +148,17 @@ class Gpt2(unittest.TestCase):
             a, b = metrics(runs["openblas"]), metrics(runs["pytorch"])
             self.assertEqual(a["token_checksum"], b["token_checksum"], kv)
 
+    def test_quiet_keeps_plugin_info_off_stderr(self):
+        # The plugin's info lines (the generated text) are for a person
+        # watching; --quiet leaves only warnings and errors.
+        args = ["--plugin", "gpt2:openblas"] + TINY + MODEL + [
+            "--param", "mode=generate", "--param", "max_new_tokens=4",
+            "--output", os.path.join(self.dir, "r.json")]
+        loud = run(args, check=0)
+        self.assertIn("[gpt2:openblas] info: generated", loud.stderr)
+        quiet = run(args + ["--quiet"], check=0)
+        self.assertNotIn("info:", quiet.stderr)
+
     def test_bad_parameters(self):
         bad_ckpt = os.path.join(self.dir, "bad.bin")
         write_shard(bad_ckpt, [1, 2, 3])
