@@ -55,7 +55,7 @@ typedef struct {
  * 0 or -EINVAL with the field and reason in err. */
 int nn_bert_config_check(const nn_bert_config *c, char *err, size_t errlen);
 
-#define NN_BERT_NUM_TENSORS 23
+#define NN_BERT_NUM_TENSORS 21
 /* The parameter tensors, in this order in memory and in the weights file. */
 typedef struct {
     nn_real *wte;          /* [V, H] */
@@ -162,23 +162,7 @@ int nn_bert_read_config(const char *path, nn_bert_config *cfg, char *err, size_t
 int nn_bert_load(nn_bert *m, const char *path, char *err, size_t errlen);
 int nn_bert_save(const nn_bert *m, const char *path, char *err, size_t errlen);
 
-/* ---- layers (in transformer.c, shared with nn_gpt2) ---------------------- */
-
-/* Bidirectional self-attention over qkv[B,T,3H] with a padding mask[B,T]
- * (NULL: none): out[B,T,H], att[B,NH,T,T] the probabilities (0 on masked
- * keys). scratch for backward: T*T. */
-void nn_attention_masked_forward(const nn_backend *be, int B, int T, int C, int NH,
-                                 const nn_real *qkv, const int32_t *mask, nn_real *out,
-                                 nn_real *att);
-void nn_attention_masked_backward(const nn_backend *be, int B, int T, int C, int NH,
-                                  const nn_real *qkv, const nn_real *att, const nn_real *dout,
-                                  nn_real *dqkv, nn_real *scratch);
-/* GELU, exact: x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) (BERT's; torch's
- * default). */
-void nn_gelu_erf_forward(size_t n, const nn_real *x, nn_real *y);
-void nn_gelu_erf_backward(size_t n, const nn_real *x, const nn_real *dy, nn_real *dx);
-/* nn_layernorm_forward with another epsilon (BERT: 1e-12). */
-void nn_layernorm_forward_eps(int N, int C, const nn_real *x, const nn_real *w, const nn_real *b,
-                              double eps, nn_real *out, nn_real *mean, nn_real *rstd);
+/* Its layers (nn_attention_masked_*, nn_gelu_erf_*, nn_layernorm_forward_eps)
+ * are declared in transformer.h, with the others. */
 
 #endif

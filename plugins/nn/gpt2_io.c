@@ -31,7 +31,7 @@ static void put32(unsigned char *p, int32_t v)
 }
 
 /* The whole file into memory; *len its size. */
-static int read_all(const char *path, unsigned char **out, size_t *len, char *err, size_t errlen)
+int nn_file_read_all(const char *path, unsigned char **out, size_t *len, char *err, size_t errlen)
 {
     *out = NULL;
     FILE *f = fopen(path, "rb");
@@ -74,7 +74,7 @@ static int read_all(const char *path, unsigned char **out, size_t *len, char *er
     return 0;
 }
 
-static int write_all(const char *path, const void *hdr, size_t hlen, const void *body,
+int nn_file_write_all(const char *path, const void *hdr, size_t hlen, const void *body,
                      size_t blen, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "wb");
@@ -198,7 +198,7 @@ int nn_gpt2_ckpt_load(nn_gpt2 *m, const char *path, char *err, size_t errlen)
 {
     unsigned char *buf;
     size_t len;
-    int rc = read_all(path, &buf, &len, err, errlen);
+    int rc = nn_file_read_all(path, &buf, &len, err, errlen);
     if (rc < 0)
         return rc;
     char msg[512];
@@ -228,7 +228,7 @@ int nn_gpt2_ckpt_save(const nn_gpt2 *m, const char *path, char *err, size_t errl
         memcpy(&b, &f, 4);
         put32(body + 4 * i, b);
     }
-    int rc = write_all(path, hdr, sizeof hdr, body, m->n_params * 4, err, errlen);
+    int rc = nn_file_write_all(path, hdr, sizeof hdr, body, m->n_params * 4, err, errlen);
     free(body);
     return rc;
 }
@@ -283,7 +283,7 @@ int nn_gpt2_shard_load(const char *path, uint16_t **out, size_t *n, char *err, s
     size_t len;
     *out = NULL;
     *n = 0;
-    int rc = read_all(path, &buf, &len, err, errlen);
+    int rc = nn_file_read_all(path, &buf, &len, err, errlen);
     if (rc < 0)
         return rc;
     char msg[512];
@@ -314,7 +314,7 @@ int nn_gpt2_shard_save(const char *path, const uint16_t *tokens, size_t n, char 
         body[2 * i] = (unsigned char)tokens[i];
         body[2 * i + 1] = (unsigned char)(tokens[i] >> 8);
     }
-    int rc = write_all(path, hdr, sizeof hdr, body, n * 2, err, errlen);
+    int rc = nn_file_write_all(path, hdr, sizeof hdr, body, n * 2, err, errlen);
     free(body);
     return rc;
 }

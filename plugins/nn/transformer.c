@@ -18,8 +18,10 @@
  * of a small model's training step. */
 #ifdef NN_DOUBLE
 #define R_EXP exp
+#define R_ERF erf
 #else
 #define R_EXP expf
+#define R_ERF erff
 #endif
 
 /* ---- encoder -------------------------------------------------------------- */
@@ -57,6 +59,12 @@ void nn_encoder_backward(int B, int T, int C, const int32_t *inp, const nn_real 
 void nn_layernorm_forward(int N, int C, const nn_real *x, const nn_real *w, const nn_real *b,
                           nn_real *out, nn_real *mean, nn_real *rstd)
 {
+    nn_layernorm_forward_eps(N, C, x, w, b, LN_EPS, out, mean, rstd);
+}
+
+void nn_layernorm_forward_eps(int N, int C, const nn_real *x, const nn_real *w, const nn_real *b,
+                              double eps, nn_real *out, nn_real *mean, nn_real *rstd)
+{
     for (int n = 0; n < N; n++) {
         const nn_real *xr = x + (size_t)n * C;
         nn_real *o = out + (size_t)n * C;
@@ -72,7 +80,7 @@ void nn_layernorm_forward(int N, int C, const nn_real *x, const nn_real *w, cons
             v += d * d;
         }
         v /= C;
-        double s = 1.0 / sqrt(v + LN_EPS);
+        double s = 1.0 / sqrt(v + eps);
         for (int i = 0; i < C; i++)
             o[i] = (nn_real)((xr[i] - m) * s) * w[i] + b[i];
         mean[n] = (nn_real)m;
@@ -109,47 +117,83 @@ void nn_layernorm_backward(int N, int C, const nn_real *x, const nn_real *w, con
 
 /* ---- attention ------------------------------------------------------------ */
 
-void nn_attention_forward(const nn_backend *be, int B, int T, int C, int NH, const nn_real *qkv,
-                          nn_real *out, nn_real *att)
+/* The causal (GPT-2) and the padding-masked bidirectional (BERT) attention
+ * share this pass. Keys a row may see: j <= t when causal; else the
+ * sequence's keys whose mask is nonzero (all of them without a mask). Keys
+ * at or beyond the sequence's last real one are skipped in the products
+ * too, so trailing padding costs nothing but its query rows. */
+static void attention_forward(const nn_backend *be, int B, int T, int C, int NH,
+                              const nn_real *qkv, int causal, const int32_t *mask, nn_real *out,
+                              nn_real *att)
 {
     int hs = C / NH, C3 = 3 * C;
     nn_real scale = (nn_real)(1.0 / sqrt((double)hs));
-    for (int b = 0; b < B; b++)
+    for (int b = 0; b < B; b++) {
+        const int32_t *mk = mask ? mask + (size_t)b * T : NULL;
+        int klen = T; /* keys [klen, T) are all masked */
+        if (mk)
+            while (klen > 0 && !mk[klen - 1])
+                klen--;
         for (int h = 0; h < NH; h++) {
             const nn_real *q = qkv + (size_t)b * T * C3 + (size_t)h * hs;
             const nn_real *k = q + C, *v = q + 2 * C;
             nn_real *a = att + ((size_t)b * NH + h) * T * T;
-            /* a[T,T] = q k^T; the upper triangle is computed and dropped,
-             * which costs less than T small products. */
-            be->k->gemm(be, 0, 1, T, T, hs, q, C3, k, C3, 0, a, T);
+            /* a[T,klen] = q k^T; the causal upper triangle is computed and
+             * dropped, which costs less than T small products. */
+            if (klen > 0)
+                be->k->gemm(be, 0, 1, T, klen, hs, q, C3, k, C3, 0, a, T);
             for (int t = 0; t < T; t++) {
                 nn_real *r = a + (size_t)t * T;
-                nn_real mx = -INFINITY;
-                for (int j = 0; j <= t; j++) {
-                    r[j] *= scale;
-                    if (r[j] > mx)
-                        mx = r[j];
+                int lim = causal ? t + 1 : klen;
+                nn_real mx = -INFINITY, sum = 0;
+                if (mk) {
+                    for (int j = 0; j < lim; j++) {
+                        r[j] *= scale;
+                        if (mk[j] && r[j] > mx)
+                            mx = r[j];
+                    }
+                    /* exactly 0 on masked keys, as masked_fill(-inf) */
+                    for (int j = 0; j < lim; j++) {
+                        r[j] = mk[j] ? R_EXP(r[j] - mx) : 0;
+                        sum += r[j];
+                    }
+                } else {
+                    for (int j = 0; j < lim; j++) {
+                        r[j] *= scale;
+                        if (r[j] > mx)
+                            mx = r[j];
+                    }
+                    for (int j = 0; j < lim; j++) {
+                        r[j] = R_EXP(r[j] - mx);
+                        sum += r[j];
+                    }
                 }
-                nn_real sum = 0;
-                for (int j = 0; j <= t; j++) {
-                    r[j] = R_EXP(r[j] - mx);
-                    sum += r[j];
-                }
-                nn_real inv = 1 / sum;
-                for (int j = 0; j <= t; j++)
+                /* sum is 0 only for a row with no key at all (a sequence
+                 * masked entirely, which callers must not pass): zeros
+                 * rather than NaN. */
+                nn_real inv = sum > 0 ? 1 / sum : 0;
+                for (int j = 0; j < lim; j++)
                     r[j] *= inv;
-                for (int j = t + 1; j < T; j++)
+                for (int j = lim; j < T; j++)
                     r[j] = 0;
             }
-            /* out[T,hs] (rows C apart) = a v */
-            be->k->gemm(be, 0, 0, T, hs, T, a, T, v, C3, 0, out + (size_t)b * T * C + h * hs,
-                        C);
+            /* out[T,hs] (rows C apart) = a[:, :klen] v[:klen] */
+            nn_real *o = out + (size_t)b * T * C + h * hs;
+            if (klen > 0)
+                be->k->gemm(be, 0, 0, T, hs, klen, a, T, v, C3, 0, o, C);
+            else
+                for (int t = 0; t < T; t++)
+                    memset(o + (size_t)t * C, 0, (size_t)hs * sizeof *o);
         }
+    }
 }
 
-void nn_attention_backward(const nn_backend *be, int B, int T, int C, int NH, const nn_real *qkv,
-                           const nn_real *att, const nn_real *dout, nn_real *dqkv,
-                           nn_real *scratch)
+/* Backward from the saved probabilities: masked keys have probability 0,
+ * so the softmax's gradient a * (da - sum(a * da)) is 0 there without the
+ * mask. */
+static void attention_backward(const nn_backend *be, int B, int T, int C, int NH,
+                               const nn_real *qkv, int causal, const nn_real *att,
+                               const nn_real *dout, nn_real *dqkv, nn_real *scratch)
 {
     int hs = C / NH, C3 = 3 * C;
     nn_real scale = (nn_real)(1.0 / sqrt((double)hs));
@@ -163,22 +207,50 @@ void nn_attention_backward(const nn_backend *be, int B, int T, int C, int NH, co
             nn_real *da = scratch;
             be->k->gemm(be, 0, 1, T, T, hs, d, C, v, C3, 0, da, T); /* da = dout v^T */
             be->k->gemm(be, 1, 0, T, hs, T, a, T, d, C, 1, dv, C3); /* dv += a^T dout */
-            /* Softmax backward from the saved probabilities, then the
-             * scale; above the diagonal the gradient is 0. */
+            /* Softmax backward, then the scale; above the causal diagonal
+             * the gradient is 0. */
             for (int t = 0; t < T; t++) {
                 const nn_real *ar = a + (size_t)t * T;
                 nn_real *dr = da + (size_t)t * T;
+                int lim = causal ? t + 1 : T;
                 nn_real dot = 0;
-                for (int j = 0; j <= t; j++)
+                for (int j = 0; j < lim; j++)
                     dot += ar[j] * dr[j];
-                for (int j = 0; j <= t; j++)
+                for (int j = 0; j < lim; j++)
                     dr[j] = ar[j] * (dr[j] - dot) * scale;
-                for (int j = t + 1; j < T; j++)
+                for (int j = lim; j < T; j++)
                     dr[j] = 0;
             }
             be->k->gemm(be, 0, 0, T, hs, T, da, T, k, C3, 1, dq, C3); /* dq += dpre k */
             be->k->gemm(be, 1, 0, T, hs, T, da, T, q, C3, 1, dk, C3); /* dk += dpre^T q */
         }
+}
+
+void nn_attention_forward(const nn_backend *be, int B, int T, int C, int NH, const nn_real *qkv,
+                          nn_real *out, nn_real *att)
+{
+    attention_forward(be, B, T, C, NH, qkv, 1, NULL, out, att);
+}
+
+void nn_attention_backward(const nn_backend *be, int B, int T, int C, int NH, const nn_real *qkv,
+                           const nn_real *att, const nn_real *dout, nn_real *dqkv,
+                           nn_real *scratch)
+{
+    attention_backward(be, B, T, C, NH, qkv, 1, att, dout, dqkv, scratch);
+}
+
+void nn_attention_masked_forward(const nn_backend *be, int B, int T, int C, int NH,
+                                 const nn_real *qkv, const int32_t *mask, nn_real *out,
+                                 nn_real *att)
+{
+    attention_forward(be, B, T, C, NH, qkv, 0, mask, out, att);
+}
+
+void nn_attention_masked_backward(const nn_backend *be, int B, int T, int C, int NH,
+                                  const nn_real *qkv, const nn_real *att, const nn_real *dout,
+                                  nn_real *dqkv, nn_real *scratch)
+{
+    attention_backward(be, B, T, C, NH, qkv, 0, att, dout, dqkv, scratch);
 }
 
 /* ---- GELU ----------------------------------------------------------------- */
@@ -206,6 +278,28 @@ void nn_gelu_backward(size_t n, const nn_real *x, const nn_real *dy, nn_real *dx
         nn_real du = (nn_real)GELU_S * (1 + (nn_real)(3 * 0.044715) * v * v);
         /* d/dv [v s] = s + v * 2 s (1 - s) du, as 1 - tanh^2 = 4 s (1 - s) */
         dx[i] += dy[i] * (s + 2 * v * s * (1 - s) * du);
+    }
+}
+
+#define SQRT1_2 0.70710678118654752440 /* 1/sqrt(2) */
+#define INV_SQRT_2PI 0.39894228040143267794
+
+void nn_gelu_erf_forward(size_t n, const nn_real *x, nn_real *y)
+{
+    for (size_t i = 0; i < n; i++) {
+        nn_real v = x[i];
+        y[i] = (nn_real)0.5 * v * (1 + R_ERF(v * (nn_real)SQRT1_2));
+    }
+}
+
+/* d/dx [x Phi(x)] = Phi(x) + x phi(x) */
+void nn_gelu_erf_backward(size_t n, const nn_real *x, const nn_real *dy, nn_real *dx)
+{
+    for (size_t i = 0; i < n; i++) {
+        nn_real v = x[i];
+        nn_real cdf = (nn_real)0.5 * (1 + R_ERF(v * (nn_real)SQRT1_2));
+        nn_real pdf = (nn_real)INV_SQRT_2PI * R_EXP((nn_real)-0.5 * v * v);
+        dx[i] += dy[i] * (cdf + v * pdf);
     }
 }
 
@@ -573,29 +667,37 @@ double nn_gpt2_clip_grad(nn_gpt2 *m, double max_norm)
     return norm;
 }
 
-void nn_gpt2_adamw_step(nn_gpt2 *m, const nn_adamw *o)
+void nn_adamw_apply(const nn_adamw *o, long step_no, int n_tensors, const size_t *sizes,
+                    const int *decays, nn_real *params, const nn_real *grads, nn_real *m,
+                    nn_real *v)
 {
-    if (!m->training)
-        return;
-    m->adam_step++;
-    double bc1 = 1.0 - pow(o->beta1, (double)m->adam_step);
-    double bc2 = 1.0 - pow(o->beta2, (double)m->adam_step);
+    double bc1 = 1.0 - pow(o->beta1, (double)step_no);
+    double bc2 = 1.0 - pow(o->beta2, (double)step_no);
     /* torch.optim.AdamW: w *= 1 - lr*wd; w -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps) */
     nn_real b1 = (nn_real)o->beta1, b2 = (nn_real)o->beta2, eps = (nn_real)o->eps;
     nn_real step = (nn_real)(o->lr / bc1), isb2 = (nn_real)(1.0 / sqrt(bc2));
     size_t at = 0;
-    for (int t = 0; t < NN_GPT2_NUM_TENSORS; t++) {
-        nn_real keep = (nn_real)(1.0 - (nn_gpt2_tensor_decays[t] ? o->lr * o->weight_decay : 0));
-        nn_real *w = m->params_mem + at, *g = m->grads_mem + at;
-        nn_real *mm = m->m_mem + at, *vv = m->v_mem + at;
-        for (size_t i = 0; i < m->sizes[t]; i++) {
+    for (int t = 0; t < n_tensors; t++) {
+        nn_real keep = (nn_real)(1.0 - (decays[t] ? o->lr * o->weight_decay : 0));
+        nn_real *w = params + at, *mm = m + at, *vv = v + at;
+        const nn_real *g = grads + at;
+        for (size_t i = 0; i < sizes[t]; i++) {
             mm[i] = b1 * mm[i] + (1 - b1) * g[i];
             vv[i] = b2 * vv[i] + (1 - b2) * g[i] * g[i];
             w[i] *= keep;
             w[i] -= step * mm[i] / ((nn_real)sqrt((double)vv[i]) * isb2 + eps);
         }
-        at += m->sizes[t];
+        at += sizes[t];
     }
+}
+
+void nn_gpt2_adamw_step(nn_gpt2 *m, const nn_adamw *o)
+{
+    if (!m->training)
+        return;
+    m->adam_step++;
+    nn_adamw_apply(o, m->adam_step, NN_GPT2_NUM_TENSORS, m->sizes, nn_gpt2_tensor_decays,
+                   m->params_mem, m->grads_mem, m->m_mem, m->v_mem);
 }
 
 double nn_lr_schedule(double lr, int step, int warmup, int total, int cosine, double min_frac)

@@ -51,6 +51,25 @@ void nn_attention_backward(const nn_backend *be, int B, int T, int C, int NH, co
 void nn_gelu_forward(size_t n, const nn_real *x, nn_real *y);
 void nn_gelu_backward(size_t n, const nn_real *x, const nn_real *dy, nn_real *dx);
 
+/* BERT's layers (nn_bert, bert.h): */
+
+/* Bidirectional self-attention over qkv[B,T,3H] with a padding mask[B,T]
+ * (NULL: none): out[B,T,H], att[B,NH,T,T] the probabilities (0 on masked
+ * keys). scratch for backward: T*T. */
+void nn_attention_masked_forward(const nn_backend *be, int B, int T, int C, int NH,
+                                 const nn_real *qkv, const int32_t *mask, nn_real *out,
+                                 nn_real *att);
+void nn_attention_masked_backward(const nn_backend *be, int B, int T, int C, int NH,
+                                  const nn_real *qkv, const nn_real *att, const nn_real *dout,
+                                  nn_real *dqkv, nn_real *scratch);
+/* GELU, exact: x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) (BERT's; torch's
+ * default). */
+void nn_gelu_erf_forward(size_t n, const nn_real *x, nn_real *y);
+void nn_gelu_erf_backward(size_t n, const nn_real *x, const nn_real *dy, nn_real *dx);
+/* nn_layernorm_forward with another epsilon (BERT: 1e-12). */
+void nn_layernorm_forward_eps(int N, int C, const nn_real *x, const nn_real *w, const nn_real *b,
+                              double eps, nn_real *out, nn_real *mean, nn_real *rstd);
+
 /* Softmax over the first V of Vp logits per row, probs[N,Vp] (padded
  * columns 0); returns the mean cross-entropy against targets, in double.
  * Row maxima are subtracted first. */
@@ -128,6 +147,13 @@ typedef struct {
     double lr, beta1, beta2, eps, weight_decay;
 } nn_adamw;
 
+/* AdamW's step number step_no (1-based, for the bias corrections) over a
+ * flat block of n_tensors tensors of sizes[], decaying those with
+ * decays[t] set: the one update rule of nn_gpt2 and nn_bert. */
+void nn_adamw_apply(const nn_adamw *o, long step_no, int n_tensors, const size_t *sizes,
+                    const int *decays, nn_real *params, const nn_real *grads, nn_real *m,
+                    nn_real *v);
+
 typedef struct {
     nn_gpt2_config cfg;
     const nn_backend *be;
@@ -200,6 +226,14 @@ const nn_real *nn_gpt2_step(nn_gpt2 *m, int32_t token, int pos);
 #define NN_GPT2_SHARD_VERSION 1
 #define NN_GPT2_TOKENIZER_MAGIC 20240328
 #define NN_GPT2_HEADER_INTS 256
+
+/* A whole file into *out (malloc'd; free it) and its size into *len; and
+ * a header then a body written to a file. 0 or a negative errno, the path
+ * in err. Shared by the GPT-2 and BERT files. */
+int nn_file_read_all(const char *path, unsigned char **out, size_t *len, char *err,
+                     size_t errlen);
+int nn_file_write_all(const char *path, const void *hdr, size_t hlen, const void *body,
+                      size_t blen, char *err, size_t errlen);
 
 /* The configuration of a checkpoint in memory (the header and size checks
  * only), so that a caller can size a model before loading it. */
