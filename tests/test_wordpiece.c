@@ -152,6 +152,81 @@ START_TEST(test_broken_vocabularies)
 }
 END_TEST
 
+/* The bytes each piece stands for, as "piece=bytes" joined by spaces. */
+static void spans(const wp_vocab *v, const char *s, char *out, size_t outlen)
+{
+    int32_t ids[64], ref[64];
+    size_t st[64], en[64], n = 0, nr = 0, used = 0;
+    ck_assert_int_eq(wp_encode_offsets(v, s, strlen(s), ids, st, en, 64, &n), 0);
+    ck_assert_int_eq(wp_encode(v, s, strlen(s), ref, 64, &nr), 0);
+    ck_assert_uint_eq(n, nr);
+    out[0] = 0;
+    for (size_t i = 0; i < n && i < 64; i++) {
+        ck_assert_int_eq(ids[i], ref[i]);
+        ck_assert_uint_le(st[i], en[i]);
+        ck_assert_uint_le(en[i], strlen(s));
+        used += (size_t)snprintf(out + used, outlen - used, "%s%s=%.*s", i ? " " : "",
+                                 wp_vocab_token(v, ids[i]), (int)(en[i] - st[i]), s + st[i]);
+    }
+}
+
+START_TEST(test_offsets)
+{
+    wp_vocab *v = vocab();
+    char got[1024];
+    /* Pieces inside a word keep their own bytes; punctuation is its own. */
+    spans(v, "I like strawberries.", got, sizeof got);
+    ck_assert_str_eq(got, "i=I like=like straw=straw ##berries=berries .=.");
+    /* An accent folded away stays inside its letter's bytes (é is 2). */
+    spans(v, "Café  Müller!", got, sizeof got);
+    ck_assert_str_eq(got, "cafe=Café muller=Müller !=!");
+    /* CJK ideographs are words of their own, 3 bytes each. */
+    spans(v, "\xe4\xb8\xad\xe6\x96\x87ok", got, sizeof got);
+    ck_assert_str_eq(got, "\xe4\xb8\xad=\xe4\xb8\xad \xe6\x96\x87=\xe6\x96\x87 ok=ok");
+    /* [UNK] spans its whole word; control characters are skipped. */
+    spans(v, "x \xe2\x98\x83\xe2\x98\x83 a\x01" "b", got, sizeof got);
+    ck_assert_str_eq(got, "x=x [UNK]=\xe2\x98\x83\xe2\x98\x83 ab=a\x01" "b");
+    /* Past cap: counted, not written, as wp_encode. */
+    int32_t ids[2];
+    size_t st[2], en[2], n = 0;
+    ck_assert_int_eq(wp_encode_offsets(v, "a b c d", 7, ids, st, en, 2, &n), 0);
+    ck_assert_uint_eq(n, 4);
+    ck_assert_uint_eq(st[1], 2);
+    ck_assert_uint_eq(en[1], 3);
+    wp_vocab_free(v);
+}
+END_TEST
+
+START_TEST(test_offsets_sample)
+{
+    /* The whole reference sample: the same ids as wp_encode, and spans in
+     * order, inside the text, never empty. */
+    wp_vocab *v = vocab();
+    FILE *f = fopen(REF_DIR "/sample.txt", "rb");
+    ck_assert_ptr_nonnull(f);
+    static char text[1 << 16];
+    size_t len = fread(text, 1, sizeof text, f);
+    fclose(f);
+    int32_t *ids = malloc(8192 * sizeof *ids), *ref = malloc(8192 * sizeof *ref);
+    size_t *st = malloc(8192 * sizeof *st), *en = malloc(8192 * sizeof *en), n = 0, nr = 0;
+    ck_assert_int_eq(wp_encode_offsets(v, text, len, ids, st, en, 8192, &n), 0);
+    ck_assert_int_eq(wp_encode(v, text, len, ref, 8192, &nr), 0);
+    ck_assert_uint_eq(n, nr);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_eq(ids[i], ref[i]);
+        ck_assert_uint_lt(st[i], en[i]);
+        ck_assert_uint_le(en[i], len);
+        if (i)
+            ck_assert_uint_le(st[i - 1], st[i]);
+    }
+    free(ids);
+    free(ref);
+    free(st);
+    free(en);
+    wp_vocab_free(v);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wordpiece");
@@ -162,6 +237,8 @@ int main(void)
     tcase_add_test(tc, test_unknown_long_and_invalid);
     tcase_add_test(tc, test_pairs_and_truncation);
     tcase_add_test(tc, test_broken_vocabularies);
+    tcase_add_test(tc, test_offsets);
+    tcase_add_test(tc, test_offsets_sample);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -269,23 +269,42 @@ static int fold(uint32_t cp, uint32_t out[4])
 
 /* ---- tokenising ------------------------------------------------------------ */
 
+/* Code points, each with the bytes [s, e) of the input it came from, so
+ * that a piece can say which bytes of the text it stands for. */
 typedef struct {
     uint32_t *cp;
+    size_t *s, *e;
     size_t n, cap;
 } cps;
 
-static int cps_push(cps *b, uint32_t c)
+static int cps_push(cps *b, uint32_t c, size_t s, size_t e)
 {
     if (b->n == b->cap) {
         size_t cap = b->cap ? 2 * b->cap : 256;
         uint32_t *nc = realloc(b->cp, cap * sizeof *nc);
-        if (!nc)
+        if (nc)
+            b->cp = nc;
+        size_t *ns = nc ? realloc(b->s, cap * sizeof *ns) : NULL;
+        if (ns)
+            b->s = ns;
+        size_t *ne = ns ? realloc(b->e, cap * sizeof *ne) : NULL;
+        if (!ne)
             return -ENOMEM;
-        b->cp = nc;
+        b->e = ne;
         b->cap = cap;
     }
-    b->cp[b->n++] = c;
+    b->cp[b->n] = c;
+    b->s[b->n] = s;
+    b->e[b->n] = e;
+    b->n++;
     return 0;
+}
+
+static void cps_free(cps *b)
+{
+    free(b->cp);
+    free(b->s);
+    free(b->e);
 }
 
 static size_t utf8_put(uint32_t cp, char *o)
@@ -312,33 +331,47 @@ static size_t utf8_put(uint32_t cp, char *o)
     return 4;
 }
 
-static void emit(int32_t id, int32_t *ids, size_t cap, size_t *n)
+/* Where pieces go: ids[0..cap) and, when starts is not NULL, each
+ * piece's bytes [starts[i], ends[i]) of the input. */
+typedef struct {
+    int32_t *ids;
+    size_t *starts, *ends;
+    size_t cap, *n;
+} wp_out;
+
+static void emit(wp_out *o, int32_t id, size_t s, size_t e)
 {
-    if (*n < cap)
-        ids[*n] = id;
-    (*n)++;
+    if (*o->n < o->cap) {
+        o->ids[*o->n] = id;
+        if (o->starts) {
+            o->starts[*o->n] = s;
+            o->ends[*o->n] = e;
+        }
+    }
+    (*o->n)++;
 }
 
-/* Greedy longest-match-first pieces of one word w[0..len) (code points);
- * a word longer than WP_MAX_WORD_CHARS, or with a piece that matches
- * nothing, is one [UNK]. */
-static void wordpiece(const wp_vocab *v, const uint32_t *w, size_t len, int32_t *ids,
-                      size_t cap, size_t *n)
+/* Greedy longest-match-first pieces of one word w->cp[0..w->n); a word
+ * longer than WP_MAX_WORD_CHARS, or with a piece that matches nothing, is
+ * one [UNK] spanning the whole word. */
+static void wordpiece(const wp_vocab *v, const cps *w, wp_out *o)
 {
+    size_t len = w->n;
     if (!len)
         return;
     if (len > WP_MAX_WORD_CHARS) {
-        emit(v->unk, ids, cap, n);
+        emit(o, v->unk, w->s[0], w->e[len - 1]);
         return;
     }
     char word[4 * WP_MAX_WORD_CHARS], sub[2 + 4 * WP_MAX_WORD_CHARS];
     size_t off[WP_MAX_WORD_CHARS + 1], at = 0;
     for (size_t i = 0; i < len; i++) {
         off[i] = at;
-        at += utf8_put(w[i], word + at);
+        at += utf8_put(w->cp[i], word + at);
     }
     off[len] = at;
     int32_t found[WP_MAX_WORD_CHARS];
+    size_t from[WP_MAX_WORD_CHARS], to[WP_MAX_WORD_CHARS]; /* code points [from, to) */
     size_t n_found = 0;
     for (size_t start = 0; start < len;) {
         int32_t id = -1;
@@ -350,37 +383,42 @@ static void wordpiece(const wp_vocab *v, const uint32_t *w, size_t len, int32_t 
             id = wp_vocab_id(v, sub, pre + bytes);
         }
         if (id < 0) {
-            emit(v->unk, ids, cap, n);
+            emit(o, v->unk, w->s[0], w->e[len - 1]);
             return;
         }
+        from[n_found] = start;
+        to[n_found] = end + 1; /* the loop's end-- ran once past the match */
         found[n_found++] = id;
-        start = end + 1; /* the loop's end-- ran once past the match */
+        start = end + 1;
     }
     for (size_t i = 0; i < n_found; i++)
-        emit(found[i], ids, cap, n);
+        emit(o, found[i], w->s[from[i]], w->e[to[i] - 1]);
 }
 
-int wp_encode(const wp_vocab *v, const char *text, size_t len, int32_t *ids, size_t cap,
-              size_t *n)
+static int encode(const wp_vocab *v, const char *text, size_t len, wp_out *o)
 {
     /* Clean-up and CJK first, then whitespace-separated tokens, each
      * folded as a whole (Greek final sigma looks at its neighbours), then
-     * split at punctuation into words. */
+     * split at punctuation into words. What a code point folds into keeps
+     * its bytes of the input. */
     cps t = {0}, word = {0};
     int rc = 0;
     for (size_t i = 0; i < len && rc == 0;) {
         uint32_t cp;
+        size_t at = i;
         i += utf8_next((const unsigned char *)text + i, len - i, &cp);
         if (cp == 0 || cp == 0xFFFD || IN(wp_control, cp))
             continue;
         if (is_space(cp))
-            rc = cps_push(&t, ' ');
+            rc = cps_push(&t, ' ', at, i);
         else if (is_cjk(cp))
-            rc = cps_push(&t, ' ') || cps_push(&t, cp) || cps_push(&t, ' ') ? -ENOMEM : 0;
+            rc = cps_push(&t, ' ', at, at) || cps_push(&t, cp, at, i) || cps_push(&t, ' ', i, i)
+                     ? -ENOMEM
+                     : 0;
         else
-            rc = cps_push(&t, cp);
+            rc = cps_push(&t, cp, at, i);
     }
-    rc = rc ? rc : cps_push(&t, ' ');
+    rc = rc ? rc : cps_push(&t, ' ', len, len);
     size_t tok0 = 0;
     for (size_t i = 0; i < t.n && rc == 0; i++) {
         if (t.cp[i] != ' ')
@@ -400,22 +438,40 @@ int wp_encode(const wp_vocab *v, const char *text, size_t len, int32_t *ids, siz
             for (int q = 0; q < k && rc == 0; q++) {
                 if (is_punct(f[q]) || is_space(f[q])) {
                     /* punctuation is a word of its own; a space ends one */
-                    wordpiece(v, word.cp, word.n, ids, cap, n);
+                    wordpiece(v, &word, o);
                     word.n = 0;
-                    if (!is_space(f[q]))
-                        wordpiece(v, &f[q], 1, ids, cap, n);
+                    if (!is_space(f[q])) {
+                        uint32_t one_cp = f[q];
+                        size_t one_s = t.s[j], one_e = t.e[j];
+                        cps one = {&one_cp, &one_s, &one_e, 1, 1};
+                        wordpiece(v, &one, o);
+                    }
                 } else {
-                    rc = cps_push(&word, f[q]);
+                    rc = cps_push(&word, f[q], t.s[j], t.e[j]);
                 }
             }
         }
         if (rc == 0)
-            wordpiece(v, word.cp, word.n, ids, cap, n);
+            wordpiece(v, &word, o);
         tok0 = i + 1;
     }
-    free(t.cp);
-    free(word.cp);
+    cps_free(&t);
+    cps_free(&word);
     return rc;
+}
+
+int wp_encode(const wp_vocab *v, const char *text, size_t len, int32_t *ids, size_t cap,
+              size_t *n)
+{
+    wp_out o = {ids, NULL, NULL, cap, n};
+    return encode(v, text, len, &o);
+}
+
+int wp_encode_offsets(const wp_vocab *v, const char *text, size_t len, int32_t *ids,
+                      size_t *starts, size_t *ends, size_t cap, size_t *n)
+{
+    wp_out o = {ids, starts, ends, cap, n};
+    return encode(v, text, len, &o);
 }
 
 int wp_encode_example(const wp_vocab *v, const char *a, size_t alen, const char *b, size_t blen,

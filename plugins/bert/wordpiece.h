@@ -43,6 +43,13 @@ int32_t wp_pad(const wp_vocab *v);
 int wp_encode(const wp_vocab *v, const char *text, size_t len, int32_t *ids, size_t cap,
               size_t *n);
 
+/* wp_encode with each piece's bytes of the input: piece i stands for
+ * text[starts[i] .. ends[i]) (a piece inside a word, its own characters;
+ * [UNK], the whole word; an accented letter, its bytes with the accent),
+ * written for i < cap as the ids are. */
+int wp_encode_offsets(const wp_vocab *v, const char *text, size_t len, int32_t *ids,
+                      size_t *starts, size_t *ends, size_t cap, size_t *n);
+
 /* One example for the encoder: [CLS] a [SEP] (b [SEP]), truncated to
  * max_len by removing tokens from the end of the longer of a and b (BERT's
  * rule for pairs), then padded with [PAD]: ids, segment ids (0 for the
