@@ -6,8 +6,9 @@ float32 rounding (in other summation orders) separates them. Checked: the
 test metrics agree within a couple of points (accuracy 0.02; exact match
 and F1 2 points), the losses and every epoch's training loss within 2%,
 and the work counted is the same. Sizes are small (2 layers, hidden 64,
-64 tokens, 600 spam e-mails or 600 synthetic questions, 2 epochs): tens of
-seconds. The full-recipe figures (the issue's >= 95% spam accuracy, QA
+64 tokens, 600 spam e-mails or 600 synthetic questions, 2 epochs of
+batch 8 at lr 2e-3, so that the classifier learns in 120 steps): about a
+minute on a busy 2-core machine. The full-recipe figures (the issue's >= 95% spam accuracy, QA
 exact match within 2 points of PyTorch's) are docs/bert.md's, with the
 command that made them."""
 import os
@@ -18,8 +19,8 @@ from common import BUILD_ROOT, SOURCE_ROOT, main, run_by_variant, run_json
 
 RECIPE = ["--repetitions", "1", "--warmup", "0", "--infer-queries", "2", "--seed", "7",
           "--param", "n_layer=2", "--param", "n_head=2", "--param", "hidden=64",
-          "--param", "max_len=64", "--param", "epochs=2", "--param", "batch_size=16",
-          "--param", "lr=1e-3"]
+          "--param", "max_len=64", "--param", "epochs=2", "--param", "batch_size=8",
+          "--param", "lr=2e-3"]
 
 
 def torch_installed():
@@ -70,13 +71,16 @@ class Quality(unittest.TestCase):
     def test_classify_spam(self):
         c, _ = self.compare(["--param", "max_examples=600"],
                             {"accuracy": 0.02, "f1": 0.03, "macro_f1": 0.03})
-        # Learned something: better than the majority class (ham is about
-        # two thirds of the corpus).
-        self.assertGreater(c["accuracy"], 0.75)
+        # Learned: far above the majority class (ham, 68% of the test split);
+        # this recipe gives 0.958 (seed 7).
+        self.assertGreater(c["accuracy"], 0.9)
 
     def test_qa_synthetic(self):
-        c, t = self.compare(["--param", "head=qa", "--param", "qa_examples=600"],
-                            {"exact_match": 2.0, "f1": 2.0})
+        # Two people per context, so that no answer is cut at 64 tokens;
+        # from scratch, 2 epochs of 480 questions only start to learn the
+        # task (exact match about 5%): the point is agreement.
+        c, t = self.compare(["--param", "head=qa", "--param", "qa_examples=600",
+                             "--param", "qa_entities=2"], {"exact_match": 2.0, "f1": 2.0})
         self.assertEqual(c["qa_dropped"], t["qa_dropped"])
 
 
