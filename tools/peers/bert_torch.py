@@ -78,9 +78,13 @@ def best_span(start, end, ctx):
 
 class BertTorch(mlbench_peer.Peer):
     def hello(self):
-        return {"torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+        # The thread count is the threads parameter, set in setup
+        # (torch.set_num_threads), after this answer.
+        blas = re.findall(r"BLAS_INFO=(\w+)", torch.__config__.show())
+        return {"torch": torch.__version__, "blas": blas[0] if blas else "unknown",
                 "mkldnn": torch.backends.mkldnn.is_available(),
-                "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS")}
+                "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+                "dropout": 0}
 
     def setup(self, params, data, seed):
         p = self.p = params
