@@ -7,7 +7,7 @@
 #                 4-layer, 2-head, 128-hidden encoder (the PyTorch
 #                 reference: 317-387 sequences/s); naive, openblas, pytorch
 #   fwd-base      BERT-base sizes (12 layers, 12 heads, 768 hidden, random
-#                 init), queries of 8 sequences; openblas, pytorch
+#                 init), queries of 4 sequences; openblas, pytorch
 #   latency-small batch-1 queries on the small encoder; naive, openblas, pytorch
 #   train-small   one epoch over 320 e-mails at batch 32 (10 AdamW steps),
 #                 the small encoder; openblas, pytorch (NAIVE=1: and naive)
@@ -35,8 +35,10 @@ out="results/bench-bert-$stamp"
 mkdir -p "$out"
 # 400 e-mails: 320 to train on, 80 test sequences for the queries to cycle
 # through (the data's size only changes setup, which is not timed here).
-common=(--seed 42 --repetitions "$reps" --warmup 1 --param threads=1 --param max_len=128
-        --param max_examples=400 --quiet)
+# --timeout 1800: a BERT-base repetition (setup, the 440 MB init.bin for
+# the peer, the queries) takes minutes on a busy machine.
+common=(--seed 42 --repetitions "$reps" --warmup 1 --timeout 1800 --param threads=1
+        --param max_len=128 --param max_examples=400 --quiet)
 small=(--param n_layer=4 --param n_head=2 --param hidden=128)
 base=(--param n_layer=12 --param n_head=12 --param hidden=768)
 train_variants=bert:openblas,pytorch
@@ -51,9 +53,9 @@ run() {  # name, engine arguments...
 
 # naive's forward of 32 x 128 tokens takes seconds a query: few queries.
 run fwd-small --plugin bert:naive,openblas,pytorch "${small[@]}" --param epochs=0 \
-  --param infer_batch=32 --infer-queries 5
+  --param infer_batch=32 --infer-queries 3
 run fwd-base --plugin bert:openblas,pytorch "${base[@]}" --param epochs=0 \
-  --param infer_batch=8 --infer-queries 3
+  --param infer_batch=4 --infer-queries 3
 run latency-small --plugin bert:naive,openblas,pytorch "${small[@]}" --param epochs=0 \
   --param infer_batch=1 --infer-queries 50
 run train-small --plugin "$train_variants" "${small[@]}" --param epochs=1 \
