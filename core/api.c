@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "ctx.h"
+#include "mlbench/data.h"
 #include "utf8.h"
 
 double mlb_now(void)
@@ -297,16 +298,16 @@ void mlb_report_progress(mlb_ctx *ctx, double step, double loss, const char *met
     snprintf(p->metric, sizeof p->metric, "%s", metric ? metric : "");
 }
 
-int mlb_npy_write(mlb_ctx *ctx, const char *path, mlb_npy_dtype dtype, const void *data,
-                  int ndim, const size_t *shape)
+int mlb_npy_save(const char *path, const char *descr, size_t elem, const void *data, int ndim,
+                 const size_t *shape, char *err, size_t err_len)
 {
-    static const char *const descr[] = {"<f8", "<f4", "<i8"};
-    static const size_t elem[] = {8, 4, 8};
-    if ((int)dtype < 0 || dtype > MLB_NPY_I64 || ndim < 1 || ndim > 8)
-        return mlb_error(ctx, "%s: bad npy dtype or rank", path);
+    if (ndim < 1 || ndim > 8 || strlen(descr) > 16) {
+        snprintf(err, err_len, "%s: bad npy dtype or rank", path);
+        return -EINVAL;
+    }
     char hdr[256];
     int len = snprintf(hdr, sizeof hdr, "{'descr': '%s', 'fortran_order': False, 'shape': (",
-                       descr[dtype]);
+                       descr);
     size_t count = 1;
     for (int i = 0; i < ndim; i++) {
         len += snprintf(hdr + len, sizeof hdr - (size_t)len, "%zu%s", shape[i],
@@ -319,8 +320,11 @@ int mlb_npy_write(mlb_ctx *ctx, const char *path, mlb_npy_dtype dtype, const voi
     size_t total = 10 + (size_t)len + 1;
     size_t pad = (64 - total % 64) % 64;
     FILE *f = fopen(path, "wb");
-    if (!f)
-        return mlb_error(ctx, "%s: %s", path, strerror(errno));
+    if (!f) {
+        int e = errno;
+        snprintf(err, err_len, "%s: %s", path, strerror(e));
+        return -e;
+    }
     unsigned short hl = (unsigned short)((size_t)len + pad + 1);
     unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hl & 0xff),
                              (unsigned char)(hl >> 8)};
@@ -328,10 +332,26 @@ int mlb_npy_write(mlb_ctx *ctx, const char *path, mlb_npy_dtype dtype, const voi
     for (size_t i = 0; ok && i < pad; i++)
         ok = fputc(' ', f) != EOF;
     ok = ok && fputc('\n', f) != EOF;
-    ok = ok && (count == 0 || fwrite(data, elem[dtype], count, f) == count);
+    ok = ok && (count == 0 || fwrite(data, elem, count, f) == count);
+    int e = errno;
     if (fclose(f) != 0)
         ok = 0;
-    if (!ok)
-        return mlb_error(ctx, "%s: write failed: %s", path, strerror(errno));
+    if (!ok) {
+        snprintf(err, err_len, "%s: write failed: %s", path, strerror(e ? e : EIO));
+        return -EIO;
+    }
+    return 0;
+}
+
+int mlb_npy_write(mlb_ctx *ctx, const char *path, mlb_npy_dtype dtype, const void *data,
+                  int ndim, const size_t *shape)
+{
+    static const char *const descr[] = {"<f8", "<f4", "<i8"};
+    static const size_t elem[] = {8, 4, 8};
+    if ((int)dtype < 0 || dtype > MLB_NPY_I64)
+        return mlb_error(ctx, "%s: bad npy dtype or rank", path);
+    char err[512];
+    if (mlb_npy_save(path, descr[dtype], elem[dtype], data, ndim, shape, err, sizeof err) < 0)
+        return mlb_error(ctx, "%s", err);
     return 0;
 }

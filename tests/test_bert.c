@@ -131,23 +131,41 @@ static const int32_t *labels_of(nn_bert_head head)
 
 typedef struct {
     nn_bert *m;
-    const int32_t *ids;
+    int B, T;
+    int32_t ids[TB * TT], seg[TB * TT], mask[TB * TT];
 } model_case;
+
+/* The first B rows and T columns of the batch above (B <= TB, T <= TT). */
+static void model_case_init(model_case *c, nn_bert *m, int B, int T)
+{
+    c->m = m;
+    c->B = B;
+    c->T = T;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            c->ids[b * T + t] = b_ids[b * TT + t];
+            c->seg[b * T + t] = b_seg[b * TT + t];
+            c->mask[b * T + t] = b_mask[b * TT + t];
+        }
+}
 
 static double model_obj(void *p)
 {
     model_case *c = p;
-    nn_bert_forward(c->m, c->ids, b_seg, b_mask, labels_of(c->m->cfg.head), TB, TT);
+    nn_bert_forward(c->m, c->ids, c->seg, c->mask, labels_of(c->m->cfg.head), c->B, c->T);
     return c->m->mean_loss;
 }
 
+/* _i: bit 0 the kernel table, bit 1 the head, bit 2 a smaller batch
+ * (B=2, T=5) than the model's maximum (3 x 6). */
 START_TEST(test_bert_grad)
 {
-    nn_bert_head head = (nn_bert_head)(_i / 2);
-    nn_backend be = backend(_i % 2);
+    nn_bert_head head = (nn_bert_head)((_i >> 1) & 1);
+    nn_backend be = backend(_i & 1);
     nn_bert m;
     make_model(&m, &be, head, 1, 7);
-    model_case c = {&m, b_ids};
+    model_case c;
+    model_case_init(&c, &m, _i & 4 ? 2 : TB, _i & 4 ? 5 : TT);
     double loss = model_obj(&c);
     ck_assert(loss > 0 && isfinite(loss));
     nn_bert_zero_grad(&m);
@@ -249,6 +267,15 @@ START_TEST(test_bert_kernels_agree)
                           "logit %d: naive %.15g openblas %.15g", i, (double)m0.logits[i],
                           (double)m1.logits[i]);
         }
+        /* An inference model reuses one layer's activations for all its
+         * layers; a training model keeps each: the same logits. */
+        nn_bert mt;
+        make_model(&mt, &b0, (nn_bert_head)head, 1, 11);
+        ck_assert(mt.n_acts > m0.n_acts);
+        nn_bert_forward(&mt, b_ids, b_seg, b_mask, NULL, TB, TT);
+        for (int i = 0; i < TB * K; i++)
+            ck_assert(mt.logits[i] == m0.logits[i]);
+        nn_bert_free(&mt);
         /* A shorter batch in the same model. */
         nn_bert_forward(&m1, b_ids, b_seg, b_mask, NULL, 2, TT);
         nn_bert_free(&m0);
@@ -457,7 +484,12 @@ START_TEST(test_bert_adamw_clip)
     for (size_t i = 0; i < n; i++)
         ss += (double)m.grads_mem[i] * (double)m.grads_mem[i];
     ck_assert(fabs(sqrt(ss) - 1.0 / (1 + 1e-6 / before)) < 1e-9);
+    /* max_norm 0: the norm, and no clipping at all. */
+    nn_real g5 = m.grads_mem[5];
     ck_assert(fabs(nn_bert_clip_grad(&m, 0) - sqrt(ss)) < 1e-12);
+    ck_assert(m.grads_mem[5] == g5 && g5 != 0);
+    ck_assert(fabs(nn_bert_clip_grad(&m, 1e9) - sqrt(ss)) < 1e-12); /* below: unchanged */
+    ck_assert(m.grads_mem[5] == g5);
     free(w), free(mm), free(vv), free(dec);
     nn_bert_free(&m);
     nn_backend_release(&be);
@@ -559,6 +591,24 @@ START_TEST(test_bert_weights_file)
         ck_assert(nn_bert_parse(&b, copy, bad[k].len, err, sizeof err) == -EINVAL);
         free(copy);
     }
+    /* Non-finite values, named by tensor and index. */
+    {
+        unsigned char *copy = malloc(len);
+        memcpy(copy, buf, len);
+        size_t at = 0;
+        for (int t = 0; t < 5; t++) /* wte, wpe, wtt, lnew, lneb: qkvw[7] */
+            at += a.sizes[t];
+        float bad_v = NAN;
+        memcpy(copy + 1024 + 4 * (at + 7), &bad_v, 4);
+        ck_assert(nn_bert_parse(&b, copy, len, err, sizeof err) == -EINVAL);
+        ck_assert_msg(strstr(err, "qkvw[7] is NaN"), "%s", err);
+        bad_v = -INFINITY;
+        memcpy(copy + 1024 + 4 * (a.n_params - 1), &bad_v, 4);
+        memcpy(copy + 1024 + 4 * (at + 7), buf + 1024 + 4 * (at + 7), 4);
+        ck_assert(nn_bert_parse(&b, copy, len, err, sizeof err) == -EINVAL);
+        ck_assert_msg(strstr(err, "headb[1] is infinite"), "%s", err);
+        free(copy);
+    }
     /* A file of another configuration than the model. */
     nn_bert o;
     make_model(&o, &be, NN_BERT_HEAD_CLASSIFY, 0, 18);
@@ -611,7 +661,7 @@ static Suite *suite(void)
     Suite *s = suite_create("bert");
     TCase *tc = tcase_create("bert");
     tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, test_bert_grad, 0, 4);
+    tcase_add_loop_test(tc, test_bert_grad, 0, 8);
     tcase_add_loop_test(tc, test_bert_padding_invisible, 0, 4);
     tcase_add_test(tc, test_bert_kernels_agree);
     tcase_add_loop_test(tc, test_masked_attention, 0, 2);

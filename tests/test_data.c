@@ -1129,6 +1129,45 @@ START_TEST(test_file_npy)
 }
 END_TEST
 
+/* mlb_npy_save's files read back through the data layer's own .npy reader
+ * (uint8 images scaled by image_unit, int64 labels), header padded as
+ * NumPy's; a missing directory is an error naming the path. */
+START_TEST(test_npy_save)
+{
+    make_tmpdir();
+    unsigned char xu[8] = {0, 51, 102, 255, 255, 204, 153, 0};
+    int64_t yi[2] = {3, 1};
+    size_t xs[4] = {2, 1, 2, 2}, ys[1] = {2};
+    char xp[512], yp[512], err[1024];
+    snprintf(xp, sizeof xp, "%s/xs.npy", tmpdir);
+    snprintf(yp, sizeof yp, "%s/ys.npy", tmpdir);
+    ck_assert_int_eq(mlb_npy_save(xp, "|u1", 1, xu, 4, xs, err, sizeof err), 0);
+    ck_assert_int_eq(mlb_npy_save(yp, "<i8", 8, yi, 1, ys, err, sizeof err), 0);
+    FILE *f = fopen(xp, "rb");
+    ck_assert_ptr_nonnull(f);
+    unsigned char pre[10];
+    ck_assert_uint_eq(fread(pre, 1, 10, f), 10);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fclose(f);
+    ck_assert_int_eq((10 + pre[8] + 256 * pre[9]) % 64, 0);
+    ck_assert_int_eq(size, 10 + pre[8] + 256 * pre[9] + 8);
+    mlb_data_opts o = {.image_unit = 1};
+    mlb_dataset *ds = load_ok(pair(xp, yp), &o);
+    ck_assert_uint_eq(ds->n, 2);
+    ck_assert_uint_eq(ds->d, 4);
+    ck_assert_double_eq_tol(ds->X[3], 1.0, 1e-12);
+    ck_assert_double_eq_tol(ds->X[5], 0.8, 1e-12);
+    ck_assert_double_eq(ds->y[0], 3.0);
+    mlb_dataset_free(ds);
+    snprintf(xp, sizeof xp, "%s/no/such/x.npy", tmpdir);
+    ck_assert_int_eq(mlb_npy_save(xp, "<f4", 4, xu, 1, ys, err, sizeof err), -ENOENT);
+    ck_assert_ptr_nonnull(strstr(err, "no/such/x.npy"));
+    ck_assert_int_lt(mlb_npy_save(yp, "<f4", 4, xu, 0, ys, err, sizeof err), 0);
+    remove_tmpdir();
+}
+END_TEST
+
 START_TEST(test_file_npy_broken)
 {
     make_tmpdir();
@@ -1658,6 +1697,7 @@ static Suite *data_suite(void)
     tcase_add_test(fl, test_file_libsvm);
     tcase_add_test(fl, test_file_npy);
     tcase_add_test(fl, test_file_npy_broken);
+    tcase_add_test(fl, test_npy_save);
     tcase_add_test(fl, test_file_idx_pair);
     tcase_add_test(fl, test_file_names_and_formats);
     tcase_add_test(fl, test_opts_from_text);

@@ -232,6 +232,12 @@ int mlb_data_subset(const mlb_dataset *ds, size_t first, size_t count, mlb_datas
  * digits, so that another program reads back the identical doubles (used to
  * hand generator output to external tools). */
 int mlb_data_write_csv(const mlb_dataset *ds, const char *path, char *err, size_t err_len);
+/* Writes a C-order array as a NumPy .npy file (format 1.0) of any dtype:
+ * descr is NumPy's ("<f4", "<i8", "|u1", ...) and elem its size in bytes.
+ * What mlb_npy_write does without a context (tools, parity drivers). 0 or a
+ * negative errno with the path and reason in err. */
+int mlb_npy_save(const char *path, const char *descr, size_t elem, const void *data, int ndim,
+                 const size_t *shape, char *err, size_t err_len);
 
 void mlb_dataset_free(mlb_dataset *ds);
 

@@ -142,10 +142,13 @@ typedef struct {
 } bert_acts;
 
 /* Lays the activations of a (B, T) pass out in mem (NULL: only counts);
- * returns the elements. */
-static size_t acts_layout(const nn_bert_config *c, int B, int T, nn_real *mem, bert_acts *a)
+ * returns the elements. L_kept layers of per-layer activations: all of
+ * them when training (backward reads them), one for inference, whose
+ * layers then reuse it (BERT-base's 12 layers at 32 x 128 would hold 3 GB). */
+static size_t acts_layout(const nn_bert_config *c, int L_kept, int B, int T, nn_real *mem,
+                          bert_acts *a)
 {
-    size_t H = (size_t)c->hidden, L = (size_t)c->num_layers, F = (size_t)c->ffn;
+    size_t H = (size_t)c->hidden, L = (size_t)L_kept, F = (size_t)c->ffn;
     size_t NH = (size_t)c->num_heads, N = (size_t)B * (size_t)T, Bz = (size_t)B;
     size_t out = c->head == NN_BERT_HEAD_QA ? N * 2 : Bz * (size_t)c->num_classes;
     size_t sz[BERT_NUM_ACTS] = {N * H,     N * H,     N,     N,     L * N * 3 * H,
@@ -206,7 +209,7 @@ int nn_bert_create(nn_bert *m, const nn_bert_config *cfg, const nn_backend *be, 
     m->training = training;
     m->n_params = nn_bert_param_sizes(cfg, m->sizes);
     bert_acts a;
-    m->n_acts = acts_layout(cfg, max_B, max_T, NULL, &a);
+    m->n_acts = acts_layout(cfg, training ? cfg->num_layers : 1, max_B, max_T, NULL, &a);
     size_t N = (size_t)max_B * (size_t)max_T;
     m->params_mem = nn_alloc(m->n_params, sizeof(nn_real));
     m->acts_mem = nn_alloc(m->n_acts, sizeof(nn_real));
@@ -322,7 +325,11 @@ void nn_bert_forward(nn_bert *m, const int32_t *ids, const int32_t *segments,
     if (labels)
         memcpy(m->labels, labels, (size_t)(qa ? 2 * B : B) * sizeof *labels);
     bert_acts a;
-    acts_layout(c, B, T, m->acts_mem, &a);
+    /* Without training, every layer works in layer 0's block: a layer's
+     * input (the last one's x2) is read by its qkv product and its first
+     * residual, before its own LN_2 overwrites x2. */
+    int keep = m->training;
+    acts_layout(c, keep ? L : 1, B, T, m->acts_mem, &a);
     const nn_bert_params *p = &m->params;
 
     nn_encoder_forward(B, T, H, ids, p->wte, p->wpe, a.emb);
@@ -335,13 +342,13 @@ void nn_bert_forward(nn_bert *m, const int32_t *ids, const int32_t *segments,
     nn_layernorm_forward_eps(N, H, a.emb, p->lnew, p->lneb, BERT_LN_EPS, a.x0, a.lne_mean,
                              a.lne_rstd);
     for (int l = 0; l < L; l++) {
-        size_t lh = (size_t)l * H, lN = (size_t)l * N;
-        const nn_real *x = l == 0 ? a.x0 : a.x2 + (l - 1) * NHd;
-        nn_real *qkv = a.qkv + l * 3 * NHd, *atty = a.atty + l * NHd;
-        nn_real *att = a.att + (size_t)l * B * NH * T * T, *attproj = a.attproj + l * NHd;
-        nn_real *res1 = a.res1 + l * NHd, *x1 = a.x1 + l * NHd;
-        nn_real *fch = a.fch + l * NF, *fchg = a.fchg + l * NF;
-        nn_real *fcproj = a.fcproj + l * NHd, *res2 = a.res2 + l * NHd, *x2 = a.x2 + l * NHd;
+        size_t lh = (size_t)l * H, la = keep ? (size_t)l : 0, lN = la * N;
+        const nn_real *x = l == 0 ? a.x0 : a.x2 + (keep ? (size_t)(l - 1) : 0) * NHd;
+        nn_real *qkv = a.qkv + la * 3 * NHd, *atty = a.atty + la * NHd;
+        nn_real *att = a.att + la * B * NH * T * T, *attproj = a.attproj + la * NHd;
+        nn_real *res1 = a.res1 + la * NHd, *x1 = a.x1 + la * NHd;
+        nn_real *fch = a.fch + la * NF, *fchg = a.fchg + la * NF;
+        nn_real *fcproj = a.fcproj + la * NHd, *res2 = a.res2 + la * NHd, *x2 = a.x2 + la * NHd;
         nn_linear_forward(be, N, H, 3 * H, x, p->qkvw + lh * 3 * H, p->qkvb + 3 * lh, qkv);
         nn_attention_masked_forward(be, B, T, H, NH, qkv, mask, atty, att);
         nn_linear_forward(be, N, H, H, atty, p->attow + lh * H, p->attob + lh, attproj);
@@ -356,7 +363,7 @@ void nn_bert_forward(nn_bert *m, const int32_t *ids, const int32_t *segments,
         nn_layernorm_forward_eps(N, H, res2, p->ln2w + lh, p->ln2b + lh, BERT_LN_EPS, x2,
                                  a.ln2_mean + lN, a.ln2_rstd + lN);
     }
-    const nn_real *xL = a.x2 + (L - 1) * NHd;
+    const nn_real *xL = a.x2 + (keep ? (size_t)(L - 1) : 0) * NHd;
     double loss;
     if (qa) {
         /* The pooler feeds no qa output: skipped (its gradient is 0). */
@@ -391,8 +398,8 @@ void nn_bert_backward(nn_bert *m)
     int B = m->B, T = m->T, N = B * T;
     size_t NHd = (size_t)N * H, NF = (size_t)N * F;
     bert_acts a, g;
-    acts_layout(c, B, T, m->acts_mem, &a);
-    size_t used = acts_layout(c, B, T, m->grads_acts_mem, &g);
+    acts_layout(c, L, B, T, m->acts_mem, &a);
+    size_t used = acts_layout(c, L, B, T, m->grads_acts_mem, &g);
     memset(m->grads_acts_mem, 0, used * sizeof(nn_real));
     const nn_bert_params *p = &m->params;
     nn_bert_params *dp = &m->grads;
@@ -462,7 +469,13 @@ double nn_bert_clip_grad(nn_bert *m, double max_norm)
 {
     if (!m->grads_mem)
         return 0;
-    return nn_clip_grad_norm(m->grads_mem, m->n_params, max_norm);
+    if (max_norm > 0)
+        return nn_clip_grad_norm(m->grads_mem, m->n_params, max_norm);
+    /* 0: no clipping (nn_clip_grad_norm would scale by 0), the norm only */
+    double ss = 0;
+    for (size_t i = 0; i < m->n_params; i++)
+        ss += (double)m->grads_mem[i] * (double)m->grads_mem[i];
+    return sqrt(ss);
 }
 
 void nn_bert_adamw_step(nn_bert *m, const nn_adamw *o)
@@ -586,10 +599,19 @@ int nn_bert_parse(nn_bert *m, const void *data, size_t len, char *err, size_t er
         return -EINVAL;
     }
     const unsigned char *p = (const unsigned char *)data + HDR_BYTES;
+    size_t t = 0, end = m->sizes[0];
     for (size_t i = 0; i < m->n_params; i++) {
+        while (i >= end) /* the tensor i is in, for the message */
+            end += m->sizes[++t];
         int32_t b = le32(p + 4 * i);
         float f;
         memcpy(&f, &b, 4);
+        /* A diverged run's NaN or inf would only come out as NaN logits. */
+        if (!isfinite(f)) {
+            snprintf(err, errlen, "BERT weights: %s[%zu] is %s", nn_bert_tensor_names[t],
+                     i - (end - m->sizes[t]), isnan(f) ? "NaN" : "infinite");
+            return -EINVAL;
+        }
         m->params_mem[i] = (nn_real)f;
     }
     return 0;

@@ -1,6 +1,7 @@
 /* nn core services: random numbers, aligned memory, shapes, backends. */
 #include "nn.h"
 
+#include <mlbench/data.h>
 #include <mlbench/plugin.h>
 
 #include <errno.h>
@@ -146,4 +147,16 @@ void nn_argmax_rows(const nn_real *z, int n, int k, int32_t *out)
 {
     for (int i = 0; i < n; i++)
         out[i] = nn_argmax(z + (size_t)i * (size_t)k, k);
+}
+
+int nn_npy_save(const char *prog, const char *dir, const char *name, const char *descr,
+                const void *data, size_t elem, int ndim, const size_t *shape)
+{
+    char path[4096], err[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (mlb_npy_save(path, descr, elem, data, ndim, shape, err, sizeof err) < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return -1;
+    }
+    return 0;
 }

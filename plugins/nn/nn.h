@@ -449,6 +449,11 @@ void nn_gather_batch(const float *x, const int32_t *y, size_t rows, size_t d, co
 int32_t nn_argmax(const nn_real *row, int k);
 /* out[i] = nn_argmax of row i of z [n, k]. */
 void nn_argmax_rows(const nn_real *z, int n, int k, int32_t *out);
+/* For the parity drivers (tools/parity/): DIR/NAME as a .npy file of NumPy
+ * dtype descr ("<f4", "<i8", "|u1", ...) of elem bytes (mlb_npy_save);
+ * on failure prints "PROG: reason" to stderr. 0 or -1. */
+int nn_npy_save(const char *prog, const char *dir, const char *name, const char *descr,
+                const void *data, size_t elem, int ndim, const size_t *shape);
 #ifdef __cplusplus
 }
 #endif

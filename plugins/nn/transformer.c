@@ -18,10 +18,8 @@
  * of a small model's training step. */
 #ifdef NN_DOUBLE
 #define R_EXP exp
-#define R_ERF erf
 #else
 #define R_EXP expf
-#define R_ERF erff
 #endif
 
 /* ---- encoder -------------------------------------------------------------- */
@@ -115,6 +113,45 @@ void nn_layernorm_backward(int N, int C, const nn_real *x, const nn_real *w, con
     }
 }
 
+/* exp(x) for x <= 0, where BERT's layers need it: softmax over x - max
+ * and GELU's density exp(-x^2 / 2). */
+#ifdef NN_DOUBLE
+#define NONPOS_EXP exp
+#else
+/* In float32, inline so that the loops calling it vectorise (a call to
+ * expf per element kept them scalar): Cephes' expf, 2^n by the exponent
+ * bits, n rounded by the 1.5 * 2^23 trick (no rintf without SSE4.1).
+ * Clamped to [-87, 0]: below, exp leaves float's normal range (and the
+ * callers' terms no longer matter); above 0 is outside its use, clamped so
+ * that a lane computed and then discarded (a masked key) stays in range.
+ * NaN stays NaN. */
+static inline float nonpos_exp_f32(float x)
+{
+    x = x < -87.f ? -87.f : x;
+    x = x > 0.f ? 0.f : x;
+    /* n = round(x / ln 2): 1.5 * 2^23 added leaves it in the low mantissa
+     * bits, read back as integer bits (defined for any x, NaN included,
+     * which a conversion to int would not be). */
+    float t = x * 1.44269504088896341f + 12582912.f;
+    float n = t - 12582912.f;
+    uint32_t tb;
+    memcpy(&tb, &t, sizeof tb);
+    float r = x - n * 0.693359375f - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    float y = p * r * r + r + 1.f;
+    uint32_t e = (tb - 0x4B400000u + 127u) << 23; /* 2^n's bits */
+    float scale;
+    memcpy(&scale, &e, sizeof scale);
+    return y * scale;
+}
+#define NONPOS_EXP nonpos_exp_f32
+#endif
+
 /* ---- attention ------------------------------------------------------------ */
 
 /* The causal (GPT-2) and the padding-masked bidirectional (BERT) attention
@@ -154,10 +191,20 @@ static void attention_forward(const nn_backend *be, int B, int T, int C, int NH,
                     }
                     /* exactly 0 on masked keys, as masked_fill(-inf) */
                     for (int j = 0; j < lim; j++) {
-                        r[j] = mk[j] ? R_EXP(r[j] - mx) : 0;
+                        r[j] = mk[j] ? NONPOS_EXP(r[j] - mx) : 0;
                         sum += r[j];
                     }
-                } else {
+                } else if (!causal) {
+                    for (int j = 0; j < lim; j++) {
+                        r[j] *= scale;
+                        if (r[j] > mx)
+                            mx = r[j];
+                    }
+                    for (int j = 0; j < lim; j++) {
+                        r[j] = NONPOS_EXP(r[j] - mx);
+                        sum += r[j];
+                    }
+                } else { /* GPT-2's, unchanged: libm's exp */
                     for (int j = 0; j < lim; j++) {
                         r[j] *= scale;
                         if (r[j] > mx)
@@ -284,21 +331,59 @@ void nn_gelu_backward(size_t n, const nn_real *x, const nn_real *dy, nn_real *dx
 #define SQRT1_2 0.70710678118654752440 /* 1/sqrt(2) */
 #define INV_SQRT_2PI 0.39894228040143267794
 
+#ifdef NN_DOUBLE
+#define GELU_ERF erf
+#else
+/* erf in float32 as a rational function of x (Eigen's and TensorFlow's
+ * generic_fast_erf_float: odd degree 13 over even degree 8 on [-4, 4],
+ * where erf is +-1 in float outside), within 7e-8 of erf in exact
+ * arithmetic, a few ulp in float. Unlike libm's erff (a call per element,
+ * a sixth of a small encoder's training step) it vectorises. The float64
+ * build keeps libm's erf, which the gradient checks compare against. */
+static inline float gelu_erf_f32(float x)
+{
+    x = x > 4.f ? 4.f : x;
+    x = x < -4.f ? -4.f : x;
+    float x2 = x * x;
+    float p = -2.72614225801306e-10f;
+    p = p * x2 + 2.77068142495902e-08f;
+    p = p * x2 + -2.10102402082508e-06f;
+    p = p * x2 + -5.69250639462346e-05f;
+    p = p * x2 + -7.34990630326855e-04f;
+    p = p * x2 + -2.95459980854025e-03f;
+    p = p * x2 + -1.60960333262415e-02f;
+    float q = -1.45660718464996e-05f;
+    q = q * x2 + -2.13374055278905e-04f;
+    q = q * x2 + -1.68282697438203e-03f;
+    q = q * x2 + -7.37332916720468e-03f;
+    q = q * x2 + -1.42647390514189e-02f;
+    return x * p / q;
+}
+#define GELU_ERF gelu_erf_f32
+#endif
+
 void nn_gelu_erf_forward(size_t n, const nn_real *x, nn_real *y)
 {
+#ifdef NN_OPENMP_SIMD
+#pragma omp simd
+#endif
     for (size_t i = 0; i < n; i++) {
         nn_real v = x[i];
-        y[i] = (nn_real)0.5 * v * (1 + R_ERF(v * (nn_real)SQRT1_2));
+        y[i] = (nn_real)0.5 * v * (1 + GELU_ERF(v * (nn_real)SQRT1_2));
     }
 }
+
 
 /* d/dx [x Phi(x)] = Phi(x) + x phi(x) */
 void nn_gelu_erf_backward(size_t n, const nn_real *x, const nn_real *dy, nn_real *dx)
 {
+#ifdef NN_OPENMP_SIMD
+#pragma omp simd
+#endif
     for (size_t i = 0; i < n; i++) {
         nn_real v = x[i];
-        nn_real cdf = (nn_real)0.5 * (1 + R_ERF(v * (nn_real)SQRT1_2));
-        nn_real pdf = (nn_real)INV_SQRT_2PI * R_EXP((nn_real)-0.5 * v * v);
+        nn_real cdf = (nn_real)0.5 * (1 + GELU_ERF(v * (nn_real)SQRT1_2));
+        nn_real pdf = (nn_real)INV_SQRT_2PI * NONPOS_EXP((nn_real)-0.5 * v * v);
         dx[i] += dy[i] * (cdf + v * pdf);
     }
 }

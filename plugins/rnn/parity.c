@@ -22,41 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A C-order array as NumPy's .npy (format 1.0, little-endian host). */
-static int write_npy(const char *dir, const char *name, const char *descr, const void *data,
-                     size_t elem, int ndim, const size_t *shape)
-{
-    char path[4096], hdr[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    int len = snprintf(hdr, sizeof hdr, "{'descr': '%s', 'fortran_order': False, 'shape': (",
-                       descr);
-    size_t count = 1;
-    for (int i = 0; i < ndim; i++) {
-        len += snprintf(hdr + len, sizeof hdr - (size_t)len, "%zu,%s", shape[i],
-                        i + 1 < ndim ? " " : "");
-        count *= shape[i];
-    }
-    len += snprintf(hdr + len, sizeof hdr - (size_t)len, "), }");
-    size_t pad = (64 - (10 + (size_t)len + 1) % 64) % 64;
-    size_t hl = (size_t)len + pad + 1;
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        fprintf(stderr, "rnn-parity: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hl & 0xff),
-                             (unsigned char)(hl >> 8)};
-    int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(hdr, 1, (size_t)len, f) == (size_t)len;
-    for (size_t i = 0; ok && i < pad; i++)
-        ok = fputc(' ', f) != EOF;
-    ok = ok && fputc('\n', f) != EOF && fwrite(data, elem, count, f) == count;
-    if (fclose(f) != 0 || !ok) {
-        fprintf(stderr, "rnn-parity: %s: write failed\n", path);
-        return -1;
-    }
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     if (argc != 11) {
@@ -121,10 +86,10 @@ int main(int argc, char **argv)
 
     size_t xs[3] = {(size_t)batch, (size_t)T, (size_t)I}, ys[1] = {(size_t)batch};
     size_t ls[2] = {(size_t)batch, (size_t)classes}, one[1] = {1};
-    if (write_npy(dir, "x.npy", "<f4", x, 4, 3, xs) < 0 ||
-        write_npy(dir, "y.npy", "<i8", y64, 8, 1, ys) < 0 ||
-        write_npy(dir, "logits.npy", "<f4", nn_model_output(&m), 4, 2, ls) < 0 ||
-        write_npy(dir, "loss.npy", "<f8", &loss, 8, 1, one) < 0)
+    if (nn_npy_save("rnn-parity", dir, "x.npy", "<f4", x, 4, 3, xs) < 0 ||
+        nn_npy_save("rnn-parity", dir, "y.npy", "<i8", y64, 8, 1, ys) < 0 ||
+        nn_npy_save("rnn-parity", dir, "logits.npy", "<f4", nn_model_output(&m), 4, 2, ls) < 0 ||
+        nn_npy_save("rnn-parity", dir, "loss.npy", "<f8", &loss, 8, 1, one) < 0)
         goto out;
     /* Gradients in the weight-file layout: point each tensor at its
      * gradient for the save, then back. */

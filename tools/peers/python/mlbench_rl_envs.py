@@ -10,25 +10,7 @@ mlbench-env-trace with. Standard library only (math, struct)."""
 import math
 import struct
 
-MASK = (1 << 64) - 1
-
-
-class SplitMix64:
-    """The generator of rl_env.c (and of nn_rng, mlb_rand_u64)."""
-
-    def __init__(self, seed):
-        self.s = seed & MASK
-
-    def next(self):
-        self.s = (self.s + 0x9E3779B97F4A7C15) & MASK
-        z = self.s
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
-        return z ^ (z >> 31)
-
-    def uniform(self, low=0.0, high=1.0):
-        # numpy's Generator.uniform: low + (high - low) * u
-        return low + (high - low) * ((self.next() >> 11) * 2.0 ** -53)
+from mlbench_rng import MASK, SplitMix64  # noqa: F401 (re-exported: rl_env_traces.py, mlbench_rl_torch.py)
 
 
 def f32(x):
