@@ -53,6 +53,7 @@ typedef struct {
     double lr, warmup, weight_decay, grad_clip;
     bert_split train, test;
     int n_classes, positive;
+    char **class_names;      /* [n_classes] (classify), for the peer's meta.json */
     size_t *order;           /* [epochs * train.n]: each epoch's training order */
     int32_t *bids, *bseg, *bmask, *blab; /* one batch: [max_batch*T], labels [max_batch*2] */
     int *truth, *pred;       /* classify evaluation [max_batch] */
@@ -99,6 +100,9 @@ static void state_free(bert_state *s)
     nn_free(s->conf);
     nn_free(s->span);
     qa_set_free(s->qa);
+    for (int c = 0; s->class_names && c < s->n_classes; c++)
+        free(s->class_names[c]);
+    free(s->class_names);
     free(s);
 }
 
@@ -162,8 +166,11 @@ static int choose_split(const int32_t *label, size_t n, int k, size_t max, doubl
                 by[m++] = i;
         shuffle(by, m, &r);
         /* The last class takes what rounding left, so that max is exact. */
-        size_t use = c == k - 1 ? use_total - given
+        size_t left = use_total - given; /* given <= use_total: the cap below */
+        size_t use = c == k - 1 ? left
                                 : (size_t)((double)m * (double)use_total / (double)n + 0.5);
+        if (use > left)
+            use = left;
         if (use > m)
             use = m;
         given += use;
@@ -239,6 +246,10 @@ static int classify_data(mlb_ctx *ctx, bert_state *s, const wp_vocab *v, const c
         rc = mlb_error(ctx, "parameter dataset: %s: %d class; classification needs two or more",
                        ds, t->n_classes);
     s->n_classes = t->n_classes;
+    s->class_names = calloc((size_t)t->n_classes, sizeof *s->class_names);
+    for (int c = 0; rc == 0 && c < t->n_classes; c++)
+        if (!s->class_names || !(s->class_names[c] = strdup(t->class_names[c])))
+            rc = mlb_error(ctx, "out of memory");
     int spam = text_set_class(t, "spam");
     s->positive = spam >= 0 ? spam : 1;
     size_t *tr = NULL, *te = NULL, ntr = 0, nte = 0;
@@ -519,9 +530,11 @@ int bert_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels)
             o[i] = i;
         shuffle(o, ntr, &r);
     }
-    /* One forward pass now, so that one-off costs (OpenBLAS's buffers,
-     * first touches) stay out of the timed phases. */
-    int warm = s->test.n < (size_t)s->max_batch ? (int)s->test.n : s->max_batch;
+    /* One query's forward pass now, so that one-off costs (OpenBLAS's
+     * buffers, first touches of the weights) stay out of the timed phases;
+     * not a whole training batch, which at BERT-base's sizes costs as much
+     * as the benchmark. */
+    int warm = s->test.n < (size_t)s->infer_batch ? (int)s->test.n : s->infer_batch;
     nn_bert_forward(&s->model, s->test.ids, s->test.seg, s->test.mask, NULL, warm, s->T);
     mlb_log(ctx, MLB_LOG_DEBUG,
             "BERT %s: L=%d NH=%d H=%d F=%d T=%d V=%d K=%d, %zu parameters; %zu train / %zu "
@@ -801,6 +814,17 @@ static int write_split(mlb_ctx *ctx, bert_state *s, const char *dir, const char 
     return rc;
 }
 
+/* A whole text file; the error names it. */
+static int write_text(mlb_ctx *ctx, const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return mlb_error(ctx, "%s: %s", path, strerror(errno));
+    int bad = fputs(text, f) < 0;
+    bad |= fclose(f) != 0;
+    return bad ? mlb_error(ctx, "%s: %s", path, strerror(errno ? errno : EIO)) : 0;
+}
+
 static int write_qa_json(mlb_ctx *ctx, bert_state *s, const char *dir)
 {
     char path[BERT_PATH + 64];
@@ -841,13 +865,37 @@ static int write_qa_json(mlb_ctx *ctx, bert_state *s, const char *dir)
     if (!text)
         return mlb_error(ctx, "out of memory for test_qa.json");
     snprintf(path, sizeof path, "%s/test_qa.json", dir);
-    FILE *f = fopen(path, "wb");
-    int rc = 0;
-    if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
-        rc = mlb_error(ctx, "%s: %s", path, strerror(errno ? errno : EIO));
-        if (f)
-            (void)fclose(f);
+    int rc = write_text(ctx, path, text);
+    free(text);
+    return rc;
+}
+
+/* What the arrays cannot say: the examples training left out (qa), the
+ * class names and which one precision, recall and F1 are of (classify). */
+static int write_meta(mlb_ctx *ctx, bert_state *s, const char *dir)
+{
+    char path[BERT_PATH + 64];
+    cJSON *o = cJSON_CreateObject(), *names = cJSON_CreateArray();
+    int ok = o && names;
+    if (ok)
+        cJSON_AddItemToObject(o, "classes", names);
+    else
+        cJSON_Delete(names);
+    for (int c = 0; ok && s->head == HEAD_CLASSIFY && c < s->n_classes; c++) {
+        cJSON *n = cJSON_CreateString(s->class_names[c]);
+        ok = n != NULL;
+        if (ok)
+            cJSON_AddItemToArray(names, n);
     }
+    ok = ok && cJSON_AddStringToObject(o, "head", s->head == HEAD_QA ? "qa" : "classify") &&
+         cJSON_AddNumberToObject(o, "positive", s->head == HEAD_QA ? -1 : s->positive) &&
+         cJSON_AddNumberToObject(o, "qa_dropped", (double)s->qa_dropped);
+    char *text = ok ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (!text)
+        return mlb_error(ctx, "out of memory for meta.json");
+    snprintf(path, sizeof path, "%s/meta.json", dir);
+    int rc = write_text(ctx, path, text);
     free(text);
     return rc;
 }
@@ -871,6 +919,8 @@ int bert_export_data(mlb_ctx *ctx, void *state, const char *dir)
         rc = write_i64(ctx, dir, "order", NULL, s->order, 2, oshape);
     if (rc == 0 && s->head == HEAD_QA)
         rc = write_qa_json(ctx, s, dir);
+    if (rc == 0)
+        rc = write_meta(ctx, s, dir);
     return rc;
 }
 

@@ -52,7 +52,7 @@ static const mlb_param_def gpt2_params[] = {
      "generate: reuse keys and values (false: recompute the whole context per token)"},
     {"temperature", MLB_PARAM_FLOAT, "0", "generate: 0 greedy, else sample softmax(logits/t)"},
     {"top_k", MLB_PARAM_INT, "0", "generate: sample among the k likeliest (0: all)"},
-    {"threads", MLB_PARAM_INT, "1", "threads for the kernels (openblas; naive is serial)"},
+    {"threads", MLB_PARAM_INT, "1", "threads for the kernels (openblas, onednn; naive is serial)"},
 };
 
 static const mlb_param_rule gpt2_rules[] = {

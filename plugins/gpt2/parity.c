@@ -58,8 +58,12 @@ int main(int argc, char **argv)
     const nn_kernels *k = !strcmp(argv[1], "naive")      ? &nn_kernels_naive
                           : !strcmp(argv[1], "openblas") ? &nn_kernels_openblas
                                                          : NULL;
+#ifdef NN_HAVE_ONEDNN /* built with oneDNN (meson) */
+    if (!strcmp(argv[1], "onednn"))
+        k = &nn_kernels_onednn;
+#endif
     if (!k)
-        return fail("VARIANT must be naive or openblas");
+        return fail("VARIANT must be naive, openblas or (built with oneDNN) onednn");
     int B = atoi(argv[5]), T = atoi(argv[6]), steps = atoi(argv[7]), n_new = atoi(argv[10]);
     double lr = atof(argv[8]), wd = atof(argv[9]);
     const char *out = argv[11];

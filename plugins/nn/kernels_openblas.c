@@ -68,13 +68,13 @@ static int conv_group(const nn_conv_shape *s, int n)
 }
 
 /* The im2col of the whole batch, kept from forward for backward. */
-static size_t openblas_conv_cache(const nn_conv_shape *s, int n)
+size_t nn_im2col_conv_cache(const nn_conv_shape *s, int n)
 {
     return (size_t)n * (size_t)s->c_in * (size_t)s->k * (size_t)s->k * (size_t)s->h_out *
            (size_t)s->w_out;
 }
 
-static size_t openblas_conv_scratch(const nn_conv_shape *s, int n)
+size_t nn_im2col_conv_scratch(const nn_conv_shape *s, int n)
 {
     size_t cols = (size_t)conv_group(s, n) * (size_t)s->h_out * (size_t)s->w_out;
     size_t kk = (size_t)s->c_in * (size_t)s->k * (size_t)s->k;
@@ -209,9 +209,9 @@ static void col2im(const nn_conv_shape *s, nn_real *col, size_t ld, nn_real *dx)
         }
 }
 
-static void openblas_conv_forward(const nn_backend *be, const nn_conv_shape *s, int n,
-                                  const nn_real *x, const nn_real *w, const nn_real *bias,
-                                  nn_real *y, nn_real *scratch, nn_real *cache)
+void nn_im2col_conv_forward(const nn_backend *be, const nn_conv_shape *s, int n,
+                            const nn_real *x, const nn_real *w, const nn_real *bias, nn_real *y,
+                            nn_real *scratch, nn_real *cache)
 {
     size_t in_size = (size_t)s->c_in * (size_t)s->h_in * (size_t)s->w_in;
     size_t ohw = (size_t)s->h_out * (size_t)s->w_out;
@@ -250,10 +250,9 @@ static void openblas_conv_forward(const nn_backend *be, const nn_conv_shape *s, 
     }
 }
 
-static void openblas_conv_backward(const nn_backend *be, const nn_conv_shape *s, int n,
-                                   const nn_real *x, const nn_real *w, const nn_real *dy,
-                                   nn_real *dx, nn_real *dw, nn_real *db, nn_real *scratch,
-                                   const nn_real *cache)
+void nn_im2col_conv_backward(const nn_backend *be, const nn_conv_shape *s, int n,
+                             const nn_real *x, const nn_real *w, const nn_real *dy, nn_real *dx,
+                             nn_real *dw, nn_real *db, nn_real *scratch, const nn_real *cache)
 {
     size_t in_size = (size_t)s->c_in * (size_t)s->h_in * (size_t)s->w_in;
     size_t ohw = (size_t)s->h_out * (size_t)s->w_out;
@@ -305,9 +304,9 @@ const nn_kernels nn_kernels_openblas = {
     .name = "openblas",
     .init = openblas_init,
     .gemm = openblas_gemm,
-    .conv_scratch = openblas_conv_scratch,
-    .conv_cache = openblas_conv_cache,
-    .conv_forward = openblas_conv_forward,
-    .conv_backward = openblas_conv_backward,
+    .conv_scratch = nn_im2col_conv_scratch,
+    .conv_cache = nn_im2col_conv_cache,
+    .conv_forward = nn_im2col_conv_forward,
+    .conv_backward = nn_im2col_conv_backward,
     .gemv = openblas_gemv,
 };

@@ -127,6 +127,24 @@ static inline void nn_conv_valid_range(int k_off, int stride, int pad, int in, i
 
 extern const nn_kernels nn_kernels_naive;
 extern const nn_kernels nn_kernels_openblas;
+/* oneDNN's dnnl_sgemm (kernels_onednn.c), in its own library (nn_onednn_dep
+ * in meson) so that only the plugins that use it depend on libdnnl; float32
+ * only. nn_onednn_available() is NULL when oneDNN runs here, else why not
+ * (for the variants' available()). */
+extern const nn_kernels nn_kernels_onednn;
+const char *nn_onednn_available(void);
+
+/* Convolution as im2col + be->k->gemm (kernels_openblas.c), for a kernel
+ * table whose GEMM is what it brings: the openblas and onednn tables share
+ * it, each running it on its own GEMM. */
+size_t nn_im2col_conv_scratch(const nn_conv_shape *s, int n);
+size_t nn_im2col_conv_cache(const nn_conv_shape *s, int n);
+void nn_im2col_conv_forward(const nn_backend *be, const nn_conv_shape *s, int n, const nn_real *x,
+                            const nn_real *w, const nn_real *b, nn_real *y, nn_real *scratch,
+                            nn_real *cache);
+void nn_im2col_conv_backward(const nn_backend *be, const nn_conv_shape *s, int n,
+                             const nn_real *x, const nn_real *w, const nn_real *dy, nn_real *dx,
+                             nn_real *dw, nn_real *db, nn_real *scratch, const nn_real *cache);
 
 /* A kernel table bound to its run-time state. */
 struct nn_backend {

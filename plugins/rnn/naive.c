@@ -4,7 +4,9 @@
  */
 #include "rnn.h"
 
-MLB_DEFINE_VARIANT(rnn, nn_kernels_naive, "naive",
+static const rnn_variant rnn_naive = {&nn_kernels_naive, NULL};
+
+MLB_DEFINE_VARIANT(rnn, rnn_naive, "naive",
                    "loop GEMM for the input projection and each recurrent step, single-threaded "
                    "(reference point)",
                    NULL);

@@ -5,7 +5,9 @@
  */
 #include "rnn.h"
 
-MLB_DEFINE_VARIANT(rnn, nn_kernels_openblas, "openblas",
+static const rnn_variant rnn_openblas = {&nn_kernels_openblas, NULL};
+
+MLB_DEFINE_VARIANT(rnn, rnn_openblas, "openblas",
                    "OpenBLAS sgemm: all steps' input projection in one call, one per recurrent "
                    "step, threads=N",
                    NULL);

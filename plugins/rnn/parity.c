@@ -12,6 +12,9 @@
  *
  * The Python side loads weights.bin into the same PyTorch module, repeats
  * the pass and compares. Not installed; built for the parity tool only.
+ * Built again with -DRNN_PARITY_LIBTORCH as rnn-parity-libtorch, which also
+ * takes VARIANT libtorch: the same pass through the engine (nn_engine.h's
+ * gradients).
  *
  *   rnn-parity CELL VARIANT BATCH T I H LAYERS BIDIR SEED DIR
  */
@@ -25,7 +28,7 @@
 int main(int argc, char **argv)
 {
     if (argc != 11) {
-        fprintf(stderr, "usage: rnn-parity rnn_tanh|rnn_relu|lstm|gru naive|openblas BATCH T I H "
+        fprintf(stderr, "usage: rnn-parity rnn_tanh|rnn_relu|lstm|gru naive|openblas|onednn|libtorch BATCH T I H "
                         "LAYERS BIDIR SEED DIR\n");
         return 2;
     }
@@ -36,6 +39,17 @@ int main(int argc, char **argv)
     const nn_kernels *k = !strcmp(variant, "naive")      ? &nn_kernels_naive
                           : !strcmp(variant, "openblas") ? &nn_kernels_openblas
                                                          : NULL;
+#ifdef NN_HAVE_ONEDNN /* built with oneDNN (meson) */
+    if (!strcmp(variant, "onednn"))
+        k = &nn_kernels_onednn;
+#endif
+    const nn_engine *eng = NULL;
+#ifdef RNN_PARITY_LIBTORCH /* rnn-parity-libtorch: the pass through the engine */
+    if (!strcmp(variant, "libtorch")) {
+        eng = &rnn_engine_libtorch;
+        k = &nn_kernels_openblas; /* the model only holds the weights */
+    }
+#endif
     if (!k || batch < 1 || nn_cell_parse(cell) < 0) {
         fprintf(stderr, "rnn-parity: bad cell '%s', variant '%s' or batch %d\n", cell, variant,
                 batch);
@@ -56,6 +70,8 @@ int main(int argc, char **argv)
     float *x = NULL;
     int32_t *y = NULL;
     int64_t *y64 = NULL;
+    float *logits = NULL;
+    void *impl = NULL;
     if (nn_model_compile(&m, &be, batch, err, sizeof err) < 0) {
         fprintf(stderr, "rnn-parity: %s\n", err);
         goto out;
@@ -80,15 +96,32 @@ int main(int argc, char **argv)
         y64[i] = y[i] = (int32_t)nn_rng_below(&r, classes);
 
     nn_model_zero_grad(&m);
-    nn_model_forward(&m, x, batch, 1);
-    double loss = nn_model_loss(&m, batch, y);
-    nn_model_backward(&m, batch, y);
+    double loss;
+    const float *out_logits;
+    if (eng) {
+        nn_engine_setup su = {.init = &m, .max_batch = batch, .train_batch = batch, .threads = 1,
+                              .optimizer = NN_ADAM, .lr = 1e-3};
+        logits = malloc((size_t)batch * classes * sizeof *logits);
+        if (!logits)
+            goto out;
+        if (eng->create(&impl, &su, err, sizeof err) < 0) {
+            fprintf(stderr, "rnn-parity: %s\n", err);
+            goto out;
+        }
+        loss = eng->gradients(impl, x, y, batch, logits, &m);
+        out_logits = logits;
+    } else {
+        nn_model_forward(&m, x, batch, 1);
+        loss = nn_model_loss(&m, batch, y);
+        nn_model_backward(&m, batch, y);
+        out_logits = nn_model_output(&m);
+    }
 
     size_t xs[3] = {(size_t)batch, (size_t)T, (size_t)I}, ys[1] = {(size_t)batch};
     size_t ls[2] = {(size_t)batch, (size_t)classes}, one[1] = {1};
     if (nn_npy_save("rnn-parity", dir, "x.npy", "<f4", x, 4, 3, xs) < 0 ||
         nn_npy_save("rnn-parity", dir, "y.npy", "<i8", y64, 8, 1, ys) < 0 ||
-        nn_npy_save("rnn-parity", dir, "logits.npy", "<f4", nn_model_output(&m), 4, 2, ls) < 0 ||
+        nn_npy_save("rnn-parity", dir, "logits.npy", "<f4", out_logits, 4, 2, ls) < 0 ||
         nn_npy_save("rnn-parity", dir, "loss.npy", "<f8", &loss, 8, 1, one) < 0)
         goto out;
     /* Gradients in the weight-file layout: point each tensor at its
@@ -114,6 +147,9 @@ int main(int argc, char **argv)
     printf("%s %s: %zu parameters, loss %.6f\n", cell, variant, m.n_weights, loss);
     rc = 0;
 out:
+    if (impl)
+        eng->destroy(impl);
+    free(logits);
     free(x);
     free(y);
     free(y64);

@@ -31,9 +31,14 @@ typedef struct {
     double clip;
     char weights_out[1024];
     nn_backend be;
+    const nn_engine *eng; /* NULL: the NN core runs the network */
+    void *eng_impl;
+    float *logits; /* engines: one batch's logits [max_batch * classes] */
+    float *probs;  /* engines: their softmax, for the loss */
     nn_model model;
     nn_optim opt;
     nn_clf clf; /* data, batches, loop, metrics (plugins/nn/classifier.h) */
+    const nn_clf_net *net; /* the core's model or the engine */
 } rnn_state;
 
 /* Copies up to `limit` rows (0: all) of a loaded dataset as T x I
@@ -91,6 +96,10 @@ static void state_free(rnn_state *s)
 {
     if (!s)
         return;
+    if (s->eng && s->eng_impl)
+        s->eng->destroy(s->eng_impl);
+    nn_free(s->logits);
+    nn_free(s->probs);
     nn_model_free(&s->model);
     nn_optim_free(&s->opt);
     nn_backend_release(&s->be);
@@ -128,8 +137,11 @@ static int read_params(mlb_ctx *ctx, rnn_state *s, size_t *n_train, size_t *n_te
     return 0;
 }
 
-int rnn_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels)
+static const nn_clf_net rnn_net, rnn_engine_net;
+
+int rnn_setup(mlb_ctx *ctx, void **state, const rnn_variant *variant)
 {
+    const nn_kernels *kernels = variant->kernels;
     *state = NULL;
     rnn_state *s = calloc(1, sizeof *s);
     if (!s)
@@ -141,7 +153,8 @@ int rnn_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels)
     int rc = read_params(ctx, s, &n_train, &n_test, &threads, &kind);
     if (rc == 0 && (rc = nn_backend_init(&s->be, kernels, threads, err, sizeof err)) < 0)
         rc = mlb_error(ctx, "%s", err);
-    if (rc == 0 && threads > 1 && kernels == &nn_kernels_naive)
+    s->eng = variant->engine;
+    if (rc == 0 && threads > 1 && kernels == &nn_kernels_naive && !s->eng)
         mlb_log(ctx, MLB_LOG_WARN, "the naive variant is single-threaded; threads=%d ignored",
                 threads);
     nn_clf *c = &s->clf;
@@ -158,7 +171,9 @@ int rnn_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels)
         (rc = rnn_model_build(&s->model, s->model_name, s->nonlinearity, s->T, s->I, s->hidden,
                               s->layers, s->bidirectional, c->classes, err, sizeof err)) < 0)
         rc = mlb_error(ctx, "%s", err);
-    if (rc == 0 && (rc = nn_model_compile(&s->model, &s->be, c->max_batch, err, sizeof err)) < 0)
+    /* An engine's model only holds the weights: activations for one sequence. */
+    if (rc == 0 && (rc = nn_model_compile(&s->model, &s->be, s->eng ? 1 : c->max_batch, err,
+                                          sizeof err)) < 0)
         rc = mlb_error(ctx, "%s", err);
     if (rc == 0) {
         nn_model_init_weights(&s->model, mlb_seed(ctx));
@@ -166,7 +181,22 @@ int rnn_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels)
         if (wi[0] && (rc = nn_weights_load(&s->model, wi, err, sizeof err)) < 0)
             rc = mlb_error(ctx, "parameter weights_in: %s", err);
     }
-    if (rc == 0 &&
+    if (rc == 0 && s->eng) {
+        nn_engine_setup su = {.init = &s->model, .max_batch = c->max_batch,
+                              .train_batch = c->batch_size, .threads = threads,
+                              .optimizer = kind, .lr = mlb_param_float(ctx, "lr"),
+                              .momentum = mlb_param_float(ctx, "momentum"),
+                              .weight_decay = mlb_param_float(ctx, "weight_decay"),
+                              .clip = s->clip};
+        size_t nk = (size_t)c->max_batch * (size_t)c->classes;
+        s->logits = nn_alloc(nk, sizeof *s->logits);
+        s->probs = nn_alloc(nk, sizeof *s->probs);
+        if (!s->logits || !s->probs)
+            rc = mlb_error(ctx, "out of memory for logits");
+        else if ((rc = s->eng->create(&s->eng_impl, &su, err, sizeof err)) < 0)
+            rc = mlb_error(ctx, "%s engine: %s", s->eng->name, err);
+    }
+    if (rc == 0 && !s->eng &&
         (rc = nn_optim_init(&s->opt, kind, s->model.n_weights, mlb_param_float(ctx, "lr"),
                             mlb_param_float(ctx, "momentum"),
                             mlb_param_float(ctx, "weight_decay"), err, sizeof err)) < 0)
@@ -179,14 +209,15 @@ int rnn_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels)
     /* One inference pass now, so that one-off costs (OpenBLAS's thread
      * pool and buffers, first touches) are not inside the timed phases. */
     int warm = c->test.n < (size_t)c->max_batch ? (int)c->test.n : c->max_batch;
-    nn_model_forward(&s->model, c->test.x, warm, 0);
+    s->net = s->eng ? &rnn_engine_net : &rnn_net;
+    (void)s->net->forward(s, c->test.x, warm);
 
     mlb_log(ctx, MLB_LOG_DEBUG,
             "%s on %s: %zu train / %zu test sequences of %d x %d, %d classes, %d layer(s) of %d%s, "
             "%zu parameters, %.3f MFLOP per sequence forward, %s kernels, %d thread(s)",
             s->model_name, s->dataset, c->train.n, c->test.n, s->T, s->I, c->classes, s->layers,
             s->hidden, s->bidirectional ? " x 2 directions" : "", s->model.n_weights,
-            c->flops_fwd * 1e-6, s->be.k->name, threads);
+            c->flops_fwd * 1e-6, s->eng ? s->eng->name : s->be.k->name, threads);
     *state = s;
     return 0;
 }
@@ -222,16 +253,39 @@ static double net_loss(void *u, int n, const int32_t *y)
 
 static const nn_clf_net rnn_net = {net_train_step, net_forward, net_loss};
 
+/* An engine as the harness's network: it runs forward, backward, clipping
+ * and the update itself; the loss of its logits is the core's. */
+static double eng_train_step(void *u, const float *x, const int32_t *y, int n)
+{
+    rnn_state *s = u;
+    return s->eng->train_step(s->eng_impl, x, y, n);
+}
+
+static const float *eng_forward(void *u, const float *x, int n)
+{
+    rnn_state *s = u;
+    s->eng->forward(s->eng_impl, x, n, s->logits);
+    return s->logits;
+}
+
+static double eng_loss(void *u, int n, const int32_t *y)
+{
+    rnn_state *s = u;
+    return nn_xent_forward(n, s->clf.classes, s->logits, y, s->probs);
+}
+
+static const nn_clf_net rnn_engine_net = {eng_train_step, eng_forward, eng_loss};
+
 int rnn_train(mlb_ctx *ctx, void *state)
 {
     rnn_state *s = state;
-    return nn_clf_train(ctx, &s->clf, &rnn_net, s, "lower lr or set clip_grad");
+    return nn_clf_train(ctx, &s->clf, s->net, s, "lower lr or set clip_grad");
 }
 
 int rnn_infer(mlb_ctx *ctx, void *state)
 {
     rnn_state *s = state;
-    return nn_clf_infer(ctx, &s->clf, &rnn_net, s);
+    return nn_clf_infer(ctx, &s->clf, s->net, s);
 }
 
 /* For peers (docs/peer-protocol.md): the sequences and labels exactly as
@@ -249,7 +303,11 @@ int rnn_teardown(mlb_ctx *ctx, void *state)
     rnn_state *s = state;
     int rc = 0;
     char err[512];
-    if (s && s->weights_out[0] && nn_weights_save(&s->model, s->weights_out, err, sizeof err) < 0)
+    if (s && s->weights_out[0] && s->eng &&
+        s->eng->weights_to(s->eng_impl, &s->model, err, sizeof err) < 0)
+        rc = mlb_error(ctx, "%s engine: %s", s->eng->name, err);
+    else if (s && s->weights_out[0] &&
+             nn_weights_save(&s->model, s->weights_out, err, sizeof err) < 0)
         rc = mlb_error(ctx, "%s", err);
     state_free(s);
     return rc;

@@ -22,6 +22,7 @@
 
 #include "mlbench/variant.h"
 #include "nn.h"
+#include "nn_engine.h"
 
 #define RNN_MAX_BATCH 65536
 
@@ -53,7 +54,7 @@ static const mlb_param_def rnn_params[] = {
     {"weight_decay", MLB_PARAM_FLOAT, "0", "L2 penalty added to the gradient"},
     {"clip_grad", MLB_PARAM_FLOAT, "0",
      "clip the gradient to this global L2 norm before each step (0: no clipping)"},
-    {"threads", MLB_PARAM_INT, "1", "threads for the kernels (openblas; naive is serial)"},
+    {"threads", MLB_PARAM_INT, "1", "threads for the kernels (openblas, onednn, libtorch; naive is serial)"},
     {"infer_batch", MLB_PARAM_INT, "1", "sequences per inference query (1: latency)"},
     {"train_samples", MLB_PARAM_INT, "0", "training sequences to use (0: all; synthetic: 2048)"},
     {"test_samples", MLB_PARAM_INT, "0", "test sequences to use (0: all; synthetic: 512)"},
@@ -90,7 +91,23 @@ static const mlb_param_rule rnn_rules[] = {
     MLB_RULE_RANGE("target_accuracy", 0, 1),
 };
 
-int rnn_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels);
+/* What a variant file names: the NN core's kernel table (naive, openblas,
+ * onednn: the core's cells run the network) or, for a library that runs
+ * the whole network itself, an engine (plugins/nn/nn_engine.h; libtorch),
+ * the core then only holding the weights. */
+typedef struct {
+    const nn_kernels *kernels;
+    const nn_engine *engine; /* NULL: the NN core runs the network */
+} rnn_variant;
+
+/* rnn:libtorch's plugin side (libtorch_loader.c): opens its engine module,
+ * rnn_libtorch_engine.engine (libtorch.cpp), on first use. */
+extern const nn_engine rnn_engine_libtorch_loader;
+/* The engine itself (libtorch.cpp), linked directly by rnn-parity-libtorch. */
+extern const nn_engine rnn_engine_libtorch;
+const char *rnn_libtorch_available(void);
+
+int rnn_setup(mlb_ctx *ctx, void **state, const rnn_variant *variant);
 int rnn_train(mlb_ctx *ctx, void *state);
 int rnn_infer(mlb_ctx *ctx, void *state);
 int rnn_teardown(mlb_ctx *ctx, void *state);

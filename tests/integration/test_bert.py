@@ -206,6 +206,10 @@ class Bert(unittest.TestCase):
             text = ctx[ex["offsets"][s][0]:ex["offsets"][t][1]].decode("utf-8")
             self.assertIn(text, ex["truths"])
         self.assertLess(cut, nte)
+        with open(os.path.join(out, "meta.json")) as f:
+            meta = json.load(f)
+        self.assertEqual(meta["head"], "qa")
+        self.assertGreaterEqual(meta["qa_dropped"], cut)  # the test split's and training's
         # classify: labels are one class index per example.
         if have_spam():
             out2 = os.path.join(self.dir, "c")
@@ -215,6 +219,9 @@ class Bert(unittest.TestCase):
             self.assertEqual(shape, (160,))
             self.assertEqual(set(lab), {0, 1})
             self.assertFalse(os.path.exists(os.path.join(out2, "test_qa.json")))
+            with open(os.path.join(out2, "meta.json")) as f:
+                meta = json.load(f)
+            self.assertEqual((meta["classes"], meta["positive"]), (["ham", "spam"], 1))
 
     def test_bad_parameters(self):
         cases = [

@@ -1,5 +1,6 @@
 """The gpt2 task through the real engine on the bundled Moby-Dick text:
-naive and openblas train the same tiny model from the same seed and agree,
+naive, openblas (and onednn where built) train the same tiny model from the
+same seed and agree,
 the untrained loss is ln(256) (uniform over bytes), the learning curve and
 metrics land in the results, llm.c checkpoints and shards written by one run
 load in the next, generation with and without the KV cache gives the same
@@ -33,6 +34,20 @@ def write_shard(path, tokens):
         f.write(struct.pack("<%dH" % len(tokens), *tokens))
 
 
+def built_variants():
+    """The gpt2 variants this build has (onednn where oneDNN was found)."""
+    p = run(["--list"], check=0)
+    return {line.split()[1] for line in p.stdout.splitlines()
+            if line.startswith("gpt2 ") and len(line.split()) > 1}
+
+
+# The optional variants, run beside naive and openblas where built.
+EXTRA = [v for v in ("onednn",) if v in built_variants()]
+if not EXTRA:
+    print("test_gpt2: gpt2:onednn not built (no oneDNN); its comparisons are left out")
+ALL = "gpt2:" + ",".join(["naive", "openblas"] + EXTRA)
+
+
 class Gpt2(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="mlb-gpt2-")
@@ -51,13 +66,15 @@ class Gpt2(unittest.TestCase):
 
     def test_train_variants_agree_and_learn(self):
         ckpt = os.path.join(self.dir, "m.bin")
-        _, doc = run_json(["--plugin", "gpt2:naive,openblas"] + TINY + MODEL +
+        _, doc = run_json(["--plugin", ALL] + TINY + MODEL +
                           ["--param", "steps=30", "--param", "lr=0.003",
                            "--param", "gpt2:openblas.checkpoint_out=" + ckpt])
         runs = run_by_variant(doc)
-        a, b = metrics(runs["naive"]), metrics(runs["openblas"])
-        for k in ("train_loss", "val_loss", "perplexity"):
-            self.assertLess(abs(a[k] - b[k]) / b[k], 1e-4, k)
+        b = metrics(runs["openblas"])
+        for v in ["naive"] + EXTRA:
+            a = metrics(runs[v])
+            for k in ("train_loss", "val_loss", "perplexity"):
+                self.assertLess(abs(a[k] - b[k]) / b[k], 1e-4, (v, k))
         self.assertLess(b["val_loss"], math.log(256) - 0.5)  # it learned something
         curve = runs["openblas"]["repetitions"][0]["progress"]
         self.assertEqual([p["step"] for p in curve], list(range(1, 31)))
@@ -82,7 +99,7 @@ class Gpt2(unittest.TestCase):
         gen = {}
         for kv, extra in (("true", []), ("false", []),
                           ("true", ["--param", "temperature=0.8", "--param", "top_k=1"])):
-            _, doc = run_json(["--plugin", "gpt2:naive,openblas"] + TINY +
+            _, doc = run_json(["--plugin", ALL] + TINY +
                               ["--param", "mode=generate", "--param", "checkpoint=" + ckpt,
                                "--param", "kv_cache=" + kv, "--param", "max_new_tokens=12",
                                "--param", "prompt=Call me"] + extra)
@@ -127,12 +144,14 @@ class Gpt2(unittest.TestCase):
                           capture_output=True).returncode != 0:
             self.skipTest("python3-torch is not installed (tools/setup.sh --peers)")
         # Same weights, batches and AdamW: the same losses, to float32 sums.
-        _, doc = run_json(["--plugin", "gpt2:openblas,pytorch"] + TINY + MODEL +
-                          ["--param", "steps=5", "--param", "warmup_steps=2"])
+        _, doc = run_json(["--plugin", "gpt2:" + ",".join(["openblas"] + EXTRA + ["pytorch"])]
+                          + TINY + MODEL + ["--param", "steps=5", "--param", "warmup_steps=2"])
         runs = run_by_variant(doc)
-        a, b = metrics(runs["openblas"]), metrics(runs["pytorch"])
-        for k in ("train_loss", "val_loss"):
-            self.assertLess(abs(a[k] - b[k]) / b[k], 1e-4, k)
+        b = metrics(runs["pytorch"])
+        for v in ["openblas"] + EXTRA:
+            a = metrics(runs[v])
+            for k in ("train_loss", "val_loss"):
+                self.assertLess(abs(a[k] - b[k]) / b[k], 1e-4, (v, k))
         ca = [p["loss"] for p in runs["openblas"]["repetitions"][0]["progress"]]
         cb = [p["loss"] for p in runs["pytorch"]["repetitions"][0]["progress"]]
         self.assertEqual(len(ca), 5)

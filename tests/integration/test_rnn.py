@@ -1,4 +1,5 @@
-"""The rnn task through the real engine: both variants train an LSTM on a
+"""The rnn task through the real engine: every variant built (naive,
+openblas; onednn and libtorch where their libraries were found) trains an LSTM on a
 small slice of Fashion-MNIST rows from the same seed and agree; work counts
 (sequences, optimiser steps, FLOPs counted here from the layer sizes) and
 metrics land in the results; a stacked bidirectional GRU on synthetic
@@ -43,6 +44,25 @@ def forward_flops(cell, T, I, H, layers=1, dirs=1, classes=10):
     return 2 * (macs + H * dirs * classes)
 
 
+def built_variants():
+    """The rnn variants this build has (onednn where oneDNN was found,
+    libtorch where libtorch was)."""
+    p = run(["--list"], check=0)
+    return {line.split()[1] for line in p.stdout.splitlines()
+            if line.startswith("rnn ") and len(line.split()) > 1}
+
+
+# The optional variants, compared with openblas wherever it is.
+EXTRA = [v for v in ("onednn", "libtorch") if v in built_variants()]
+for _v in ("onednn", "libtorch"):
+    if _v not in EXTRA:
+        print(f"test_rnn: rnn:{_v} not built; its comparisons are left out")
+
+
+def plugins(*variants):
+    return [a for v in variants for a in ("--plugin", "rnn:" + v)]
+
+
 def rep(run_doc):
     return run_doc["repetitions"][0]
 
@@ -55,12 +75,11 @@ def metric(run_doc, name):
 class LstmFashion(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        _, cls.doc = run_json(["--plugin", "rnn:naive", "--plugin", "rnn:openblas"] + TINY + LSTM,
-                              timeout=600)
+        _, cls.doc = run_json(plugins("naive", "openblas", *EXTRA) + TINY + LSTM, timeout=600)
         cls.runs = run_by_variant(cls.doc)
 
     def test_both_variants_ran(self):
-        self.assertEqual(set(self.runs), {"naive", "openblas"})
+        self.assertEqual(set(self.runs), {"naive", "openblas", *EXTRA})
         for v, r in self.runs.items():
             self.assertEqual(r["status"], "ok", v)
 
@@ -70,9 +89,10 @@ class LstmFashion(unittest.TestCase):
         for v, a in acc.items():
             self.assertGreater(a, 0.45, f"{v}: accuracy {a}")
         # Same seed, same initial weights and batches: only rounding differs.
-        self.assertLessEqual(abs(acc["naive"] - acc["openblas"]), 0.01, acc)
-        self.assertAlmostEqual(metric(self.runs["naive"], "loss"),
-                               metric(self.runs["openblas"], "loss"), delta=1e-3)
+        for v in ["naive"] + EXTRA:
+            self.assertLessEqual(abs(acc[v] - acc["openblas"]), 0.01, acc)
+            self.assertAlmostEqual(metric(self.runs[v], "loss"),
+                                   metric(self.runs["openblas"], "loss"), delta=1e-3, msg=v)
 
     def test_metrics_and_work(self):
         fwd = forward_flops("lstm", 28, 28, 32)
@@ -95,12 +115,12 @@ class LstmFashion(unittest.TestCase):
 
 class SyntheticAndOptions(unittest.TestCase):
     def test_stacked_bidirectional_gru(self):
-        _, doc = run_json(["--plugin", "rnn:naive", "--plugin", "rnn:openblas",
-                           "--param", "model=gru", "--param", "num_layers=2",
+        _, doc = run_json(plugins("naive", "openblas", *EXTRA) +
+                          ["--param", "model=gru", "--param", "num_layers=2",
                            "--param", "bidirectional=true"] + SYNTH + TINY, timeout=600)
         runs = run_by_variant(doc)
         fwd = forward_flops("gru", 20, 8, 16, layers=2, dirs=2, classes=4)
-        for v in ("naive", "openblas"):
+        for v in ["naive", "openblas"] + EXTRA:
             self.assertEqual(runs[v]["status"], "ok", runs[v].get("message"))
             phases = rep(runs[v])["phases"]
             self.assertEqual(phases["train"]["items"], 512)
@@ -108,8 +128,9 @@ class SyntheticAndOptions(unittest.TestCase):
             self.assertEqual(phases["train"]["flops"], 3 * fwd * 512)
         # Gaussian classes: learnable well above chance (0.25) in 16 steps.
         self.assertGreater(metric(runs["openblas"], "accuracy"), 0.5)
-        self.assertAlmostEqual(metric(runs["naive"], "loss"), metric(runs["openblas"], "loss"),
-                               delta=1e-4)
+        for v in ["naive"] + EXTRA:
+            self.assertAlmostEqual(metric(runs[v], "loss"), metric(runs["openblas"], "loss"),
+                                   delta=1e-4, msg=v)
 
     def test_clipping_changes_the_updates(self):
         # SGD: Adam's steps would not feel a rescaled gradient.
@@ -156,25 +177,48 @@ class Weights(unittest.TestCase):
             shutil.rmtree(d, ignore_errors=True)
 
 
+    @unittest.skipUnless("libtorch" in EXTRA, "rnn:libtorch not built (libtorch-dev missing?)")
+    def test_engine_weights_out(self):
+        # libtorch's trained weights, saved through the NN core's format,
+        # give the NN core libtorch's own final test loss.
+        d = tempfile.mkdtemp(prefix="mlb-rnn-lt-")
+        try:
+            path = os.path.join(d, "w.bin")
+            common = ["--param", "model=gru"] + SYNTH + TINY
+            _, a = run_json(plugins("libtorch") + common + ["--param", "weights_out=" + path])
+            _, b = run_json(plugins("openblas") + common +
+                            ["--param", "epochs=0", "--param", "weights_in=" + path])
+            self.assertAlmostEqual(metric(a["runs"][0], "test_loss"),
+                                   metric(b["runs"][0], "test_loss"), places=5)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+
 @unittest.skipUnless(torch_installed(), "needs python3-torch")
 class TorchPeer(unittest.TestCase):
     def test_same_batches_same_result(self):
+        # Every variant against the peer (the optional ones where built):
+        # LSTM and GRU quality within a point of PyTorch's.
         for model in ("lstm", "gru"):
-            _, doc = run_json(["--plugin", "rnn:openblas", "--plugin", "rnn:pytorch",
-                               "--param", "model=" + model, "--param", "clip_grad=1"]
+            _, doc = run_json(plugins("openblas", *EXTRA, "pytorch") +
+                              ["--param", "model=" + model, "--param", "clip_grad=1"]
                               + SYNTH + TINY, timeout=600)
             runs = run_by_variant(doc)
             self.assertEqual(runs["pytorch"]["status"], "ok", runs["pytorch"])
-            # Same data, initial weights, batch order and optimiser: only
-            # float32 rounding differs after 16 Adam steps.
-            self.assertAlmostEqual(metric(runs["pytorch"], "loss"),
-                                   metric(runs["openblas"], "loss"), delta=1e-3)
-            self.assertLessEqual(abs(metric(runs["pytorch"], "accuracy") -
-                                     metric(runs["openblas"], "accuracy")), 1 / 64 + 1e-9)
-            t, o = rep(runs["pytorch"]), rep(runs["openblas"])
+            t = rep(runs["pytorch"])
             self.assertEqual([p["step"] for p in t["progress"]], [1, 2])
-            for k in ("items", "steps", "flops"):
-                self.assertEqual(t["phases"]["train"][k], o["phases"]["train"][k], k)
+            for v in ["openblas"] + EXTRA:
+                self.assertEqual(runs[v]["status"], "ok", runs[v])
+                # Same data, initial weights, batch order and optimiser:
+                # only float32 rounding differs after 16 Adam steps.
+                self.assertAlmostEqual(metric(runs["pytorch"], "loss"),
+                                       metric(runs[v], "loss"), delta=1e-3, msg=(model, v))
+                self.assertLessEqual(abs(metric(runs["pytorch"], "accuracy") -
+                                         metric(runs[v], "accuracy")), 1 / 64 + 1e-9,
+                                     (model, v))
+                o = rep(runs[v])
+                for k in ("items", "steps", "flops"):
+                    self.assertEqual(t["phases"]["train"][k], o["phases"]["train"][k], (v, k))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@
 #   124m-forward    GPT-2 124M (random init in llm.c's layout, 12 layers, 768
 #                   channels, GPT-2 BPE): eval of 2 batches of 4 x 128 tokens
 #   124m-gen-kv     GPT-2 124M: 32 tokens with the KV cache
-# and writes results/bench-gpt2-<stamp>/ (JSON per workload, table.md).
+# with gpt2:onednn (every GEMM through oneDNN's dnnl_sgemm) beside openblas
+# in every run where this build has it, and writes
+# results/bench-gpt2-<stamp>/ (JSON per workload, table.md).
 #
 #   tools/bench/gpt2.sh [REPETITIONS]     (default 3, after one warm-up)
 #   MLBENCH_BUILD_DIR=dir    engine build (default build)
@@ -33,8 +35,15 @@ common=(--seed 42 --repetitions "$reps" --warmup 1 --param threads=1 --quiet)
 small=(--param n_layer=4 --param n_head=4 --param n_embd=128 --param block_size=128)
 big=(--param vocab=gpt2 --param n_layer=12 --param n_head=12 --param n_embd=768
      --param block_size=1024)
-train_variants=gpt2:openblas,pytorch
-[ "${NAIVE:-0}" = 1 ] && train_variants=gpt2:naive,openblas,pytorch
+# gpt2:onednn where built, beside openblas in every run.
+ours=openblas
+if "$engine" --list 2>/dev/null | awk '$1 == "gpt2" && $2 == "onednn" { f = 1 } END { exit !f }'; then
+  ours=openblas,onednn
+else
+  echo "gpt2.sh: gpt2:onednn not built; its rows are left out" >&2
+fi
+train_variants=gpt2:$ours,pytorch
+[ "${NAIVE:-0}" = 1 ] && train_variants=gpt2:naive,$ours,pytorch
 
 run() {  # name, engine arguments...
   local name=$1
@@ -47,13 +56,13 @@ run train-small --plugin "$train_variants" "${small[@]}" --param batch_size=16 \
   --param seq_len=128 --param steps=10 --param eval_batches=1 --infer-queries 5
 for kv in true false; do
   name=gen-kv-small; [ "$kv" = false ] && name=gen-full-small
-  run "$name" --plugin gpt2:naive,openblas,pytorch "${small[@]}" --param mode=generate \
+  run "$name" --plugin "gpt2:naive,$ours,pytorch" "${small[@]}" --param mode=generate \
     --param kv_cache=$kv --param max_new_tokens=100 --param "prompt=Call me Ishmael." \
     --infer-queries 20
 done
-run 124m-forward --plugin gpt2:openblas,pytorch "${big[@]}" --param mode=eval \
+run 124m-forward --plugin "gpt2:$ours,pytorch" "${big[@]}" --param mode=eval \
   --param batch_size=4 --param seq_len=128 --param eval_batches=2 --infer-queries 3
-run 124m-gen-kv --plugin gpt2:openblas,pytorch "${big[@]}" --param mode=generate \
+run 124m-gen-kv --plugin "gpt2:$ours,pytorch" "${big[@]}" --param mode=generate \
   --param max_new_tokens=32 --param "prompt=Call me Ishmael." --infer-queries 10
 
 /usr/bin/python3 - "$out" "$reps" <<'PY' | tee "$out/table.md"
@@ -86,7 +95,7 @@ for name in ("train-small", "gen-kv-small", "gen-full-small", "124m-forward", "1
 
     s = {v: stats(r) for v, r in runs.items()}
     ref = s.get("pytorch")
-    for v in ("naive", "openblas", "pytorch"):
+    for v in ("naive", "openblas", "onednn", "pytorch"):
         if v not in s:
             continue
         x = s[v]

@@ -6,6 +6,9 @@
 #   fashion:   Fashion-MNIST rows (28 steps of 28), batch 64, hidden 128,
 #              20 Adam steps, for lstm and gru
 #   latency:   inference at batch 1 and batch 32 on the synthetic shape
+# with the optional variants where this build has them (rnn:onednn: the NN
+# core's cells on oneDNN's dnnl_sgemm; rnn:libtorch: libtorch's C++ modules,
+# the peer without Python) in the same interleaved runs,
 # and, with QUALITY=1, the issue's quality recipe: LSTM and GRU trained on
 # all 60,000 rows for 2 epochs (hidden 128, Adam lr 1e-3, batch 64), openblas
 # and pytorch in one run, test accuracy after each epoch.
@@ -46,6 +49,17 @@ else
   trap 'rm -rf "$out"' EXIT
 fi
 
+# The optional variants this build has, in every speed run.
+extra=()
+listing=$("$engine" --list 2>/dev/null || true)
+for v in onednn libtorch; do
+  if grep -q "^rnn  *$v\b" <<<"$listing"; then
+    extra+=(--plugin "rnn:$v")
+  else
+    echo "rnn.sh: rnn:$v not built; its column is left out" >&2
+  fi
+done
+
 run() { # name, engine args...
   local name=$1
   shift
@@ -57,19 +71,20 @@ echo "rnn.sh: $threads thread(s), $reps repetitions; results in $out while runni
 speed=1
 [ "${QUALITY:-0}" = only ] && speed=0
 [ $speed = 1 ] && for cell in rnn lstm gru; do
-  run "synth_$cell" --plugin rnn:naive --plugin rnn:openblas --plugin rnn:pytorch "${synth[@]}" \
+  run "synth_$cell" --plugin rnn:naive --plugin rnn:openblas "${extra[@]}" --plugin rnn:pytorch \
+    "${synth[@]}" \
     --param "model=$cell" --param train_samples=640 --param test_samples=32 --param epochs=1 \
     --param batch_size=32 --repetitions "$reps" --warmup 1 --infer-queries 1
 done
 [ $speed = 1 ] && for cell in lstm gru; do
-  run "fashion_$cell" --plugin rnn:naive --plugin rnn:openblas --plugin rnn:pytorch \
+  run "fashion_$cell" --plugin rnn:naive --plugin rnn:openblas "${extra[@]}" --plugin rnn:pytorch \
     --param dataset=fashion-mnist --param hidden_size=128 --param "threads=$threads" \
     --param "model=$cell" --param train_samples=1280 --param test_samples=100 --param epochs=1 \
     --param batch_size=64 --repetitions "$reps" --warmup 1 --infer-queries 1
 done
 [ $speed = 1 ] && for cell in rnn lstm gru; do
   for b in 1 32; do
-    run "infer_${cell}_$b" --plugin rnn:naive --plugin rnn:openblas "${synth[@]}" \
+    run "infer_${cell}_$b" --plugin rnn:naive --plugin rnn:openblas "${extra[@]}" "${synth[@]}" \
       --param "model=$cell" --param train_samples=64 --param test_samples=256 --param epochs=0 \
       --param "infer_batch=$b" --repetitions 1 --warmup 0 --infer-queries 200
   done
@@ -113,23 +128,33 @@ torch = load("torch") if speed else {"torch": "(quality only)", "threads": threa
 print(f"rnn benchmark: {threads} thread(s); openblas core {core}; PyTorch {torch['torch']} "
       f"({torch['threads']} thread(s), OPENBLAS_NUM_THREADS=1)")
 def speed_table():
-    print(f"{'workload':34s} {'naive':>10s} {'openblas':>10s} {'pytorch':>10s} {'openblas/torch':>14s}")
+    # The optional columns the runs have (onednn, libtorch where built).
+    extra = [v for v in ("onednn", "libtorch") if reps(load("synth_lstm"), v)]
+    cols = ["naive", "openblas"] + extra
+    print(f"{'workload':34s} " + " ".join(f"{c:>10s}" for c in cols + ["pytorch"]) +
+          f" {'openblas/torch':>14s}" + "".join(f" {c + '/torch':>14s}" for c in extra))
+    def row(label, vals, t, fmt, k):
+        print(f"{label:34s} " + " ".join(format(v[k], fmt).rjust(10) for v in vals) +
+              f" {format(t[k], fmt):>10s} " +
+              " ".join(f"{v[k] / t[k]:13.2f}x" for v in vals[1:]), end="")
     for cell in ("rnn", "lstm", "gru"):
         d = load(f"synth_{cell}")
-        n, o, t = train(d, "naive"), train(d, "openblas"), train(d, "pytorch")
-        print(f"{cell + ' train 32x50x32->128 (steps/s)':34s} {n[0]:10.1f} {o[0]:10.1f} {t[0]:10.1f} "
-              f"{o[0] / t[0]:13.2f}x   (per CPU second: {n[1]:.1f} / {o[1]:.1f} / {t[1]:.1f})")
+        vals, t = [train(d, c) for c in cols], train(d, "pytorch")
+        row(cell + ' train 32x50x32->128 (steps/s)', vals, t, ".1f", 0)
+        print("   (per CPU second: " + " / ".join(f"{v[1]:.1f}" for v in vals + [t]) + ")")
     for cell in ("lstm", "gru"):
         d = load(f"fashion_{cell}")
-        n, o, t = train(d, "naive"), train(d, "openblas"), train(d, "pytorch")
-        print(f"{cell + ' train fashion b=64 (seq/s)':34s} {n[2]:10.0f} {o[2]:10.0f} {t[2]:10.0f} "
-              f"{o[2] / t[2]:13.2f}x   (steps/s {n[0]:.1f} / {o[0]:.1f} / {t[0]:.1f})")
+        vals, t = [train(d, c) for c in cols], train(d, "pytorch")
+        row(cell + ' train fashion b=64 (seq/s)', vals, t, ".0f", 2)
+        print("   (steps/s " + " / ".join(f"{v[0]:.1f}" for v in vals + [t]) + ")")
     for cell in ("rnn", "lstm", "gru"):
         for b in (1, 32):
             d = load(f"infer_{cell}_{b}")
-            n, o, t = infer(d, "naive"), infer(d, "openblas"), torch[f"{cell}_infer{b}_p50_s"]
-            print(f"{cell + f' infer b={b} p50 (us)':34s} {n * 1e6:10.0f} {o * 1e6:10.0f} "
-                  f"{t * 1e6:10.0f} {t / o:13.2f}x")
+            vals, t = [infer(d, c) for c in cols], torch[f"{cell}_infer{b}_p50_s"]
+            # Latency: torch/ours, > 1 when ours is faster.
+            print(f"{cell + f' infer b={b} p50 (us)':34s} " +
+                  " ".join(f"{v * 1e6:10.0f}" for v in vals) + f" {t * 1e6:10.0f} " +
+                  " ".join(f"{t / v:13.2f}x" for v in vals[1:]))
     print("in-process PyTorch training loop (cross-check of the peer), steps/s: " +
           ", ".join(f"{c} {torch[c + '_train_steps_per_s']:.1f}" for c in ("rnn", "lstm", "gru")))
 
@@ -149,5 +174,7 @@ for cell in ("lstm", "gru"):
               f"(train phase incl. evaluation)")
 print("training: one engine run per workload, variants interleaved, PyTorch as the rnn:pytorch "
       "peer (same sequences, initial weights and batch order); the train phase includes one "
-      "test evaluation (32 resp. 100 sequences). Latency: PyTorch in-process (eval, no_grad).")
+      "test evaluation (32 resp. 100 sequences). Latency: PyTorch in-process (eval, no_grad); "
+      "libtorch in the engine. Ratios: throughput ours/torch, latency torch/ours (> 1: ours "
+      "faster).")
 PY

@@ -5,7 +5,7 @@ llm.c's test_gpt2 checks its C model.
 A tiny GPT-2 (2 layers, 2 heads, 64 channels, GPT-2's vocabulary of 50257
 padded to 50304, block 64) is initialised here, written as an llm.c
 checkpoint, and given a random batch. For each kernel variant (naive,
-openblas) the C driver gpt2-parity (BUILD/plugins/gpt2/) loads them and
+openblas, and onednn where the build has gpt2:onednn) the C driver gpt2-parity (BUILD/plugins/gpt2/) loads them and
 dumps logits, gradients, the losses of 10 AdamW steps on that batch and
 greedy generations with and without the KV cache; the engine itself then
 evaluates the checkpoint on a token shard (mode=eval). The reference is the
@@ -80,6 +80,12 @@ def main():
     if not os.path.exists(driver):
         print(f"gpt2_torch: {driver} not built", file=sys.stderr)
         return 1
+    # The driver takes onednn only where oneDNN was found, as the plugin.
+    variants = ["naive", "openblas"]
+    if os.path.exists(os.path.join(args.build, "plugins", "gpt2", "gpt2_onednn.so")):
+        variants.append("onednn")
+    else:
+        print("gpt2_torch: gpt2:onednn not built (no oneDNN); checking naive, openblas")
     torch.set_num_threads(1)
     rng = np.random.default_rng(20240326)
     tensors = g2.init_tensors(CFG, 1)
@@ -107,7 +113,7 @@ def main():
         g2.write_shard(os.path.join(d, "batch.bin"), tokens)
         g2.write_shard(os.path.join(d, "prompt.bin"), prompt)
         g2.write_shard(os.path.join(d, "val.bin"), shard)
-        for variant in ("naive", "openblas"):
+        for variant in variants:
             out = os.path.join(d, variant)
             os.mkdir(out)
             subprocess.run([driver, variant, ckpt, os.path.join(d, "batch.bin"),
@@ -132,7 +138,7 @@ def main():
         # The engine's eval mode on the shard against PyTorch's loss over
         # llm.c's windows (B*T+1 tokens, advancing B*T).
         res = os.path.join(d, "eval.json")
-        subprocess.run([engine, "--plugin", "gpt2:naive,openblas", "--repetitions", "1",
+        subprocess.run([engine, "--plugin", "gpt2:" + ",".join(variants), "--repetitions", "1",
                         "--warmup", "0", "--infer-queries", "1", "--param", "mode=eval",
                         "--param", "vocab=gpt2", "--param", "checkpoint=" + ckpt,
                         "--param", "dataset=" + os.path.join(d, "val.bin"),
@@ -150,7 +156,7 @@ def main():
         vals = eval_losses(res)
         print(f"engine mode=eval on a {len(shard)}-token shard ({len(ref)} windows), "
               f"PyTorch {ref_val:.6f}:")
-        for variant in ("naive", "openblas"):
+        for variant in variants:
             if variant not in vals:
                 ok = False
                 print(f"  {variant}: no val_loss in the results")

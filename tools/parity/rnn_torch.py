@@ -3,7 +3,8 @@
 PyTorch.
 
 For each cell (rnn_tanh, rnn_relu, lstm, gru), depth (1 and 2 layers, and a
-bidirectional 2-layer stack) and kernel variant (naive, openblas), the C
+bidirectional 2-layer stack) and variant (naive, openblas; onednn and
+libtorch where the build has them, the latter through rnn-parity-libtorch), the C
 driver rnn-parity (BUILD/plugins/rnn/) initialises the network, writes its
 weights (docs/weights-format.md) and one batch, and runs forward and
 backward (BPTT). This script loads the same weights into nn.RNN / nn.LSTM /
@@ -105,7 +106,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", default=os.path.join(here, "..", "..", "build"))
     ap.add_argument("--cells", default="rnn_tanh,rnn_relu,lstm,gru")
-    ap.add_argument("--variants", default="naive,openblas")
+    ap.add_argument("--variants", default=None,
+                    help="naive,openblas (and onednn when built: the default)")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--seq-len", type=int, default=12)
     ap.add_argument("--input-size", type=int, default=10)
@@ -118,6 +120,18 @@ def main():
         print(f"rnn_torch.py: {driver} not found; build first (ninja -C {a.build})",
               file=sys.stderr)
         return 2
+    # The driver takes onednn only where oneDNN was found, as the plugin;
+    # libtorch is a second driver, rnn-parity-libtorch, built with libtorch.
+    lt_driver = driver + "-libtorch"
+    if a.variants is None:
+        a.variants = "naive,openblas"
+        for v, built in (("onednn", os.path.exists(os.path.join(a.build, "plugins", "rnn",
+                                                                 "rnn_onednn.so"))),
+                         ("libtorch", os.access(lt_driver, os.X_OK))):
+            if built:
+                a.variants += "," + v
+            else:
+                print(f"rnn_torch.py: rnn:{v} not built; not checked")
     torch.set_num_threads(1)
     print(f"rnn parity with PyTorch {torch.__version__}: batch {a.batch}, {a.seq_len} steps x "
           f"{a.input_size} features, hidden {a.hidden}; relative error ||ours - torch|| / "
@@ -131,7 +145,8 @@ def main():
     for c in a.cells.split(","):
         for layers, bidir in STACKS:
             for v in a.variants.split(","):
-                ok = check(driver, c, v, layers, bidir, a) and ok
+                ok = check(lt_driver if v == "libtorch" else driver, c, v, layers, bidir,
+                           a) and ok
     print("rnn parity:", "PASS" if ok else "FAIL")
     return 0 if ok else 1
 

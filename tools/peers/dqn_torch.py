@@ -4,35 +4,18 @@ the same network and initial weights (data_from openblas), environment
 generator draws, so that it differs from the plugins only in the
 framework doing the maths."""
 import copy
-import os
 import time
 
 import mlbench_peer
-import mlbench_rl_envs as envs
 import mlbench_rl_torch as rl
 import numpy as np
 import torch
-from mlbench_cnn_models import load_into, read_weights
 
 
-class DqnTorch(mlbench_peer.Peer):
-    def hello(self):
-        return {"torch": torch.__version__,
-                "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS")}
-
+class DqnTorch(rl.AgentPeer):
     def setup(self, params, data, seed):
-        self.p = params
-        torch.set_num_threads(int(params["threads"]))
-        self.env = envs.Env(params["env"], seed)
-        self.rng = envs.SplitMix64(seed ^ rl.AGENT_SALT)
+        self.q = self.agent_setup(params, data, seed)
         od, k, h = self.env.obs_dim, self.env.n_actions, int(params["hidden"])
-        self.q = rl.Mlp(od, h, k)
-        # The plugin exports shape.npy beside the weights (rl_export_model).
-        shape = [int(v) for v in self.load("shape")]
-        if shape != [od, h, k]:
-            raise mlbench_peer.PeerError(f"exported network {shape}, expected {[od, h, k]}")
-        load_into(self.q, read_weights(os.path.join(os.path.dirname(data["shape"]),
-                                                     "weights_init.bin")))
         self.target = copy.deepcopy(self.q)
         self.opt = torch.optim.Adam(self.q.parameters(), lr=float(params["lr"]))
         n = int(params["buffer_size"])

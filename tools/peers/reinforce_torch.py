@@ -6,31 +6,16 @@ import os
 import time
 
 import mlbench_peer
-import mlbench_rl_envs as envs
 import mlbench_rl_torch as rl
 import numpy as np
 import torch
 from mlbench_cnn_models import load_into, read_weights
 
 
-class ReinforceTorch(mlbench_peer.Peer):
-    def hello(self):
-        return {"torch": torch.__version__,
-                "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS")}
-
+class ReinforceTorch(rl.AgentPeer):
     def setup(self, params, data, seed):
-        self.p = params
-        torch.set_num_threads(int(params["threads"]))
-        self.env = envs.Env(params["env"], seed)
-        self.rng = envs.SplitMix64(seed ^ rl.AGENT_SALT)
+        self.pi = self.agent_setup(params, data, seed)
         od, k, h = self.env.obs_dim, self.env.n_actions, int(params["hidden"])
-        self.pi = rl.Mlp(od, h, k)
-        # The plugin exports shape.npy beside the weights (rl_export_model).
-        shape = [int(v) for v in self.load("shape")]
-        if shape != [od, h, k]:
-            raise mlbench_peer.PeerError(f"exported network {shape}, expected {[od, h, k]}")
-        load_into(self.pi, read_weights(os.path.join(os.path.dirname(data["shape"]),
-                                                     "weights_init.bin")))
         self.opt = torch.optim.Adam(self.pi.parameters(), lr=float(params["lr"]))
         self.value = None
         if params["baseline"] == "value":
@@ -47,7 +32,6 @@ class ReinforceTorch(mlbench_peer.Peer):
         episodes, per_update = int(p["episodes"]), int(p["episodes_per_update"])
         gamma, normalize = float(p["gamma"]), bool(p["normalize"])
         use_baseline = p["baseline"] == "mean"
-        k = self.env.n_actions
         stats = rl.Stats(self.env.solved_threshold)
         t0 = time.monotonic()
         steps, base_sum, base_n, loss = 0, 0.0, 0, None

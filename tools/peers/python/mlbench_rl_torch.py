@@ -4,12 +4,15 @@ tensor names), the agents' generator draws (rl_agent.c's rl_rng_below and
 rl_sample), the two updates in PyTorch, and the episode statistics with
 the plugins' metric names and margins."""
 import math
+import os
 
+import mlbench_peer
+import mlbench_rl_envs as envs
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-
+from mlbench_cnn_models import load_into, read_weights
 from mlbench_rl_envs import MASK, f32
 
 AGENT_SALT = 0x6167656E74  # rl_agent.h's RL_AGENT_SALT ("agent")
@@ -146,3 +149,28 @@ class Stats:
             peer.metric("steps_to_solve", self.solved_step, "lower", rel_tol=tol, abs_tol=0)
             peer.metric("episodes_to_solve", self.solved_episode, "lower", rel_tol=tol,
                         abs_tol=0)
+
+
+class AgentPeer(mlbench_peer.Peer):
+    """The part of the dqn and reinforce peers' setup they share: threads,
+    the environment and the agent's generator from the run's seed, and the
+    policy or Q network with the initial weights the plugin exported
+    (rl_export_model: shape.npy beside weights_init.bin)."""
+
+    def hello(self):
+        return {"torch": torch.__version__,
+                "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS")}
+
+    def agent_setup(self, params, data, seed):
+        self.p = params
+        torch.set_num_threads(int(params["threads"]))
+        self.env = envs.Env(params["env"], seed)
+        self.rng = envs.SplitMix64(seed ^ AGENT_SALT)
+        od, k, h = self.env.obs_dim, self.env.n_actions, int(params["hidden"])
+        net = Mlp(od, h, k)
+        shape = [int(v) for v in self.load("shape")]
+        if shape != [od, h, k]:
+            raise mlbench_peer.PeerError(f"exported network {shape}, expected {[od, h, k]}")
+        load_into(net, read_weights(os.path.join(os.path.dirname(data["shape"]),
+                                                 "weights_init.bin")))
+        return net
