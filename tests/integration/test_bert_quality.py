@@ -6,11 +6,11 @@ float32 rounding (in other summation orders) separates them. Checked: the
 test metrics agree within a couple of points (accuracy 0.02; exact match
 and F1 2 points), the losses and every epoch's training loss within 2%,
 and the work counted is the same. Sizes are small (2 layers, hidden 64,
-64 tokens, 600 spam e-mails or 600 synthetic questions, 2 epochs of
-batch 8 at lr 2e-3, so that the classifier learns in 120 steps): about a
-minute on a busy 2-core machine. The full-recipe figures (the issue's >= 95% spam accuracy, QA
-exact match within 2 points of PyTorch's) are docs/bert.md's, with the
-command that made them."""
+64 tokens, 600 spam e-mails or 600 synthetic questions with 3 people a
+context, 2 epochs of batch 8 at lr 2e-3, so that the classifier learns in
+120 steps): 30-75 s on this 2-core machine. The full-recipe figures (the
+issue's >= 95% spam accuracy, QA exact match within 2 points of
+PyTorch's) are docs/bert.md's, with the commands that made them."""
 import os
 import subprocess
 import unittest
@@ -76,11 +76,14 @@ class Quality(unittest.TestCase):
         self.assertGreater(c["accuracy"], 0.9)
 
     def test_qa_synthetic(self):
-        # Two people per context, so that no answer is cut at 64 tokens;
-        # from scratch, 2 epochs of 480 questions only start to learn the
-        # task (exact match about 5%): the point is agreement.
-        c, t = self.compare(["--param", "head=qa", "--param", "qa_examples=600",
-                             "--param", "qa_entities=2"], {"exact_match": 2.0, "f1": 2.0})
+        # Three people per context at 64 tokens: about a sixth of the
+        # answers are cut off, so the dropped training examples (meta.json)
+        # and the test split's misses are part of what must agree. From
+        # scratch, 2 epochs only start to learn the task (exact match a few
+        # percent): the point is agreement.
+        c, t = self.compare(["--param", "head=qa", "--param", "qa_examples=600"],
+                            {"exact_match": 2.0, "f1": 2.0})
+        self.assertGreater(c["qa_dropped"], 0)
         self.assertEqual(c["qa_dropped"], t["qa_dropped"])
 
 
