@@ -11,7 +11,8 @@
 #   latency-small batch-1 queries on the small encoder; naive, openblas, pytorch
 #   train-small   one epoch over 320 e-mails at batch 32 (10 AdamW steps),
 #                 the small encoder; openblas, pytorch (NAIVE=1: and naive)
-# and writes results/bench-bert-<stamp>/ (JSON per workload, table.md).
+# (and onednn beside openblas in each where built) and writes
+# results/bench-bert-<stamp>/ (JSON per workload, table.md).
 #
 #   tools/bench/bert.sh [REPETITIONS]     (default 3, after one warm-up)
 #   MLBENCH_BUILD_DIR=dir    engine build (default build)
@@ -41,8 +42,16 @@ common=(--seed 42 --repetitions "$reps" --warmup 1 --timeout 1800 --param thread
         --param max_len=128 --param max_examples=400 --quiet)
 small=(--param n_layer=4 --param n_head=2 --param hidden=128)
 base=(--param n_layer=12 --param n_head=12 --param hidden=768)
-train_variants=bert:openblas,pytorch
-[ "${NAIVE:-0}" = 1 ] && train_variants=bert:naive,openblas,pytorch
+# bert:onednn (every GEMM through oneDNN's dnnl_sgemm) where built, beside
+# openblas in every run.
+ours=openblas
+if "$engine" --list 2>/dev/null | awk '$1 == "bert" && $2 == "onednn" { f = 1 } END { exit !f }'; then
+  ours=openblas,onednn
+else
+  echo "bert.sh: bert:onednn not built; its rows are left out" >&2
+fi
+train_variants=bert:$ours,pytorch
+[ "${NAIVE:-0}" = 1 ] && train_variants=bert:naive,$ours,pytorch
 
 run() {  # name, engine arguments...
   local name=$1
@@ -52,11 +61,11 @@ run() {  # name, engine arguments...
 }
 
 # naive's forward of 32 x 128 tokens takes seconds a query: few queries.
-run fwd-small --plugin bert:naive,openblas,pytorch "${small[@]}" --param epochs=0 \
+run fwd-small --plugin bert:naive,$ours,pytorch "${small[@]}" --param epochs=0 \
   --param infer_batch=32 --infer-queries 3
-run fwd-base --plugin bert:openblas,pytorch "${base[@]}" --param epochs=0 \
+run fwd-base --plugin bert:$ours,pytorch "${base[@]}" --param epochs=0 \
   --param infer_batch=4 --infer-queries 3
-run latency-small --plugin bert:naive,openblas,pytorch "${small[@]}" --param epochs=0 \
+run latency-small --plugin bert:naive,$ours,pytorch "${small[@]}" --param epochs=0 \
   --param infer_batch=1 --infer-queries 50
 run train-small --plugin "$train_variants" "${small[@]}" --param epochs=1 \
   --param batch_size=32 --infer-queries 1
@@ -97,7 +106,7 @@ for name in ("fwd-small", "fwd-base", "latency-small", "train-small"):
 
     s = {v: stats(r) for v, r in runs.items()}
     ref = s.get("pytorch")
-    for v in ("naive", "openblas", "pytorch"):
+    for v in ("naive", "openblas", "onednn", "pytorch"):
         if v not in s:
             continue
         x = s[v]
