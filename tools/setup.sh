@@ -34,8 +34,8 @@ if [ "$peers" = 1 ]; then
   pkgs+=(python3-numpy python3-scipy python3-sklearn python3-torch)
   pkgs+=(cargo librust-serde-json-dev)  # the Rust peer, tools/peers/rust
   # The deep-learning libraries' own variants (cnn:libtorch, cnn:onednn,
-  # rnn:libtorch, rnn:onednn, gpt2:onednn),
-  # built only when found; g++ for libtorch's C++ API.
+  # rnn:libtorch, rnn:onednn, gpt2:onednn, bert:onednn), built only when
+  # found; g++ for libtorch's C++ API.
   pkgs+=(g++ libtorch-dev libdnnl-dev)
 fi
 if [ "$cluster" = 1 ]; then
