@@ -38,7 +38,10 @@ if [ ! -f build-fuzz/build.ninja ]; then
 fi
 ninja -C build-fuzz "tests/fuzz/fuzz_$t" >&2 || exit 2
 
-seeds=tests/fuzz/corpus/$t
+# history reads results documents: results' seeds and dictionary.
+like=$t
+[ "$t" = history ] && like=results
+seeds=tests/fuzz/corpus/$like
 [ -d "$seeds" ] || seeds=tests/fuzz/corpus/fuzz_$t # the layout of the GPT-2 targets' seeds
 [ -d "$seeds" ] || seeds=tests/data/datasets
 work=build-fuzz/corpus/$t
@@ -52,12 +55,12 @@ max_len=16384
 timeout=10
 case $t in
   suite | peer_desc) max_len=4096 ;;
-  results | compare) max_len=131072; timeout=20 ;;
+  results | compare | history) max_len=131072; timeout=20 ;;
   peer_line) max_len=8192 ;;
   libsvm) max_len=256 ;;
 esac
 dict=()
-[ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
+[ -f "tests/fuzz/$like.dict" ] && dict=(-dict="tests/fuzz/$like.dict")
 
 exec build-fuzz/tests/fuzz/"fuzz_$t" -max_total_time="$secs" -max_len="$max_len" \
   -timeout="$timeout" -rss_limit_mb=2048 -print_final_stats=1 \
