@@ -500,21 +500,6 @@ double nn_bert_lr(double lr, int step, int warmup, int total)
 
 #define HDR_BYTES (NN_BERT_HEADER_INTS * 4)
 
-static int32_t le32(const unsigned char *p)
-{
-    return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                     (uint32_t)p[3] << 24);
-}
-
-static void put32(unsigned char *p, int32_t v)
-{
-    uint32_t u = (uint32_t)v;
-    p[0] = (unsigned char)u;
-    p[1] = (unsigned char)(u >> 8);
-    p[2] = (unsigned char)(u >> 16);
-    p[3] = (unsigned char)(u >> 24);
-}
-
 static void config_str(const nn_bert_config *c, char *buf, size_t n)
 {
     snprintf(buf, n, "V=%d max_len=%d S=%d L=%d NH=%d H=%d F=%d head=%s K=%d", c->vocab_size,
@@ -531,7 +516,7 @@ int nn_bert_parse_header(const void *data, size_t len, nn_bert_config *cfg, char
                  HDR_BYTES);
         return -EINVAL;
     }
-    int32_t magic = le32(p), version = le32(p + 4);
+    int32_t magic = nn_le32(p), version = nn_le32(p + 4);
     if (magic != NN_BERT_MAGIC) {
         snprintf(err, errlen, "BERT weights: magic %d, expected %d (an nn_bert weights file)",
                  magic, NN_BERT_MAGIC);
@@ -543,21 +528,21 @@ int nn_bert_parse_header(const void *data, size_t len, nn_bert_config *cfg, char
         return -EINVAL;
     }
     for (int i = 11; i < NN_BERT_HEADER_INTS; i++)
-        if (le32(p + 4 * i) != 0) {
+        if (nn_le32(p + 4 * i) != 0) {
             snprintf(err, errlen,
                      "BERT weights: header int %d is %d; ints 11..%d are reserved and must be 0",
-                     i, le32(p + 4 * i), NN_BERT_HEADER_INTS - 1);
+                     i, nn_le32(p + 4 * i), NN_BERT_HEADER_INTS - 1);
             return -EINVAL;
         }
-    nn_bert_config c = {.vocab_size = le32(p + 8),
-                        .max_len = le32(p + 12),
-                        .type_vocab = le32(p + 16),
-                        .num_layers = le32(p + 20),
-                        .num_heads = le32(p + 24),
-                        .hidden = le32(p + 28),
-                        .ffn = le32(p + 32),
-                        .num_classes = le32(p + 40)};
-    int32_t head = le32(p + 36);
+    nn_bert_config c = {.vocab_size = nn_le32(p + 8),
+                        .max_len = nn_le32(p + 12),
+                        .type_vocab = nn_le32(p + 16),
+                        .num_layers = nn_le32(p + 20),
+                        .num_heads = nn_le32(p + 24),
+                        .hidden = nn_le32(p + 28),
+                        .ffn = nn_le32(p + 32),
+                        .num_classes = nn_le32(p + 40)};
+    int32_t head = nn_le32(p + 36);
     if (head != NN_BERT_HEAD_CLASSIFY && head != NN_BERT_HEAD_QA) {
         snprintf(err, errlen, "BERT weights: head = %d, expected 0 (classify) or 1 (qa)", head);
         return -EINVAL;
@@ -603,7 +588,7 @@ int nn_bert_parse(nn_bert *m, const void *data, size_t len, char *err, size_t er
     for (size_t i = 0; i < m->n_params; i++) {
         while (i >= end) /* the tensor i is in, for the message */
             end += m->sizes[++t];
-        int32_t b = le32(p + 4 * i);
+        int32_t b = nn_le32(p + 4 * i);
         float f;
         memcpy(&f, &b, 4);
         /* A diverged run's NaN or inf would only come out as NaN logits. */
@@ -619,26 +604,14 @@ int nn_bert_parse(nn_bert *m, const void *data, size_t len, char *err, size_t er
 
 int nn_bert_read_config(const char *path, nn_bert_config *cfg, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        snprintf(err, errlen, "%s: %s", path, strerror(e));
-        return -e;
-    }
     unsigned char hdr[HDR_BYTES];
-    size_t got = fread(hdr, 1, sizeof hdr, f);
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0)
-        size = ftell(f);
-    fclose(f);
-    if (size < 0) {
-        snprintf(err, errlen, "%s: cannot tell its size", path);
-        return -EIO;
-    }
+    size_t got = 0, size = 0;
+    int rc = nn_file_head(path, hdr, sizeof hdr, &got, &size, err, errlen);
+    if (rc < 0)
+        return rc;
     /* The header check wants the length, not the bytes, of the tensors. */
     char msg[512];
-    int rc = nn_bert_parse_header(hdr, got < sizeof hdr ? got : (size_t)size, cfg, msg,
-                                  sizeof msg);
+    rc = nn_bert_parse_header(hdr, got < sizeof hdr ? got : size, cfg, msg, sizeof msg);
     if (rc < 0)
         snprintf(err, errlen, "%s: %s", path, msg);
     return rc;
@@ -661,25 +634,9 @@ int nn_bert_load(nn_bert *m, const char *path, char *err, size_t errlen)
 
 int nn_bert_save(const nn_bert *m, const char *path, char *err, size_t errlen)
 {
-    unsigned char hdr[HDR_BYTES] = {0};
     const nn_bert_config *c = &m->cfg;
     int32_t v[11] = {NN_BERT_MAGIC, NN_BERT_VERSION, c->vocab_size, c->max_len,
                      c->type_vocab,  c->num_layers,   c->num_heads,  c->hidden,
                      c->ffn,         (int32_t)c->head, c->num_classes};
-    for (int i = 0; i < 11; i++)
-        put32(hdr + 4 * i, v[i]);
-    unsigned char *body = malloc(m->n_params ? m->n_params * 4 : 1);
-    if (!body) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        return -ENOMEM;
-    }
-    for (size_t i = 0; i < m->n_params; i++) {
-        float f = (float)m->params_mem[i];
-        int32_t b;
-        memcpy(&b, &f, 4);
-        put32(body + 4 * i, b);
-    }
-    int rc = nn_file_write_all(path, hdr, sizeof hdr, body, m->n_params * 4, err, errlen);
-    free(body);
-    return rc;
+    return nn_params_save(path, v, 11, HDR_BYTES, m->params_mem, m->n_params, err, errlen);
 }

@@ -15,12 +15,6 @@
 
 #define HDR_BYTES (NN_GPT2_HEADER_INTS * 4)
 
-static int32_t le32(const unsigned char *p)
-{
-    return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                     (uint32_t)p[3] << 24);
-}
-
 static void put32(unsigned char *p, int32_t v)
 {
     uint32_t u = (uint32_t)v;
@@ -91,6 +85,52 @@ int nn_file_write_all(const char *path, const void *hdr, size_t hlen, const void
     return 0;
 }
 
+int nn_file_head(const char *path, unsigned char *hdr, size_t hlen, size_t *got, size_t *size,
+                 char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+        snprintf(err, errlen, "%s: %s", path, strerror(e));
+        return -e;
+    }
+    *got = fread(hdr, 1, hlen, f);
+    long end = -1;
+    if (fseek(f, 0, SEEK_END) == 0)
+        end = ftell(f);
+    fclose(f);
+    if (end < 0) {
+        snprintf(err, errlen, "%s: cannot tell its size", path);
+        return -EIO;
+    }
+    *size = (size_t)end;
+    return 0;
+}
+
+int nn_params_save(const char *path, const int32_t *ints, int n_ints, size_t hdr_bytes,
+                   const nn_real *params, size_t n, char *err, size_t errlen)
+{
+    unsigned char *hdr = calloc(1, hdr_bytes), *body = malloc(n ? n * 4 : 1);
+    if (!hdr || !body || (size_t)n_ints * 4 > hdr_bytes) {
+        free(hdr);
+        free(body);
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -ENOMEM;
+    }
+    for (int i = 0; i < n_ints; i++)
+        put32(hdr + 4 * i, ints[i]);
+    for (size_t i = 0; i < n; i++) {
+        float f = (float)params[i];
+        int32_t b;
+        memcpy(&b, &f, 4);
+        put32(body + 4 * i, b);
+    }
+    int rc = nn_file_write_all(path, hdr, hdr_bytes, body, n * 4, err, errlen);
+    free(hdr);
+    free(body);
+    return rc;
+}
+
 /* ---- checkpoints ----------------------------------------------------------- */
 
 int nn_gpt2_ckpt_parse_header(const void *data, size_t len, nn_gpt2_config *cfg, char *err,
@@ -102,7 +142,7 @@ int nn_gpt2_ckpt_parse_header(const void *data, size_t len, nn_gpt2_config *cfg,
                  HDR_BYTES);
         return -EINVAL;
     }
-    int32_t magic = le32(p), version = le32(p + 4);
+    int32_t magic = nn_le32(p), version = nn_le32(p + 4);
     if (magic != NN_GPT2_CKPT_MAGIC) {
         snprintf(err, errlen,
                  "GPT-2 checkpoint: magic %d, expected %d (llm.c's model file; is this a token "
@@ -117,9 +157,9 @@ int nn_gpt2_ckpt_parse_header(const void *data, size_t len, nn_gpt2_config *cfg,
                  version == 5 ? " (5 is llm.c's bfloat16 checkpoint)" : "");
         return -EINVAL;
     }
-    nn_gpt2_config c = {.max_seq_len = le32(p + 8), .vocab_size = le32(p + 12),
-                        .num_layers = le32(p + 16), .num_heads = le32(p + 20),
-                        .channels = le32(p + 24), .padded_vocab_size = le32(p + 28)};
+    nn_gpt2_config c = {.max_seq_len = nn_le32(p + 8), .vocab_size = nn_le32(p + 12),
+                        .num_layers = nn_le32(p + 16), .num_heads = nn_le32(p + 20),
+                        .channels = nn_le32(p + 24), .padded_vocab_size = nn_le32(p + 28)};
     int rc = nn_gpt2_config_check(&c, err, errlen);
     if (rc < 0)
         return rc;
@@ -156,7 +196,7 @@ int nn_gpt2_ckpt_parse(nn_gpt2 *m, const void *data, size_t len, char *err, size
     }
     const unsigned char *p = (const unsigned char *)data + HDR_BYTES;
     for (size_t i = 0; i < m->n_params; i++) {
-        int32_t b = le32(p + 4 * i);
+        int32_t b = nn_le32(p + 4 * i);
         float f;
         memcpy(&f, &b, 4);
         m->params_mem[i] = (nn_real)f;
@@ -166,29 +206,14 @@ int nn_gpt2_ckpt_parse(nn_gpt2 *m, const void *data, size_t len, char *err, size
 
 int nn_gpt2_ckpt_read_config(const char *path, nn_gpt2_config *cfg, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        snprintf(err, errlen, "%s: %s", path, strerror(e));
-        return -e;
-    }
     unsigned char hdr[HDR_BYTES];
-    size_t got = fread(hdr, 1, sizeof hdr, f);
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0)
-        size = ftell(f);
-    fclose(f);
-    if (size < 0) {
-        snprintf(err, errlen, "%s: cannot tell its size", path);
-        return -EIO;
-    }
+    size_t got = 0, size = 0;
+    int rc = nn_file_head(path, hdr, sizeof hdr, &got, &size, err, errlen);
+    if (rc < 0)
+        return rc;
     /* The header check wants the length, not the bytes, of the tensors. */
     char msg[512];
-    int rc;
-    if (got < sizeof hdr)
-        rc = nn_gpt2_ckpt_parse_header(hdr, got, cfg, msg, sizeof msg);
-    else
-        rc = nn_gpt2_ckpt_parse_header(hdr, (size_t)size, cfg, msg, sizeof msg);
+    rc = nn_gpt2_ckpt_parse_header(hdr, got < sizeof hdr ? got : size, cfg, msg, sizeof msg);
     if (rc < 0)
         snprintf(err, errlen, "%s: %s", path, msg);
     return rc;
@@ -211,26 +236,10 @@ int nn_gpt2_ckpt_load(nn_gpt2 *m, const char *path, char *err, size_t errlen)
 
 int nn_gpt2_ckpt_save(const nn_gpt2 *m, const char *path, char *err, size_t errlen)
 {
-    unsigned char hdr[HDR_BYTES] = {0};
     const nn_gpt2_config *c = &m->cfg;
     int32_t v[8] = {NN_GPT2_CKPT_MAGIC, NN_GPT2_CKPT_VERSION, c->max_seq_len, c->vocab_size,
                     c->num_layers, c->num_heads, c->channels, c->padded_vocab_size};
-    for (int i = 0; i < 8; i++)
-        put32(hdr + 4 * i, v[i]);
-    unsigned char *body = malloc(m->n_params ? m->n_params * 4 : 1);
-    if (!body) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        return -ENOMEM;
-    }
-    for (size_t i = 0; i < m->n_params; i++) {
-        float f = (float)m->params_mem[i];
-        int32_t b;
-        memcpy(&b, &f, 4);
-        put32(body + 4 * i, b);
-    }
-    int rc = nn_file_write_all(path, hdr, sizeof hdr, body, m->n_params * 4, err, errlen);
-    free(body);
-    return rc;
+    return nn_params_save(path, v, 8, HDR_BYTES, m->params_mem, m->n_params, err, errlen);
 }
 
 /* ---- token shards ---------------------------------------------------------- */
@@ -246,7 +255,7 @@ int nn_gpt2_shard_parse(const void *data, size_t len, uint16_t **out, size_t *n,
                  HDR_BYTES);
         return -EINVAL;
     }
-    int32_t magic = le32(p), version = le32(p + 4), count = le32(p + 8);
+    int32_t magic = nn_le32(p), version = nn_le32(p + 4), count = nn_le32(p + 8);
     if (magic != NN_GPT2_SHARD_MAGIC) {
         snprintf(err, errlen, "token shard: magic %d, expected %d (llm.c's data file)", magic,
                  NN_GPT2_SHARD_MAGIC);

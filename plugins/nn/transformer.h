@@ -234,6 +234,22 @@ int nn_file_read_all(const char *path, unsigned char **out, size_t *len, char *e
                      size_t errlen);
 int nn_file_write_all(const char *path, const void *hdr, size_t hlen, const void *body,
                       size_t blen, char *err, size_t errlen);
+/* A little-endian int32 from 4 bytes (the file headers). */
+static inline int32_t nn_le32(const unsigned char *p)
+{
+    return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                     (uint32_t)p[3] << 24);
+}
+/* Files of an int32 header then float32 parameters, little-endian (llm.c's
+ * checkpoints, nn_bert's weights): the first hlen bytes of a file into hdr
+ * (*got of them, fewer when the file is shorter) and its size, so that a
+ * header check can see the length without reading the tensors; and such a
+ * file written, the n_ints header values zero-padded to hdr_bytes. 0 or a
+ * negative errno, the path in err. */
+int nn_file_head(const char *path, unsigned char *hdr, size_t hlen, size_t *got, size_t *size,
+                 char *err, size_t errlen);
+int nn_params_save(const char *path, const int32_t *ints, int n_ints, size_t hdr_bytes,
+                   const nn_real *params, size_t n, char *err, size_t errlen);
 
 /* The configuration of a checkpoint in memory (the header and size checks
  * only), so that a caller can size a model before loading it. */
