@@ -7,6 +7,7 @@
 
 #include "qa.h"
 #include "squad_metrics.h"
+#include "parse_checks.h"
 
 START_TEST(test_synthetic_spans)
 {
@@ -67,11 +68,7 @@ END_TEST
 
 static void fails(const char *j, const char *want)
 {
-    qa_set *s = NULL;
-    char err[256] = "";
-    ck_assert_int_lt(qa_parse_squad(j, strlen(j), &s, err, sizeof err), 0);
-    ck_assert_ptr_null(s);
-    ck_assert_msg(strstr(err, want), "'%s' lacks '%s'", err, want);
+    CHECK_PARSE_FAILS(qa_parse_squad, qa_set, j, want);
 }
 
 START_TEST(test_squad_broken)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "textdata.h"
+#include "parse_checks.h"
 
 static text_set *parse(const char *s)
 {
@@ -19,11 +20,7 @@ static text_set *parse(const char *s)
 
 static void fails(const char *s, const char *want)
 {
-    text_set *t = NULL;
-    char err[256] = "";
-    ck_assert_int_lt(text_set_parse(s, strlen(s), &t, err, sizeof err), 0);
-    ck_assert_ptr_null(t);
-    ck_assert_msg(strstr(err, want), "'%s' lacks '%s'", err, want);
+    CHECK_PARSE_FAILS(text_set_parse, text_set, s, want);
 }
 
 START_TEST(test_tsv_and_classes)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "wordpiece.h"
+#include "parse_checks.h"
 
 static wp_vocab *vocab(void)
 {
@@ -128,11 +129,7 @@ END_TEST
 
 static void parse_fails(const char *text, const char *want)
 {
-    wp_vocab *v = NULL;
-    char err[256] = "";
-    ck_assert_int_lt(wp_vocab_parse(text, strlen(text), &v, err, sizeof err), 0);
-    ck_assert_ptr_null(v);
-    ck_assert_msg(strstr(err, want), "'%s' lacks '%s'", err, want);
+    CHECK_PARSE_FAILS(wp_vocab_parse, wp_vocab, text, want);
 }
 
 START_TEST(test_broken_vocabularies)
