@@ -908,6 +908,10 @@ static int load_peer_root(ld_ctx *c, const yaml_node_t *root, void *out)
             rc = load_params(c, v, "env", &tmp);
             d->env = tmp.params;
             d->n_env = tmp.n_params;
+            for (size_t i = 0; rc == 0 && i < d->n_env; i++)
+                if (d->env[i].values)
+                    rc = fail(c, v, "env: '%s' is a list; an environment variable takes one value",
+                              d->env[i].key);
         } else
             rc = unknown_key(c, k, "peer descriptor", allowed);
         if (rc)
@@ -960,6 +964,10 @@ void mlb_peer_desc_free(mlb_peer_desc *d)
     for (size_t i = 0; i < d->n_env; i++) {
         free(d->env[i].key);
         free(d->env[i].value);
+        /* A list in env is refused, but a refused descriptor frees it too. */
+        for (size_t v = 0; v < d->env[i].n_values; v++)
+            free(d->env[i].values[v]);
+        free(d->env[i].values);
     }
     free(d->env);
     for (size_t i = 0; i < d->n_params; i++) {

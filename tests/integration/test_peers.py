@@ -54,6 +54,16 @@ class Discovery(unittest.TestCase):
             self.assertIn("bad.peer.yaml:4:1:", p.stderr)
             self.assertIn("bogus", p.stderr)
 
+    def test_env_list_is_refused(self):
+        # fuzz_peer_desc found the list's values leaked when the descriptor
+        # was refused; a list is now an error of its own.
+        with PeerDir() as d:
+            with open(os.path.join(d, "bad.peer.yaml"), "w") as f:
+                f.write("task: x\nvariant: y\ncommand: [a]\nenv: {A: [1, 2]}\n")
+            p = run(["--plugin-dir", d, "--list"], check=0)
+            self.assertIn("bad.peer.yaml:4:", p.stderr)
+            self.assertIn("env: 'A' is a list", p.stderr)
+
 
 class Protocol(unittest.TestCase):
     def test_ok_run_is_measured_by_the_engine(self):
