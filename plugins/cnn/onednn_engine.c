@@ -1,13 +1,23 @@
 /*
  * cnn:onednn's engine: the NN-core model's graph (models.c) as oneDNN 2.6
  * primitives (C API): convolution forward, backward-data and
- * backward-weights with the memory formats oneDNN picks (format_tag any)
- * and reorders from and to the plain NCHW activations only where its pick
- * differs; batch normalisation, pooling, ReLU, inner product, residual add
- * and the softmax of the loss as primitives on plain layouts. The
- * optimiser is the NN core's (nn_optim: the same update as naive and
- * openblas) on plain master weights, which the convolutions reorder into
- * their format once per pass.
+ * backward-weights, batch normalisation, pooling, ReLU, inner product,
+ * residual add and the softmax of the loss.
+ *
+ * Activations and their gradients stay in oneDNN's blocked layout
+ * (nChw16c on AVX-512, nChw8c on AVX2: the one its convolutions pick for
+ * themselves, found by a probe) from the first convolution to the pooling
+ * before the classifier, so that no convolution reorders its input or
+ * output and batch norm, ReLU, pooling and the residual adds run their
+ * blocked kernels. A tensor whose channels are not a multiple of the block
+ * stays plain NCHW (the input image, LeNet-5's six-channel layer): blocking
+ * it would pad, and its buffers are the plain size. Flattening a blocked
+ * tensor with more than one pixel per channel reorders it to NCHW, the
+ * order the classifier's weights are in. Weights stay plain (the layout
+ * the optimiser, the weights file and the other variants use); each
+ * convolution reorders its weights into its own format once per pass.
+ * The optimiser is the NN core's (nn_optim: the same update as naive and
+ * openblas).
  *
  * A plan (the primitives and their arguments for one batch size and mode)
  * is created once and kept: setup makes the full-batch inference plan, the
@@ -80,6 +90,8 @@ typedef struct {
     int *root;              /* the node whose buffers a node's are */
     int *consumers;         /* readers of each root */
     int *vec;               /* node is [n, c] rather than [n, c, h, w] */
+    dnnl_format_tag_t *tag; /* layout of a 4-d node's activations and gradients */
+    dnnl_format_tag_t blocked; /* the convolutions' own layout, or nchw */
     float **save_mean, **save_var; /* batch norm, [c] */
     float *tmp;             /* gradient of a multi-consumer input, before adding */
     float *probs;
@@ -246,14 +258,62 @@ static const dnnl_memory_desc_t *q(const_dnnl_primitive_desc_t pd, dnnl_query_t 
     return dnnl_primitive_desc_query_md(pd, what, 0);
 }
 
-/* Plain layout of a node's activations for a batch of n. */
+static void md_tag(dnnl_memory_desc_t *md, const int64_t *dims, dnnl_format_tag_t tag)
+{
+    dnnl_dims_t d = {dims[0], dims[1], dims[2], dims[3]};
+    dnnl_memory_desc_init_by_tag(md, 4, d, dnnl_f32, tag);
+}
+
+/* Layout of a node's activations and gradients for a batch of n. */
 static void node_md(const od_engine *e, int i, int n, dnnl_memory_desc_t *md)
 {
     const nn_node *nd = &e->m->nodes[i];
     if (e->vec[i])
         md_plain(md, 2, (const int64_t[]){n, (int64_t)nd->size});
     else
-        md_plain(md, 4, (const int64_t[]){n, nd->c, nd->h, nd->w});
+        md_tag(md, (const int64_t[]){n, nd->c, nd->h, nd->w}, e->tag[i]);
+}
+
+/* The layout oneDNN's convolutions choose for themselves on this CPU, when
+ * it is one of the channel-blocked ones; else plain NCHW everywhere. */
+static dnnl_format_tag_t probe_blocked(od_engine *e)
+{
+    int64_t sd[4] = {2, 64, 8, 8}, wd[4] = {64, 64, 3, 3};
+    dnnl_memory_desc_t src, w, dst;
+    md_any(&src, 4, sd);
+    md_any(&w, 4, wd);
+    md_any(&dst, 4, sd);
+    dnnl_dims_t st = {1, 1}, pad = {1, 1};
+    dnnl_convolution_desc_t cd;
+    dnnl_primitive_desc_t pd;
+    if (dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct,
+                                           &src, &w, NULL, &dst, st, pad, pad) != dnnl_success ||
+        dnnl_primitive_desc_create(&pd, &cd, NULL, e->eng, NULL) != dnnl_success)
+        return dnnl_nchw;
+    const dnnl_memory_desc_t *got = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+    dnnl_format_tag_t tags[2] = {dnnl_nChw16c, dnnl_nChw8c}, r = dnnl_nchw;
+    for (int k = 0; k < 2 && r == dnnl_nchw; k++) {
+        dnnl_memory_desc_t want;
+        md_tag(&want, sd, tags[k]);
+        if (dnnl_memory_desc_equal(got, &want))
+            r = tags[k];
+    }
+    dnnl_primitive_desc_destroy(pd);
+    return r;
+}
+
+static int block_of(dnnl_format_tag_t t)
+{
+    return t == dnnl_nChw16c ? 16 : t == dnnl_nChw8c ? 8 : 1;
+}
+
+/* A flatten of a blocked tensor with more than one pixel per channel is a
+ * reorder into its own NCHW buffers; any other is a view of its input. */
+static int flatten_reorders(const od_engine *e, int i)
+{
+    const nn_node *a = &e->m->nodes[e->m->nodes[i].in0];
+    return e->m->nodes[i].op == NN_OP_FLATTEN && !e->vec[e->m->nodes[i].in0] &&
+           e->tag[e->m->nodes[i].in0] != dnnl_nchw && (int64_t)a->h * a->w > 1;
 }
 
 static float *param(const od_engine *e, int idx, int grad)
@@ -279,12 +339,11 @@ static int fwd_conv(od_engine *e, od_plan *p, int i)
     const nn_node *nd = &e->m->nodes[i];
     const nn_conv_shape *s = &nd->conv;
     int n = p->n;
-    int64_t sd[4] = {n, s->c_in, s->h_in, s->w_in}, dd[4] = {n, s->c_out, s->h_out, s->w_out};
     int64_t wd[4] = {s->c_out, s->c_in, s->k, s->k}, bd[1] = {s->c_out};
     dnnl_memory_desc_t src_a, w_a, dst_a, b_md;
-    md_any(&src_a, 4, sd);
+    node_md(e, nd->in0, n, &src_a);
     md_any(&w_a, 4, wd);
-    md_any(&dst_a, 4, dd);
+    node_md(e, i, n, &dst_a);
     md_plain(&b_md, 1, bd);
     dnnl_dims_t st = {s->stride, s->stride}, pad = {s->pad, s->pad};
     dnnl_convolution_desc_t cd;
@@ -296,11 +355,11 @@ static int fwd_conv(od_engine *e, od_plan *p, int i)
     dnnl_memory_t src_p, w_p, dst_p, b_p = NULL, src, w, dst;
     int post = 0;
     if (rc == 0)
-        rc = plain_of(e, p, e->y[nd->in0], 4, sd, &src_p);
+        rc = mem(e, p, &src_a, e->y[nd->in0], &src_p);
     if (rc == 0)
         rc = plain_of(e, p, param(e, nd->p_weight, 0), 4, wd, &w_p);
     if (rc == 0)
-        rc = plain_of(e, p, e->y[i], 4, dd, &dst_p);
+        rc = mem(e, p, &dst_a, e->y[i], &dst_p);
     if (rc == 0 && nd->p_bias >= 0)
         rc = plain_of(e, p, param(e, nd->p_bias, 0), 1, bd, &b_p);
     if (rc == 0)
@@ -454,14 +513,24 @@ static void pool_geom(const od_engine *e, int i, dnnl_alg_kind_t *alg, int64_t *
     }
 }
 
+/* A pooling's source and destination in its input's layout (the pooled
+ * tensor has the same channels; the global average's [n, c, 1, 1] blocked
+ * is byte for byte the [n, c] the classifier reads). */
+static void pool_mds(const od_engine *e, int i, const int64_t *sd, const int64_t *dd,
+                     dnnl_memory_desc_t *s_md, dnnl_memory_desc_t *d_md)
+{
+    dnnl_format_tag_t t = e->tag[e->m->nodes[i].in0];
+    md_tag(s_md, sd, t);
+    md_tag(d_md, dd, t);
+}
+
 static int fwd_pool(od_engine *e, od_plan *p, int i)
 {
     dnnl_alg_kind_t alg;
     int64_t k[2], st[2], pad[2], sd[4], dd[4];
     pool_geom(e, i, &alg, k, st, pad, sd, dd, p->n);
     dnnl_memory_desc_t s_md, d_md;
-    md_plain(&s_md, 4, sd);
-    md_plain(&d_md, 4, dd);
+    pool_mds(e, i, sd, dd, &s_md, &d_md);
     dnnl_dims_t kk = {k[0], k[1]}, ss = {st[0], st[1]}, pp = {pad[0], pad[1]};
     dnnl_pooling_desc_t pdsc;
     CK(dnnl_pooling_forward_desc_init(&pdsc,
@@ -485,9 +554,26 @@ static int fwd_pool(od_engine *e, od_plan *p, int i)
     return rc;
 }
 
+/* Only a flatten that reorders has work: its input's blocks into NCHW. */
+static int fwd_flatten(od_engine *e, od_plan *p, int i)
+{
+    if (!flatten_reorders(e, i))
+        return 0;
+    const nn_node *a = &e->m->nodes[e->m->nodes[i].in0];
+    int64_t d[4] = {p->n, a->c, a->h, a->w};
+    dnnl_memory_desc_t s_md, d_md;
+    node_md(e, e->m->nodes[i].in0, p->n, &s_md);
+    md_tag(&d_md, d, dnnl_nchw);
+    dnnl_memory_t from, to;
+    int rc = mem(e, p, &s_md, e->y[e->m->nodes[i].in0], &from);
+    if (rc == 0)
+        rc = mem(e, p, &d_md, e->y[i], &to);
+    return rc ? rc : add_reorder(e, p, &p->fwd, from, to);
+}
+
 static int fwd_add(od_engine *e, od_plan *p, int i)
 {
-    dnnl_memory_desc_t d_md;
+    dnnl_memory_desc_t d_md; /* both inputs have it (od_create) */
     node_md(e, i, p->n, &d_md);
     dnnl_binary_desc_t bd;
     CK(dnnl_binary_desc_init(&bd, dnnl_binary_add, &d_md, &d_md, &d_md));
@@ -535,17 +621,16 @@ static int bwd_conv(od_engine *e, od_plan *p, int i)
     const nn_node *nd = &e->m->nodes[i];
     const nn_conv_shape *s = &nd->conv;
     int n = p->n;
-    int64_t sd[4] = {n, s->c_in, s->h_in, s->w_in}, dd[4] = {n, s->c_out, s->h_out, s->w_out};
     int64_t wd[4] = {s->c_out, s->c_in, s->k, s->k}, bd[1] = {s->c_out};
     dnnl_memory_desc_t src_a, w_a, dst_a, b_md;
-    md_any(&src_a, 4, sd);
+    node_md(e, nd->in0, n, &src_a);
     md_any(&w_a, 4, wd);
-    md_any(&dst_a, 4, dd);
+    node_md(e, i, n, &dst_a);
     md_plain(&b_md, 1, bd);
     dnnl_dims_t st = {s->stride, s->stride}, pad = {s->pad, s->pad};
     const od_fwd_info *fi = &e->info[i];
     dnnl_memory_t dy_p, dyd = NULL;
-    int rc = plain_of(e, p, e->dy[i], 4, dd, &dy_p);
+    int rc = mem(e, p, &dst_a, e->dy[i], &dy_p);
     if (rc == 0 && e->root[nd->in0] != 0) {
         dnnl_convolution_desc_t cd;
         CK(dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &src_a, &w_a,
@@ -560,7 +645,7 @@ static int bwd_conv(od_engine *e, od_plan *p, int i)
         if (rc == 0)
             rc = need(e, p, &p->bwd, fi->weights, q(pd, dnnl_query_weights_md), &w);
         if (rc == 0)
-            rc = plain_of(e, p, target, 4, sd, &dx_p);
+            rc = mem(e, p, &src_a, target, &dx_p);
         if (rc == 0)
             rc = give(e, p, dx_p, q(pd, dnnl_query_diff_src_md), &dx, &post);
         if (rc == 0)
@@ -725,8 +810,7 @@ static int bwd_pool(od_engine *e, od_plan *p, int i)
     int64_t k[2], st[2], pad[2], sd[4], dd[4];
     pool_geom(e, i, &alg, k, st, pad, sd, dd, p->n);
     dnnl_memory_desc_t s_md, d_md;
-    md_plain(&s_md, 4, sd);
-    md_plain(&d_md, 4, dd);
+    pool_mds(e, i, sd, dd, &s_md, &d_md);
     dnnl_dims_t kk = {k[0], k[1]}, ss = {st[0], st[1]}, pp = {pad[0], pad[1]};
     dnnl_pooling_desc_t pdsc;
     CK(dnnl_pooling_backward_desc_init(&pdsc, alg, &s_md, &d_md, ss, kk, pp, pp));
@@ -746,6 +830,29 @@ static int bwd_pool(od_engine *e, od_plan *p, int i)
                       ms);
     if (rc == 0 && acc)
         rc = add_accum(e, p, nd->in0, (size_t)p->n * e->m->nodes[nd->in0].size);
+    return rc;
+}
+
+static int bwd_flatten(od_engine *e, od_plan *p, int i)
+{
+    if (!flatten_reorders(e, i))
+        return 0;
+    int in = e->m->nodes[i].in0;
+    const nn_node *a = &e->m->nodes[in];
+    int64_t d[4] = {p->n, a->c, a->h, a->w};
+    dnnl_memory_desc_t s_md, d_md;
+    node_md(e, in, p->n, &s_md);
+    md_tag(&d_md, d, dnnl_nchw);
+    int acc = 0;
+    float *target = grad_target(e, in, &acc);
+    dnnl_memory_t from, to;
+    int rc = mem(e, p, &d_md, e->dy[i], &from);
+    if (rc == 0)
+        rc = mem(e, p, &s_md, target, &to);
+    if (rc == 0)
+        rc = add_reorder(e, p, &p->bwd, from, to);
+    if (rc == 0 && acc)
+        rc = add_accum(e, p, in, (size_t)p->n * a->size);
     return rc;
 }
 
@@ -805,7 +912,7 @@ static int plan_build(od_engine *e, od_plan *p)
         case NN_OP_AVGPOOL:
         case NN_OP_GAP: rc = fwd_pool(e, p, i); break;
         case NN_OP_ADD: rc = fwd_add(e, p, i); break;
-        case NN_OP_FLATTEN:
+        case NN_OP_FLATTEN: rc = fwd_flatten(e, p, i); break;
         case NN_OP_INPUT: break;
         case NN_OP_RECURRENT: rc = -ENOTSUP; break; /* never in a cnn model */
         }
@@ -849,7 +956,7 @@ static int plan_build(od_engine *e, od_plan *p)
             case NN_OP_AVGPOOL:
             case NN_OP_GAP: rc = bwd_pool(e, p, i); break;
             case NN_OP_ADD: rc = bwd_add(e, p, i); break;
-            case NN_OP_FLATTEN:
+            case NN_OP_FLATTEN: rc = bwd_flatten(e, p, i); break;
             case NN_OP_INPUT: break;
             case NN_OP_RECURRENT: rc = -ENOTSUP; break;
             }
@@ -985,11 +1092,54 @@ static void od_forward(void *impl, const float *x, int n, float *logits)
     memcpy(logits, e->y[e->m->n_nodes - 1], k * sizeof *logits);
 }
 
+/* Node i's activations for a batch of n into dst in plain NCHW (or [n, c]),
+ * through a reorder made for the call (the parity driver's, not timed). */
+static int export_plain(od_engine *e, int i, int n, float *dst)
+{
+    const nn_node *nd = &e->m->nodes[i];
+    if (e->vec[i] || e->tag[i] == dnnl_nchw) {
+        memcpy(dst, e->y[i], (size_t)n * nd->size * sizeof *dst);
+        return 0;
+    }
+    int64_t d[4] = {n, nd->c, nd->h, nd->w};
+    dnnl_memory_desc_t a, b;
+    node_md(e, i, n, &a);
+    md_tag(&b, d, dnnl_nchw);
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_t r;
+    dnnl_memory_t ma, mb;
+    CK(dnnl_reorder_primitive_desc_create(&pd, &a, e->eng, &b, e->eng, NULL));
+    dnnl_status_t st = dnnl_primitive_create(&r, pd);
+    dnnl_primitive_desc_destroy(pd);
+    CK(st);
+    st = dnnl_memory_create(&ma, &a, e->eng, e->y[i]);
+    if (st == dnnl_success && (st = dnnl_memory_create(&mb, &b, e->eng, dst)) != dnnl_success)
+        dnnl_memory_destroy(ma);
+    if (st == dnnl_success) {
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, ma}, {DNNL_ARG_TO, mb}};
+        st = dnnl_primitive_execute(r, e->strm, 2, args);
+        if (st == dnnl_success)
+            st = dnnl_stream_wait(e->strm);
+        dnnl_memory_destroy(ma);
+        dnnl_memory_destroy(mb);
+    }
+    dnnl_primitive_destroy(r);
+    CK(st);
+    return 0;
+}
+
+/* Also leaves each ReLU's output in the model's node buffers, so that the
+ * parity tool compares against a reference with oneDNN's own kink sides. */
 static double od_gradients(void *impl, const float *x, const int32_t *y, int n, float *logits,
                            nn_model *m)
 {
     od_engine *e = impl;
     double loss = od_gradients_(e, x, y, n);
+    for (int i = 0; i < m->n_nodes && isfinite(loss); i++)
+        if (m->nodes[i].op == NN_OP_RELU && export_plain(e, i, n, m->nodes[i].y) < 0) {
+            fprintf(stderr, "cnn:onednn: %s\n", e->err);
+            loss = NAN;
+        }
     memcpy(logits, e->y[m->n_nodes - 1], (size_t)n * (size_t)e->classes * sizeof *logits);
     memcpy(m->grads, e->g, m->n_weights * sizeof *e->g);
     memcpy(m->buffers, e->buf, m->n_buffers * sizeof *e->buf);
@@ -1029,6 +1179,7 @@ static void od_destroy(void *impl)
     free(e->root);
     free(e->consumers);
     free(e->vec);
+    free(e->tag);
     free(e->save_mean);
     free(e->save_var);
     free(e->info);
@@ -1059,7 +1210,16 @@ static int od_create(void **impl, const cnn_engine_setup *su, char *err, size_t 
     e->max_batch = su->max_batch;
     e->classes = m->nodes[nn - 1].c;
     omp_set_num_threads(su->threads);
+    dnnl_status_t st = dnnl_engine_create(&e->eng, dnnl_cpu, 0);
+    if (st == dnnl_success)
+        st = dnnl_stream_create(&e->strm, e->eng, dnnl_stream_default_flags);
+    if (st != dnnl_success) {
+        snprintf(err, errlen, "oneDNN: no CPU engine (%s)", dnnl_status2str(st));
+        od_destroy(e);
+        return -EIO;
+    }
     int rc = 0;
+    e->tag = calloc((size_t)nn, sizeof *e->tag);
     e->y = calloc((size_t)nn, sizeof *e->y);
     e->dy = calloc((size_t)nn, sizeof *e->dy);
     e->root = calloc((size_t)nn, sizeof *e->root);
@@ -1072,18 +1232,43 @@ static int od_create(void **impl, const cnn_engine_setup *su, char *err, size_t 
     e->g = nn_alloc(m->n_weights, sizeof *e->g);
     e->buf = nn_alloc(m->n_buffers ? m->n_buffers : 1, sizeof *e->buf);
     e->probs = nn_alloc((size_t)su->max_batch * (size_t)e->classes, sizeof *e->probs);
-    if (!e->y || !e->dy || !e->root || !e->consumers || !e->vec || !e->save_mean ||
+    if (!e->tag || !e->y || !e->dy || !e->root || !e->consumers || !e->vec || !e->save_mean ||
         !e->save_var || !e->info || !e->w || !e->g || !e->buf || !e->probs)
         rc = -ENOMEM;
+    for (int i = 0; i < nn && rc == 0; i++) {
+        const nn_node *nd = &m->nodes[i];
+        e->vec[i] = nd->op == NN_OP_LINEAR || nd->op == NN_OP_GAP || nd->op == NN_OP_FLATTEN ||
+                    ((nd->op == NN_OP_RELU || nd->op == NN_OP_BN || nd->op == NN_OP_ADD) &&
+                     e->vec[nd->in0]);
+    }
+    /* Layouts: blocked from each convolution whose channels fill whole
+     * blocks, inherited by what follows it. A residual add of two layouts
+     * would need a reorder per pass: then the model runs plain throughout. */
+    e->blocked = rc == 0 ? probe_blocked(e) : dnnl_nchw;
+    for (int again = 1; again && rc == 0;) {
+        again = 0;
+        for (int i = 0; i < nn; i++) {
+            const nn_node *nd = &m->nodes[i];
+            if (i == 0 || e->vec[i])
+                e->tag[i] = dnnl_nchw;
+            else if (nd->op == NN_OP_CONV)
+                e->tag[i] = nd->c % block_of(e->blocked) == 0 ? e->blocked : dnnl_nchw;
+            else
+                e->tag[i] = e->tag[nd->in0];
+            if (nd->op == NN_OP_ADD && !e->vec[i] && e->tag[nd->in1] != e->tag[i] &&
+                e->blocked != dnnl_nchw) {
+                e->blocked = dnnl_nchw;
+                again = 1;
+                break;
+            }
+        }
+    }
     size_t biggest = 0;
     for (int i = 0; i < nn && rc == 0; i++) {
         const nn_node *nd = &m->nodes[i];
         if (nd->size > biggest)
             biggest = nd->size;
-        e->vec[i] = nd->op == NN_OP_LINEAR || nd->op == NN_OP_GAP || nd->op == NN_OP_FLATTEN ||
-                    ((nd->op == NN_OP_RELU || nd->op == NN_OP_BN || nd->op == NN_OP_ADD) &&
-                     e->vec[nd->in0]);
-        if (nd->op == NN_OP_FLATTEN) { /* a view of its input */
+        if (nd->op == NN_OP_FLATTEN && !flatten_reorders(e, i)) { /* a view of its input */
             e->root[i] = e->root[nd->in0];
             e->y[i] = e->y[nd->in0];
             e->dy[i] = e->dy[nd->in0];
@@ -1094,7 +1279,7 @@ static int od_create(void **impl, const cnn_engine_setup *su, char *err, size_t 
             if (!e->y[i] || !e->dy[i])
                 rc = -ENOMEM;
         }
-        if (i > 0 && nd->op != NN_OP_FLATTEN) {
+        if (i > 0 && e->root[i] == i) {
             e->consumers[e->root[nd->in0]]++;
             if (nd->op == NN_OP_ADD)
                 e->consumers[e->root[nd->in1]]++;
@@ -1115,14 +1300,6 @@ static int od_create(void **impl, const cnn_engine_setup *su, char *err, size_t 
     }
     memcpy(e->w, m->weights, m->n_weights * sizeof *e->w);
     memcpy(e->buf, m->buffers, m->n_buffers * sizeof *e->buf);
-    dnnl_status_t st = dnnl_engine_create(&e->eng, dnnl_cpu, 0);
-    if (st == dnnl_success)
-        st = dnnl_stream_create(&e->strm, e->eng, dnnl_stream_default_flags);
-    if (st != dnnl_success) {
-        snprintf(err, errlen, "oneDNN: no CPU engine (%s)", dnnl_status2str(st));
-        od_destroy(e);
-        return -EIO;
-    }
     if ((rc = nn_optim_init(&e->opt, su->optimizer, m->n_weights, su->lr, su->momentum,
                             su->weight_decay, err, errlen)) < 0) {
         od_destroy(e);

@@ -18,7 +18,8 @@
  * Built again with -DCNN_PARITY_LIBTORCH as cnn-parity-libtorch (and
  * -DCNN_PARITY_ONEDNN as cnn-parity-onednn), which also take VARIANT
  * libtorch (onednn): the same pass through the engine (cnn_engine.h's
- * gradients), with the NN core's ReLU sides.
+ * gradients), with the NN core's ReLU sides for libtorch and oneDNN's own
+ * for onednn (its gradients hook leaves its ReLU outputs in the model).
  *
  *   cnn-parity MODEL VARIANT BATCH C H W SEED DIR
  */
