@@ -40,8 +40,11 @@ run() { # name, engine args...
   "$engine" --quiet --output "$out/$name.json" "$@" || { echo "cnn.sh: $name failed" >&2; exit 1; }
 }
 lt=()
+# The listing first: with pipefail, grep -q closing the pipe early would
+# make a present variant's check fail on the engine's SIGPIPE.
+listing=$("$engine" --list 2>/dev/null)
 for v in libtorch onednn; do
-  "$engine" --list 2>/dev/null | grep -q "^cnn  *$v " && lt+=(--plugin "cnn:$v")
+  grep -q "^cnn  *$v " <<<"$listing" && lt+=(--plugin "cnn:$v")
 done
 common=(--param "threads=$threads" --param dataset=fashion-mnist --param model=lenet5)
 echo "cnn.sh: $threads thread(s), $reps repetitions; results in $out while running" >&2
