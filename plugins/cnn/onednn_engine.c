@@ -334,32 +334,64 @@ static int plain_of(od_engine *e, od_plan *p, float *ptr, int ndims, const int64
 
 /* ---- forward ---------------------------------------------------------- */
 
+/* 1 when oneDNN could only give its reference implementation (a plain
+ * loop nest), as it does for a convolution between a plain and a blocked
+ * tensor in backward (LeNet-5's second convolution: 6 channels plain, 16
+ * blocked): then the convolution picks its own formats and reorders. */
+static int is_ref(const_dnnl_primitive_desc_t pd)
+{
+    const char *impl = NULL;
+    return dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success &&
+           impl && strncmp(impl, "ref", 3) == 0;
+}
+
+/* A convolution's source and destination descriptors: the activations'
+ * layouts (any = 0), or format any (any = 1). */
+static void conv_mds(const od_engine *e, int i, int n, int any, dnnl_memory_desc_t *src,
+                     dnnl_memory_desc_t *dst)
+{
+    const nn_conv_shape *s = &e->m->nodes[i].conv;
+    if (any) {
+        md_any(src, 4, (const int64_t[]){n, s->c_in, s->h_in, s->w_in});
+        md_any(dst, 4, (const int64_t[]){n, s->c_out, s->h_out, s->w_out});
+    } else {
+        node_md(e, e->m->nodes[i].in0, n, src);
+        node_md(e, i, n, dst);
+    }
+}
+
 static int fwd_conv(od_engine *e, od_plan *p, int i)
 {
     const nn_node *nd = &e->m->nodes[i];
     const nn_conv_shape *s = &nd->conv;
     int n = p->n;
     int64_t wd[4] = {s->c_out, s->c_in, s->k, s->k}, bd[1] = {s->c_out};
-    dnnl_memory_desc_t src_a, w_a, dst_a, b_md;
-    node_md(e, nd->in0, n, &src_a);
+    dnnl_memory_desc_t src_a, w_a, dst_a, b_md, src_n, dst_n;
+    conv_mds(e, i, n, 0, &src_n, &dst_n);
     md_any(&w_a, 4, wd);
-    node_md(e, i, n, &dst_a);
     md_plain(&b_md, 1, bd);
     dnnl_dims_t st = {s->stride, s->stride}, pad = {s->pad, s->pad};
-    dnnl_convolution_desc_t cd;
-    CK(dnnl_convolution_forward_desc_init(
-        &cd, p->training ? dnnl_forward_training : dnnl_forward_inference, dnnl_convolution_direct,
-        &src_a, &w_a, nd->p_bias >= 0 ? &b_md : NULL, &dst_a, st, pad, pad));
-    dnnl_primitive_desc_t pd;
-    int rc = pd_create(e, p, &pd, &cd, NULL);
+    dnnl_primitive_desc_t pd = NULL;
+    int rc = 0;
+    for (int any = 0; any < 2 && rc == 0; any++) {
+        conv_mds(e, i, n, any, &src_a, &dst_a);
+        dnnl_convolution_desc_t cd;
+        CK(dnnl_convolution_forward_desc_init(
+            &cd, p->training ? dnnl_forward_training : dnnl_forward_inference,
+            dnnl_convolution_direct, &src_a, &w_a, nd->p_bias >= 0 ? &b_md : NULL, &dst_a, st,
+            pad, pad));
+        rc = pd_create(e, p, &pd, &cd, NULL);
+        if (rc == 0 && !is_ref(pd))
+            break;
+    }
     dnnl_memory_t src_p, w_p, dst_p, b_p = NULL, src, w, dst;
     int post = 0;
     if (rc == 0)
-        rc = mem(e, p, &src_a, e->y[nd->in0], &src_p);
+        rc = mem(e, p, &src_n, e->y[nd->in0], &src_p);
     if (rc == 0)
         rc = plain_of(e, p, param(e, nd->p_weight, 0), 4, wd, &w_p);
     if (rc == 0)
-        rc = mem(e, p, &dst_a, e->y[i], &dst_p);
+        rc = mem(e, p, &dst_n, e->y[i], &dst_p);
     if (rc == 0 && nd->p_bias >= 0)
         rc = plain_of(e, p, param(e, nd->p_bias, 0), 1, bd, &b_p);
     if (rc == 0)
@@ -622,30 +654,34 @@ static int bwd_conv(od_engine *e, od_plan *p, int i)
     const nn_conv_shape *s = &nd->conv;
     int n = p->n;
     int64_t wd[4] = {s->c_out, s->c_in, s->k, s->k}, bd[1] = {s->c_out};
-    dnnl_memory_desc_t src_a, w_a, dst_a, b_md;
-    node_md(e, nd->in0, n, &src_a);
+    dnnl_memory_desc_t src_a, w_a, dst_a, b_md, src_n, dst_n;
+    conv_mds(e, i, n, 0, &src_n, &dst_n);
     md_any(&w_a, 4, wd);
-    node_md(e, i, n, &dst_a);
     md_plain(&b_md, 1, bd);
     dnnl_dims_t st = {s->stride, s->stride}, pad = {s->pad, s->pad};
     const od_fwd_info *fi = &e->info[i];
     dnnl_memory_t dy_p, dyd = NULL;
-    int rc = mem(e, p, &dst_a, e->dy[i], &dy_p);
+    int rc = mem(e, p, &dst_n, e->dy[i], &dy_p);
     if (rc == 0 && e->root[nd->in0] != 0) {
-        dnnl_convolution_desc_t cd;
-        CK(dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &src_a, &w_a,
-                                                    &dst_a, st, pad, pad));
-        dnnl_primitive_desc_t pd;
+        dnnl_primitive_desc_t pd = NULL;
+        for (int any = 0; any < 2 && rc == 0; any++) {
+            conv_mds(e, i, n, any, &src_a, &dst_a);
+            dnnl_convolution_desc_t cd;
+            CK(dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &src_a,
+                                                        &w_a, &dst_a, st, pad, pad));
+            rc = pd_create(e, p, &pd, &cd, fi->fwd_pd);
+            if (rc == 0 && !is_ref(pd))
+                break;
+        }
         int acc = 0, post = 0;
         float *target = grad_target(e, nd->in0, &acc);
         dnnl_memory_t w, dx_p, dx;
-        rc = pd_create(e, p, &pd, &cd, fi->fwd_pd);
         if (rc == 0)
             rc = need(e, p, &p->bwd, dy_p, q(pd, dnnl_query_diff_dst_md), &dyd);
         if (rc == 0)
             rc = need(e, p, &p->bwd, fi->weights, q(pd, dnnl_query_weights_md), &w);
         if (rc == 0)
-            rc = mem(e, p, &src_a, target, &dx_p);
+            rc = mem(e, p, &src_n, target, &dx_p);
         if (rc == 0)
             rc = give(e, p, dx_p, q(pd, dnnl_query_diff_src_md), &dx, &post);
         if (rc == 0)
@@ -659,14 +695,19 @@ static int bwd_conv(od_engine *e, od_plan *p, int i)
     }
     if (rc < 0)
         return rc;
-    dnnl_convolution_desc_t cw;
-    CK(dnnl_convolution_backward_weights_desc_init(&cw, dnnl_convolution_direct, &src_a, &w_a,
-                                                   nd->p_bias >= 0 ? &b_md : NULL, &dst_a, st,
-                                                   pad, pad));
-    dnnl_primitive_desc_t pd;
+    dnnl_primitive_desc_t pd = NULL;
+    for (int any = 0; any < 2 && rc == 0; any++) {
+        conv_mds(e, i, n, any, &src_a, &dst_a);
+        dnnl_convolution_desc_t cw;
+        CK(dnnl_convolution_backward_weights_desc_init(&cw, dnnl_convolution_direct, &src_a,
+                                                       &w_a, nd->p_bias >= 0 ? &b_md : NULL,
+                                                       &dst_a, st, pad, pad));
+        rc = pd_create(e, p, &pd, &cw, fi->fwd_pd);
+        if (rc == 0 && !is_ref(pd))
+            break;
+    }
     dnnl_memory_t src, dyw, dw_p, dw, db = NULL;
     int post = 0;
-    rc = pd_create(e, p, &pd, &cw, fi->fwd_pd);
     if (rc == 0)
         rc = need(e, p, &p->bwd, fi->src, q(pd, dnnl_query_src_md), &src);
     if (rc == 0) {
