@@ -92,7 +92,7 @@ def check(driver, cell, variant, layers, bidir, a, label=None):
     worst = max(r[1] for r in rows)
     ok = worst < BOUND and n_ours == n_torch and round_trip
     stack = f"{layers}{'x2' if bidir else ''}"
-    print(f"{cell:9s} {stack:6s} {label or variant:9s} {n_ours:>8d} {n_torch:>8d}  {rows[0][1]:.1e}  "
+    print(f"{cell:9s} {stack:6s} {label or variant:12s} {n_ours:>8d} {n_torch:>8d}  {rows[0][1]:.1e}  "
           f"{rows[1][1]:.1e}  {gworst[1]:.1e} {gworst[0][:-5]:26s} "
           f"{max(r[2] for r in rows):.1e}  {'yes' if round_trip else 'NO':5s} "
           f"{'ok' if ok else 'FAIL'}")
@@ -142,7 +142,7 @@ def main():
     print("columns: layers (x2: bidirectional), parameter counts (ours, torch); errors of the\n"
           "logits, the loss and the worst gradient; PyTorch float32's own worst error against\n"
           "float64, for scale; whether weights -> state dict -> weights is byte-identical")
-    print(f"{'cell':9s} {'layers':6s} {'variant':9s} {'params':>8s} {'torch':>8s}  "
+    print(f"{'cell':9s} {'layers':6s} {'variant':12s} {'params':>8s} {'torch':>8s}  "
           f"{'logits':7s}  {'loss':7s}  {'worst gradient':34s} {'f32/f64':7s}  {'trip':5s}")
     ok = True
     for c in a.cells.split(","):
