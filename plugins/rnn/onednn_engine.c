@@ -178,9 +178,8 @@ static void md_init(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl
     dnnl_memory_desc_init_by_tag(md, ndims, d, dnnl_f32, tag);
 }
 
-/* A buffer of the plan, zeroed (the layer-0 input gradient and the
- * reorder targets are never read before written, but a zero is cheap
- * insurance against reading garbage if a primitive skips a part). */
+/* A buffer of the plan, zeroed: the initial states are such buffers,
+ * which nothing writes. */
 static float *plan_buf(rd_engine *e, rd_plan *p, size_t bytes)
 {
     float *ptr = NULL;
