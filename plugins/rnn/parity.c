@@ -14,7 +14,9 @@
  * the pass and compares. Not installed; built for the parity tool only.
  * Built again with -DRNN_PARITY_LIBTORCH as rnn-parity-libtorch, which also
  * takes VARIANT libtorch: the same pass through the engine (nn_engine.h's
- * gradients).
+ * gradients); and with -DRNN_PARITY_ONEDNN as rnn-parity-onednn, whose
+ * VARIANT onednn is the onednn engine (oneDNN's RNN primitives; the plain
+ * driver's onednn is the NN core's cells on the onednn kernel table).
  *
  *   rnn-parity CELL VARIANT BATCH T I H LAYERS BIDIR SEED DIR
  */
@@ -44,6 +46,12 @@ int main(int argc, char **argv)
         k = &nn_kernels_onednn;
 #endif
     const nn_engine *eng = NULL;
+#ifdef RNN_PARITY_ONEDNN /* rnn-parity-onednn: the pass through oneDNN's primitives */
+    if (!strcmp(variant, "onednn")) {
+        eng = &rnn_engine_onednn;
+        k = &nn_kernels_naive; /* the model only holds the weights */
+    }
+#endif
 #ifdef RNN_PARITY_LIBTORCH /* rnn-parity-libtorch: the pass through the engine */
     if (!strcmp(variant, "libtorch")) {
         eng = &rnn_engine_libtorch;

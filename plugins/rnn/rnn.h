@@ -106,6 +106,9 @@ extern const nn_engine rnn_engine_libtorch_loader;
 /* The engine itself (libtorch.cpp), linked directly by rnn-parity-libtorch. */
 extern const nn_engine rnn_engine_libtorch;
 const char *rnn_libtorch_available(void);
+/* rnn:onednn's engine (onednn_engine.c): oneDNN's RNN, LSTM and GRU
+ * primitives. */
+extern const nn_engine rnn_engine_onednn;
 
 int rnn_setup(mlb_ctx *ctx, void **state, const rnn_variant *variant);
 int rnn_train(mlb_ctx *ctx, void *state);

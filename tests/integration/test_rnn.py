@@ -177,21 +177,24 @@ class Weights(unittest.TestCase):
             shutil.rmtree(d, ignore_errors=True)
 
 
-    @unittest.skipUnless("libtorch" in EXTRA, "rnn:libtorch not built (libtorch-dev missing?)")
+    @unittest.skipUnless(EXTRA, "neither rnn:onednn nor rnn:libtorch is built")
     def test_engine_weights_out(self):
-        # libtorch's trained weights, saved through the NN core's format,
-        # give the NN core libtorch's own final test loss.
-        d = tempfile.mkdtemp(prefix="mlb-rnn-lt-")
-        try:
-            path = os.path.join(d, "w.bin")
-            common = ["--param", "model=gru"] + SYNTH + TINY
-            _, a = run_json(plugins("libtorch") + common + ["--param", "weights_out=" + path])
-            _, b = run_json(plugins("openblas") + common +
-                            ["--param", "epochs=0", "--param", "weights_in=" + path])
-            self.assertAlmostEqual(metric(a["runs"][0], "test_loss"),
-                                   metric(b["runs"][0], "test_loss"), places=5)
-        finally:
-            shutil.rmtree(d, ignore_errors=True)
+        # An engine's trained weights (libtorch's tensors; onednn's master
+        # weights, whose GRU gates it permutes for oneDNN), saved through
+        # the NN core's format, give the NN core the engine's own final
+        # test loss.
+        for v in EXTRA:
+            d = tempfile.mkdtemp(prefix="mlb-rnn-eng-")
+            try:
+                path = os.path.join(d, "w.bin")
+                common = ["--param", "model=gru"] + SYNTH + TINY
+                _, a = run_json(plugins(v) + common + ["--param", "weights_out=" + path])
+                _, b = run_json(plugins("openblas") + common +
+                                ["--param", "epochs=0", "--param", "weights_in=" + path])
+                self.assertAlmostEqual(metric(a["runs"][0], "test_loss"),
+                                       metric(b["runs"][0], "test_loss"), places=5, msg=v)
+            finally:
+                shutil.rmtree(d, ignore_errors=True)
 
 
 @unittest.skipUnless(torch_installed(), "needs python3-torch")

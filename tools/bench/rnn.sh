@@ -6,9 +6,9 @@
 #   fashion:   Fashion-MNIST rows (28 steps of 28), batch 64, hidden 128,
 #              20 Adam steps, for lstm and gru
 #   latency:   inference at batch 1 and batch 32 on the synthetic shape
-# with the optional variants where this build has them (rnn:onednn: the NN
-# core's cells on oneDNN's dnnl_sgemm; rnn:libtorch: libtorch's C++ modules,
-# the peer without Python) in the same interleaved runs,
+# with the optional variants where this build has them (rnn:onednn: oneDNN's
+# RNN/LSTM/GRU primitives; rnn:libtorch: libtorch's C++ modules, the peer
+# without Python) in the same interleaved runs,
 # and, with QUALITY=1, the quality recipe: LSTM and GRU trained on
 # all 60,000 rows for 2 epochs (hidden 128, Adam lr 1e-3, batch 64), openblas
 # and pytorch in one run, test accuracy after each epoch.

@@ -2,20 +2,20 @@
 """Parity of the NN core's recurrent layers (the rnn task's network) with
 PyTorch.
 
-For each cell (rnn_tanh, rnn_relu, lstm, gru), depth (1 and 2 layers, and a
-bidirectional 2-layer stack) and variant (naive, openblas; onednn and
-libtorch where the build has them, the latter through rnn-parity-libtorch), the C
-driver rnn-parity (BUILD/plugins/rnn/) initialises the network, writes its
-weights (docs/weights-format.md) and one batch, and runs forward and
-backward (BPTT). This script loads the same weights into nn.RNN / nn.LSTM /
-nn.GRU + nn.Linear (tools/peers/python/mlbench_rnn_models.py), repeats the
-pass and reports the relative error ||ours - torch|| / ||torch|| of the
-logits, the loss and every gradient against PyTorch in float64 on the same
-float32 weights and batch (PyTorch float32's own error alongside). It also
-converts the weight file to a PyTorch state dict and back
-(tools/parity/weights_convert.py) and checks the bytes are unchanged. Exits
-1 if any error reaches the bound (1e-4), a parameter count differs or the
-round trip changes the file.
+For each cell (rnn_tanh, rnn_relu, lstm, gru), depth (1 and 2 layers, each
+also bidirectional) and variant (naive, openblas; onednn and libtorch where
+the build has them, through their engines' drivers rnn-parity-onednn and
+rnn-parity-libtorch), the C driver rnn-parity (BUILD/plugins/rnn/)
+initialises the network, writes its weights (docs/weights-format.md) and one
+batch, and runs forward and backward (BPTT). This script loads the same
+weights into nn.RNN / nn.LSTM / nn.GRU + nn.Linear
+(tools/peers/python/mlbench_rnn_models.py), repeats the pass and reports the
+relative error ||ours - torch|| / ||torch|| of the logits, the loss and
+every gradient against PyTorch in float64 on the same float32 weights and
+batch (PyTorch float32's own error alongside). It also converts the weight
+file to a PyTorch state dict and back (tools/parity/weights_convert.py) and
+checks the bytes are unchanged. Exits 1 if any error reaches the bound
+(1e-4), a parameter count differs or the round trip changes the file.
 
     tools/parity/rnn_torch.py [--build build] [--cells lstm,gru] [--batch 8]
 """
@@ -37,7 +37,7 @@ from weights_convert import to_state_dict, write_state_dict  # noqa: E402
 
 BOUND = 1e-4
 # (layers, bidirectional)
-STACKS = [(1, False), (2, False), (2, True)]
+STACKS = [(1, False), (1, True), (2, False), (2, True)]
 
 
 def rel(ours, ref):
@@ -61,7 +61,7 @@ def reference(weights, nonlin, x, y, dtype):
     return t, sum(p.numel() for p in model.parameters())
 
 
-def check(driver, cell, variant, layers, bidir, a):
+def check(driver, cell, variant, layers, bidir, a, label=None):
     nonlin = "relu" if cell == "rnn_relu" else "tanh"
     with tempfile.TemporaryDirectory(prefix="mlb-parity-") as d:
         subprocess.run([driver, cell, variant, str(a.batch), str(a.seq_len), str(a.input_size),
@@ -92,7 +92,7 @@ def check(driver, cell, variant, layers, bidir, a):
     worst = max(r[1] for r in rows)
     ok = worst < BOUND and n_ours == n_torch and round_trip
     stack = f"{layers}{'x2' if bidir else ''}"
-    print(f"{cell:9s} {stack:6s} {variant:9s} {n_ours:>8d} {n_torch:>8d}  {rows[0][1]:.1e}  "
+    print(f"{cell:9s} {stack:6s} {label or variant:12s} {n_ours:>8d} {n_torch:>8d}  {rows[0][1]:.1e}  "
           f"{rows[1][1]:.1e}  {gworst[1]:.1e} {gworst[0][:-5]:26s} "
           f"{max(r[2] for r in rows):.1e}  {'yes' if round_trip else 'NO':5s} "
           f"{'ok' if ok else 'FAIL'}")
@@ -107,7 +107,8 @@ def main():
     ap.add_argument("--build", default=os.path.join(here, "..", "..", "build"))
     ap.add_argument("--cells", default="rnn_tanh,rnn_relu,lstm,gru")
     ap.add_argument("--variants", default=None,
-                    help="naive,openblas (and onednn when built: the default)")
+                    help="naive,openblas (and onednn, libtorch when built: the default); "
+                         "onednn-cells: the NN core's cells on the onednn kernel table")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--seq-len", type=int, default=12)
     ap.add_argument("--input-size", type=int, default=10)
@@ -120,14 +121,16 @@ def main():
         print(f"rnn_torch.py: {driver} not found; build first (ninja -C {a.build})",
               file=sys.stderr)
         return 2
-    # The driver takes onednn only where oneDNN was found, as the plugin;
-    # libtorch is a second driver, rnn-parity-libtorch, built with libtorch.
-    lt_driver = driver + "-libtorch"
+    # The engines have drivers of their own, built where their libraries
+    # were found: rnn-parity-onednn (oneDNN's RNN primitives) and
+    # rnn-parity-libtorch. onednn-cells is the plain driver's onednn: the NN
+    # core's cells on the onednn kernel table (dnnl_sgemm), what rnn:onednn
+    # was before it ran the primitives; not in the default list.
+    drivers = {"onednn": driver + "-onednn", "libtorch": driver + "-libtorch"}
     if a.variants is None:
         a.variants = "naive,openblas"
-        for v, built in (("onednn", os.path.exists(os.path.join(a.build, "plugins", "rnn",
-                                                                 "rnn_onednn.so"))),
-                         ("libtorch", os.access(lt_driver, os.X_OK))):
+        for v, built in (("onednn", os.access(drivers["onednn"], os.X_OK)),
+                         ("libtorch", os.access(drivers["libtorch"], os.X_OK))):
             if built:
                 a.variants += "," + v
             else:
@@ -139,14 +142,14 @@ def main():
     print("columns: layers (x2: bidirectional), parameter counts (ours, torch); errors of the\n"
           "logits, the loss and the worst gradient; PyTorch float32's own worst error against\n"
           "float64, for scale; whether weights -> state dict -> weights is byte-identical")
-    print(f"{'cell':9s} {'layers':6s} {'variant':9s} {'params':>8s} {'torch':>8s}  "
+    print(f"{'cell':9s} {'layers':6s} {'variant':12s} {'params':>8s} {'torch':>8s}  "
           f"{'logits':7s}  {'loss':7s}  {'worst gradient':34s} {'f32/f64':7s}  {'trip':5s}")
     ok = True
     for c in a.cells.split(","):
         for layers, bidir in STACKS:
             for v in a.variants.split(","):
-                ok = check(lt_driver if v == "libtorch" else driver, c, v, layers, bidir,
-                           a) and ok
+                ok = check(drivers.get(v, driver), c, "onednn" if v == "onednn-cells" else v,
+                           layers, bidir, a, label=v) and ok
     print("rnn parity:", "PASS" if ok else "FAIL")
     return 0 if ok else 1
 
