@@ -25,6 +25,7 @@
  * short last batch makes one more on its first use.
  */
 #include "cnn_engine.h"
+#include "onednn_plan.h"
 
 #include <dnnl.h>
 #include <dnnl_debug.h>
@@ -35,42 +36,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* OpenMP's, the runtime of Debian's libdnnl. */
-void omp_set_num_threads(int n);
 
 #define OD_MAX_PLANS 8
-#define OD_MAX_ARGS 10
 
-typedef enum { ST_PRIM, ST_ACCUM, ST_COPY, ST_ZERO, ST_BN_RUNNING } od_kind;
-
-typedef struct {
-    od_kind kind;
-    dnnl_primitive_t prim;
-    int nargs;
-    dnnl_exec_arg_t args[OD_MAX_ARGS];
-    float *src, *dst;
-    size_t count;
-    int node; /* ST_BN_RUNNING */
-    double per_channel; /* ST_BN_RUNNING: n * h * w */
-} od_step;
-
-typedef struct {
-    od_step *v;
-    int n, cap;
-} od_steps;
+/* The steps besides primitives (onednn_plan.h's nn_dnnl_step): float
+ * arrays src and dst of count elements; ST_BN_RUNNING: the batch norm
+ * node's running statistics, aux = n * h * w. */
+enum { ST_ACCUM = 1, ST_COPY, ST_ZERO, ST_BN_RUNNING };
+typedef nn_dnnl_steps od_steps;
+typedef nn_dnnl_step od_step;
 
 typedef struct {
     int n, training;
     od_steps fwd, bwd;
     dnnl_primitive_t softmax;
     dnnl_exec_arg_t softmax_args[2];
-    /* Everything created for the plan, freed with it. */
-    dnnl_memory_t *mems;
-    int n_mems, cap_mems;
-    dnnl_primitive_desc_t *pds;
-    int n_pds, cap_pds;
-    void **bufs;
-    int n_bufs, cap_bufs;
+    nn_dnnl_store st; /* everything created for the plan, freed with it */
 } od_plan;
 
 /* Per node and plan, what the backward pass of a convolution or linear
@@ -102,39 +83,7 @@ typedef struct {
     char err[512];
 } od_engine;
 
-#define CK(call)                                                                                  \
-    do {                                                                                          \
-        dnnl_status_t st_ = (call);                                                               \
-        if (st_ != dnnl_success) {                                                                \
-            snprintf(e->err, sizeof e->err, "oneDNN: %s failed (%s, onednn_engine.c:%d)",        \
-                     #call, dnnl_status2str(st_), __LINE__);                                      \
-            return -EIO;                                                                          \
-        }                                                                                         \
-    } while (0)
-
-static int grow(void **v, int *cap, int n, size_t elem)
-{
-    if (n < *cap)
-        return 0;
-    int nc = *cap ? 2 * *cap : 16;
-    void *p = realloc(*v, (size_t)nc * elem);
-    if (!p)
-        return -ENOMEM;
-    *v = p;
-    *cap = nc;
-    return 0;
-}
-
-static od_step *push(od_engine *e, od_steps *s)
-{
-    if (grow((void **)&s->v, &s->cap, s->n, sizeof *s->v) < 0) {
-        snprintf(e->err, sizeof e->err, "out of memory for a plan");
-        return NULL;
-    }
-    od_step *st = &s->v[s->n++];
-    memset(st, 0, sizeof *st);
-    return st;
-}
+#define CK(call) NN_DNNL_CK(e->err, sizeof e->err, call)
 
 static void md_plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims)
 {
@@ -154,90 +103,6 @@ static void md_any(dnnl_memory_desc_t *md, int ndims, const int64_t *dims)
     dnnl_memory_desc_init_by_tag(md, ndims, d, dnnl_f32, dnnl_format_tag_any);
 }
 
-/* A memory object over ptr, or over a fresh buffer of the plan when ptr is
- * NULL. */
-static int mem(od_engine *e, od_plan *p, const dnnl_memory_desc_t *md, void *ptr,
-               dnnl_memory_t *out)
-{
-    if (!ptr) {
-        if (grow((void **)&p->bufs, &p->cap_bufs, p->n_bufs, sizeof *p->bufs) < 0 ||
-            !(ptr = nn_alloc(dnnl_memory_desc_get_size(md) / sizeof(float) + 1, sizeof(float)))) {
-            snprintf(e->err, sizeof e->err, "out of memory for a plan");
-            return -ENOMEM;
-        }
-        p->bufs[p->n_bufs++] = ptr;
-    }
-    if (grow((void **)&p->mems, &p->cap_mems, p->n_mems, sizeof *p->mems) < 0) {
-        snprintf(e->err, sizeof e->err, "out of memory for a plan");
-        return -ENOMEM;
-    }
-    CK(dnnl_memory_create(out, md, e->eng, ptr));
-    p->mems[p->n_mems++] = *out;
-    return 0;
-}
-
-static int keep_pd(od_engine *e, od_plan *p, dnnl_primitive_desc_t pd)
-{
-    if (grow((void **)&p->pds, &p->cap_pds, p->n_pds, sizeof *p->pds) < 0) {
-        dnnl_primitive_desc_destroy(pd);
-        snprintf(e->err, sizeof e->err, "out of memory for a plan");
-        return -ENOMEM;
-    }
-    p->pds[p->n_pds++] = pd;
-    return 0;
-}
-
-static int pd_create(od_engine *e, od_plan *p, dnnl_primitive_desc_t *pd, const void *desc,
-                     const_dnnl_primitive_desc_t hint)
-{
-    CK(dnnl_primitive_desc_create(pd, desc, NULL, e->eng, hint));
-    return keep_pd(e, p, *pd);
-}
-
-/* Appends the primitive of pd with its arguments (pairs of DNNL_ARG_*, memory). */
-static int add_prim(od_engine *e, od_steps *s, const_dnnl_primitive_desc_t pd, int nargs,
-                    const int *arg, const dnnl_memory_t *m)
-{
-    od_step *st = push(e, s);
-    if (!st)
-        return -ENOMEM;
-    st->kind = ST_PRIM;
-    CK(dnnl_primitive_create(&st->prim, pd));
-    st->nargs = nargs;
-    for (int i = 0; i < nargs; i++)
-        st->args[i] = (dnnl_exec_arg_t){arg[i], m[i]};
-    return 0;
-}
-
-static int add_reorder(od_engine *e, od_plan *p, od_steps *s, dnnl_memory_t from, dnnl_memory_t to)
-{
-    const dnnl_memory_desc_t *a, *b;
-    CK(dnnl_memory_get_memory_desc(from, &a));
-    CK(dnnl_memory_get_memory_desc(to, &b));
-    dnnl_primitive_desc_t pd;
-    CK(dnnl_reorder_primitive_desc_create(&pd, a, e->eng, b, e->eng, NULL));
-    int rc = keep_pd(e, p, pd);
-    if (rc == 0)
-        rc = add_prim(e, s, pd, 2, (const int[]){DNNL_ARG_FROM, DNNL_ARG_TO},
-                      (const dnnl_memory_t[]){from, to});
-    return rc;
-}
-
-/* An input in the layout `want`: the plain memory itself when oneDNN chose
- * the plain layout, else a buffer filled by a reorder step. */
-static int need(od_engine *e, od_plan *p, od_steps *s, dnnl_memory_t plain,
-                const dnnl_memory_desc_t *want, dnnl_memory_t *out)
-{
-    const dnnl_memory_desc_t *have;
-    CK(dnnl_memory_get_memory_desc(plain, &have));
-    if (dnnl_memory_desc_equal(have, want)) {
-        *out = plain;
-        return 0;
-    }
-    int rc = mem(e, p, want, NULL, out);
-    return rc ? rc : add_reorder(e, p, s, plain, *out);
-}
-
 /* An output in the layout `got`: the plain memory when they agree, else a
  * buffer; *post tells the caller to reorder it into plain afterwards. */
 static int give(od_engine *e, od_plan *p, dnnl_memory_t plain, const dnnl_memory_desc_t *got,
@@ -250,7 +115,7 @@ static int give(od_engine *e, od_plan *p, dnnl_memory_t plain, const dnnl_memory
         *out = plain;
         return 0;
     }
-    return mem(e, p, got, NULL, out);
+    return nn_dnnl_mem(&p->st, got, NULL, out);
 }
 
 static const dnnl_memory_desc_t *q(const_dnnl_primitive_desc_t pd, dnnl_query_t what)
@@ -324,12 +189,11 @@ static float *param(const od_engine *e, int idx, int grad)
     return (pp->trainable ? (grad ? e->g : e->w) : e->buf) + pp->offset;
 }
 
-static int plain_of(od_engine *e, od_plan *p, float *ptr, int ndims, const int64_t *dims,
-                    dnnl_memory_t *out)
+static int plain_of(od_plan *p, float *ptr, int ndims, const int64_t *dims, dnnl_memory_t *out)
 {
     dnnl_memory_desc_t md;
     md_plain(&md, ndims, dims);
-    return mem(e, p, &md, ptr, out);
+    return nn_dnnl_mem(&p->st, &md, ptr, out);
 }
 
 /* ---- forward ---------------------------------------------------------- */
@@ -380,33 +244,33 @@ static int fwd_conv(od_engine *e, od_plan *p, int i)
             &cd, p->training ? dnnl_forward_training : dnnl_forward_inference,
             dnnl_convolution_direct, &src_a, &w_a, nd->p_bias >= 0 ? &b_md : NULL, &dst_a, st,
             pad, pad));
-        rc = pd_create(e, p, &pd, &cd, NULL);
+        rc = nn_dnnl_pd_create(&p->st, &pd, &cd, NULL);
         if (rc == 0 && !is_ref(pd))
             break;
     }
     dnnl_memory_t src_p, w_p, dst_p, b_p = NULL, src, w, dst;
     int post = 0;
     if (rc == 0)
-        rc = mem(e, p, &src_n, e->y[nd->in0], &src_p);
+        rc = nn_dnnl_mem(&p->st, &src_n, e->y[nd->in0], &src_p);
     if (rc == 0)
-        rc = plain_of(e, p, param(e, nd->p_weight, 0), 4, wd, &w_p);
+        rc = plain_of(p, param(e, nd->p_weight, 0), 4, wd, &w_p);
     if (rc == 0)
-        rc = mem(e, p, &dst_n, e->y[i], &dst_p);
+        rc = nn_dnnl_mem(&p->st, &dst_n, e->y[i], &dst_p);
     if (rc == 0 && nd->p_bias >= 0)
-        rc = plain_of(e, p, param(e, nd->p_bias, 0), 1, bd, &b_p);
+        rc = plain_of(p, param(e, nd->p_bias, 0), 1, bd, &b_p);
     if (rc == 0)
-        rc = need(e, p, &p->fwd, src_p, q(pd, dnnl_query_src_md), &src);
+        rc = nn_dnnl_need(&p->st, &p->fwd, src_p, q(pd, dnnl_query_src_md), &src);
     if (rc == 0)
-        rc = need(e, p, &p->fwd, w_p, q(pd, dnnl_query_weights_md), &w);
+        rc = nn_dnnl_need(&p->st, &p->fwd, w_p, q(pd, dnnl_query_weights_md), &w);
     if (rc == 0)
         rc = give(e, p, dst_p, q(pd, dnnl_query_dst_md), &dst, &post);
     if (rc == 0) {
         int args[4] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_BIAS};
         dnnl_memory_t ms[4] = {src, w, dst, b_p};
-        rc = add_prim(e, &p->fwd, pd, b_p ? 4 : 3, args, ms);
+        rc = nn_dnnl_add_prim(&p->st, &p->fwd, pd, b_p ? 4 : 3, args, ms);
     }
     if (rc == 0 && post)
-        rc = add_reorder(e, p, &p->fwd, dst, dst_p);
+        rc = nn_dnnl_add_reorder(&p->st, &p->fwd, dst, dst_p);
     e->info[i] = (od_fwd_info){pd, src, w};
     return rc;
 }
@@ -428,18 +292,18 @@ static int fwd_linear(od_engine *e, od_plan *p, int i)
         &id, p->training ? dnnl_forward_training : dnnl_forward_inference, &s_md, &w_md,
         nd->p_bias >= 0 ? &b_md : NULL, &d_md));
     dnnl_primitive_desc_t pd;
-    int rc = pd_create(e, p, &pd, &id, NULL);
+    int rc = nn_dnnl_pd_create(&p->st, &pd, &id, NULL);
     dnnl_memory_t ms[4] = {NULL, NULL, NULL, NULL};
     if (rc == 0)
-        rc = mem(e, p, &s_md, e->y[nd->in0], &ms[0]);
+        rc = nn_dnnl_mem(&p->st, &s_md, e->y[nd->in0], &ms[0]);
     if (rc == 0)
-        rc = mem(e, p, &w_md, param(e, nd->p_weight, 0), &ms[1]);
+        rc = nn_dnnl_mem(&p->st, &w_md, param(e, nd->p_weight, 0), &ms[1]);
     if (rc == 0)
-        rc = mem(e, p, &d_md, e->y[i], &ms[2]);
+        rc = nn_dnnl_mem(&p->st, &d_md, e->y[i], &ms[2]);
     if (rc == 0 && nd->p_bias >= 0)
-        rc = mem(e, p, &b_md, param(e, nd->p_bias, 0), &ms[3]);
+        rc = nn_dnnl_mem(&p->st, &b_md, param(e, nd->p_bias, 0), &ms[3]);
     if (rc == 0)
-        rc = add_prim(e, &p->fwd, pd, nd->p_bias >= 0 ? 4 : 3,
+        rc = nn_dnnl_add_prim(&p->st, &p->fwd, pd, nd->p_bias >= 0 ? 4 : 3,
                       (const int[]){DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_BIAS},
                       ms);
     e->info[i] = (od_fwd_info){pd, ms[0], ms[1]};
@@ -462,36 +326,36 @@ static int fwd_bn(od_engine *e, od_plan *p, int i)
         &bd, p->training ? dnnl_forward_training : dnnl_forward_inference, &d_md,
         (float)e->m->bn.eps, bn_flags(p->training)));
     dnnl_primitive_desc_t pd;
-    int rc = pd_create(e, p, &pd, &bd, NULL);
+    int rc = nn_dnnl_pd_create(&p->st, &pd, &bd, NULL);
     dnnl_memory_t ms[6];
     /* Training: the batch's statistics come out (then the running ones
      * are updated as PyTorch does); inference reads the running ones. */
     float *mean = p->training ? e->save_mean[i] : param(e, nd->p_mean, 0);
     float *var = p->training ? e->save_var[i] : param(e, nd->p_var, 0);
     if (rc == 0)
-        rc = mem(e, p, &d_md, e->y[nd->in0], &ms[0]);
+        rc = nn_dnnl_mem(&p->st, &d_md, e->y[nd->in0], &ms[0]);
     if (rc == 0)
-        rc = mem(e, p, &d_md, e->y[i], &ms[1]);
+        rc = nn_dnnl_mem(&p->st, &d_md, e->y[i], &ms[1]);
     if (rc == 0)
-        rc = mem(e, p, &c_md, param(e, nd->p_weight, 0), &ms[2]);
+        rc = nn_dnnl_mem(&p->st, &c_md, param(e, nd->p_weight, 0), &ms[2]);
     if (rc == 0)
-        rc = mem(e, p, &c_md, param(e, nd->p_bias, 0), &ms[3]);
+        rc = nn_dnnl_mem(&p->st, &c_md, param(e, nd->p_bias, 0), &ms[3]);
     if (rc == 0)
-        rc = mem(e, p, &c_md, mean, &ms[4]);
+        rc = nn_dnnl_mem(&p->st, &c_md, mean, &ms[4]);
     if (rc == 0)
-        rc = mem(e, p, &c_md, var, &ms[5]);
+        rc = nn_dnnl_mem(&p->st, &c_md, var, &ms[5]);
     if (rc == 0)
-        rc = add_prim(e, &p->fwd, pd, 6,
+        rc = nn_dnnl_add_prim(&p->st, &p->fwd, pd, 6,
                       (const int[]){DNNL_ARG_SRC, DNNL_ARG_DST, DNNL_ARG_SCALE, DNNL_ARG_SHIFT,
                                     DNNL_ARG_MEAN, DNNL_ARG_VARIANCE},
                       ms);
     if (rc == 0 && p->training) {
-        od_step *st = push(e, &p->fwd);
+        od_step *st = nn_dnnl_push(&p->st, &p->fwd);
         if (!st)
             return -ENOMEM;
         st->kind = ST_BN_RUNNING;
         st->node = i;
-        st->per_channel = (double)p->n * nd->h * nd->w;
+        st->aux = (double)p->n * nd->h * nd->w;
     }
     e->info[i] = (od_fwd_info){pd, NULL, NULL};
     return rc;
@@ -506,14 +370,14 @@ static int fwd_relu(od_engine *e, od_plan *p, int i)
                                       p->training ? dnnl_forward_training : dnnl_forward_inference,
                                       dnnl_eltwise_relu_use_dst_for_bwd, &d_md, 0, 0));
     dnnl_primitive_desc_t pd;
-    int rc = pd_create(e, p, &pd, &ed, NULL);
+    int rc = nn_dnnl_pd_create(&p->st, &pd, &ed, NULL);
     dnnl_memory_t ms[2];
     if (rc == 0)
-        rc = mem(e, p, &d_md, e->y[e->m->nodes[i].in0], &ms[0]);
+        rc = nn_dnnl_mem(&p->st, &d_md, e->y[e->m->nodes[i].in0], &ms[0]);
     if (rc == 0)
-        rc = mem(e, p, &d_md, e->y[i], &ms[1]);
+        rc = nn_dnnl_mem(&p->st, &d_md, e->y[i], &ms[1]);
     if (rc == 0)
-        rc = add_prim(e, &p->fwd, pd, 2, (const int[]){DNNL_ARG_SRC, DNNL_ARG_DST}, ms);
+        rc = nn_dnnl_add_prim(&p->st, &p->fwd, pd, 2, (const int[]){DNNL_ARG_SRC, DNNL_ARG_DST}, ms);
     e->info[i] = (od_fwd_info){pd, NULL, NULL};
     return rc;
 }
@@ -569,18 +433,18 @@ static int fwd_pool(od_engine *e, od_plan *p, int i)
                                       p->training ? dnnl_forward_training : dnnl_forward_inference,
                                       alg, &s_md, &d_md, ss, kk, pp, pp));
     dnnl_primitive_desc_t pd;
-    int rc = pd_create(e, p, &pd, &pdsc, NULL);
+    int rc = nn_dnnl_pd_create(&p->st, &pd, &pdsc, NULL);
     dnnl_memory_t ms[3], ws = NULL;
     if (rc == 0)
-        rc = mem(e, p, &s_md, e->y[e->m->nodes[i].in0], &ms[0]);
+        rc = nn_dnnl_mem(&p->st, &s_md, e->y[e->m->nodes[i].in0], &ms[0]);
     if (rc == 0)
-        rc = mem(e, p, &d_md, e->y[i], &ms[1]);
+        rc = nn_dnnl_mem(&p->st, &d_md, e->y[i], &ms[1]);
     const dnnl_memory_desc_t *ws_md = rc == 0 ? q(pd, dnnl_query_workspace_md) : NULL;
     if (rc == 0 && ws_md && dnnl_memory_desc_get_size(ws_md) > 0)
-        rc = mem(e, p, ws_md, NULL, &ws);
+        rc = nn_dnnl_mem(&p->st, ws_md, NULL, &ws);
     ms[2] = ws;
     if (rc == 0)
-        rc = add_prim(e, &p->fwd, pd, ws ? 3 : 2,
+        rc = nn_dnnl_add_prim(&p->st, &p->fwd, pd, ws ? 3 : 2,
                       (const int[]){DNNL_ARG_SRC, DNNL_ARG_DST, DNNL_ARG_WORKSPACE}, ms);
     e->info[i] = (od_fwd_info){pd, ws, NULL};
     return rc;
@@ -597,10 +461,10 @@ static int fwd_flatten(od_engine *e, od_plan *p, int i)
     node_md(e, e->m->nodes[i].in0, p->n, &s_md);
     md_tag(&d_md, d, dnnl_nchw);
     dnnl_memory_t from, to;
-    int rc = mem(e, p, &s_md, e->y[e->m->nodes[i].in0], &from);
+    int rc = nn_dnnl_mem(&p->st, &s_md, e->y[e->m->nodes[i].in0], &from);
     if (rc == 0)
-        rc = mem(e, p, &d_md, e->y[i], &to);
-    return rc ? rc : add_reorder(e, p, &p->fwd, from, to);
+        rc = nn_dnnl_mem(&p->st, &d_md, e->y[i], &to);
+    return rc ? rc : nn_dnnl_add_reorder(&p->st, &p->fwd, from, to);
 }
 
 static int fwd_add(od_engine *e, od_plan *p, int i)
@@ -610,17 +474,17 @@ static int fwd_add(od_engine *e, od_plan *p, int i)
     dnnl_binary_desc_t bd;
     CK(dnnl_binary_desc_init(&bd, dnnl_binary_add, &d_md, &d_md, &d_md));
     dnnl_primitive_desc_t pd;
-    int rc = pd_create(e, p, &pd, &bd, NULL);
+    int rc = nn_dnnl_pd_create(&p->st, &pd, &bd, NULL);
     dnnl_memory_t ms[3];
     const nn_node *nd = &e->m->nodes[i];
     if (rc == 0)
-        rc = mem(e, p, &d_md, e->y[nd->in0], &ms[0]);
+        rc = nn_dnnl_mem(&p->st, &d_md, e->y[nd->in0], &ms[0]);
     if (rc == 0)
-        rc = mem(e, p, &d_md, e->y[nd->in1], &ms[1]);
+        rc = nn_dnnl_mem(&p->st, &d_md, e->y[nd->in1], &ms[1]);
     if (rc == 0)
-        rc = mem(e, p, &d_md, e->y[i], &ms[2]);
+        rc = nn_dnnl_mem(&p->st, &d_md, e->y[i], &ms[2]);
     if (rc == 0)
-        rc = add_prim(e, &p->fwd, pd, 3,
+        rc = nn_dnnl_add_prim(&p->st, &p->fwd, pd, 3,
                       (const int[]){DNNL_ARG_SRC_0, DNNL_ARG_SRC_1, DNNL_ARG_DST}, ms);
     return rc;
 }
@@ -638,7 +502,7 @@ static float *grad_target(const od_engine *e, int in, int *accumulate)
 
 static int add_accum(od_engine *e, od_plan *p, int in, size_t count)
 {
-    od_step *st = push(e, &p->bwd);
+    od_step *st = nn_dnnl_push(&p->st, &p->bwd);
     if (!st)
         return -ENOMEM;
     st->kind = ST_ACCUM;
@@ -661,7 +525,7 @@ static int bwd_conv(od_engine *e, od_plan *p, int i)
     dnnl_dims_t st = {s->stride, s->stride}, pad = {s->pad, s->pad};
     const od_fwd_info *fi = &e->info[i];
     dnnl_memory_t dy_p, dyd = NULL;
-    int rc = mem(e, p, &dst_n, e->dy[i], &dy_p);
+    int rc = nn_dnnl_mem(&p->st, &dst_n, e->dy[i], &dy_p);
     if (rc == 0 && e->root[nd->in0] != 0) {
         dnnl_primitive_desc_t pd = NULL;
         for (int any = 0; any < 2 && rc == 0; any++) {
@@ -669,7 +533,7 @@ static int bwd_conv(od_engine *e, od_plan *p, int i)
             dnnl_convolution_desc_t cd;
             CK(dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &src_a,
                                                         &w_a, &dst_a, st, pad, pad));
-            rc = pd_create(e, p, &pd, &cd, fi->fwd_pd);
+            rc = nn_dnnl_pd_create(&p->st, &pd, &cd, fi->fwd_pd);
             if (rc == 0 && !is_ref(pd))
                 break;
         }
@@ -677,19 +541,19 @@ static int bwd_conv(od_engine *e, od_plan *p, int i)
         float *target = grad_target(e, nd->in0, &acc);
         dnnl_memory_t w, dx_p, dx;
         if (rc == 0)
-            rc = need(e, p, &p->bwd, dy_p, q(pd, dnnl_query_diff_dst_md), &dyd);
+            rc = nn_dnnl_need(&p->st, &p->bwd, dy_p, q(pd, dnnl_query_diff_dst_md), &dyd);
         if (rc == 0)
-            rc = need(e, p, &p->bwd, fi->weights, q(pd, dnnl_query_weights_md), &w);
+            rc = nn_dnnl_need(&p->st, &p->bwd, fi->weights, q(pd, dnnl_query_weights_md), &w);
         if (rc == 0)
-            rc = mem(e, p, &src_n, target, &dx_p);
+            rc = nn_dnnl_mem(&p->st, &src_n, target, &dx_p);
         if (rc == 0)
             rc = give(e, p, dx_p, q(pd, dnnl_query_diff_src_md), &dx, &post);
         if (rc == 0)
-            rc = add_prim(e, &p->bwd, pd, 3,
+            rc = nn_dnnl_add_prim(&p->st, &p->bwd, pd, 3,
                           (const int[]){DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC},
                           (const dnnl_memory_t[]){dyd, w, dx});
         if (rc == 0 && post)
-            rc = add_reorder(e, p, &p->bwd, dx, dx_p);
+            rc = nn_dnnl_add_reorder(&p->st, &p->bwd, dx, dx_p);
         if (rc == 0 && acc)
             rc = add_accum(e, p, nd->in0, (size_t)n * e->m->nodes[nd->in0].size);
     }
@@ -702,14 +566,14 @@ static int bwd_conv(od_engine *e, od_plan *p, int i)
         CK(dnnl_convolution_backward_weights_desc_init(&cw, dnnl_convolution_direct, &src_a,
                                                        &w_a, nd->p_bias >= 0 ? &b_md : NULL,
                                                        &dst_a, st, pad, pad));
-        rc = pd_create(e, p, &pd, &cw, fi->fwd_pd);
+        rc = nn_dnnl_pd_create(&p->st, &pd, &cw, fi->fwd_pd);
         if (rc == 0 && !is_ref(pd))
             break;
     }
     dnnl_memory_t src, dyw, dw_p, dw, db = NULL;
     int post = 0;
     if (rc == 0)
-        rc = need(e, p, &p->bwd, fi->src, q(pd, dnnl_query_src_md), &src);
+        rc = nn_dnnl_need(&p->st, &p->bwd, fi->src, q(pd, dnnl_query_src_md), &src);
     if (rc == 0) {
         const dnnl_memory_desc_t *want = q(pd, dnnl_query_diff_dst_md), *have = NULL;
         if (dyd)
@@ -717,21 +581,21 @@ static int bwd_conv(od_engine *e, od_plan *p, int i)
         if (have && dnnl_memory_desc_equal(have, want))
             dyw = dyd; /* reordered for backward-data already */
         else
-            rc = need(e, p, &p->bwd, dy_p, want, &dyw);
+            rc = nn_dnnl_need(&p->st, &p->bwd, dy_p, want, &dyw);
     }
     if (rc == 0)
-        rc = plain_of(e, p, param(e, nd->p_weight, 1), 4, wd, &dw_p);
+        rc = plain_of(p, param(e, nd->p_weight, 1), 4, wd, &dw_p);
     if (rc == 0)
         rc = give(e, p, dw_p, q(pd, dnnl_query_diff_weights_md), &dw, &post);
     if (rc == 0 && nd->p_bias >= 0)
-        rc = plain_of(e, p, param(e, nd->p_bias, 1), 1, bd, &db);
+        rc = plain_of(p, param(e, nd->p_bias, 1), 1, bd, &db);
     if (rc == 0)
-        rc = add_prim(e, &p->bwd, pd, db ? 4 : 3,
+        rc = nn_dnnl_add_prim(&p->st, &p->bwd, pd, db ? 4 : 3,
                       (const int[]){DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS,
                                     DNNL_ARG_DIFF_BIAS},
                       (const dnnl_memory_t[]){src, dyw, dw, db});
     if (rc == 0 && post)
-        rc = add_reorder(e, p, &p->bwd, dw, dw_p);
+        rc = nn_dnnl_add_reorder(&p->st, &p->bwd, dw, dw_p);
     return rc;
 }
 
@@ -749,7 +613,7 @@ static int bwd_linear(od_engine *e, od_plan *p, int i)
     md_plain(&b_md, 1, bd);
     const od_fwd_info *fi = &e->info[i];
     dnnl_memory_t dy;
-    int rc = mem(e, p, &d_md, e->dy[i], &dy);
+    int rc = nn_dnnl_mem(&p->st, &d_md, e->dy[i], &dy);
     if (rc == 0 && e->root[nd->in0] != 0) {
         dnnl_inner_product_desc_t id;
         CK(dnnl_inner_product_backward_data_desc_init(&id, &s_md, &w_md, &d_md));
@@ -757,11 +621,11 @@ static int bwd_linear(od_engine *e, od_plan *p, int i)
         int acc = 0;
         float *target = grad_target(e, nd->in0, &acc);
         dnnl_memory_t dx;
-        rc = pd_create(e, p, &pd, &id, fi->fwd_pd);
+        rc = nn_dnnl_pd_create(&p->st, &pd, &id, fi->fwd_pd);
         if (rc == 0)
-            rc = mem(e, p, &s_md, target, &dx);
+            rc = nn_dnnl_mem(&p->st, &s_md, target, &dx);
         if (rc == 0)
-            rc = add_prim(e, &p->bwd, pd, 3,
+            rc = nn_dnnl_add_prim(&p->st, &p->bwd, pd, 3,
                           (const int[]){DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC},
                           (const dnnl_memory_t[]){dy, fi->weights, dx});
         if (rc == 0 && acc)
@@ -774,13 +638,13 @@ static int bwd_linear(od_engine *e, od_plan *p, int i)
                                                      nd->p_bias >= 0 ? &b_md : NULL, &d_md));
     dnnl_primitive_desc_t pd;
     dnnl_memory_t dw, db = NULL;
-    rc = pd_create(e, p, &pd, &iw, fi->fwd_pd);
+    rc = nn_dnnl_pd_create(&p->st, &pd, &iw, fi->fwd_pd);
     if (rc == 0)
-        rc = mem(e, p, &w_md, param(e, nd->p_weight, 1), &dw);
+        rc = nn_dnnl_mem(&p->st, &w_md, param(e, nd->p_weight, 1), &dw);
     if (rc == 0 && nd->p_bias >= 0)
-        rc = mem(e, p, &b_md, param(e, nd->p_bias, 1), &db);
+        rc = nn_dnnl_mem(&p->st, &b_md, param(e, nd->p_bias, 1), &db);
     if (rc == 0)
-        rc = add_prim(e, &p->bwd, pd, db ? 4 : 3,
+        rc = nn_dnnl_add_prim(&p->st, &p->bwd, pd, db ? 4 : 3,
                       (const int[]){DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS,
                                     DNNL_ARG_DIFF_BIAS},
                       (const dnnl_memory_t[]){fi->src, dy, dw, db});
@@ -799,15 +663,15 @@ static int bwd_bn(od_engine *e, od_plan *p, int i)
     dnnl_primitive_desc_t pd;
     int acc = 0;
     float *target = grad_target(e, nd->in0, &acc);
-    int rc = pd_create(e, p, &pd, &bd, e->info[i].fwd_pd);
+    int rc = nn_dnnl_pd_create(&p->st, &pd, &bd, e->info[i].fwd_pd);
     dnnl_memory_t ms[9];
     float *ptr[9] = {e->y[nd->in0], e->save_mean[i], e->save_var[i], e->dy[i],
                      param(e, nd->p_weight, 0), target, param(e, nd->p_weight, 1),
                      param(e, nd->p_bias, 1), param(e, nd->p_bias, 0)};
     for (int k = 0; k < 9 && rc == 0; k++)
-        rc = mem(e, p, k == 0 || k == 3 || k == 5 ? &d_md : &c_md, ptr[k], &ms[k]);
+        rc = nn_dnnl_mem(&p->st, k == 0 || k == 3 || k == 5 ? &d_md : &c_md, ptr[k], &ms[k]);
     if (rc == 0)
-        rc = add_prim(e, &p->bwd, pd, 9,
+        rc = nn_dnnl_add_prim(&p->st, &p->bwd, pd, 9,
                       (const int[]){DNNL_ARG_SRC, DNNL_ARG_MEAN, DNNL_ARG_VARIANCE,
                                     DNNL_ARG_DIFF_DST, DNNL_ARG_SCALE, DNNL_ARG_DIFF_SRC,
                                     DNNL_ARG_DIFF_SCALE, DNNL_ARG_DIFF_SHIFT, DNNL_ARG_SHIFT},
@@ -828,16 +692,16 @@ static int bwd_relu(od_engine *e, od_plan *p, int i)
     dnnl_primitive_desc_t pd;
     int acc = 0;
     float *target = grad_target(e, nd->in0, &acc);
-    int rc = pd_create(e, p, &pd, &ed, e->info[i].fwd_pd);
+    int rc = nn_dnnl_pd_create(&p->st, &pd, &ed, e->info[i].fwd_pd);
     dnnl_memory_t ms[3];
     if (rc == 0)
-        rc = mem(e, p, &d_md, e->y[i], &ms[0]);
+        rc = nn_dnnl_mem(&p->st, &d_md, e->y[i], &ms[0]);
     if (rc == 0)
-        rc = mem(e, p, &d_md, e->dy[i], &ms[1]);
+        rc = nn_dnnl_mem(&p->st, &d_md, e->dy[i], &ms[1]);
     if (rc == 0)
-        rc = mem(e, p, &d_md, target, &ms[2]);
+        rc = nn_dnnl_mem(&p->st, &d_md, target, &ms[2]);
     if (rc == 0)
-        rc = add_prim(e, &p->bwd, pd, 3,
+        rc = nn_dnnl_add_prim(&p->st, &p->bwd, pd, 3,
                       (const int[]){DNNL_ARG_DST, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC}, ms);
     if (rc == 0 && acc)
         rc = add_accum(e, p, nd->in0, (size_t)p->n * nd->size);
@@ -858,15 +722,15 @@ static int bwd_pool(od_engine *e, od_plan *p, int i)
     dnnl_primitive_desc_t pd;
     int acc = 0;
     float *target = grad_target(e, nd->in0, &acc);
-    int rc = pd_create(e, p, &pd, &pdsc, e->info[i].fwd_pd);
+    int rc = nn_dnnl_pd_create(&p->st, &pd, &pdsc, e->info[i].fwd_pd);
     dnnl_memory_t ms[3];
     if (rc == 0)
-        rc = mem(e, p, &d_md, e->dy[i], &ms[0]);
+        rc = nn_dnnl_mem(&p->st, &d_md, e->dy[i], &ms[0]);
     if (rc == 0)
-        rc = mem(e, p, &s_md, target, &ms[1]);
+        rc = nn_dnnl_mem(&p->st, &s_md, target, &ms[1]);
     ms[2] = e->info[i].src; /* the workspace, max pooling only */
     if (rc == 0)
-        rc = add_prim(e, &p->bwd, pd, ms[2] ? 3 : 2,
+        rc = nn_dnnl_add_prim(&p->st, &p->bwd, pd, ms[2] ? 3 : 2,
                       (const int[]){DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC, DNNL_ARG_WORKSPACE},
                       ms);
     if (rc == 0 && acc)
@@ -887,11 +751,11 @@ static int bwd_flatten(od_engine *e, od_plan *p, int i)
     int acc = 0;
     float *target = grad_target(e, in, &acc);
     dnnl_memory_t from, to;
-    int rc = mem(e, p, &d_md, e->dy[i], &from);
+    int rc = nn_dnnl_mem(&p->st, &d_md, e->dy[i], &from);
     if (rc == 0)
-        rc = mem(e, p, &s_md, target, &to);
+        rc = nn_dnnl_mem(&p->st, &s_md, target, &to);
     if (rc == 0)
-        rc = add_reorder(e, p, &p->bwd, from, to);
+        rc = nn_dnnl_add_reorder(&p->st, &p->bwd, from, to);
     if (rc == 0 && acc)
         rc = add_accum(e, p, in, (size_t)p->n * a->size);
     return rc;
@@ -905,7 +769,7 @@ static int bwd_add(od_engine *e, od_plan *p, int i)
         int r = e->root[ins[k]];
         if (r == 0)
             continue;
-        od_step *st = push(e, &p->bwd);
+        od_step *st = nn_dnnl_push(&p->st, &p->bwd);
         if (!st)
             return -ENOMEM;
         st->kind = e->consumers[r] > 1 ? ST_ACCUM : ST_COPY;
@@ -918,24 +782,11 @@ static int bwd_add(od_engine *e, od_plan *p, int i)
 
 static void plan_free(od_plan *p)
 {
-    od_steps *ss[2] = {&p->fwd, &p->bwd};
-    for (int k = 0; k < 2; k++) {
-        for (int j = 0; j < ss[k]->n; j++)
-            if (ss[k]->v[j].prim)
-                dnnl_primitive_destroy(ss[k]->v[j].prim);
-        free(ss[k]->v);
-    }
+    nn_dnnl_steps_free(&p->fwd);
+    nn_dnnl_steps_free(&p->bwd);
     if (p->softmax)
         dnnl_primitive_destroy(p->softmax);
-    for (int j = 0; j < p->n_mems; j++)
-        dnnl_memory_destroy(p->mems[j]);
-    for (int j = 0; j < p->n_pds; j++)
-        dnnl_primitive_desc_destroy(p->pds[j]);
-    for (int j = 0; j < p->n_bufs; j++)
-        nn_free(p->bufs[j]);
-    free(p->mems);
-    free(p->pds);
-    free(p->bufs);
+    nn_dnnl_store_free(&p->st);
     memset(p, 0, sizeof *p);
 }
 
@@ -965,11 +816,11 @@ static int plan_build(od_engine *e, od_plan *p)
         CK(dnnl_softmax_forward_desc_init(&sd, dnnl_forward_inference, &md, 1));
         dnnl_primitive_desc_t pd;
         dnnl_memory_t a, b;
-        rc = pd_create(e, p, &pd, &sd, NULL);
+        rc = nn_dnnl_pd_create(&p->st, &pd, &sd, NULL);
         if (rc == 0)
-            rc = mem(e, p, &md, e->y[m->n_nodes - 1], &a);
+            rc = nn_dnnl_mem(&p->st, &md, e->y[m->n_nodes - 1], &a);
         if (rc == 0)
-            rc = mem(e, p, &md, e->probs, &b);
+            rc = nn_dnnl_mem(&p->st, &md, e->probs, &b);
         if (rc == 0) {
             CK(dnnl_primitive_create(&p->softmax, pd));
             p->softmax_args[0] = (dnnl_exec_arg_t){DNNL_ARG_SRC, a};
@@ -980,7 +831,7 @@ static int plan_build(od_engine *e, od_plan *p)
         /* Multi-reader inputs collect their gradient by adding: zero first. */
         for (int r = 1; r < m->n_nodes && rc == 0; r++)
             if (e->root[r] == r && e->consumers[r] > 1) {
-                od_step *st = push(e, &p->bwd);
+                od_step *st = nn_dnnl_push(&p->st, &p->bwd);
                 if (!st)
                     return -ENOMEM;
                 st->kind = ST_ZERO;
@@ -1006,28 +857,23 @@ static int plan_build(od_engine *e, od_plan *p)
     return rc;
 }
 
+static void plan_free_v(void *p)
+{
+    plan_free(p);
+}
+
+static int plan_build_v(void *e, void *p)
+{
+    od_engine *eng = e;
+    od_plan *plan = p;
+    plan->st = (nn_dnnl_store){.eng = eng->eng, .err = eng->err, .errlen = sizeof eng->err};
+    return plan_build(eng, plan);
+}
+
 static od_plan *plan_get(od_engine *e, int n, int training)
 {
-    for (int k = 0; k < e->n_plans; k++)
-        if (e->plans[k].n == n && e->plans[k].training == training)
-            return &e->plans[k];
-    if (e->n_plans == OD_MAX_PLANS) { /* make room: drop the oldest */
-        plan_free(&e->plans[0]);
-        memmove(&e->plans[0], &e->plans[1], (OD_MAX_PLANS - 1) * sizeof e->plans[0]);
-        memset(&e->plans[OD_MAX_PLANS - 1], 0, sizeof e->plans[0]);
-        e->n_plans--;
-    }
-    od_plan *p = &e->plans[e->n_plans];
-    memset(p, 0, sizeof *p);
-    p->n = n;
-    p->training = training;
-    if (plan_build(e, p) < 0) {
-        plan_free(p);
-        fprintf(stderr, "cnn:onednn: %s\n", e->err);
-        return NULL;
-    }
-    e->n_plans++;
-    return p;
+    return nn_dnnl_plan_get(e->plans, sizeof e->plans[0], &e->n_plans, OD_MAX_PLANS, n, training,
+                            plan_build_v, plan_free_v, e, "cnn:onednn", e->err);
 }
 
 /* 0, or -EIO with the failing primitive's status said on stderr (the
@@ -1037,8 +883,8 @@ static int run_steps(od_engine *e, const od_steps *s)
     for (int j = 0; j < s->n; j++) {
         const od_step *st = &s->v[j];
         switch (st->kind) {
-        case ST_PRIM: {
-            dnnl_status_t rs = dnnl_primitive_execute(st->prim, e->strm, st->nargs, st->args);
+        case NN_DNNL_PRIM: {
+            dnnl_status_t rs = nn_dnnl_exec(st, e->strm);
             if (rs != dnnl_success) {
                 fprintf(stderr, "cnn:onednn: step %d of a plan for %d images failed: %s\n", j,
                         e->max_batch, dnnl_status2str(rs)); /* (the largest plan) */
@@ -1046,21 +892,24 @@ static int run_steps(od_engine *e, const od_steps *s)
             }
             break;
         }
-        case ST_ACCUM:
+        case ST_ACCUM: {
+            float *d = st->dst;
+            const float *a = st->src;
             for (size_t k = 0; k < st->count; k++)
-                st->dst[k] += st->src[k];
+                d[k] += a[k];
             break;
+        }
         case ST_COPY:
-            memcpy(st->dst, st->src, st->count * sizeof *st->dst);
+            memcpy(st->dst, st->src, st->count * sizeof(float));
             break;
         case ST_ZERO:
-            memset(st->dst, 0, st->count * sizeof *st->dst);
+            memset(st->dst, 0, st->count * sizeof(float));
             break;
         case ST_BN_RUNNING: {
             /* PyTorch's rule: momentum, unbiased variance. */
             const nn_node *nd = &e->m->nodes[st->node];
             float *rm = param(e, nd->p_mean, 0), *rv = param(e, nd->p_var, 0);
-            double mom = e->m->bn.momentum, cnt = st->per_channel;
+            double mom = e->m->bn.momentum, cnt = st->aux;
             double unbias = cnt > 1 ? cnt / (cnt - 1) : 1;
             for (int c = 0; c < nd->c; c++) {
                 rm[c] = (float)((1 - mom) * rm[c] + mom * e->save_mean[st->node][c]);
@@ -1230,10 +1079,7 @@ static void od_destroy(void *impl)
     nn_free(e->tmp);
     nn_free(e->probs);
     nn_optim_free(&e->opt);
-    if (e->strm)
-        dnnl_stream_destroy(e->strm);
-    if (e->eng)
-        dnnl_engine_destroy(e->eng);
+    nn_dnnl_close(e->eng, e->strm);
     free(e);
 }
 
@@ -1250,16 +1096,11 @@ static int od_create(void **impl, const cnn_engine_setup *su, char *err, size_t 
     e->m = m;
     e->max_batch = su->max_batch;
     e->classes = m->nodes[nn - 1].c;
-    omp_set_num_threads(su->threads);
-    dnnl_status_t st = dnnl_engine_create(&e->eng, dnnl_cpu, 0);
-    if (st == dnnl_success)
-        st = dnnl_stream_create(&e->strm, e->eng, dnnl_stream_default_flags);
-    if (st != dnnl_success) {
-        snprintf(err, errlen, "oneDNN: no CPU engine (%s)", dnnl_status2str(st));
+    int rc = nn_dnnl_open(&e->eng, &e->strm, su->threads, err, errlen);
+    if (rc < 0) {
         od_destroy(e);
-        return -EIO;
+        return rc;
     }
-    int rc = 0;
     e->tag = calloc((size_t)nn, sizeof *e->tag);
     e->y = calloc((size_t)nn, sizeof *e->y);
     e->dy = calloc((size_t)nn, sizeof *e->dy);

@@ -48,6 +48,7 @@
  * and the training one, rnn.c's warm-up the one of a single query; a short
  * last batch makes one more on its first use.
  */
+#include "onednn_plan.h"
 #include "rnn.h"
 
 #include <dnnl.h>
@@ -59,27 +60,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* OpenMP's, the runtime of Debian's libdnnl. */
-void omp_set_num_threads(int n);
 
 #define RD_MAX_PLANS 8
 #define RD_MAX_ARGS 16
 
-typedef enum { ST_PRIM, ST_ZERO } rd_kind;
-
-typedef struct {
-    rd_kind kind;
-    dnnl_primitive_t prim;
-    int nargs;
-    dnnl_exec_arg_t args[RD_MAX_ARGS];
-    void *dst; /* ST_ZERO */
-    size_t bytes;
-} rd_step;
-
-typedef struct {
-    rd_step *v;
-    int n, cap;
-} rd_steps;
+/* Besides primitives (onednn_plan.h's nn_dnnl_step): ST_ZERO clears
+ * count bytes at dst. */
+enum { ST_ZERO = 1 };
+typedef nn_dnnl_step rd_step;
+typedef nn_dnnl_steps rd_steps;
 
 typedef struct {
     int n, training;
@@ -93,13 +82,7 @@ typedef struct {
     float **y;     /* per layer [T, n, H*D] */
     float **dy;    /* training: their gradients; dy[-1] is layer 0's input's */
     float *dx;     /* training: [T, n, I], layer 0's input gradient (not used) */
-    /* Everything created for the plan, freed with it. */
-    dnnl_memory_t *mems;
-    int n_mems, cap_mems;
-    dnnl_primitive_desc_t *pds;
-    int n_pds, cap_pds;
-    void **bufs;
-    int n_bufs, cap_bufs;
+    nn_dnnl_store st; /* everything created for the plan, freed with it */
 } rd_plan;
 
 /* A layer's weights in oneDNN's gate order, ldgoi / ldgo, and their
@@ -128,15 +111,7 @@ typedef struct {
     char err[512];
 } rd_engine;
 
-#define CK(call)                                                                                  \
-    do {                                                                                          \
-        dnnl_status_t st_ = (call);                                                               \
-        if (st_ != dnnl_success) {                                                                \
-            snprintf(e->err, sizeof e->err, "oneDNN: %s failed (%s, rnn/onednn_engine.c:%d)",    \
-                     #call, dnnl_status2str(st_), __LINE__);                                      \
-            return -EIO;                                                                          \
-        }                                                                                         \
-    } while (0)
+#define CK(call) NN_DNNL_CK(e->err, sizeof e->err, call)
 
 /* oneDNN's gate g is PyTorch's gate perm[g]: GRU's (u, r, o) are
  * PyTorch's (z, r, n); LSTM's and the vanilla cell's orders agree. */
@@ -146,127 +121,12 @@ static int gate_of(const rd_engine *e, int g)
     return e->r->cell == NN_CELL_GRU ? gru[g] : g;
 }
 
-static int grow(void **v, int *cap, int n, size_t elem)
-{
-    if (n < *cap)
-        return 0;
-    int nc = *cap ? 2 * *cap : 16;
-    void *p = realloc(*v, (size_t)nc * elem);
-    if (!p)
-        return -ENOMEM;
-    *v = p;
-    *cap = nc;
-    return 0;
-}
-
-static rd_step *push(rd_engine *e, rd_steps *s)
-{
-    if (grow((void **)&s->v, &s->cap, s->n, sizeof *s->v) < 0) {
-        snprintf(e->err, sizeof e->err, "out of memory for a plan");
-        return NULL;
-    }
-    rd_step *st = &s->v[s->n++];
-    memset(st, 0, sizeof *st);
-    return st;
-}
-
 static void md_init(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl_format_tag_t tag)
 {
     dnnl_dims_t d;
     for (int i = 0; i < ndims; i++)
         d[i] = dims[i];
     dnnl_memory_desc_init_by_tag(md, ndims, d, dnnl_f32, tag);
-}
-
-/* A buffer of the plan, zeroed: the initial states are such buffers,
- * which nothing writes. */
-static float *plan_buf(rd_engine *e, rd_plan *p, size_t bytes)
-{
-    float *ptr = NULL;
-    if (grow((void **)&p->bufs, &p->cap_bufs, p->n_bufs, sizeof *p->bufs) < 0 ||
-        !(ptr = nn_alloc(bytes / sizeof(float) + 1, sizeof(float)))) {
-        snprintf(e->err, sizeof e->err, "out of memory for a plan");
-        return NULL;
-    }
-    memset(ptr, 0, bytes);
-    p->bufs[p->n_bufs++] = ptr;
-    return ptr;
-}
-
-/* A memory object over ptr, or over a fresh buffer of the plan when ptr is
- * NULL. */
-static int mem(rd_engine *e, rd_plan *p, const dnnl_memory_desc_t *md, void *ptr,
-               dnnl_memory_t *out)
-{
-    if (!ptr && !(ptr = plan_buf(e, p, dnnl_memory_desc_get_size(md))))
-        return -ENOMEM;
-    if (grow((void **)&p->mems, &p->cap_mems, p->n_mems, sizeof *p->mems) < 0) {
-        snprintf(e->err, sizeof e->err, "out of memory for a plan");
-        return -ENOMEM;
-    }
-    CK(dnnl_memory_create(out, md, e->eng, ptr));
-    p->mems[p->n_mems++] = *out;
-    return 0;
-}
-
-static int pd_create(rd_engine *e, rd_plan *p, dnnl_primitive_desc_t *pd, const void *desc,
-                     const_dnnl_primitive_desc_t hint)
-{
-    CK(dnnl_primitive_desc_create(pd, desc, NULL, e->eng, hint));
-    if (grow((void **)&p->pds, &p->cap_pds, p->n_pds, sizeof *p->pds) < 0) {
-        dnnl_primitive_desc_destroy(*pd);
-        snprintf(e->err, sizeof e->err, "out of memory for a plan");
-        return -ENOMEM;
-    }
-    p->pds[p->n_pds++] = *pd;
-    return 0;
-}
-
-/* Appends the primitive of pd with its arguments (DNNL_ARG_*, memory). */
-static int add_prim(rd_engine *e, rd_steps *s, const_dnnl_primitive_desc_t pd, int nargs,
-                    const int *arg, const dnnl_memory_t *m)
-{
-    rd_step *st = push(e, s);
-    if (!st)
-        return -ENOMEM;
-    st->kind = ST_PRIM;
-    CK(dnnl_primitive_create(&st->prim, pd));
-    st->nargs = nargs;
-    for (int i = 0; i < nargs; i++)
-        st->args[i] = (dnnl_exec_arg_t){arg[i], m[i]};
-    return 0;
-}
-
-static int add_reorder(rd_engine *e, rd_plan *p, rd_steps *s, dnnl_memory_t from, dnnl_memory_t to)
-{
-    const dnnl_memory_desc_t *a, *b;
-    CK(dnnl_memory_get_memory_desc(from, &a));
-    CK(dnnl_memory_get_memory_desc(to, &b));
-    dnnl_primitive_desc_t pd;
-    CK(dnnl_reorder_primitive_desc_create(&pd, a, e->eng, b, e->eng, NULL));
-    if (grow((void **)&p->pds, &p->cap_pds, p->n_pds, sizeof *p->pds) < 0) {
-        dnnl_primitive_desc_destroy(pd);
-        snprintf(e->err, sizeof e->err, "out of memory for a plan");
-        return -ENOMEM;
-    }
-    p->pds[p->n_pds++] = pd;
-    return add_prim(e, s, pd, 2, (const int[]){DNNL_ARG_FROM, DNNL_ARG_TO},
-                    (const dnnl_memory_t[]){from, to});
-}
-
-/* An input in the layout `want`: the plain memory itself when oneDNN chose
- * the plain layout, else a buffer filled by a reorder step in s. */
-static int need(rd_engine *e, rd_plan *p, rd_steps *s, dnnl_memory_t plain,
-                const dnnl_memory_desc_t *want, dnnl_memory_t *out)
-{
-    const dnnl_memory_desc_t *have;
-    CK(dnnl_memory_get_memory_desc(plain, &have));
-    if (dnnl_memory_desc_equal(have, want)) {
-        *out = plain;
-        return 0;
-    }
-    int rc = mem(e, p, want, NULL, out);
-    return rc ? rc : add_reorder(e, p, s, plain, *out);
 }
 
 /* A weight gradient in the layout `got`: zeroed before the primitive (s)
@@ -280,14 +140,14 @@ static int give_grad(rd_engine *e, rd_plan *p, rd_steps *s, rd_steps *post, dnnl
     int rc = 0, same = dnnl_memory_desc_equal(have, got);
     *out = plain;
     if (!same)
-        rc = mem(e, p, got, NULL, out);
-    rd_step *z = rc == 0 ? push(e, s) : NULL;
+        rc = nn_dnnl_mem(&p->st, got, NULL, out);
+    rd_step *z = rc == 0 ? nn_dnnl_push(&p->st, s) : NULL;
     if (!z)
         return rc ? rc : -ENOMEM;
     z->kind = ST_ZERO;
-    z->bytes = dnnl_memory_desc_get_size(got);
+    z->count = dnnl_memory_desc_get_size(got);
     CK(dnnl_memory_get_data_handle(*out, &z->dst));
-    return same ? 0 : add_reorder(e, p, post, *out, plain);
+    return same ? 0 : nn_dnnl_add_reorder(&p->st, post, *out, plain);
 }
 
 static const dnnl_memory_desc_t *q(const_dnnl_primitive_desc_t pd, dnnl_query_t what)
@@ -390,34 +250,34 @@ static int plan_layer(rd_engine *e, rd_plan *p, int l)
     int rc = fwd_desc(e, &fd, p->training ? dnnl_forward_training : dnnl_forward_inference, &d);
     dnnl_primitive_desc_t fpd;
     if (rc == 0)
-        rc = pd_create(e, p, &fpd, &fd, NULL);
+        rc = nn_dnnl_pd_create(&p->st, &fpd, &fd, NULL);
     dnnl_memory_t src_m, dst_m, wl_p, wi_p, b_m, wl, wi, ws = NULL;
     if (rc == 0)
-        rc = mem(e, p, &d.src, src, &src_m);
+        rc = nn_dnnl_mem(&p->st, &d.src, src, &src_m);
     if (rc == 0)
-        rc = mem(e, p, &d.dst, p->y[l], &dst_m);
+        rc = nn_dnnl_mem(&p->st, &d.dst, p->y[l], &dst_m);
     if (rc == 0)
-        rc = mem(e, p, &d.wl, ly->wl, &wl_p);
+        rc = nn_dnnl_mem(&p->st, &d.wl, ly->wl, &wl_p);
     if (rc == 0)
-        rc = mem(e, p, &d.wi, ly->wi, &wi_p);
+        rc = nn_dnnl_mem(&p->st, &d.wi, ly->wi, &wi_p);
     if (rc == 0)
-        rc = mem(e, p, &d.b, ly->b, &b_m);
+        rc = nn_dnnl_mem(&p->st, &d.b, ly->b, &b_m);
     if (rc == 0)
-        rc = need(e, p, &p->wfwd, wl_p, q(fpd, dnnl_query_weights_md), &wl);
+        rc = nn_dnnl_need(&p->st, &p->wfwd, wl_p, q(fpd, dnnl_query_weights_md), &wl);
     if (rc == 0) {
         const dnnl_memory_desc_t *wi_md = dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 1);
-        rc = need(e, p, &p->wfwd, wi_p, wi_md, &wi);
+        rc = nn_dnnl_need(&p->st, &p->wfwd, wi_p, wi_md, &wi);
     }
     if (rc == 0 && p->training) {
         const dnnl_memory_desc_t *ws_md = q(fpd, dnnl_query_workspace_md);
         if (ws_md && dnnl_memory_desc_get_size(ws_md) > 0)
-            rc = mem(e, p, ws_md, NULL, &ws);
+            rc = nn_dnnl_mem(&p->st, ws_md, NULL, &ws);
     }
     /* The initial states, zero (see layer_mds). */
     int lstm = e->r->cell == NN_CELL_LSTM;
     dnnl_memory_t h0 = NULL, dh0 = NULL, dc0 = NULL;
     if (rc == 0)
-        rc = mem(e, p, &d.iter, NULL, &h0);
+        rc = nn_dnnl_mem(&p->st, &d.iter, NULL, &h0);
     int fa[8] = {DNNL_ARG_SRC_LAYER, DNNL_ARG_WEIGHTS_LAYER, DNNL_ARG_WEIGHTS_ITER,
                  DNNL_ARG_BIAS,      DNNL_ARG_DST_LAYER,     DNNL_ARG_SRC_ITER,
                  DNNL_ARG_SRC_ITER_C, DNNL_ARG_WORKSPACE};
@@ -430,7 +290,7 @@ static int plan_layer(rd_engine *e, rd_plan *p, int l)
         fm[nf++] = ws;
     }
     if (rc == 0)
-        rc = add_prim(e, &p->fwd, fpd, nf, fa, fm);
+        rc = nn_dnnl_add_prim(&p->st, &p->fwd, fpd, nf, fa, fm);
     if (rc < 0 || !p->training)
         return rc;
 
@@ -438,23 +298,23 @@ static int plan_layer(rd_engine *e, rd_plan *p, int l)
     dnnl_primitive_desc_t bpd;
     rc = bwd_desc(e, &bd, &d);
     if (rc == 0)
-        rc = pd_create(e, p, &bpd, &bd, fpd);
+        rc = nn_dnnl_pd_create(&p->st, &bpd, &bd, fpd);
     dnnl_memory_t bwl, bwi, dsrc_m, ddst_m, dwl_p, dwi_p, db_p, dwl, dwi, db;
     if (rc == 0)
-        rc = need(e, p, &p->wbwd, wl_p, q(bpd, dnnl_query_weights_md), &bwl);
+        rc = nn_dnnl_need(&p->st, &p->wbwd, wl_p, q(bpd, dnnl_query_weights_md), &bwl);
     if (rc == 0)
-        rc = need(e, p, &p->wbwd, wi_p, dnnl_primitive_desc_query_md(bpd, dnnl_query_weights_md, 1),
+        rc = nn_dnnl_need(&p->st, &p->wbwd, wi_p, dnnl_primitive_desc_query_md(bpd, dnnl_query_weights_md, 1),
                   &bwi);
     if (rc == 0)
-        rc = mem(e, p, &d.src, l ? p->dy[l - 1] : p->dx, &dsrc_m);
+        rc = nn_dnnl_mem(&p->st, &d.src, l ? p->dy[l - 1] : p->dx, &dsrc_m);
     if (rc == 0)
-        rc = mem(e, p, &d.dst, p->dy[l], &ddst_m);
+        rc = nn_dnnl_mem(&p->st, &d.dst, p->dy[l], &ddst_m);
     if (rc == 0)
-        rc = mem(e, p, &d.wl, ly->dwl, &dwl_p);
+        rc = nn_dnnl_mem(&p->st, &d.wl, ly->dwl, &dwl_p);
     if (rc == 0)
-        rc = mem(e, p, &d.wi, ly->dwi, &dwi_p);
+        rc = nn_dnnl_mem(&p->st, &d.wi, ly->dwi, &dwi_p);
     if (rc == 0)
-        rc = mem(e, p, &d.b, ly->db, &db_p);
+        rc = nn_dnnl_mem(&p->st, &d.b, ly->db, &db_p);
     if (rc == 0)
         rc = give_grad(e, p, &p->bwd, &p->gout, dwl_p, q(bpd, dnnl_query_diff_weights_md), &dwl);
     if (rc == 0)
@@ -464,9 +324,9 @@ static int plan_layer(rd_engine *e, rd_plan *p, int l)
         rc = give_grad(e, p, &p->bwd, &p->gout, db_p,
                        dnnl_primitive_desc_query_md(bpd, dnnl_query_diff_weights_md, 2), &db);
     if (rc == 0)
-        rc = mem(e, p, &d.iter, NULL, &dh0);
+        rc = nn_dnnl_mem(&p->st, &d.iter, NULL, &dh0);
     if (rc == 0 && lstm)
-        rc = mem(e, p, &d.iter, NULL, &dc0);
+        rc = nn_dnnl_mem(&p->st, &d.iter, NULL, &dc0);
     int ba[RD_MAX_ARGS] = {DNNL_ARG_SRC_LAYER,      DNNL_ARG_WEIGHTS_LAYER,
                            DNNL_ARG_WEIGHTS_ITER,   DNNL_ARG_BIAS,
                            DNNL_ARG_DST_LAYER,      DNNL_ARG_DIFF_SRC_LAYER,
@@ -482,35 +342,18 @@ static int plan_layer(rd_engine *e, rd_plan *p, int l)
         bm[nb++] = ws;
     }
     if (rc == 0)
-        rc = add_prim(e, &p->bwd, bpd, nb, ba, bm);
+        rc = nn_dnnl_add_prim(&p->st, &p->bwd, bpd, nb, ba, bm);
     return rc;
-}
-
-static void steps_free(rd_steps *s)
-{
-    for (int j = 0; j < s->n; j++)
-        if (s->v[j].prim)
-            dnnl_primitive_destroy(s->v[j].prim);
-    free(s->v);
-    memset(s, 0, sizeof *s);
 }
 
 static void plan_free(rd_plan *p)
 {
-    steps_free(&p->wfwd);
-    steps_free(&p->fwd);
-    steps_free(&p->wbwd);
-    steps_free(&p->bwd);
-    steps_free(&p->gout);
-    for (int k = 0; k < p->n_mems; k++)
-        dnnl_memory_destroy(p->mems[k]);
-    for (int k = 0; k < p->n_pds; k++)
-        dnnl_primitive_desc_destroy(p->pds[k]);
-    for (int k = 0; k < p->n_bufs; k++)
-        nn_free(p->bufs[k]);
-    free(p->mems);
-    free(p->pds);
-    free(p->bufs);
+    nn_dnnl_steps_free(&p->wfwd);
+    nn_dnnl_steps_free(&p->fwd);
+    nn_dnnl_steps_free(&p->wbwd);
+    nn_dnnl_steps_free(&p->bwd);
+    nn_dnnl_steps_free(&p->gout);
+    nn_dnnl_store_free(&p->st);
     free(p->y);
     free(p->dy);
     memset(p, 0, sizeof *p);
@@ -522,17 +365,17 @@ static int plan_build(rd_engine *e, rd_plan *p)
     p->wver = -1;
     p->y = calloc((size_t)e->L, sizeof *p->y);
     p->dy = calloc((size_t)e->L, sizeof *p->dy);
-    if (!p->y || !p->dy || !(p->x = plan_buf(e, p, T * n * e->I * sizeof(float)))) {
+    if (!p->y || !p->dy || !(p->x = nn_dnnl_buf(&p->st, T * n * e->I * sizeof(float)))) {
         snprintf(e->err, sizeof e->err, "out of memory for a plan");
         return -ENOMEM;
     }
     for (int l = 0; l < e->L; l++) {
-        if (!(p->y[l] = plan_buf(e, p, T * n * HD * sizeof(float))))
+        if (!(p->y[l] = nn_dnnl_buf(&p->st, T * n * HD * sizeof(float))))
             return -ENOMEM;
-        if (p->training && !(p->dy[l] = plan_buf(e, p, T * n * HD * sizeof(float))))
+        if (p->training && !(p->dy[l] = nn_dnnl_buf(&p->st, T * n * HD * sizeof(float))))
             return -ENOMEM;
     }
-    if (p->training && !(p->dx = plan_buf(e, p, T * n * e->I * sizeof(float))))
+    if (p->training && !(p->dx = nn_dnnl_buf(&p->st, T * n * e->I * sizeof(float))))
         return -ENOMEM;
     int rc = 0;
     for (int l = 0; l < e->L && rc == 0; l++)
@@ -548,7 +391,7 @@ static int plan_build(rd_engine *e, rd_plan *p)
             while (start > 0 && p->bwd.v[start - 1].kind == ST_ZERO)
                 start--;
             for (int j = start; j < end; j++) {
-                rd_step *st = push(e, &rev);
+                rd_step *st = nn_dnnl_push(&p->st, &rev);
                 if (!st) {
                     rc = -ENOMEM;
                     break;
@@ -567,28 +410,23 @@ static int plan_build(rd_engine *e, rd_plan *p)
     return rc;
 }
 
+static void plan_free_v(void *p)
+{
+    plan_free(p);
+}
+
+static int plan_build_v(void *e, void *p)
+{
+    rd_engine *eng = e;
+    rd_plan *plan = p;
+    plan->st = (nn_dnnl_store){.eng = eng->eng, .err = eng->err, .errlen = sizeof eng->err};
+    return plan_build(eng, plan);
+}
+
 static rd_plan *plan_get(rd_engine *e, int n, int training)
 {
-    for (int k = 0; k < e->n_plans; k++)
-        if (e->plans[k].n == n && e->plans[k].training == training)
-            return &e->plans[k];
-    if (e->n_plans == RD_MAX_PLANS) { /* make room: drop the oldest */
-        plan_free(&e->plans[0]);
-        memmove(&e->plans[0], &e->plans[1], (RD_MAX_PLANS - 1) * sizeof e->plans[0]);
-        memset(&e->plans[RD_MAX_PLANS - 1], 0, sizeof e->plans[0]);
-        e->n_plans--;
-    }
-    rd_plan *p = &e->plans[e->n_plans];
-    memset(p, 0, sizeof *p);
-    p->n = n;
-    p->training = training;
-    if (plan_build(e, p) < 0) {
-        plan_free(p);
-        fprintf(stderr, "rnn:onednn: %s\n", e->err);
-        return NULL;
-    }
-    e->n_plans++;
-    return p;
+    return nn_dnnl_plan_get(e->plans, sizeof e->plans[0], &e->n_plans, RD_MAX_PLANS, n, training,
+                            plan_build_v, plan_free_v, e, "rnn:onednn", e->err);
 }
 
 /* 0, or -EIO with the failing primitive's status said on stderr (the
@@ -598,10 +436,10 @@ static int run_steps(rd_engine *e, const rd_steps *s, int n)
     for (int j = 0; j < s->n; j++) {
         const rd_step *st = &s->v[j];
         if (st->kind == ST_ZERO) {
-            memset(st->dst, 0, st->bytes);
+            memset(st->dst, 0, st->count);
             continue;
         }
-        dnnl_status_t rs = dnnl_primitive_execute(st->prim, e->strm, st->nargs, st->args);
+        dnnl_status_t rs = nn_dnnl_exec(st, e->strm);
         if (rs != dnnl_success) {
             fprintf(stderr, "rnn:onednn: step %d of a plan for %d sequences failed: %s\n", j, n,
                     dnnl_status2str(rs));
@@ -827,10 +665,7 @@ static void rd_destroy(void *impl)
     nn_free(e->probs);
     nn_free(e->dz);
     nn_optim_free(&e->opt);
-    if (e->strm)
-        dnnl_stream_destroy(e->strm);
-    if (e->eng)
-        dnnl_engine_destroy(e->eng);
+    nn_dnnl_close(e->eng, e->strm);
     free(e);
 }
 
@@ -870,12 +705,7 @@ static int rd_create(void **impl, const nn_engine_setup *su, char *err, size_t e
     e->p_fcb = m->nodes[head].p_bias;
     e->clip = su->clip;
     e->packed = -1;
-    omp_set_num_threads(su->threads);
-    dnnl_status_t st = dnnl_engine_create(&e->eng, dnnl_cpu, 0);
-    if (st == dnnl_success)
-        st = dnnl_stream_create(&e->strm, e->eng, dnnl_stream_default_flags);
-    if (st != dnnl_success) {
-        snprintf(err, errlen, "oneDNN: no CPU engine (%s)", dnnl_status2str(st));
+    if (nn_dnnl_open(&e->eng, &e->strm, su->threads, err, errlen) < 0) {
         rd_destroy(e);
         return -EIO;
     }
