@@ -297,12 +297,17 @@ static int float_bits(float f)
 }
 
 /* Row-major op(A) [m,k] as a strided view of A: rows ld apart, or, when
- * transposed, columns. rt: every dimension and stride left to run time. */
+ * transposed, columns. rt: both dimensions and the leading stride left to
+ * run time; the unit stride stays, since with every stride at run time
+ * oneDNN 2.6 falls back to its reference matmul (ref:any, found by a
+ * probe) where a unit stride keeps its JIT GEMM (gemm:jit). */
 static dnnl_status_t view_md(dnnl_memory_desc_t *md, int rows, int cols, int trans, int ld, int rt)
 {
     dnnl_dims_t d = {rows, cols}, s = {trans ? 1 : ld, trans ? ld : 1};
-    if (rt)
-        d[0] = d[1] = s[0] = s[1] = DNNL_RUNTIME_DIM_VAL;
+    if (rt) {
+        d[0] = d[1] = DNNL_RUNTIME_DIM_VAL;
+        s[trans ? 1 : 0] = DNNL_RUNTIME_DIM_VAL;
+    }
     return dnnl_memory_desc_init_by_strides(md, 2, d, dnnl_f32, s);
 }
 
@@ -446,12 +451,19 @@ static void onednn_gemm(const nn_backend *be, int trans_a, int trans_b, int m, i
     }
 }
 
-/* y [m] = A [m, n] x + beta y as C [m, 1] = A x [n, 1]: the same cache
- * (one fixed shape per decoding layer). */
+/* y [m] = A [m, n] x + beta y as C [m, 1] = A x [n, 1] through
+ * dnnl_sgemm, whose driver takes a one-column product to its GEMV kernels:
+ * the matmul primitive oneDNN 2.6 picks for that shape (brg:avx512_core)
+ * runs GPT-2 124M's decoding product at 0.6x its speed
+ * (tools/bench/onednn_gemm.c, docs/gpt2.md). dnnl_sgemm fails only on
+ * invalid arguments, which no caller passes; its one-column case allocates
+ * nothing. */
 static void onednn_gemv(const nn_backend *be, int m, int n, const nn_real *a, int lda,
                         const nn_real *x, nn_real beta, nn_real *y)
 {
-    onednn_gemm(be, 0, 0, m, 1, n, a, lda, x, 1, beta, y, 1);
+    dnnl_status_t s = dnnl_sgemm('N', 'N', m, 1, n, 1.0f, a, lda, x, 1, beta, y, 1);
+    if (s != dnnl_success)
+        fail(be->data, s, "dnnl_sgemm GEMV m, n", m, n, 0);
 }
 
 /* ---- layer normalisation ---------------------------------------------------- */
@@ -673,15 +685,20 @@ static prim_entry *softmax_entry(onednn_state *st, int N, int V, int ld, dnnl_st
     return e;
 }
 
-/* 0 when done, else the caller computes the rows itself. */
+/* 0 when done, else the caller computes the rows itself. Rows with a gap
+ * between them (GPT-2's padded vocabulary, ld = Vp > V) run one at a time
+ * on a one-row primitive: for a strided [N, V] oneDNN 2.6 takes its
+ * reference softmax (ref:any), 20x slower than the core's loop on GPT-2's
+ * vocabulary, where a dense row keeps its JIT kernel (jit:avx512_core). */
 static int onednn_softmax(const nn_backend *be, int N, int V, int ld, const nn_real *x,
                           nn_real *y)
 {
     onednn_state *st = be->data;
     dnnl_status_t s = dnnl_success;
-    prim_entry *e = softmax_entry(st, N, V, ld, &s);
-    if (e) {
-        void *ptrs[2] = {(void *)x, y};
+    int rows = ld == V ? N : 1;
+    prim_entry *e = softmax_entry(st, rows, V, V, &s);
+    for (int n = 0; e && s == dnnl_success && n < N; n += rows) {
+        void *ptrs[2] = {(void *)(x + (size_t)n * ld), y + (size_t)n * ld};
         s = entry_run(st, e, ptrs);
     }
     if (s == dnnl_success)
