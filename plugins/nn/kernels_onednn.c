@@ -1,10 +1,11 @@
 /*
- * nn kernels, `onednn` variant: every GEMM and GEMV as a oneDNN matmul
- * primitive, the transformer's LayerNorm (forward and backward) as oneDNN's
- * layer normalisation and the loss's softmax over the vocabulary as
- * oneDNN's softmax; convolution as im2col + that GEMM (the openblas
- * table's, kernels_openblas.c). `threads` sets OpenMP's threads, the
- * runtime of Debian's libdnnl 2.6.
+ * nn kernels, `onednn` variant: every GEMM as a oneDNN matmul primitive,
+ * the transformer's LayerNorm (forward and backward) as oneDNN's layer
+ * normalisation and the loss's softmax over the vocabulary as oneDNN's
+ * softmax; GEMV (a decoding step's products) through dnnl_sgemm, and
+ * convolution as im2col + the GEMM (the openblas table's,
+ * kernels_openblas.c). `threads` sets OpenMP's threads, the runtime of
+ * Debian's libdnnl 2.6.
  *
  * A primitive is made for one shape, and the table is called with any
  * shape, so the backend's state (be->data, no globals) keeps a cache of
@@ -15,44 +16,49 @@
  * objects (dnnl_memory_set_data_handle) and execute it. Every primitive
  * runs with a user scratchpad (dnnl_scratchpad_mode_user), one buffer
  * owned by the cache and grown, at creation only, to the largest any
- * primitive asks for, so that execute does not allocate scratch.
+ * primitive asks for, so that execute does not allocate scratch. The tasks'
+ * warm-up pass in setup (gpt2.c, bert.c) makes the primitives of the
+ * shapes it runs; which shapes a timed phase still sees first is in
+ * docs/gpt2.md and docs/bert.md.
  *
  * Bounded: at most CACHE_CAP primitives; a new one beyond that evicts the
  * least recently used. Shapes that vary from call to call would otherwise
- * create a primitive per call: BERT's attention products, whose key count
- * is the sequence's last real token, the batch of question answering's
- * evaluation (the examples with an answer), a short last batch, GPT-2's
- * generation without the KV cache (the context grows by one row per
- * token). Once FAMILY_FIXED_MAX shapes that differ only in m, n, k (same
- * transpositions, leading dimensions and beta) are cached, further shapes
- * of that family run on one primitive with runtime dimensions and strides
- * (DNNL_RUNTIME_DIM_VAL), made once; its memory objects are created per
- * call with the call's descriptors. Fixed shapes are not slower than it
- * (docs/gpt2.md has the figures) and a family's first shapes, the ones a
- * training loop repeats, keep theirs.
+ * make a primitive per call: BERT's attention products, whose key count is
+ * the sequence's last real token, question answering's evaluation batches
+ * (the examples with an answer), a short last batch, GPT-2's generation
+ * without the KV cache (the context grows by a row per token). Once
+ * FAMILY_FIXED_MAX shapes that differ only in m, n, k (same
+ * transpositions, leading dimensions and beta) are cached, the family's
+ * further shapes run on one primitive with runtime dimensions and leading
+ * strides (DNNL_RUNTIME_DIM_VAL), made once, whose memory objects are made
+ * per call. That one is oneDNN's gemm:jit where a fixed shape gets its
+ * brgemm (brg:avx512_core): 0.7-0.8x on the attention's small products,
+ * equal on large ones (tools/bench/onednn_gemm.c), so a family's first
+ * shapes, the ones a loop repeats, keep their own.
  *
- * GPT-2's KV-cache decoding step does not reach the matmuls with a growing
- * dimension: its attention over the cache is the NN core's loops
- * (transformer.c, nn_gpt2_step), and its products are GEMVs of fixed
- * shapes.
+ * GPT-2's KV-cache decoding step has no growing dimension in the table:
+ * its attention over the cache is the NN core's loops (nn_gpt2_step) and
+ * its products are GEMVs of fixed shapes.
  *
  * Attention's softmax is masked (causal in GPT-2, padding in BERT) and
- * differentiated from the saved probabilities in the same loop; oneDNN
- * 2.6's softmax has no mask, so it stays the core's.
+ * differentiated from the saved probabilities in the same loops; oneDNN
+ * 2.6's softmax has no mask, so it stays the core's (transformer.c). The
+ * loss's softmax has none and fits (nn_softmax_xent_forward_be); BERT's
+ * losses are over 2 classes or T positions, left to the core.
  *
  * Failures: the table's kernels return nothing. A primitive that cannot be
  * created or run (out of memory, mostly) falls back to dnnl_sgemm (the
- * matmul) or to the core's loops (LayerNorm, softmax), so the values stay
+ * matmul) or the core's loops (LayerNorm, softmax), so the values stay
  * right, and the first failure is kept (sticky) in the state, where
  * nn_backend_status() reads it; the tasks check it after setup's warm-up
  * and after each phase, and fail that phase with its message.
  *
- * Allocation in the timed phases: a primitive's first call allocates (its
- * creation, the scratchpad's growth, LayerNorm backward's work buffer);
- * every execute allocates its argument map in oneDNN (seven small
- * allocations per call, counted with an LD_PRELOAD malloc counter, even
- * with the user scratchpad), and a runtime-dimension matmul its three
- * memory objects. They are freed before the call returns.
+ * Allocation in the timed phases: a shape's first call allocates (its
+ * primitive, the scratchpad's growth, LayerNorm backward's work buffer);
+ * every execute allocates its argument map inside oneDNN (counted before
+ * with an LD_PRELOAD malloc counter: seven per call, even with a user
+ * scratchpad), a runtime-dimension matmul its three memory objects, and
+ * dnnl_sgemm's GEMV nothing. All are freed before the call returns.
  */
 #include "nn.h"
 #include "transformer.h"
