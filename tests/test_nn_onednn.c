@@ -246,6 +246,24 @@ START_TEST(test_softmax_xent)
 }
 END_TEST
 
+/* A product oneDNN refuses (A's rows overlap: lda < k, which no caller
+ * passes) leaves a failure for nn_backend_status, kept until release. */
+START_TEST(test_status_sticky)
+{
+    nn_backend dn;
+    char err[256] = "";
+    ck_assert(nn_backend_init(&dn, &nn_kernels_onednn, 1, err, sizeof err) == 0);
+    float a[8] = {0}, b[8] = {0}, c[4] = {0};
+    ck_assert_int_eq(nn_backend_status(&dn, err, sizeof err), 0);
+    dn.k->gemm(&dn, 0, 0, 2, 2, 4, a, 1, b, 2, 0, c, 2);
+    ck_assert_int_lt(nn_backend_status(&dn, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "matmul m, n, k (2, 2, 4)") != NULL, "%s", err);
+    dn.k->gemm(&dn, 0, 0, 2, 2, 2, a, 2, b, 2, 0, c, 2); /* a good one after it */
+    ck_assert_int_lt(nn_backend_status(&dn, err, sizeof err), 0);
+    nn_backend_release(&dn);
+}
+END_TEST
+
 int main(void)
 {
     if (nn_onednn_available()) {
@@ -261,6 +279,7 @@ int main(void)
     tcase_add_test(tc, test_gemv);
     tcase_add_test(tc, test_layernorm);
     tcase_add_loop_test(tc, test_softmax_xent, 0, 2);
+    tcase_add_test(tc, test_status_sticky);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
