@@ -424,10 +424,14 @@ int gpt2_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels)
      * overwritten by the first real step. Training and evaluation run
      * whole batches: one forward pass of a batch (with targets, as they
      * run) and, for training, its backward pass, whose gradients the
-     * first step zeroes before its own. */
+     * first step zeroes before its own. Generation without the cache
+     * starts from the prompt's context: its first token's pass. */
     int32_t tok0 = 0;
     (void)nn_gpt2_step(&s->model, tok0, 0);
-    nn_gpt2_forward(&s->model, s->x, NULL, 1, s->mode == MODE_GENERATE ? 1 : s->T);
+    if (s->mode == MODE_GENERATE && !s->kv_cache)
+        nn_gpt2_forward(&s->model, s->prompt, NULL, 1, s->n_prompt);
+    else
+        nn_gpt2_forward(&s->model, s->x, NULL, 1, s->mode == MODE_GENERATE ? 1 : s->T);
     if (s->mode != MODE_GENERATE) {
         nn_gpt2_forward(&s->model, s->x, s->y, s->B, s->T);
         if (s->mode == MODE_TRAIN)
