@@ -449,6 +449,8 @@ static double flops_per_seq(const nn_bert *m, int T)
     return per_tok * T + 2 * H * H + 2 * H * K * (c->head == NN_BERT_HEAD_QA ? T : 1);
 }
 
+static int kernels_status(mlb_ctx *ctx, bert_state *s, int rc);
+
 int bert_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels)
 {
     char err[1024];
@@ -536,6 +538,10 @@ int bert_setup(mlb_ctx *ctx, void **state, const nn_kernels *kernels)
      * as the benchmark. */
     int warm = s->test.n < (size_t)s->infer_batch ? (int)s->test.n : s->infer_batch;
     nn_bert_forward(&s->model, s->test.ids, s->test.seg, s->test.mask, NULL, warm, s->T);
+    if ((rc = kernels_status(ctx, s, 0)) < 0) {
+        state_free(s);
+        return rc;
+    }
     mlb_log(ctx, MLB_LOG_DEBUG,
             "BERT %s: L=%d NH=%d H=%d F=%d T=%d V=%d K=%d, %zu parameters; %zu train / %zu "
             "test examples (%zu qa answers cut off); %s kernels, %d thread(s)",
@@ -679,9 +685,26 @@ static void positive_scores(const size_t *cm, int K, int p, double *prec, double
 
 /* ---- phases ---------------------------------------------------------------- */
 
+/* The kernels' first failure (the onednn table's, a primitive it could
+ * not make), which they cannot return themselves: fails the phase. */
+static int kernels_status(mlb_ctx *ctx, bert_state *s, int rc)
+{
+    char err[512];
+    if (rc == 0 && nn_backend_status(&s->be, err, sizeof err) < 0)
+        rc = mlb_error(ctx, "%s", err);
+    return rc;
+}
+
+static int run_train(mlb_ctx *ctx, bert_state *s);
+
 int bert_train(mlb_ctx *ctx, void *state)
 {
     bert_state *s = state;
+    return kernels_status(ctx, s, run_train(ctx, s));
+}
+
+static int run_train(mlb_ctx *ctx, bert_state *s)
+{
     size_t ntr = s->train.n, B = (size_t)s->B;
     int steps_per_epoch = (int)((ntr + B - 1) / B);
     int total = s->epochs * steps_per_epoch, warm = (int)(s->warmup * total), step = 0;
@@ -765,7 +788,7 @@ int bert_infer(mlb_ctx *ctx, void *state)
 {
     bert_state *s = state;
     infer_seqs(ctx, s, s->infer_batch);
-    return 0;
+    return kernels_status(ctx, s, 0);
 }
 
 int bert_infer_n(mlb_ctx *ctx, void *state, int n)
@@ -773,7 +796,7 @@ int bert_infer_n(mlb_ctx *ctx, void *state, int n)
     bert_state *s = state;
     for (long left = (long)n * s->infer_batch; left > 0; left -= s->max_batch)
         infer_seqs(ctx, s, left < s->max_batch ? (int)left : s->max_batch);
-    return 0;
+    return kernels_status(ctx, s, 0);
 }
 
 /* ---- the files for the peer ------------------------------------------------ */

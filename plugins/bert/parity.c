@@ -167,6 +167,19 @@ int main(int argc, char **argv)
         write_text(out, "norms.txt", norms, steps) != 0 ||
         write_text(out, "lr.txt", lrs, 12) != 0 || nn_bert_save(&m, path, err, sizeof err) < 0)
         return fail(out, err[0] ? err : "cannot write the results");
+    /* A kernel that failed (a oneDNN primitive not made) fails the run,
+     * although its fallback kept the values right. */
+    if (nn_backend_status(&be, err, sizeof err) < 0)
+        return fail(out, err);
+#ifdef NN_HAVE_ONEDNN
+    if (k == &nn_kernels_onednn) {
+        nn_onednn_counts oc;
+        nn_onednn_stats(&be, &oc);
+        fprintf(stderr, "%s: onednn: %d primitives cached (%ld made, %ld evicted), %d "
+                "runtime-dimension families, %ld calls on them\n", argv[0], oc.cached,
+                oc.created, oc.evicted, oc.runtime_families, oc.runtime_calls);
+    }
+#endif
     free(batch);
     nn_bert_free(&m);
     nn_backend_release(&be);

@@ -144,6 +144,19 @@ int main(int argc, char **argv)
     free(gen);
     nn_free(batch);
     nn_free(prompt);
+    /* A kernel that failed (a oneDNN primitive not made) fails the run,
+     * although its fallback kept the values right. */
+    if (nn_backend_status(&be, err, sizeof err) < 0)
+        return fail(err);
+#ifdef NN_HAVE_ONEDNN
+    if (k == &nn_kernels_onednn) {
+        nn_onednn_counts oc;
+        nn_onednn_stats(&be, &oc);
+        fprintf(stderr, "%s: onednn: %d primitives cached (%ld made, %ld evicted), %d "
+                "runtime-dimension families, %ld calls on them\n", argv[0], oc.cached,
+                oc.created, oc.evicted, oc.runtime_families, oc.runtime_calls);
+    }
+#endif
     nn_gpt2_free(&m);
     nn_backend_release(&be);
     return 0;

@@ -339,8 +339,8 @@ void nn_bert_forward(nn_bert *m, const int32_t *ids, const int32_t *segments,
         for (int i = 0; i < H; i++)
             o[i] += te[i];
     }
-    nn_layernorm_forward_eps(N, H, a.emb, p->lnew, p->lneb, BERT_LN_EPS, a.x0, a.lne_mean,
-                             a.lne_rstd);
+    nn_layernorm_forward_be(be, N, H, a.emb, p->lnew, p->lneb, BERT_LN_EPS, a.x0, a.lne_mean,
+                            a.lne_rstd);
     for (int l = 0; l < L; l++) {
         size_t lh = (size_t)l * H, la = keep ? (size_t)l : 0, lN = la * N;
         const nn_real *x = l == 0 ? a.x0 : a.x2 + (keep ? (size_t)(l - 1) : 0) * NHd;
@@ -353,15 +353,15 @@ void nn_bert_forward(nn_bert *m, const int32_t *ids, const int32_t *segments,
         nn_attention_masked_forward(be, B, T, H, NH, qkv, mask, atty, att);
         nn_linear_forward(be, N, H, H, atty, p->attow + lh * H, p->attob + lh, attproj);
         nn_add_forward(NHd, x, attproj, res1);
-        nn_layernorm_forward_eps(N, H, res1, p->ln1w + lh, p->ln1b + lh, BERT_LN_EPS, x1,
-                                 a.ln1_mean + lN, a.ln1_rstd + lN);
+        nn_layernorm_forward_be(be, N, H, res1, p->ln1w + lh, p->ln1b + lh, BERT_LN_EPS, x1,
+                                a.ln1_mean + lN, a.ln1_rstd + lN);
         nn_linear_forward(be, N, H, F, x1, p->fcw + (size_t)l * F * H, p->fcb + (size_t)l * F,
                           fch);
         nn_gelu_erf_forward(NF, fch, fchg);
         nn_linear_forward(be, N, F, H, fchg, p->fcprojw + lh * F, p->fcprojb + lh, fcproj);
         nn_add_forward(NHd, x1, fcproj, res2);
-        nn_layernorm_forward_eps(N, H, res2, p->ln2w + lh, p->ln2b + lh, BERT_LN_EPS, x2,
-                                 a.ln2_mean + lN, a.ln2_rstd + lN);
+        nn_layernorm_forward_be(be, N, H, res2, p->ln2w + lh, p->ln2b + lh, BERT_LN_EPS, x2,
+                                a.ln2_mean + lN, a.ln2_rstd + lN);
     }
     const nn_real *xL = a.x2 + (keep ? (size_t)(L - 1) : 0) * NHd;
     double loss;
@@ -428,9 +428,9 @@ void nn_bert_backward(nn_bert *m)
         size_t lh = (size_t)l * H, lN = (size_t)l * N;
         const nn_real *x = l == 0 ? a.x0 : a.x2 + (l - 1) * NHd;
         nn_real *dx = l == 0 ? g.x0 : g.x2 + (l - 1) * NHd;
-        nn_layernorm_backward(N, H, a.res2 + l * NHd, p->ln2w + lh, a.ln2_mean + lN,
-                              a.ln2_rstd + lN, g.x2 + l * NHd, g.res2 + l * NHd, dp->ln2w + lh,
-                              dp->ln2b + lh);
+        nn_layernorm_backward_be(be, N, H, a.res2 + l * NHd, p->ln2w + lh, a.ln2_mean + lN,
+                                 a.ln2_rstd + lN, BERT_LN_EPS, g.x2 + l * NHd, g.res2 + l * NHd,
+                                 dp->ln2w + lh, dp->ln2b + lh);
         /* res2 = x1 + fcproj */
         nn_add_backward(NHd, g.res2 + l * NHd, g.x1 + l * NHd, g.fcproj + l * NHd);
         nn_linear_backward(be, N, F, H, a.fchg + l * NF, p->fcprojw + lh * F, g.fcproj + l * NHd,
@@ -439,9 +439,9 @@ void nn_bert_backward(nn_bert *m)
         nn_linear_backward(be, N, H, F, a.x1 + l * NHd, p->fcw + (size_t)l * F * H,
                            g.fch + l * NF, g.x1 + l * NHd, dp->fcw + (size_t)l * F * H,
                            dp->fcb + (size_t)l * F);
-        nn_layernorm_backward(N, H, a.res1 + l * NHd, p->ln1w + lh, a.ln1_mean + lN,
-                              a.ln1_rstd + lN, g.x1 + l * NHd, g.res1 + l * NHd, dp->ln1w + lh,
-                              dp->ln1b + lh);
+        nn_layernorm_backward_be(be, N, H, a.res1 + l * NHd, p->ln1w + lh, a.ln1_mean + lN,
+                                 a.ln1_rstd + lN, BERT_LN_EPS, g.x1 + l * NHd, g.res1 + l * NHd,
+                                 dp->ln1w + lh, dp->ln1b + lh);
         /* res1 = x + attproj */
         nn_add_backward(NHd, g.res1 + l * NHd, dx, g.attproj + l * NHd);
         nn_linear_backward(be, N, H, H, a.atty + l * NHd, p->attow + lh * H, g.attproj + l * NHd,
@@ -454,8 +454,8 @@ void nn_bert_backward(nn_bert *m)
         nn_linear_backward(be, N, H, 3 * H, x, p->qkvw + lh * 3 * H, g.qkv + l * 3 * NHd, dx,
                            dp->qkvw + lh * 3 * H, dp->qkvb + 3 * lh);
     }
-    nn_layernorm_backward(N, H, a.emb, p->lnew, a.lne_mean, a.lne_rstd, g.x0, g.emb, dp->lnew,
-                          dp->lneb);
+    nn_layernorm_backward_be(be, N, H, a.emb, p->lnew, a.lne_mean, a.lne_rstd, BERT_LN_EPS, g.x0,
+                             g.emb, dp->lnew, dp->lneb);
     nn_encoder_backward(B, T, H, m->ids, g.emb, dp->wte, dp->wpe);
     for (int n = 0; n < N; n++) {
         const nn_real *d = g.emb + (size_t)n * H;

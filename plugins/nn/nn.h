@@ -20,7 +20,9 @@
  *    that work.
  *  - Functions that can fail return 0 or a negative errno value and describe
  *    the failure in a caller-supplied buffer (err, errlen). Kernels and layer
- *    passes cannot fail: everything they need is allocated up front.
+ *    passes cannot fail: everything they need is allocated up front, except
+ *    in a table that makes its kernels on first use (onednn), which keeps
+ *    its first failure for nn_backend_status.
  */
 #ifndef MLB_NN_H
 #define MLB_NN_H
@@ -109,6 +111,28 @@ typedef struct {
      * which costs as much as the product (a transformer's decoding step). */
     void (*gemv)(const nn_backend *be, int m, int n, const nn_real *a, int lda, const nn_real *x,
                  nn_real beta, nn_real *y);
+    /* Optional, the transformer's (transformer.c; NULL: the core's loops,
+     * nn_layernorm_forward_eps / nn_layernorm_backward): LayerNorm over the
+     * last axis of x[N,C], out = (x - mean) rstd w + b with the biased
+     * variance, saving mean[N] and rstd[N] = 1/sqrt(var + eps) as the
+     * core's loops do (either backward reads either forward's); backward
+     * accumulates dx, dw, db. */
+    void (*layernorm_forward)(const nn_backend *be, int N, int C, const nn_real *x,
+                              const nn_real *w, const nn_real *b, double eps, nn_real *out,
+                              nn_real *mean, nn_real *rstd);
+    void (*layernorm_backward)(const nn_backend *be, int N, int C, const nn_real *x,
+                               const nn_real *w, const nn_real *mean, const nn_real *rstd,
+                               double eps, const nn_real *dout, nn_real *dx, nn_real *dw,
+                               nn_real *db);
+    /* Optional: y = softmax of each of the N rows of x[N, V], rows ld apart
+     * in both (y's columns V..ld untouched). 0, or nonzero when it could
+     * not (the caller then computes the rows itself). */
+    int (*softmax)(const nn_backend *be, int N, int V, int ld, const nn_real *x, nn_real *y);
+    /* Optional (NULL: never fails): a table whose kernels can fail (the
+     * onednn one creates primitives on a shape's first call) keeps its
+     * first failure; 0, or that negative errno with its message in err.
+     * Read by nn_backend_status. */
+    int (*status)(const nn_backend *be, char *err, size_t errlen);
 } nn_kernels;
 
 /* For kernels: the output positions [lo, hi) along one axis whose input
@@ -133,6 +157,15 @@ extern const nn_kernels nn_kernels_openblas;
  * (for the variants' available()). */
 extern const nn_kernels nn_kernels_onednn;
 const char *nn_onednn_available(void);
+/* The onednn table's primitive cache (kernels_onednn.c), for tests and
+ * debug logs: primitives cached now, created and evicted since init,
+ * families of matmul shapes on a runtime-dimension primitive, and calls
+ * that ran on one. */
+typedef struct {
+    int cached, runtime_families;
+    long created, evicted, runtime_calls;
+} nn_onednn_counts;
+void nn_onednn_stats(const nn_backend *be, nn_onednn_counts *out);
 
 /* Convolution as im2col + be->k->gemm (kernels_openblas.c), for a kernel
  * table whose GEMM is what it brings: the openblas and onednn tables share
@@ -155,6 +188,13 @@ struct nn_backend {
 
 int nn_backend_init(nn_backend *be, const nn_kernels *k, int threads, char *err, size_t errlen);
 void nn_backend_release(nn_backend *be);
+/* 0, or the first failure of the backend's kernels since init (sticky; the
+ * table's status entry), with its message in err: callers check it after
+ * a pass or a phase, since the kernels themselves return nothing. */
+static inline int nn_backend_status(const nn_backend *be, char *err, size_t errlen)
+{
+    return be->k && be->k->status ? be->k->status(be, err, errlen) : 0;
+}
 
 /* ---- layers (layers.c): each written once, kernels from the backend ---- */
 

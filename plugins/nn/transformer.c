@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define LN_EPS 1e-5
+#define LN_EPS NN_GPT2_LN_EPS
 
 /* The element type's own exp: in float32, the double one costs a tenth
  * of a small model's training step. */
@@ -417,6 +417,61 @@ double nn_softmax_xent_forward(int N, int V, int Vp, const nn_real *logits,
     return loss / N;
 }
 
+void nn_layernorm_forward_be(const nn_backend *be, int N, int C, const nn_real *x,
+                             const nn_real *w, const nn_real *b, double eps, nn_real *out,
+                             nn_real *mean, nn_real *rstd)
+{
+    if (be->k->layernorm_forward)
+        be->k->layernorm_forward(be, N, C, x, w, b, eps, out, mean, rstd);
+    else
+        nn_layernorm_forward_eps(N, C, x, w, b, eps, out, mean, rstd);
+}
+
+void nn_layernorm_backward_be(const nn_backend *be, int N, int C, const nn_real *x,
+                              const nn_real *w, const nn_real *mean, const nn_real *rstd,
+                              double eps, const nn_real *dout, nn_real *dx, nn_real *dw,
+                              nn_real *db)
+{
+    if (be->k->layernorm_backward)
+        be->k->layernorm_backward(be, N, C, x, w, mean, rstd, eps, dout, dx, dw, db);
+    else
+        nn_layernorm_backward(N, C, x, w, mean, rstd, dout, dx, dw, db);
+}
+
+/* With the table's softmax the loss is -log p[target] from its
+ * probabilities, in double; a row whose p[target] is below float's normal
+ * range (where -log p would lose its digits or be infinite) gets the
+ * core's exact log-sum-exp from its logits instead. */
+double nn_softmax_xent_forward_be(const nn_backend *be, int N, int V, int Vp,
+                                  const nn_real *logits, const int32_t *targets, nn_real *probs)
+{
+    if (!be->k->softmax || be->k->softmax(be, N, V, Vp, logits, probs) != 0)
+        return nn_softmax_xent_forward(N, V, Vp, logits, targets, probs);
+    double loss = 0;
+    for (int n = 0; n < N; n++) {
+        nn_real *p = probs + (size_t)n * Vp;
+        for (int i = V; i < Vp; i++)
+            p[i] = 0;
+        if (!targets)
+            continue;
+        nn_real pt = p[targets[n]];
+        if (pt >= (nn_real)1.17549435e-38f) { /* FLT_MIN */
+            loss -= log((double)pt);
+            continue;
+        }
+        const nn_real *l = logits + (size_t)n * Vp;
+        nn_real mx = -INFINITY;
+        for (int i = 0; i < V; i++)
+            if (l[i] > mx)
+                mx = l[i];
+        double sum = 0;
+        for (int i = 0; i < V; i++)
+            sum += R_EXP(l[i] - mx);
+        loss += log(sum) - (double)(l[targets[n]] - mx);
+    }
+    return loss / N;
+}
+
 void nn_softmax_xent_backward(int N, int V, int Vp, const nn_real *probs, const int32_t *targets,
                               nn_real *dlogits)
 {
@@ -650,13 +705,13 @@ void nn_gpt2_forward(nn_gpt2 *m, const int32_t *inputs, const int32_t *targets, 
         nn_real *fch = a->fch + l * 4 * NC, *fchg = a->fch_gelu + l * 4 * NC;
         nn_real *fcproj = a->fcproj + l * NC, *res3 = a->residual3 + l * NC;
         size_t lc = (size_t)l * C;
-        nn_layernorm_forward(N, C, res, p->ln1w + lc, p->ln1b + lc, ln1,
+        nn_layernorm_forward_be(be, N, C, res, p->ln1w + lc, p->ln1b + lc, LN_EPS, ln1,
                              a->ln1_mean + (size_t)l * N, a->ln1_rstd + (size_t)l * N);
         nn_linear_forward(be, N, C, 3 * C, ln1, p->qkvw + lc * 3 * C, p->qkvb + 3 * lc, qkv);
         nn_attention_forward(be, B, T, C, NH, qkv, atty, att);
         nn_linear_forward(be, N, C, C, atty, p->attprojw + lc * C, p->attprojb + lc, attproj);
         nn_add_forward(NC, res, attproj, res2);
-        nn_layernorm_forward(N, C, res2, p->ln2w + lc, p->ln2b + lc, ln2,
+        nn_layernorm_forward_be(be, N, C, res2, p->ln2w + lc, p->ln2b + lc, LN_EPS, ln2,
                              a->ln2_mean + (size_t)l * N, a->ln2_rstd + (size_t)l * N);
         nn_linear_forward(be, N, C, 4 * C, ln2, p->fcw + lc * 4 * C, p->fcb + 4 * lc, fch);
         nn_gelu_forward(4 * NC, fch, fchg);
@@ -664,11 +719,13 @@ void nn_gpt2_forward(nn_gpt2 *m, const int32_t *inputs, const int32_t *targets, 
                           fcproj);
         nn_add_forward(NC, res2, fcproj, res3);
     }
-    nn_layernorm_forward(N, C, a->residual3 + (size_t)(L - 1) * NC, p->lnfw, p->lnfb, a->lnf,
+    nn_layernorm_forward_be(be, N, C, a->residual3 + (size_t)(L - 1) * NC, p->lnfw, p->lnfb,
+                            LN_EPS, a->lnf,
                          a->lnf_mean, a->lnf_rstd);
     /* The tied head: logits[N,Vp] = lnf wte^T. */
     nn_linear_forward(be, N, C, Vp, a->lnf, p->wte, NULL, a->logits);
-    double loss = nn_softmax_xent_forward(N, c->vocab_size, Vp, a->logits, targets, a->probs);
+    double loss =
+        nn_softmax_xent_forward_be(be, N, c->vocab_size, Vp, a->logits, targets, a->probs);
     m->mean_loss = targets ? loss : -1;
 }
 
@@ -697,8 +754,8 @@ void nn_gpt2_backward(nn_gpt2 *m)
     nn_softmax_xent_backward(N, c->vocab_size, Vp, a->probs, m->targets, g->logits);
     nn_linear_backward(be, N, C, Vp, a->lnf, p->wte, g->logits, g->lnf, dp->wte, NULL);
     nn_real *dres_last = g->residual3 + (size_t)(L - 1) * NC;
-    nn_layernorm_backward(N, C, a->residual3 + (size_t)(L - 1) * NC, p->lnfw, a->lnf_mean,
-                          a->lnf_rstd, g->lnf, dres_last, dp->lnfw, dp->lnfb);
+    nn_layernorm_backward_be(be, N, C, a->residual3 + (size_t)(L - 1) * NC, p->lnfw, a->lnf_mean,
+                             a->lnf_rstd, LN_EPS, g->lnf, dres_last, dp->lnfw, dp->lnfb);
     for (int l = L - 1; l >= 0; l--) {
         size_t lc = (size_t)l * C, lN = (size_t)l * N;
         const nn_real *res = l == 0 ? a->encoded : a->residual3 + (size_t)(l - 1) * NC;
@@ -713,9 +770,9 @@ void nn_gpt2_backward(nn_gpt2 *m)
         nn_linear_backward(be, N, C, 4 * C, a->ln2 + l * NC, p->fcw + lc * 4 * C,
                            g->fch + l * 4 * NC, g->ln2 + l * NC, dp->fcw + lc * 4 * C,
                            dp->fcb + 4 * lc);
-        nn_layernorm_backward(N, C, a->residual2 + l * NC, p->ln2w + lc, a->ln2_mean + lN,
-                              a->ln2_rstd + lN, g->ln2 + l * NC, g->residual2 + l * NC,
-                              dp->ln2w + lc, dp->ln2b + lc);
+        nn_layernorm_backward_be(be, N, C, a->residual2 + l * NC, p->ln2w + lc,
+                                 a->ln2_mean + lN, a->ln2_rstd + lN, LN_EPS, g->ln2 + l * NC,
+                                 g->residual2 + l * NC, dp->ln2w + lc, dp->ln2b + lc);
         /* res2 = res + attproj */
         nn_add_backward(NC, g->residual2 + l * NC, dres, g->attproj + l * NC);
         nn_linear_backward(be, N, C, C, a->atty + l * NC, p->attprojw + lc * C,
@@ -729,8 +786,9 @@ void nn_gpt2_backward(nn_gpt2 *m)
         nn_linear_backward(be, N, C, 3 * C, a->ln1 + l * NC, p->qkvw + lc * 3 * C,
                            g->qkv + l * 3 * NC, g->ln1 + l * NC, dp->qkvw + lc * 3 * C,
                            dp->qkvb + 3 * lc);
-        nn_layernorm_backward(N, C, res, p->ln1w + lc, a->ln1_mean + lN, a->ln1_rstd + lN,
-                              g->ln1 + l * NC, dres, dp->ln1w + lc, dp->ln1b + lc);
+        nn_layernorm_backward_be(be, N, C, res, p->ln1w + lc, a->ln1_mean + lN,
+                                 a->ln1_rstd + lN, LN_EPS, g->ln1 + l * NC, dres, dp->ln1w + lc,
+                                 dp->ln1b + lc);
     }
     nn_encoder_backward(B, T, C, m->inputs, g->encoded, dp->wte, dp->wpe);
 }
@@ -828,7 +886,8 @@ const nn_real *nn_gpt2_step(nn_gpt2 *m, int32_t token, int pos)
     for (int l = 0; l < c->num_layers; l++) {
         size_t lc = (size_t)l * C;
         nn_real *kv = m->kv + (size_t)l * maxT * 2 * C; /* [maxT, 2C] */
-        nn_layernorm_forward(1, C, x, p->ln1w + lc, p->ln1b + lc, ln, stat, stat + 1);
+        nn_layernorm_forward_be(be, 1, C, x, p->ln1w + lc, p->ln1b + lc, LN_EPS, ln, stat,
+                                stat + 1);
         linear1(be, C, 3 * C, ln, p->qkvw + lc * 3 * C, p->qkvb + 3 * lc, qkv);
         memcpy(kv + (size_t)pos * 2 * C, qkv + C, 2 * (size_t)C * sizeof *qkv);
         for (int h = 0; h < NH; h++) {
@@ -861,14 +920,15 @@ const nn_real *nn_gpt2_step(nn_gpt2 *m, int32_t token, int pos)
         linear1(be, C, C, atty, p->attprojw + lc * C, p->attprojb + lc, tmp);
         for (int i = 0; i < C; i++) /* in place: nn_add_forward's are restrict */
             x[i] += tmp[i];
-        nn_layernorm_forward(1, C, x, p->ln2w + lc, p->ln2b + lc, ln, stat, stat + 1);
+        nn_layernorm_forward_be(be, 1, C, x, p->ln2w + lc, p->ln2b + lc, LN_EPS, ln, stat,
+                                stat + 1);
         linear1(be, C, 4 * C, ln, p->fcw + lc * 4 * C, p->fcb + 4 * lc, fch);
         nn_gelu_forward(4 * (size_t)C, fch, fchg);
         linear1(be, 4 * C, C, fchg, p->fcprojw + lc * 4 * C, p->fcprojb + lc, tmp);
         for (int i = 0; i < C; i++)
             x[i] += tmp[i];
     }
-    nn_layernorm_forward(1, C, x, p->lnfw, p->lnfb, ln, stat, stat + 1);
+    nn_layernorm_forward_be(be, 1, C, x, p->lnfw, p->lnfb, LN_EPS, ln, stat, stat + 1);
     linear1(be, C, c->padded_vocab_size, ln, p->wte, NULL, m->step_logits);
     return m->step_logits;
 }

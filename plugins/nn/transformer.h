@@ -75,6 +75,22 @@ void nn_layernorm_forward_eps(int N, int C, const nn_real *x, const nn_real *w, 
  * Row maxima are subtracted first. */
 double nn_softmax_xent_forward(int N, int V, int Vp, const nn_real *logits,
                                const int32_t *targets, nn_real *probs);
+/* The same three through the backend's optional table entries
+ * (layernorm_forward, layernorm_backward, softmax; the core's loops where
+ * the table has none), which nn_gpt2 and nn_bert call. The backward pass
+ * takes the forward's eps (a table may save the variance in another
+ * form). */
+void nn_layernorm_forward_be(const nn_backend *be, int N, int C, const nn_real *x,
+                             const nn_real *w, const nn_real *b, double eps, nn_real *out,
+                             nn_real *mean, nn_real *rstd);
+void nn_layernorm_backward_be(const nn_backend *be, int N, int C, const nn_real *x,
+                              const nn_real *w, const nn_real *mean, const nn_real *rstd,
+                              double eps, const nn_real *dout, nn_real *dx, nn_real *dw,
+                              nn_real *db);
+double nn_softmax_xent_forward_be(const nn_backend *be, int N, int V, int Vp,
+                                  const nn_real *logits, const int32_t *targets, nn_real *probs);
+/* GPT-2's LayerNorm epsilon (torch.nn.LayerNorm's default). */
+#define NN_GPT2_LN_EPS 1e-5
 /* dlogits += (probs - onehot) / N over the first V columns. */
 void nn_softmax_xent_backward(int N, int V, int Vp, const nn_real *probs, const int32_t *targets,
                               nn_real *dlogits);

@@ -9,7 +9,7 @@
 #   124m-forward    GPT-2 124M (random init in llm.c's layout, 12 layers, 768
 #                   channels, GPT-2 BPE): eval of 2 batches of 4 x 128 tokens
 #   124m-gen-kv     GPT-2 124M: 32 tokens with the KV cache
-# with gpt2:onednn (every GEMM through oneDNN's dnnl_sgemm) beside openblas
+# with gpt2:onednn (oneDNN matmul primitives, layer norm and softmax) beside openblas
 # in every run where this build has it, and writes
 # results/bench-gpt2-<stamp>/ (JSON per workload, table.md).
 #
