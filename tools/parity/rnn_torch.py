@@ -124,7 +124,7 @@ def main():
     # The engines have drivers of their own, built where their libraries
     # were found: rnn-parity-onednn (oneDNN's RNN primitives) and
     # rnn-parity-libtorch. onednn-cells is the plain driver's onednn: the NN
-    # core's cells on the onednn kernel table (dnnl_sgemm), what rnn:onednn
+    # core's cells on the onednn kernel table (matmul primitives), what rnn:onednn
     # was before it ran the primitives; not in the default list.
     drivers = {"onednn": driver + "-onednn", "libtorch": driver + "-libtorch"}
     if a.variants is None:
