@@ -329,35 +329,9 @@ int cnn_setup(mlb_ctx *ctx, void **state, const cnn_variant *variant)
     if (rc == 0 && (rc = cnn_model_build(&s->model, s->model_name, s->c, s->h, s->w, c->classes,
                                          err, sizeof err)) < 0)
         rc = mlb_error(ctx, "%s", err);
-    /* An engine's model only holds the weights: activations for one image. */
-    if (rc == 0 && (rc = nn_model_compile(&s->model, &s->be, s->eng ? 1 : c->max_batch, err,
-                                          sizeof err)) < 0)
-        rc = mlb_error(ctx, "%s", err);
-    if (rc == 0) {
-        nn_model_init_weights(&s->model, mlb_seed(ctx));
-        const char *wi = mlb_param_str(ctx, "weights_in");
-        if (wi[0] && (rc = nn_weights_load(&s->model, wi, err, sizeof err)) < 0)
-            rc = mlb_error(ctx, "%s", err);
-    }
-    if (rc == 0 && s->eng) {
-        cnn_engine_setup su = {.init = &s->model, .max_batch = c->max_batch,
-                               .train_batch = c->batch_size, .threads = threads,
-                               .optimizer = kind, .lr = mlb_param_float(ctx, "lr"),
-                               .momentum = mlb_param_float(ctx, "momentum"),
-                               .weight_decay = mlb_param_float(ctx, "weight_decay")};
-        size_t nk = (size_t)c->max_batch * (size_t)c->classes;
-        s->logits = nn_alloc(nk, sizeof *s->logits);
-        s->probs = nn_alloc(nk, sizeof *s->probs);
-        if (!s->logits || !s->probs)
-            rc = mlb_error(ctx, "out of memory for logits");
-        else if ((rc = s->eng->create(&s->eng_impl, &su, err, sizeof err)) < 0)
-            rc = mlb_error(ctx, "%s engine: %s", s->eng->name, err);
-    }
-    if (rc == 0 && !s->eng &&
-        (rc = nn_optim_init(&s->opt, kind, s->model.n_weights, mlb_param_float(ctx, "lr"),
-                            mlb_param_float(ctx, "momentum"),
-                            mlb_param_float(ctx, "weight_decay"), err, sizeof err)) < 0)
-        rc = mlb_error(ctx, "%s", err);
+    if (rc == 0)
+        rc = nn_clf_trainer_init(ctx, c, &s->model, &s->be, s->eng, threads, kind, 0,
+                                 &s->eng_impl, &s->logits, &s->probs, &s->opt);
     if (rc < 0) {
         state_free(s);
         return rc;

@@ -238,3 +238,34 @@ int nn_clf_export(mlb_ctx *ctx, const nn_clf *c, const char *dir, const size_t *
         return mlb_error(ctx, "%s", err);
     return 0;
 }
+
+int nn_clf_trainer_init(mlb_ctx *ctx, const nn_clf *c, nn_model *m, nn_backend *be,
+                        const nn_engine *eng, int threads, nn_optim_kind kind, double clip,
+                        void **eng_impl, float **logits, float **probs, nn_optim *opt)
+{
+    char err[512];
+    double lr = mlb_param_float(ctx, "lr"), momentum = mlb_param_float(ctx, "momentum");
+    double decay = mlb_param_float(ctx, "weight_decay");
+    if (nn_model_compile(m, be, eng ? 1 : c->max_batch, err, sizeof err) < 0)
+        return mlb_error(ctx, "%s", err);
+    nn_model_init_weights(m, mlb_seed(ctx));
+    const char *wi = mlb_param_str(ctx, "weights_in");
+    if (wi[0] && nn_weights_load(m, wi, err, sizeof err) < 0)
+        return mlb_error(ctx, "parameter weights_in: %s", err);
+    if (!eng) {
+        if (nn_optim_init(opt, kind, m->n_weights, lr, momentum, decay, err, sizeof err) < 0)
+            return mlb_error(ctx, "%s", err);
+        return 0;
+    }
+    nn_engine_setup su = {.init = m, .max_batch = c->max_batch, .train_batch = c->batch_size,
+                          .threads = threads, .optimizer = kind, .lr = lr,
+                          .momentum = momentum, .weight_decay = decay, .clip = clip};
+    size_t nk = (size_t)c->max_batch * (size_t)c->classes;
+    *logits = nn_alloc(nk, sizeof **logits);
+    *probs = nn_alloc(nk, sizeof **probs);
+    if (!*logits || !*probs)
+        return mlb_error(ctx, "out of memory for logits");
+    if (eng->create(eng_impl, &su, err, sizeof err) < 0)
+        return mlb_error(ctx, "%s engine: %s", eng->name, err);
+    return 0;
+}

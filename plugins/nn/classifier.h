@@ -20,6 +20,7 @@
 #include "mlbench/data.h"
 #include "mlbench/plugin.h"
 #include "nn.h"
+#include "nn_engine.h"
 
 /* Samples as the network sees them: n rows of d float32 values, batch-
  * first, and their labels. */
@@ -83,6 +84,18 @@ int nn_clf_train(mlb_ctx *ctx, nn_clf *c, const nn_clf_net *net, void *u, const 
 int nn_clf_infer(mlb_ctx *ctx, nn_clf *c, const nn_clf_net *net, void *u);
 /* n queries in forward passes of up to max_batch samples (ABI 1.3). */
 int nn_clf_infer_n(mlb_ctx *ctx, nn_clf *c, const nn_clf_net *net, void *u, int n);
+
+/* After the task has built model m: compiles it for c->max_batch samples
+ * (for one when an engine eng runs the network, the model then holding
+ * only the weights), gives it the seeded initial weights or those of the
+ * file in parameter weights_in, then creates either the engine on them
+ * (*eng_impl, with *logits and *probs of [max_batch, classes]) or the
+ * core's optimiser *opt of `kind`. The optimiser's settings are the
+ * parameters lr, momentum and weight_decay; clip: the engine's gradient
+ * clipping (0: none). Errors are reported through ctx. */
+int nn_clf_trainer_init(mlb_ctx *ctx, const nn_clf *c, nn_model *m, nn_backend *be,
+                        const nn_engine *eng, int threads, nn_optim_kind kind, double clip,
+                        void **eng_impl, float **logits, float **probs, nn_optim *opt);
 
 /* For peers (docs/peer-protocol.md): X_train.npy, y_train.npy, X_test.npy,
  * y_test.npy (float32 [n, row_shape...], int64 [n]) and the initial

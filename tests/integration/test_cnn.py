@@ -147,10 +147,11 @@ class Weights(unittest.TestCase):
             self.assertEqual(metric(a["runs"][0], "accuracy"), metric(b["runs"][0], "accuracy"))
             self.assertAlmostEqual(metric(a["runs"][0], "test_loss"),
                                    metric(b["runs"][0], "test_loss"), places=6)
-            # A model of another shape refuses the file, naming it.
+            # A model of another shape refuses the file, naming the parameter
+            # and the file: an input error (exit 2), as rnn's.
             p = run(common + ["--param", "epochs=0", "--param", "model=simplecnn",
-                              "--param", "weights_in=" + path], check=1)
-            self.assertIn(path, p.stderr)
+                              "--param", "weights_in=" + path], check=2)
+            self.assertIn("parameter weights_in: " + path, p.stderr)
             self.assertIn("another shape", p.stderr)
         finally:
             shutil.rmtree(d, ignore_errors=True)
