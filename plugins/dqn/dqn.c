@@ -1,7 +1,7 @@
 /*
  * The dqn task every variant shares: the environment, the replay buffer,
  * epsilon-greedy acting, the learning schedule and the metrics. The
- * gradient step itself is rl_dqn_update (plugins/rl/rl_agent.c), which the
+ * gradient step itself is rl_dqn_update (plugins/common/rl/rl_agent.c), which the
  * parity test checks against PyTorch.
  *
  * Generator draws, in order, which the PyTorch peer repeats: the

@@ -1,6 +1,6 @@
 /*
  * dqn: deep Q-learning with experience replay and a target network on the
- * RL environments (plugins/rl), on the NN core. The variants differ only in
+ * RL environments (plugins/common/rl), on the NN core. The variants differ only in
  * the NN core's kernel table (naive, openblas); tools/peers/dqn_torch.py is
  * the same agent in PyTorch. docs/rl.md describes the algorithm step by
  * step, the generator draws and the metrics.

@@ -1,7 +1,7 @@
 /*
  * The reinforce task every variant shares: episodes of the stochastic
  * policy, Monte-Carlo returns, and the metrics. The policy-gradient step is
- * rl_reinforce_update (plugins/rl/rl_agent.c), which the parity test checks
+ * rl_reinforce_update (plugins/common/rl/rl_agent.c), which the parity test checks
  * against PyTorch.
  *
  * Generator draws, in order, which the PyTorch peer repeats: the

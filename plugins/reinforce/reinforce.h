@@ -1,6 +1,6 @@
 /*
  * reinforce: Monte-Carlo policy gradient (REINFORCE) on the RL environments
- * (plugins/rl), on the NN core. The variants differ only in the NN core's
+ * (plugins/common/rl), on the NN core. The variants differ only in the NN core's
  * kernel table (naive, openblas); tools/peers/reinforce_torch.py is the
  * same agent in PyTorch. docs/rl.md describes the algorithm, the generator
  * draws and the metrics.

@@ -1,4 +1,4 @@
-"""The RL environments' dynamics (plugins/rl/rl_env.c) against an
+"""The RL environments' dynamics (plugins/common/rl/rl_env.c) against an
 independent implementation: mlbench-env-trace replays the committed action
 sequences of tests/ref/rl/ from their seeds, and every state must equal the
 trajectory that the Python transcription of gym's code
@@ -12,7 +12,7 @@ import unittest
 
 from common import BUILD_ROOT, SOURCE_ROOT, main
 
-TRACE = os.path.join(BUILD_ROOT, "plugins", "rl", "mlbench-env-trace")
+TRACE = os.path.join(BUILD_ROOT, "plugins", "common", "rl", "mlbench-env-trace")
 REF = os.path.join(SOURCE_ROOT, "tests", "ref", "rl")
 
 

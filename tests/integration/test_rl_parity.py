@@ -1,4 +1,4 @@
-"""One DQN gradient step and one REINFORCE update (plugins/rl/rl_agent.c,
+"""One DQN gradient step and one REINFORCE update (plugins/common/rl/rl_agent.c,
 through rl-parity) against PyTorch: the loss, the advantages, every
 gradient and the weights after Adam must match the committed PyTorch
 float32 references (tests/ref/rl/parity/, written by
@@ -17,7 +17,7 @@ import zlib
 
 from common import BUILD_ROOT, SOURCE_ROOT, main
 
-DRIVER = os.path.join(BUILD_ROOT, "plugins", "rl", "rl-parity")
+DRIVER = os.path.join(BUILD_ROOT, "plugins", "common", "rl", "rl-parity")
 REF = os.path.join(SOURCE_ROOT, "tests", "ref", "rl", "parity")
 BOUND = 1e-5
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""Parity of the RL agents' updates (plugins/rl/rl_agent.c) with PyTorch.
+"""Parity of the RL agents' updates (plugins/common/rl/rl_agent.c) with PyTorch.
 
-rl-parity (BUILD/plugins/rl/) runs one DQN gradient step (Huber loss
+rl-parity (BUILD/plugins/common/rl/) runs one DQN gradient step (Huber loss
 against the target network's bootstrap, Adam) and one REINFORCE update
 (normalised and baselined returns, policy-gradient loss, Adam) on a fixed
 seeded batch and fixed seeded weights, and dumps the batch, the starting
@@ -140,7 +140,7 @@ def main():
     ap.add_argument("--write", action="store_true",
                     help="store PyTorch's side in tests/ref/rl/parity")
     a = ap.parse_args()
-    driver = os.path.join(a.build, "plugins", "rl", "rl-parity")
+    driver = os.path.join(a.build, "plugins", "common", "rl", "rl-parity")
     torch.set_num_threads(1)
     worst = 0.0
     for algo, fn in (("dqn", torch_dqn), ("reinforce", torch_reinforce)):

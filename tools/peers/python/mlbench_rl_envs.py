@@ -1,6 +1,6 @@
 """CartPole-v1 and Acrobot-v1 in plain Python: a transcription of gym's
 classic_control code (cartpole.py, acrobot.py, gym 0.26), expression for
-expression, with the reset generator of plugins/rl/rl_env.c (splitmix64)
+expression, with the reset generator of plugins/common/rl/rl_env.c (splitmix64)
 in place of numpy's, so that a seed gives the C environments' episodes.
 
 Used by the dqn and reinforce PyTorch peers (tools/peers/dqn_torch.py,

@@ -1,5 +1,5 @@
 """What the dqn and reinforce PyTorch peers (and tools/parity/rl_torch.py)
-share: the MLP of plugins/rl/rl_agent.c (fc1, fc2, fc3 with ReLU, the C
+share: the MLP of plugins/common/rl/rl_agent.c (fc1, fc2, fc3 with ReLU, the C
 tensor names), the agents' generator draws (rl_agent.c's rl_rng_below and
 rl_sample), the two updates in PyTorch, and the episode statistics with
 the plugins' metric names and margins."""

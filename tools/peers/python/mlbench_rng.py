@@ -1,5 +1,5 @@
 """The NN core's generator in Python: splitmix64 (nn_rng, mlb_rand_u64,
-plugins/rl/rl_env.c's reset generator) and nn_rng_below's rejection
+plugins/common/rl/rl_env.c's reset generator) and nn_rng_below's rejection
 sampling, so that a peer draws what the plugin draws from the same seed.
 Standard library only."""
 MASK = (1 << 64) - 1
