@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "cnn_engine.h"
+#include "libtorch_optim.h"
 extern "C" { // the header declares OpenBLAS's blas_thread_shutdown_, a C symbol
 #include "openblas_threads.h"
 }
@@ -128,14 +129,7 @@ int lt_create(void **impl, const cnn_engine_setup *su, char *err, size_t errlen)
             }
             e->t.push_back(v);
         }
-        if (su->optimizer == NN_ADAM)
-            e->opt = std::make_unique<torch::optim::Adam>(
-                e->trainable, torch::optim::AdamOptions(su->lr).weight_decay(su->weight_decay));
-        else
-            e->opt = std::make_unique<torch::optim::SGD>(
-                e->trainable, torch::optim::SGDOptions(su->lr)
-                                  .momentum(su->momentum)
-                                  .weight_decay(su->weight_decay));
+        e->opt = nn_torch_optimizer(e->trainable, su);
         *impl = e.release();
         return 0;
     } catch (const std::exception &ex) {

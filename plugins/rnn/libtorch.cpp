@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "nn_engine.h"
+#include "libtorch_optim.h"
 extern "C" { // the header declares OpenBLAS's blas_thread_shutdown_, a C symbol
 #include "openblas_threads.h"
 }
@@ -178,14 +179,7 @@ int lt_create(void **impl, const nn_engine_setup *su, char *err, size_t errlen)
             e->params.push_back(t);
         for (auto &p : e->params)
             p.mutable_grad() = torch::zeros_like(p);
-        if (su->optimizer == NN_ADAM)
-            e->opt = std::make_unique<torch::optim::Adam>(
-                e->params, torch::optim::AdamOptions(su->lr).weight_decay(su->weight_decay));
-        else
-            e->opt = std::make_unique<torch::optim::SGD>(
-                e->params, torch::optim::SGDOptions(su->lr)
-                               .momentum(su->momentum)
-                               .weight_decay(su->weight_decay));
+        e->opt = nn_torch_optimizer(e->params, su);
         *impl = e.release();
         return 0;
     } catch (const std::exception &ex) {
