@@ -303,9 +303,9 @@ static int fwd_linear(od_engine *e, od_plan *p, int i)
     if (rc == 0 && nd->p_bias >= 0)
         rc = nn_dnnl_mem(&p->st, &b_md, param(e, nd->p_bias, 0), &ms[3]);
     if (rc == 0)
-        rc = nn_dnnl_add_prim(&p->st, &p->fwd, pd, nd->p_bias >= 0 ? 4 : 3,
-                      (const int[]){DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_BIAS},
-                      ms);
+        rc = nn_dnnl_add_prim(
+            &p->st, &p->fwd, pd, nd->p_bias >= 0 ? 4 : 3,
+            (const int[]){DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_BIAS}, ms);
     e->info[i] = (od_fwd_info){pd, ms[0], ms[1]};
     return rc;
 }
@@ -346,9 +346,9 @@ static int fwd_bn(od_engine *e, od_plan *p, int i)
         rc = nn_dnnl_mem(&p->st, &c_md, var, &ms[5]);
     if (rc == 0)
         rc = nn_dnnl_add_prim(&p->st, &p->fwd, pd, 6,
-                      (const int[]){DNNL_ARG_SRC, DNNL_ARG_DST, DNNL_ARG_SCALE, DNNL_ARG_SHIFT,
-                                    DNNL_ARG_MEAN, DNNL_ARG_VARIANCE},
-                      ms);
+                              (const int[]){DNNL_ARG_SRC, DNNL_ARG_DST, DNNL_ARG_SCALE,
+                                            DNNL_ARG_SHIFT, DNNL_ARG_MEAN, DNNL_ARG_VARIANCE},
+                              ms);
     if (rc == 0 && p->training) {
         od_step *st = nn_dnnl_push(&p->st, &p->fwd);
         if (!st)
@@ -377,7 +377,8 @@ static int fwd_relu(od_engine *e, od_plan *p, int i)
     if (rc == 0)
         rc = nn_dnnl_mem(&p->st, &d_md, e->y[i], &ms[1]);
     if (rc == 0)
-        rc = nn_dnnl_add_prim(&p->st, &p->fwd, pd, 2, (const int[]){DNNL_ARG_SRC, DNNL_ARG_DST}, ms);
+        rc =
+            nn_dnnl_add_prim(&p->st, &p->fwd, pd, 2, (const int[]){DNNL_ARG_SRC, DNNL_ARG_DST}, ms);
     e->info[i] = (od_fwd_info){pd, NULL, NULL};
     return rc;
 }
@@ -445,7 +446,7 @@ static int fwd_pool(od_engine *e, od_plan *p, int i)
     ms[2] = ws;
     if (rc == 0)
         rc = nn_dnnl_add_prim(&p->st, &p->fwd, pd, ws ? 3 : 2,
-                      (const int[]){DNNL_ARG_SRC, DNNL_ARG_DST, DNNL_ARG_WORKSPACE}, ms);
+                              (const int[]){DNNL_ARG_SRC, DNNL_ARG_DST, DNNL_ARG_WORKSPACE}, ms);
     e->info[i] = (od_fwd_info){pd, ws, NULL};
     return rc;
 }
@@ -485,7 +486,7 @@ static int fwd_add(od_engine *e, od_plan *p, int i)
         rc = nn_dnnl_mem(&p->st, &d_md, e->y[i], &ms[2]);
     if (rc == 0)
         rc = nn_dnnl_add_prim(&p->st, &p->fwd, pd, 3,
-                      (const int[]){DNNL_ARG_SRC_0, DNNL_ARG_SRC_1, DNNL_ARG_DST}, ms);
+                              (const int[]){DNNL_ARG_SRC_0, DNNL_ARG_SRC_1, DNNL_ARG_DST}, ms);
     return rc;
 }
 
@@ -549,9 +550,10 @@ static int bwd_conv(od_engine *e, od_plan *p, int i)
         if (rc == 0)
             rc = give(e, p, dx_p, q(pd, dnnl_query_diff_src_md), &dx, &post);
         if (rc == 0)
-            rc = nn_dnnl_add_prim(&p->st, &p->bwd, pd, 3,
-                          (const int[]){DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC},
-                          (const dnnl_memory_t[]){dyd, w, dx});
+            rc = nn_dnnl_add_prim(
+                &p->st, &p->bwd, pd, 3,
+                (const int[]){DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC},
+                (const dnnl_memory_t[]){dyd, w, dx});
         if (rc == 0 && post)
             rc = nn_dnnl_add_reorder(&p->st, &p->bwd, dx, dx_p);
         if (rc == 0 && acc)
@@ -591,9 +593,9 @@ static int bwd_conv(od_engine *e, od_plan *p, int i)
         rc = plain_of(p, param(e, nd->p_bias, 1), 1, bd, &db);
     if (rc == 0)
         rc = nn_dnnl_add_prim(&p->st, &p->bwd, pd, db ? 4 : 3,
-                      (const int[]){DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS,
-                                    DNNL_ARG_DIFF_BIAS},
-                      (const dnnl_memory_t[]){src, dyw, dw, db});
+                              (const int[]){DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS,
+                                            DNNL_ARG_DIFF_BIAS},
+                              (const dnnl_memory_t[]){src, dyw, dw, db});
     if (rc == 0 && post)
         rc = nn_dnnl_add_reorder(&p->st, &p->bwd, dw, dw_p);
     return rc;
@@ -625,9 +627,10 @@ static int bwd_linear(od_engine *e, od_plan *p, int i)
         if (rc == 0)
             rc = nn_dnnl_mem(&p->st, &s_md, target, &dx);
         if (rc == 0)
-            rc = nn_dnnl_add_prim(&p->st, &p->bwd, pd, 3,
-                          (const int[]){DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC},
-                          (const dnnl_memory_t[]){dy, fi->weights, dx});
+            rc = nn_dnnl_add_prim(
+                &p->st, &p->bwd, pd, 3,
+                (const int[]){DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC},
+                (const dnnl_memory_t[]){dy, fi->weights, dx});
         if (rc == 0 && acc)
             rc = add_accum(e, p, nd->in0, (size_t)n * a->size);
     }
@@ -645,9 +648,9 @@ static int bwd_linear(od_engine *e, od_plan *p, int i)
         rc = nn_dnnl_mem(&p->st, &b_md, param(e, nd->p_bias, 1), &db);
     if (rc == 0)
         rc = nn_dnnl_add_prim(&p->st, &p->bwd, pd, db ? 4 : 3,
-                      (const int[]){DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS,
-                                    DNNL_ARG_DIFF_BIAS},
-                      (const dnnl_memory_t[]){fi->src, dy, dw, db});
+                              (const int[]){DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS,
+                                            DNNL_ARG_DIFF_BIAS},
+                              (const dnnl_memory_t[]){fi->src, dy, dw, db});
     return rc;
 }
 
@@ -665,17 +668,24 @@ static int bwd_bn(od_engine *e, od_plan *p, int i)
     float *target = grad_target(e, nd->in0, &acc);
     int rc = nn_dnnl_pd_create(&p->st, &pd, &bd, e->info[i].fwd_pd);
     dnnl_memory_t ms[9];
-    float *ptr[9] = {e->y[nd->in0], e->save_mean[i], e->save_var[i], e->dy[i],
-                     param(e, nd->p_weight, 0), target, param(e, nd->p_weight, 1),
-                     param(e, nd->p_bias, 1), param(e, nd->p_bias, 0)};
+    float *ptr[9] = {e->y[nd->in0],
+                     e->save_mean[i],
+                     e->save_var[i],
+                     e->dy[i],
+                     param(e, nd->p_weight, 0),
+                     target,
+                     param(e, nd->p_weight, 1),
+                     param(e, nd->p_bias, 1),
+                     param(e, nd->p_bias, 0)};
     for (int k = 0; k < 9 && rc == 0; k++)
         rc = nn_dnnl_mem(&p->st, k == 0 || k == 3 || k == 5 ? &d_md : &c_md, ptr[k], &ms[k]);
     if (rc == 0)
         rc = nn_dnnl_add_prim(&p->st, &p->bwd, pd, 9,
-                      (const int[]){DNNL_ARG_SRC, DNNL_ARG_MEAN, DNNL_ARG_VARIANCE,
-                                    DNNL_ARG_DIFF_DST, DNNL_ARG_SCALE, DNNL_ARG_DIFF_SRC,
-                                    DNNL_ARG_DIFF_SCALE, DNNL_ARG_DIFF_SHIFT, DNNL_ARG_SHIFT},
-                      ms);
+                              (const int[]){DNNL_ARG_SRC, DNNL_ARG_MEAN, DNNL_ARG_VARIANCE,
+                                            DNNL_ARG_DIFF_DST, DNNL_ARG_SCALE, DNNL_ARG_DIFF_SRC,
+                                            DNNL_ARG_DIFF_SCALE, DNNL_ARG_DIFF_SHIFT,
+                                            DNNL_ARG_SHIFT},
+                              ms);
     if (rc == 0 && acc)
         rc = add_accum(e, p, nd->in0, (size_t)p->n * nd->size);
     return rc;
@@ -701,8 +711,9 @@ static int bwd_relu(od_engine *e, od_plan *p, int i)
     if (rc == 0)
         rc = nn_dnnl_mem(&p->st, &d_md, target, &ms[2]);
     if (rc == 0)
-        rc = nn_dnnl_add_prim(&p->st, &p->bwd, pd, 3,
-                      (const int[]){DNNL_ARG_DST, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC}, ms);
+        rc =
+            nn_dnnl_add_prim(&p->st, &p->bwd, pd, 3,
+                             (const int[]){DNNL_ARG_DST, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC}, ms);
     if (rc == 0 && acc)
         rc = add_accum(e, p, nd->in0, (size_t)p->n * nd->size);
     return rc;
@@ -730,9 +741,9 @@ static int bwd_pool(od_engine *e, od_plan *p, int i)
         rc = nn_dnnl_mem(&p->st, &s_md, target, &ms[1]);
     ms[2] = e->info[i].src; /* the workspace, max pooling only */
     if (rc == 0)
-        rc = nn_dnnl_add_prim(&p->st, &p->bwd, pd, ms[2] ? 3 : 2,
-                      (const int[]){DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC, DNNL_ARG_WORKSPACE},
-                      ms);
+        rc = nn_dnnl_add_prim(
+            &p->st, &p->bwd, pd, ms[2] ? 3 : 2,
+            (const int[]){DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC, DNNL_ARG_WORKSPACE}, ms);
     if (rc == 0 && acc)
         rc = add_accum(e, p, nd->in0, (size_t)p->n * e->m->nodes[nd->in0].size);
     return rc;

@@ -265,7 +265,8 @@ static int plan_layer(rd_engine *e, rd_plan *p, int l)
     if (rc == 0)
         rc = nn_dnnl_need(&p->st, &p->wfwd, wl_p, q(fpd, dnnl_query_weights_md), &wl);
     if (rc == 0) {
-        const dnnl_memory_desc_t *wi_md = dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 1);
+        const dnnl_memory_desc_t *wi_md =
+            dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 1);
         rc = nn_dnnl_need(&p->st, &p->wfwd, wi_p, wi_md, &wi);
     }
     if (rc == 0 && p->training) {
@@ -278,8 +279,8 @@ static int plan_layer(rd_engine *e, rd_plan *p, int l)
     dnnl_memory_t h0 = NULL, dh0 = NULL, dc0 = NULL;
     if (rc == 0)
         rc = nn_dnnl_mem(&p->st, &d.iter, NULL, &h0);
-    int fa[8] = {DNNL_ARG_SRC_LAYER, DNNL_ARG_WEIGHTS_LAYER, DNNL_ARG_WEIGHTS_ITER,
-                 DNNL_ARG_BIAS,      DNNL_ARG_DST_LAYER,     DNNL_ARG_SRC_ITER,
+    int fa[8] = {DNNL_ARG_SRC_LAYER,  DNNL_ARG_WEIGHTS_LAYER, DNNL_ARG_WEIGHTS_ITER,
+                 DNNL_ARG_BIAS,       DNNL_ARG_DST_LAYER,     DNNL_ARG_SRC_ITER,
                  DNNL_ARG_SRC_ITER_C, DNNL_ARG_WORKSPACE};
     dnnl_memory_t fm[8] = {src_m, wl, wi, b_m, dst_m, h0, h0, ws};
     int nf = 6;
@@ -303,8 +304,8 @@ static int plan_layer(rd_engine *e, rd_plan *p, int l)
     if (rc == 0)
         rc = nn_dnnl_need(&p->st, &p->wbwd, wl_p, q(bpd, dnnl_query_weights_md), &bwl);
     if (rc == 0)
-        rc = nn_dnnl_need(&p->st, &p->wbwd, wi_p, dnnl_primitive_desc_query_md(bpd, dnnl_query_weights_md, 1),
-                  &bwi);
+        rc = nn_dnnl_need(&p->st, &p->wbwd, wi_p,
+                          dnnl_primitive_desc_query_md(bpd, dnnl_query_weights_md, 1), &bwi);
     if (rc == 0)
         rc = nn_dnnl_mem(&p->st, &d.src, l ? p->dy[l - 1] : p->dx, &dsrc_m);
     if (rc == 0)
@@ -327,13 +328,13 @@ static int plan_layer(rd_engine *e, rd_plan *p, int l)
         rc = nn_dnnl_mem(&p->st, &d.iter, NULL, &dh0);
     if (rc == 0 && lstm)
         rc = nn_dnnl_mem(&p->st, &d.iter, NULL, &dc0);
-    int ba[RD_MAX_ARGS] = {DNNL_ARG_SRC_LAYER,      DNNL_ARG_WEIGHTS_LAYER,
-                           DNNL_ARG_WEIGHTS_ITER,   DNNL_ARG_BIAS,
-                           DNNL_ARG_DST_LAYER,      DNNL_ARG_DIFF_SRC_LAYER,
+    int ba[RD_MAX_ARGS] = {DNNL_ARG_SRC_LAYER,          DNNL_ARG_WEIGHTS_LAYER,
+                           DNNL_ARG_WEIGHTS_ITER,       DNNL_ARG_BIAS,
+                           DNNL_ARG_DST_LAYER,          DNNL_ARG_DIFF_SRC_LAYER,
                            DNNL_ARG_DIFF_WEIGHTS_LAYER, DNNL_ARG_DIFF_WEIGHTS_ITER,
-                           DNNL_ARG_DIFF_BIAS,      DNNL_ARG_DIFF_DST_LAYER,
-                           DNNL_ARG_SRC_ITER,       DNNL_ARG_DIFF_SRC_ITER,
-                           DNNL_ARG_SRC_ITER_C,     DNNL_ARG_DIFF_SRC_ITER_C};
+                           DNNL_ARG_DIFF_BIAS,          DNNL_ARG_DIFF_DST_LAYER,
+                           DNNL_ARG_SRC_ITER,           DNNL_ARG_DIFF_SRC_ITER,
+                           DNNL_ARG_SRC_ITER_C,         DNNL_ARG_DIFF_SRC_ITER_C};
     dnnl_memory_t bm[RD_MAX_ARGS] = {src_m, bwl, bwi, b_m, dst_m, dsrc_m, dwl,
                                      dwi,   db,  ddst_m, h0, dh0, h0, dc0};
     int nb = lstm ? 14 : 12;
