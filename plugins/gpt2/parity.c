@@ -149,13 +149,7 @@ int main(int argc, char **argv)
     if (nn_backend_status(&be, err, sizeof err) < 0)
         return fail(err);
 #ifdef NN_HAVE_ONEDNN
-    if (k == &nn_kernels_onednn) {
-        nn_onednn_counts oc;
-        nn_onednn_stats(&be, &oc);
-        fprintf(stderr, "%s: onednn: %d primitives cached (%ld made, %ld evicted), %d "
-                "runtime-dimension families, %ld calls on them\n", argv[0], oc.cached,
-                oc.created, oc.evicted, oc.runtime_families, oc.runtime_calls);
-    }
+    nn_onednn_print_stats(stderr, argv[0], &be);
 #endif
     nn_gpt2_free(&m);
     nn_backend_release(&be);

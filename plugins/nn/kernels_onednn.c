@@ -790,6 +790,17 @@ void nn_onednn_stats(const nn_backend *be, nn_onednn_counts *out)
         out->runtime_families += st->e[i].kind == P_MATMUL_RT;
 }
 
+void nn_onednn_print_stats(FILE *f, const char *who, const nn_backend *be)
+{
+    if (be->k != &nn_kernels_onednn)
+        return;
+    nn_onednn_counts oc;
+    nn_onednn_stats(be, &oc);
+    fprintf(f, "%s: onednn: %d primitives cached (%ld made, %ld evicted), %d runtime-dimension "
+            "families, %ld calls on them\n", who, oc.cached, oc.created, oc.evicted,
+            oc.runtime_families, oc.runtime_calls);
+}
+
 const nn_kernels nn_kernels_onednn = {
     .name = "onednn",
     .init = onednn_init,

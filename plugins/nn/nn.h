@@ -28,6 +28,7 @@
 #define MLB_NN_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -166,6 +167,9 @@ typedef struct {
     long created, evicted, runtime_calls;
 } nn_onednn_counts;
 void nn_onednn_stats(const nn_backend *be, nn_onednn_counts *out);
+/* Those counts as one line on f, prefixed by `who`, when be runs the
+ * onednn table (the parity drivers' report); nothing otherwise. */
+void nn_onednn_print_stats(FILE *f, const char *who, const nn_backend *be);
 
 /* Convolution as im2col + be->k->gemm (kernels_openblas.c), for a kernel
  * table whose GEMM is what it brings: the openblas and onednn tables share
