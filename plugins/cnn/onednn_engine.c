@@ -224,17 +224,34 @@ static void conv_mds(const od_engine *e, int i, int n, int any, dnnl_memory_desc
     }
 }
 
+/* What forward and both backward convolutions share: the plain weight and
+ * bias shapes, the weights in format any, the activations' own layouts
+ * (src_n, dst_n), stride and padding. */
+typedef struct {
+    int64_t wd[4], bd[1];
+    dnnl_memory_desc_t w_a, b_md, src_n, dst_n;
+    dnnl_dims_t st, pad;
+} od_conv_geom;
+
+static void conv_geom(const od_engine *e, int i, int n, od_conv_geom *g)
+{
+    const nn_conv_shape *s = &e->m->nodes[i].conv;
+    *g = (od_conv_geom){.wd = {s->c_out, s->c_in, s->k, s->k},
+                        .bd = {s->c_out},
+                        .st = {s->stride, s->stride},
+                        .pad = {s->pad, s->pad}};
+    conv_mds(e, i, n, 0, &g->src_n, &g->dst_n);
+    md_any(&g->w_a, 4, g->wd);
+    md_plain(&g->b_md, 1, g->bd);
+}
+
 static int fwd_conv(od_engine *e, od_plan *p, int i)
 {
     const nn_node *nd = &e->m->nodes[i];
-    const nn_conv_shape *s = &nd->conv;
     int n = p->n;
-    int64_t wd[4] = {s->c_out, s->c_in, s->k, s->k}, bd[1] = {s->c_out};
-    dnnl_memory_desc_t src_a, w_a, dst_a, b_md, src_n, dst_n;
-    conv_mds(e, i, n, 0, &src_n, &dst_n);
-    md_any(&w_a, 4, wd);
-    md_plain(&b_md, 1, bd);
-    dnnl_dims_t st = {s->stride, s->stride}, pad = {s->pad, s->pad};
+    od_conv_geom g;
+    conv_geom(e, i, n, &g);
+    dnnl_memory_desc_t src_a, dst_a;
     dnnl_primitive_desc_t pd = NULL;
     int rc = 0;
     for (int any = 0; any < 2 && rc == 0; any++) {
@@ -242,8 +259,8 @@ static int fwd_conv(od_engine *e, od_plan *p, int i)
         dnnl_convolution_desc_t cd;
         CK(dnnl_convolution_forward_desc_init(
             &cd, p->training ? dnnl_forward_training : dnnl_forward_inference,
-            dnnl_convolution_direct, &src_a, &w_a, nd->p_bias >= 0 ? &b_md : NULL, &dst_a, st,
-            pad, pad));
+            dnnl_convolution_direct, &src_a, &g.w_a, nd->p_bias >= 0 ? &g.b_md : NULL, &dst_a, g.st,
+            g.pad, g.pad));
         rc = nn_dnnl_pd_create(&p->st, &pd, &cd, NULL);
         if (rc == 0 && !is_ref(pd))
             break;
@@ -251,13 +268,13 @@ static int fwd_conv(od_engine *e, od_plan *p, int i)
     dnnl_memory_t src_p, w_p, dst_p, b_p = NULL, src, w, dst;
     int post = 0;
     if (rc == 0)
-        rc = nn_dnnl_mem(&p->st, &src_n, e->y[nd->in0], &src_p);
+        rc = nn_dnnl_mem(&p->st, &g.src_n, e->y[nd->in0], &src_p);
     if (rc == 0)
-        rc = plain_of(p, param(e, nd->p_weight, 0), 4, wd, &w_p);
+        rc = plain_of(p, param(e, nd->p_weight, 0), 4, g.wd, &w_p);
     if (rc == 0)
-        rc = nn_dnnl_mem(&p->st, &dst_n, e->y[i], &dst_p);
+        rc = nn_dnnl_mem(&p->st, &g.dst_n, e->y[i], &dst_p);
     if (rc == 0 && nd->p_bias >= 0)
-        rc = plain_of(p, param(e, nd->p_bias, 0), 1, bd, &b_p);
+        rc = plain_of(p, param(e, nd->p_bias, 0), 1, g.bd, &b_p);
     if (rc == 0)
         rc = nn_dnnl_need(&p->st, &p->fwd, src_p, q(pd, dnnl_query_src_md), &src);
     if (rc == 0)
@@ -275,18 +292,26 @@ static int fwd_conv(od_engine *e, od_plan *p, int i)
     return rc;
 }
 
+/* A fully connected layer's descriptors, all plain (row-major): source
+ * [n, in], weights [out, in], destination [n, out], bias [out]. */
+static void linear_mds(const od_engine *e, int i, int n, dnnl_memory_desc_t *s_md,
+                       dnnl_memory_desc_t *w_md, dnnl_memory_desc_t *d_md,
+                       dnnl_memory_desc_t *b_md)
+{
+    const nn_node *nd = &e->m->nodes[i];
+    int64_t in = (int64_t)e->m->nodes[nd->in0].size;
+    md_plain(s_md, 2, (const int64_t[]){n, in});
+    md_plain(w_md, 2, (const int64_t[]){nd->c, in});
+    md_plain(d_md, 2, (const int64_t[]){n, nd->c});
+    md_plain(b_md, 1, (const int64_t[]){nd->c});
+}
+
 static int fwd_linear(od_engine *e, od_plan *p, int i)
 {
     const nn_node *nd = &e->m->nodes[i];
-    const nn_node *a = &e->m->nodes[nd->in0];
     int n = p->n;
-    int64_t sd[2] = {n, (int64_t)a->size}, dd[2] = {n, nd->c}, wd[2] = {nd->c, (int64_t)a->size};
-    int64_t bd[1] = {nd->c};
     dnnl_memory_desc_t s_md, w_md, d_md, b_md;
-    md_plain(&s_md, 2, sd);
-    md_plain(&w_md, 2, wd);
-    md_plain(&d_md, 2, dd);
-    md_plain(&b_md, 1, bd);
+    linear_mds(e, i, n, &s_md, &w_md, &d_md, &b_md);
     dnnl_inner_product_desc_t id;
     CK(dnnl_inner_product_forward_desc_init(
         &id, p->training ? dnnl_forward_training : dnnl_forward_inference, &s_md, &w_md,
@@ -516,24 +541,20 @@ static int add_accum(od_engine *e, od_plan *p, int in, size_t count)
 static int bwd_conv(od_engine *e, od_plan *p, int i)
 {
     const nn_node *nd = &e->m->nodes[i];
-    const nn_conv_shape *s = &nd->conv;
     int n = p->n;
-    int64_t wd[4] = {s->c_out, s->c_in, s->k, s->k}, bd[1] = {s->c_out};
-    dnnl_memory_desc_t src_a, w_a, dst_a, b_md, src_n, dst_n;
-    conv_mds(e, i, n, 0, &src_n, &dst_n);
-    md_any(&w_a, 4, wd);
-    md_plain(&b_md, 1, bd);
-    dnnl_dims_t st = {s->stride, s->stride}, pad = {s->pad, s->pad};
+    od_conv_geom g;
+    conv_geom(e, i, n, &g);
+    dnnl_memory_desc_t src_a, dst_a;
     const od_fwd_info *fi = &e->info[i];
     dnnl_memory_t dy_p, dyd = NULL;
-    int rc = nn_dnnl_mem(&p->st, &dst_n, e->dy[i], &dy_p);
+    int rc = nn_dnnl_mem(&p->st, &g.dst_n, e->dy[i], &dy_p);
     if (rc == 0 && e->root[nd->in0] != 0) {
         dnnl_primitive_desc_t pd = NULL;
         for (int any = 0; any < 2 && rc == 0; any++) {
             conv_mds(e, i, n, any, &src_a, &dst_a);
             dnnl_convolution_desc_t cd;
             CK(dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &src_a,
-                                                        &w_a, &dst_a, st, pad, pad));
+                                                        &g.w_a, &dst_a, g.st, g.pad, g.pad));
             rc = nn_dnnl_pd_create(&p->st, &pd, &cd, fi->fwd_pd);
             if (rc == 0 && !is_ref(pd))
                 break;
@@ -546,7 +567,7 @@ static int bwd_conv(od_engine *e, od_plan *p, int i)
         if (rc == 0)
             rc = nn_dnnl_need(&p->st, &p->bwd, fi->weights, q(pd, dnnl_query_weights_md), &w);
         if (rc == 0)
-            rc = nn_dnnl_mem(&p->st, &src_n, target, &dx_p);
+            rc = nn_dnnl_mem(&p->st, &g.src_n, target, &dx_p);
         if (rc == 0)
             rc = give(e, p, dx_p, q(pd, dnnl_query_diff_src_md), &dx, &post);
         if (rc == 0)
@@ -566,8 +587,8 @@ static int bwd_conv(od_engine *e, od_plan *p, int i)
         conv_mds(e, i, n, any, &src_a, &dst_a);
         dnnl_convolution_desc_t cw;
         CK(dnnl_convolution_backward_weights_desc_init(&cw, dnnl_convolution_direct, &src_a,
-                                                       &w_a, nd->p_bias >= 0 ? &b_md : NULL,
-                                                       &dst_a, st, pad, pad));
+                                                       &g.w_a, nd->p_bias >= 0 ? &g.b_md : NULL,
+                                                       &dst_a, g.st, g.pad, g.pad));
         rc = nn_dnnl_pd_create(&p->st, &pd, &cw, fi->fwd_pd);
         if (rc == 0 && !is_ref(pd))
             break;
@@ -586,11 +607,11 @@ static int bwd_conv(od_engine *e, od_plan *p, int i)
             rc = nn_dnnl_need(&p->st, &p->bwd, dy_p, want, &dyw);
     }
     if (rc == 0)
-        rc = plain_of(p, param(e, nd->p_weight, 1), 4, wd, &dw_p);
+        rc = plain_of(p, param(e, nd->p_weight, 1), 4, g.wd, &dw_p);
     if (rc == 0)
         rc = give(e, p, dw_p, q(pd, dnnl_query_diff_weights_md), &dw, &post);
     if (rc == 0 && nd->p_bias >= 0)
-        rc = plain_of(p, param(e, nd->p_bias, 1), 1, bd, &db);
+        rc = plain_of(p, param(e, nd->p_bias, 1), 1, g.bd, &db);
     if (rc == 0)
         rc = nn_dnnl_add_prim(&p->st, &p->bwd, pd, db ? 4 : 3,
                               (const int[]){DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS,
@@ -606,13 +627,8 @@ static int bwd_linear(od_engine *e, od_plan *p, int i)
     const nn_node *nd = &e->m->nodes[i];
     const nn_node *a = &e->m->nodes[nd->in0];
     int n = p->n;
-    int64_t sd[2] = {n, (int64_t)a->size}, dd[2] = {n, nd->c}, wd[2] = {nd->c, (int64_t)a->size};
-    int64_t bd[1] = {nd->c};
     dnnl_memory_desc_t s_md, w_md, d_md, b_md;
-    md_plain(&s_md, 2, sd);
-    md_plain(&w_md, 2, wd);
-    md_plain(&d_md, 2, dd);
-    md_plain(&b_md, 1, bd);
+    linear_mds(e, i, n, &s_md, &w_md, &d_md, &b_md);
     const od_fwd_info *fi = &e->info[i];
     dnnl_memory_t dy;
     int rc = nn_dnnl_mem(&p->st, &d_md, e->dy[i], &dy);
@@ -801,25 +817,49 @@ static void plan_free(od_plan *p)
     memset(p, 0, sizeof *p);
 }
 
+typedef int (*od_step_fn)(od_engine *e, od_plan *p, int i);
+
+static int step_none(od_engine *e, od_plan *p, int i)
+{
+    (void)e, (void)p, (void)i;
+    return 0;
+}
+
+static int step_unsupported(od_engine *e, od_plan *p, int i)
+{
+    (void)p;
+    snprintf(e->err, sizeof e->err, "node %d: operation %d has no oneDNN step", i,
+             (int)e->m->nodes[i].op);
+    return -ENOTSUP;
+}
+
+/* Each operation's forward and backward step builders, by nn_op; the
+ * recurrent operation is never in a cnn model. */
+static od_step_fn node_step(nn_op op, int backward)
+{
+    static const od_step_fn steps[][2] = {
+        [NN_OP_INPUT] = {step_none, step_none},
+        [NN_OP_CONV] = {fwd_conv, bwd_conv},
+        [NN_OP_LINEAR] = {fwd_linear, bwd_linear},
+        [NN_OP_BN] = {fwd_bn, bwd_bn},
+        [NN_OP_RELU] = {fwd_relu, bwd_relu},
+        [NN_OP_MAXPOOL] = {fwd_pool, bwd_pool},
+        [NN_OP_AVGPOOL] = {fwd_pool, bwd_pool},
+        [NN_OP_GAP] = {fwd_pool, bwd_pool},
+        [NN_OP_ADD] = {fwd_add, bwd_add},
+        [NN_OP_FLATTEN] = {fwd_flatten, bwd_flatten},
+    };
+    if ((unsigned)op >= sizeof steps / sizeof steps[0] || !steps[op][backward])
+        return step_unsupported;
+    return steps[op][backward];
+}
+
 static int plan_build(od_engine *e, od_plan *p)
 {
     const nn_model *m = e->m;
     int rc = 0;
-    for (int i = 1; i < m->n_nodes && rc == 0; i++) {
-        switch (m->nodes[i].op) {
-        case NN_OP_CONV: rc = fwd_conv(e, p, i); break;
-        case NN_OP_LINEAR: rc = fwd_linear(e, p, i); break;
-        case NN_OP_BN: rc = fwd_bn(e, p, i); break;
-        case NN_OP_RELU: rc = fwd_relu(e, p, i); break;
-        case NN_OP_MAXPOOL:
-        case NN_OP_AVGPOOL:
-        case NN_OP_GAP: rc = fwd_pool(e, p, i); break;
-        case NN_OP_ADD: rc = fwd_add(e, p, i); break;
-        case NN_OP_FLATTEN: rc = fwd_flatten(e, p, i); break;
-        case NN_OP_INPUT: break;
-        case NN_OP_RECURRENT: rc = -ENOTSUP; break; /* never in a cnn model */
-        }
-    }
+    for (int i = 1; i < m->n_nodes && rc == 0; i++)
+        rc = node_step(m->nodes[i].op, 0)(e, p, i);
     if (rc == 0) { /* the loss's softmax over the logits */
         dnnl_memory_desc_t md;
         md_plain(&md, 2, (const int64_t[]){p->n, e->classes});
@@ -849,21 +889,8 @@ static int plan_build(od_engine *e, od_plan *p)
                 st->dst = e->dy[r];
                 st->count = (size_t)p->n * m->nodes[r].size;
             }
-        for (int i = m->n_nodes - 1; i > 0 && rc == 0; i--) {
-            switch (m->nodes[i].op) {
-            case NN_OP_CONV: rc = bwd_conv(e, p, i); break;
-            case NN_OP_LINEAR: rc = bwd_linear(e, p, i); break;
-            case NN_OP_BN: rc = bwd_bn(e, p, i); break;
-            case NN_OP_RELU: rc = bwd_relu(e, p, i); break;
-            case NN_OP_MAXPOOL:
-            case NN_OP_AVGPOOL:
-            case NN_OP_GAP: rc = bwd_pool(e, p, i); break;
-            case NN_OP_ADD: rc = bwd_add(e, p, i); break;
-            case NN_OP_FLATTEN: rc = bwd_flatten(e, p, i); break;
-            case NN_OP_INPUT: break;
-            case NN_OP_RECURRENT: rc = -ENOTSUP; break;
-            }
-        }
+        for (int i = m->n_nodes - 1; i > 0 && rc == 0; i--)
+            rc = node_step(m->nodes[i].op, 1)(e, p, i);
     }
     return rc;
 }
