@@ -92,10 +92,13 @@ for path in sys.argv[1:3]:
             failed += 1
         # Python test files skip single cases; unittest -v prints each one
         # as "test_x (...) ... skipped 'reason'". Those count too.
-        for m in re.finditer(r"^(\S+) \(([^)]*)\)\s*\.\.\. skipped '(.*)'$",
+        # (a case with a docstring prints its first line instead of its
+        # name; a reason holding ' is printed in double quotes).
+        for m in re.finditer(r"^(\S+ \([^)]*\)|\S.*?)\s*\.\.\. skipped (?:'(.*)'|\"(.*)\")$",
                              (t.get("stdout") or "") + (t.get("stderr") or ""), re.M):
             skipped += 1
-            reasons.append(f"{build}: {t['name']}: {m.group(1)}: skipped: {m.group(3)}")
+            reasons.append(f"{build}: {t['name']}: {m.group(1).split(' (')[0]}: skipped: "
+                           f"{m.group(2) or m.group(3)}")
 if sys.argv[3] != "0":
     failed += 1  # the parity tools
 if sys.argv[4] != "0":

@@ -259,8 +259,8 @@ static int fwd_conv(od_engine *e, od_plan *p, int i)
         dnnl_convolution_desc_t cd;
         CK(dnnl_convolution_forward_desc_init(
             &cd, p->training ? dnnl_forward_training : dnnl_forward_inference,
-            dnnl_convolution_direct, &src_a, &g.w_a, nd->p_bias >= 0 ? &g.b_md : NULL, &dst_a, g.st,
-            g.pad, g.pad));
+            dnnl_convolution_direct, &src_a, &g.w_a, nd->p_bias >= 0 ? &g.b_md : NULL, &dst_a,
+            g.st, g.pad, g.pad));
         rc = nn_dnnl_pd_create(&p->st, &pd, &cd, NULL);
         if (rc == 0 && !is_ref(pd))
             break;
