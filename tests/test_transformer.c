@@ -455,6 +455,24 @@ START_TEST(test_ckpt_roundtrip)
                       bad[k].what, rc, err);
         free(copy);
     }
+    /* Non-finite values, named by tensor and index, after the path. */
+    {
+        unsigned char *copy = malloc(len);
+        memcpy(copy, buf, len);
+        size_t at = a.sizes[0] + a.sizes[1]; /* wte, wpe: ln1w[3] */
+        float v = NAN;
+        memcpy(copy + 1024 + 4 * (at + 3), &v, 4);
+        write_bytes(path, copy, len);
+        ck_assert(nn_gpt2_ckpt_load(&b, path, err, sizeof err) == -EINVAL);
+        ck_assert_msg(strstr(err, path) && strstr(err, "GPT-2 checkpoint: ln1w[3] is NaN"), "%s",
+                      err);
+        v = INFINITY;
+        memcpy(copy + 1024 + 4 * (at + 3), buf + 1024 + 4 * (at + 3), 4);
+        memcpy(copy + 1024 + 4 * (a.n_params - 1), &v, 4);
+        ck_assert(nn_gpt2_ckpt_parse(&b, copy, len, err, sizeof err) == -EINVAL);
+        ck_assert_msg(strstr(err, "lnfb[" ) && strstr(err, "] is infinite"), "%s", err);
+        free(copy);
+    }
     /* A file of another configuration than the model. */
     nn_gpt2_config other = tiny;
     other.channels = 4;

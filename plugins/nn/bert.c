@@ -583,53 +583,29 @@ int nn_bert_parse(nn_bert *m, const void *data, size_t len, char *err, size_t er
         snprintf(err, errlen, "BERT weights: the file is %s, but the model is %s", fs, ms);
         return -EINVAL;
     }
-    const unsigned char *p = (const unsigned char *)data + HDR_BYTES;
-    size_t t = 0, end = m->sizes[0];
-    for (size_t i = 0; i < m->n_params; i++) {
-        while (i >= end) /* the tensor i is in, for the message */
-            end += m->sizes[++t];
-        int32_t b = nn_le32(p + 4 * i);
-        float f;
-        memcpy(&f, &b, 4);
-        /* A diverged run's NaN or inf would only come out as NaN logits. */
-        if (!isfinite(f)) {
-            snprintf(err, errlen, "BERT weights: %s[%zu] is %s", nn_bert_tensor_names[t],
-                     i - (end - m->sizes[t]), isnan(f) ? "NaN" : "infinite");
-            return -EINVAL;
-        }
-        m->params_mem[i] = (nn_real)f;
-    }
-    return 0;
+    return nn_params_decode(m->params_mem, (const unsigned char *)data + HDR_BYTES, m->sizes,
+                            NN_BERT_NUM_TENSORS, nn_bert_tensor_names, "BERT weights", err,
+                            errlen);
+}
+
+static int header_cb(void *cfg, const unsigned char *data, size_t len, char *err, size_t errlen)
+{
+    return nn_bert_parse_header(data, len, cfg, err, errlen);
+}
+
+static int parse_cb(void *m, const unsigned char *data, size_t len, char *err, size_t errlen)
+{
+    return nn_bert_parse(m, data, len, err, errlen);
 }
 
 int nn_bert_read_config(const char *path, nn_bert_config *cfg, char *err, size_t errlen)
 {
-    unsigned char hdr[HDR_BYTES];
-    size_t got = 0, size = 0;
-    int rc = nn_file_head(path, hdr, sizeof hdr, &got, &size, err, errlen);
-    if (rc < 0)
-        return rc;
-    /* The header check wants the length, not the bytes, of the tensors. */
-    char msg[512];
-    rc = nn_bert_parse_header(hdr, got < sizeof hdr ? got : size, cfg, msg, sizeof msg);
-    if (rc < 0)
-        snprintf(err, errlen, "%s: %s", path, msg);
-    return rc;
+    return nn_file_parse(path, HDR_BYTES, header_cb, cfg, err, errlen);
 }
 
 int nn_bert_load(nn_bert *m, const char *path, char *err, size_t errlen)
 {
-    unsigned char *buf;
-    size_t len;
-    int rc = nn_file_read_all(path, &buf, &len, err, errlen);
-    if (rc < 0)
-        return rc;
-    char msg[640];
-    rc = nn_bert_parse(m, buf, len, msg, sizeof msg);
-    free(buf);
-    if (rc < 0)
-        snprintf(err, errlen, "%s: %s", path, msg);
-    return rc;
+    return nn_file_parse(path, 0, parse_cb, m, err, errlen);
 }
 
 int nn_bert_save(const nn_bert *m, const char *path, char *err, size_t errlen)

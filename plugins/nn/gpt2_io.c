@@ -9,6 +9,7 @@
 #include "transformer.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@ static void put32(unsigned char *p, int32_t v)
 }
 
 /* The whole file into memory; *len its size. */
-int nn_file_read_all(const char *path, unsigned char **out, size_t *len, char *err, size_t errlen)
+static int file_read_all(const char *path, unsigned char **out, size_t *len, char *err, size_t errlen)
 {
     *out = NULL;
     FILE *f = fopen(path, "rb");
@@ -85,8 +86,10 @@ int nn_file_write_all(const char *path, const void *hdr, size_t hlen, const void
     return 0;
 }
 
-int nn_file_head(const char *path, unsigned char *hdr, size_t hlen, size_t *got, size_t *size,
-                 char *err, size_t errlen)
+/* The first hlen bytes of a file (*got of them, fewer when it is shorter)
+ * and its size. */
+static int file_head(const char *path, unsigned char *hdr, size_t hlen, size_t *got,
+                     size_t *size, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -104,6 +107,53 @@ int nn_file_head(const char *path, unsigned char *hdr, size_t hlen, size_t *got,
         return -EIO;
     }
     *size = (size_t)end;
+    return 0;
+}
+
+int nn_file_parse(const char *path, size_t head, nn_bytes_parser parse, void *arg, char *err,
+                  size_t errlen)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0, got = 0;
+    int rc;
+    if (head) {
+        if (!(buf = malloc(head))) {
+            snprintf(err, errlen, "%s: out of memory", path);
+            return -ENOMEM;
+        }
+        rc = file_head(path, buf, head, &got, &len, err, errlen);
+        if (got < head)
+            len = got;
+    } else {
+        rc = file_read_all(path, &buf, &len, err, errlen);
+    }
+    if (rc == 0) {
+        char msg[1024];
+        rc = parse(arg, buf, len, msg, sizeof msg);
+        if (rc < 0)
+            snprintf(err, errlen, "%s: %s", path, msg);
+    }
+    free(buf);
+    return rc;
+}
+
+int nn_params_decode(nn_real *dst, const unsigned char *src, const size_t *sizes,
+                     size_t n_tensors, const char *const *names, const char *what, char *err,
+                     size_t errlen)
+{
+    for (size_t t = 0; t < n_tensors; t++)
+        for (size_t i = 0; i < sizes[t]; i++, src += 4, dst++) {
+            int32_t b = nn_le32(src);
+            float f;
+            memcpy(&f, &b, 4);
+            /* A diverged run's NaN or inf would only come out as NaN outputs. */
+            if (!isfinite(f)) {
+                snprintf(err, errlen, "%s: %s[%zu] is %s", what, names[t], i,
+                         isnan(f) ? "NaN" : "infinite");
+                return -EINVAL;
+            }
+            *dst = (nn_real)f;
+        }
     return 0;
 }
 
@@ -194,44 +244,31 @@ int nn_gpt2_ckpt_parse(nn_gpt2 *m, const void *data, size_t len, char *err, size
                  m->cfg.num_layers, m->cfg.num_heads, m->cfg.channels);
         return -EINVAL;
     }
-    const unsigned char *p = (const unsigned char *)data + HDR_BYTES;
-    for (size_t i = 0; i < m->n_params; i++) {
-        int32_t b = nn_le32(p + 4 * i);
-        float f;
-        memcpy(&f, &b, 4);
-        m->params_mem[i] = (nn_real)f;
-    }
-    return 0;
+    return nn_params_decode(m->params_mem, (const unsigned char *)data + HDR_BYTES, m->sizes,
+                            NN_GPT2_NUM_TENSORS, nn_gpt2_tensor_names, "GPT-2 checkpoint", err,
+                            errlen);
+}
+
+static int ckpt_header_cb(void *cfg, const unsigned char *data, size_t len, char *err,
+                          size_t errlen)
+{
+    return nn_gpt2_ckpt_parse_header(data, len, cfg, err, errlen);
+}
+
+static int ckpt_parse_cb(void *m, const unsigned char *data, size_t len, char *err,
+                         size_t errlen)
+{
+    return nn_gpt2_ckpt_parse(m, data, len, err, errlen);
 }
 
 int nn_gpt2_ckpt_read_config(const char *path, nn_gpt2_config *cfg, char *err, size_t errlen)
 {
-    unsigned char hdr[HDR_BYTES];
-    size_t got = 0, size = 0;
-    int rc = nn_file_head(path, hdr, sizeof hdr, &got, &size, err, errlen);
-    if (rc < 0)
-        return rc;
-    /* The header check wants the length, not the bytes, of the tensors. */
-    char msg[512];
-    rc = nn_gpt2_ckpt_parse_header(hdr, got < sizeof hdr ? got : size, cfg, msg, sizeof msg);
-    if (rc < 0)
-        snprintf(err, errlen, "%s: %s", path, msg);
-    return rc;
+    return nn_file_parse(path, HDR_BYTES, ckpt_header_cb, cfg, err, errlen);
 }
 
 int nn_gpt2_ckpt_load(nn_gpt2 *m, const char *path, char *err, size_t errlen)
 {
-    unsigned char *buf;
-    size_t len;
-    int rc = nn_file_read_all(path, &buf, &len, err, errlen);
-    if (rc < 0)
-        return rc;
-    char msg[512];
-    rc = nn_gpt2_ckpt_parse(m, buf, len, msg, sizeof msg);
-    free(buf);
-    if (rc < 0)
-        snprintf(err, errlen, "%s: %s", path, msg);
-    return rc;
+    return nn_file_parse(path, 0, ckpt_parse_cb, m, err, errlen);
 }
 
 int nn_gpt2_ckpt_save(const nn_gpt2 *m, const char *path, char *err, size_t errlen)
@@ -286,21 +323,24 @@ int nn_gpt2_shard_parse(const void *data, size_t len, uint16_t **out, size_t *n,
     return 0;
 }
 
+struct shard_out {
+    uint16_t **out;
+    size_t *n;
+};
+
+static int shard_parse_cb(void *arg, const unsigned char *data, size_t len, char *err,
+                          size_t errlen)
+{
+    struct shard_out *o = arg;
+    return nn_gpt2_shard_parse(data, len, o->out, o->n, err, errlen);
+}
+
 int nn_gpt2_shard_load(const char *path, uint16_t **out, size_t *n, char *err, size_t errlen)
 {
-    unsigned char *buf;
-    size_t len;
+    struct shard_out o = {out, n};
     *out = NULL;
     *n = 0;
-    int rc = nn_file_read_all(path, &buf, &len, err, errlen);
-    if (rc < 0)
-        return rc;
-    char msg[512];
-    rc = nn_gpt2_shard_parse(buf, len, out, n, msg, sizeof msg);
-    free(buf);
-    if (rc < 0)
-        snprintf(err, errlen, "%s: %s", path, msg);
-    return rc;
+    return nn_file_parse(path, 0, shard_parse_cb, &o, err, errlen);
 }
 
 int nn_gpt2_shard_save(const char *path, const uint16_t *tokens, size_t n, char *err,

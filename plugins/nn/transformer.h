@@ -243,11 +243,17 @@ const nn_real *nn_gpt2_step(nn_gpt2 *m, int32_t token, int pos);
 #define NN_GPT2_TOKENIZER_MAGIC 20240328
 #define NN_GPT2_HEADER_INTS 256
 
-/* A whole file into *out (malloc'd; free it) and its size into *len; and
- * a header then a body written to a file. 0 or a negative errno, the path
- * in err. Shared by the GPT-2 and BERT files. */
-int nn_file_read_all(const char *path, unsigned char **out, size_t *len, char *err,
-                     size_t errlen);
+/* Parses bytes in memory (a fuzz target drives each such parser); arg is
+ * the parser's output. 0 or a negative errno, the message in err. */
+typedef int (*nn_bytes_parser)(void *arg, const unsigned char *data, size_t len, char *err,
+                               size_t errlen);
+/* Runs parse on a file's bytes, the path before its message: the whole
+ * file, or with head > 0 only its first head bytes, with the file's size
+ * as len, so that a header check sees the length without reading the
+ * tensors. And a header then a body written to a file. 0 or a negative
+ * errno, the path in err. Shared by the GPT-2 and BERT files. */
+int nn_file_parse(const char *path, size_t head, nn_bytes_parser parse, void *arg, char *err,
+                  size_t errlen);
 int nn_file_write_all(const char *path, const void *hdr, size_t hlen, const void *body,
                       size_t blen, char *err, size_t errlen);
 /* A little-endian int32 from 4 bytes (the file headers). */
@@ -257,13 +263,13 @@ static inline int32_t nn_le32(const unsigned char *p)
                      (uint32_t)p[3] << 24);
 }
 /* Files of an int32 header then float32 parameters, little-endian (llm.c's
- * checkpoints, nn_bert's weights): the first hlen bytes of a file into hdr
- * (*got of them, fewer when the file is shorter) and its size, so that a
- * header check can see the length without reading the tensors; and such a
- * file written, the n_ints header values zero-padded to hdr_bytes. 0 or a
- * negative errno, the path in err. */
-int nn_file_head(const char *path, unsigned char *hdr, size_t hlen, size_t *got, size_t *size,
-                 char *err, size_t errlen);
+ * checkpoints, nn_bert's weights): the parameters decoded into dst, tensor
+ * by tensor (sizes[], names[] for messages "what: name[i] is NaN"), NaN
+ * and infinity refused; and such a file written, the n_ints header values
+ * zero-padded to hdr_bytes. 0 or a negative errno, the message in err. */
+int nn_params_decode(nn_real *dst, const unsigned char *src, const size_t *sizes,
+                     size_t n_tensors, const char *const *names, const char *what, char *err,
+                     size_t errlen);
 int nn_params_save(const char *path, const int32_t *ints, int n_ints, size_t hdr_bytes,
                    const nn_real *params, size_t n, char *err, size_t errlen);
 
