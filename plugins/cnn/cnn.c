@@ -29,15 +29,7 @@ typedef struct {
     char model_name[32];
     char dataset[8200]; /* a registered name, or a file or pair of files */
     int c, h, w;        /* each sample: c x h x w */
-    char weights_out[1024];
-    nn_backend be;
-    nn_model model;
-    nn_optim opt;
-    nn_clf clf; /* data, batches, loop, metrics (plugins/nn/classifier.h) */
-    const cnn_engine *eng; /* NULL: the NN core runs the network */
-    void *eng_impl;
-    float *logits; /* engines: one batch's logits [max_batch * classes] */
-    float *probs;  /* engines: their softmax, for the loss */
+    nn_clf_task t; /* network, optimiser, loop, metrics (plugins/nn/classifier.h) */
 } cnn_state;
 
 /* Copies up to `limit` rows (0: all) of a loaded dataset; its image shape
@@ -52,7 +44,7 @@ static int data_from(mlb_ctx *ctx, cnn_state *s, nn_samples *d, mlb_dataset *ds,
             return mlb_error(ctx, "%s: %zu features are not a square image", ds->name, ds->d);
         h = w = side;
     }
-    if (d == &s->clf.test && (c != s->c || h != s->h || w != s->w))
+    if (d == &s->t.clf.test && (c != s->c || h != s->h || w != s->w))
         return mlb_error(ctx, "%s: test images of %dx%dx%d, training images of %dx%dx%d",
                          ds->name, c, h, w, s->c, s->h, s->w);
     s->c = c;
@@ -68,7 +60,7 @@ static int digits_to_28(mlb_ctx *ctx, cnn_state *s)
     if (s->h != 8 || s->w != 8 || s->c != 1)
         return mlb_error(ctx, "digits: expected 1x8x8 images, got %dx%dx%d", s->c, s->h, s->w);
     for (int k = 0; k < 2; k++) {
-        nn_samples *d = k ? &s->clf.test : &s->clf.train, big = {0};
+        nn_samples *d = k ? &s->t.clf.test : &s->t.clf.train, big = {0};
         if (nn_samples_alloc(&big, d->n, 784) < 0) {
             nn_samples_free(&big);
             return mlb_error(ctx, "digits: out of memory");
@@ -163,10 +155,10 @@ static int load_data(mlb_ctx *ctx, cnn_state *s, size_t n_train, size_t n_test)
             mlb_dataset_free(a);
             return mlb_error(ctx, "%s", err);
         }
-        rc = data_from(ctx, s, &s->clf.train, a, n_train);
+        rc = data_from(ctx, s, &s->t.clf.train, a, n_train);
         if (rc == 0)
-            rc = data_from(ctx, s, &s->clf.test, b, n_test);
-        s->clf.classes = a->n_classes;
+            rc = data_from(ctx, s, &s->t.clf.test, b, n_test);
+        s->t.clf.classes = a->n_classes;
     } else if (!strcmp(s->dataset, "digits")) {
         /* 1797 images, no official split: a seeded 80/20 one. */
         mlb_dataset *all = NULL;
@@ -176,12 +168,12 @@ static int load_data(mlb_ctx *ctx, cnn_state *s, size_t n_train, size_t n_test)
         mlb_dataset_free(all);
         if (rc < 0)
             return mlb_error(ctx, "%s", err);
-        rc = data_from(ctx, s, &s->clf.train, a, n_train);
+        rc = data_from(ctx, s, &s->t.clf.train, a, n_train);
         if (rc == 0)
-            rc = data_from(ctx, s, &s->clf.test, b, n_test);
+            rc = data_from(ctx, s, &s->t.clf.test, b, n_test);
         if (rc == 0)
             rc = digits_to_28(ctx, s);
-        s->clf.classes = a->n_classes;
+        s->t.clf.classes = a->n_classes;
     } else if (strcmp(s->dataset, "synthetic") && mlb_dataset_registered(s->dataset)) {
         return mlb_error(ctx,
                          "parameter dataset: '%s' is a registered dataset the cnn task does not "
@@ -190,10 +182,10 @@ static int load_data(mlb_ctx *ctx, cnn_state *s, size_t n_train, size_t n_test)
     } else if (strcmp(s->dataset, "synthetic")) { /* the user's own file */
         if ((rc = load_file(ctx, s, &a, &b)) < 0)
             return rc;
-        rc = data_from(ctx, s, &s->clf.train, a, n_train);
+        rc = data_from(ctx, s, &s->t.clf.train, a, n_train);
         if (rc == 0)
-            rc = data_from(ctx, s, &s->clf.test, b, n_test);
-        s->clf.classes = a->n_classes;
+            rc = data_from(ctx, s, &s->t.clf.test, b, n_test);
+        s->t.clf.classes = a->n_classes;
     } else {
         size_t ntr = n_train ? n_train : CNN_SYNTH_TRAIN, nte = n_test ? n_test : CNN_SYNTH_TEST;
         mlb_synth_opts so = {.kind = MLB_SYNTH_CLASSIFICATION, .n_samples = ntr + nte,
@@ -203,15 +195,15 @@ static int load_data(mlb_ctx *ctx, cnn_state *s, size_t n_train, size_t n_test)
             return mlb_error(ctx, "%s", err);
         a->channels = 3;
         a->height = a->width = 32;
-        rc = data_from(ctx, s, &s->clf.train, a, ntr);
+        rc = data_from(ctx, s, &s->t.clf.train, a, ntr);
         if (rc == 0 && (rc = mlb_data_subset(a, ntr, nte, &b)) < 0)
             rc = mlb_error(ctx, "synthetic: out of memory");
         if (rc == 0) {
             b->channels = 3;
             b->height = b->width = 32;
-            rc = data_from(ctx, s, &s->clf.test, b, 0);
+            rc = data_from(ctx, s, &s->t.clf.test, b, 0);
         }
-        s->clf.classes = 10;
+        s->t.clf.classes = 10;
     }
     mlb_dataset_free(a);
     mlb_dataset_free(b);
@@ -222,21 +214,13 @@ static void state_free(cnn_state *s)
 {
     if (!s)
         return;
-    if (s->eng && s->eng_impl)
-        s->eng->destroy(s->eng_impl);
-    nn_free(s->logits);
-    nn_free(s->probs);
-    nn_model_free(&s->model);
-    nn_optim_free(&s->opt);
-    nn_backend_release(&s->be);
-    nn_clf_free(&s->clf);
+    nn_clf_task_free(&s->t);
     free(s);
 }
 
 /* The engine has checked every value against cnn_rules (so the ints fit an
  * int, and the names are the rules' choices). */
-static int read_params(mlb_ctx *ctx, cnn_state *s, size_t *n_train, size_t *n_test, int *threads,
-                       nn_optim_kind *kind)
+static int read_params(mlb_ctx *ctx, cnn_state *s)
 {
     const char *model = mlb_param_str(ctx, "model");
     snprintf(s->model_name, sizeof s->model_name, "%s", model);
@@ -246,133 +230,60 @@ static int read_params(mlb_ctx *ctx, cnn_state *s, size_t *n_train, size_t *n_te
     if (strlen(ds) >= sizeof s->dataset)
         return mlb_error(ctx, "parameter dataset: name too long (%zu bytes)", strlen(ds));
     snprintf(s->dataset, sizeof s->dataset, "%s", ds);
-    s->clf.epochs = (int)mlb_param_int(ctx, "epochs");
-    s->clf.batch_size = (int)mlb_param_int(ctx, "batch_size");
-    s->clf.infer_batch = (int)mlb_param_int(ctx, "infer_batch");
-    *threads = (int)mlb_param_int(ctx, "threads");
-    *n_train = (size_t)mlb_param_int(ctx, "train_samples");
-    *n_test = (size_t)mlb_param_int(ctx, "test_samples");
-    *kind = strcmp(mlb_param_str(ctx, "optimizer"), "adam") ? NN_SGD : NN_ADAM;
-    s->clf.target_accuracy = mlb_param_float(ctx, "target_accuracy");
-    const char *wo = mlb_param_str(ctx, "weights_out");
-    if (strlen(wo) >= sizeof s->weights_out)
-        return mlb_error(ctx, "parameter weights_out: path too long");
-    snprintf(s->weights_out, sizeof s->weights_out, "%s", wo);
-    return 0;
+    return nn_clf_task_params(ctx, &s->t);
 }
-
-/* The network, for the harness: the NN core's model, or the engine. */
-static double net_train_step(void *u, const float *x, const int32_t *y, int n)
-{
-    cnn_state *s = u;
-    if (s->eng)
-        return s->eng->train_step(s->eng_impl, x, y, n);
-    nn_model_forward(&s->model, x, n, 1);
-    double loss = nn_model_loss(&s->model, n, y);
-    if (!isfinite(loss))
-        return loss;
-    nn_model_zero_grad(&s->model);
-    nn_model_backward(&s->model, n, y);
-    nn_optim_step(&s->opt, s->model.weights, s->model.grads);
-    return loss;
-}
-
-/* Inference mode: the logits [n, classes] of n images. */
-static const float *net_forward(void *u, const float *x, int n)
-{
-    cnn_state *s = u;
-    if (s->eng) {
-        s->eng->forward(s->eng_impl, x, n, s->logits);
-        return s->logits;
-    }
-    nn_model_forward(&s->model, x, n, 0);
-    return nn_model_output(&s->model);
-}
-
-/* After net_forward: the batch's mean loss. */
-static double net_loss(void *u, int n, const int32_t *y)
-{
-    cnn_state *s = u;
-    if (s->eng)
-        return nn_xent_forward(n, s->clf.classes, s->logits, y, s->probs);
-    return nn_model_loss(&s->model, n, y);
-}
-
-static const nn_clf_net cnn_net = {net_train_step, net_forward, net_loss};
 
 int cnn_setup(mlb_ctx *ctx, void **state, const cnn_variant *variant)
 {
-    const nn_kernels *kernels = variant->kernels;
     *state = NULL;
     cnn_state *s = calloc(1, sizeof *s);
     if (!s)
         return mlb_error(ctx, "out of memory");
-    size_t n_train = 0, n_test = 0;
-    int threads = 1;
-    nn_optim_kind kind = NN_SGD;
+    nn_clf_task *t = &s->t;
+    nn_clf *c = &t->clf;
     char err[512];
-    int rc = read_params(ctx, s, &n_train, &n_test, &threads, &kind);
-    if (rc == 0 && (rc = nn_backend_init(&s->be, kernels, threads, err, sizeof err)) < 0)
-        rc = mlb_error(ctx, "%s", err);
-    s->eng = variant->engine;
-    if (rc == 0 && threads > 1 && kernels == &nn_kernels_naive && !s->eng)
-        mlb_log(ctx, MLB_LOG_WARN, "the naive variant is single-threaded; threads=%d ignored",
-                threads);
-    nn_clf *c = &s->clf;
+    int rc = read_params(ctx, s);
     if (rc == 0)
-        rc = load_data(ctx, s, n_train, n_test);
+        rc = nn_clf_task_backend(ctx, t, variant->kernels, variant->engine);
+    if (rc == 0)
+        rc = load_data(ctx, s, t->n_train, t->n_test);
     if (rc == 0)
         rc = nn_clf_prepare(ctx, c, s->dataset, CNN_CLASSES_MAX);
     if (rc == 0 && mlb_param_bool(ctx, "standardize"))
         nn_clf_standardize(c, s->c);
 
-    if (rc == 0 && (rc = cnn_model_build(&s->model, s->model_name, s->c, s->h, s->w, c->classes,
+    if (rc == 0 && (rc = cnn_model_build(&t->model, s->model_name, s->c, s->h, s->w, c->classes,
                                          err, sizeof err)) < 0)
         rc = mlb_error(ctx, "%s", err);
     if (rc == 0)
-        rc = nn_clf_trainer_init(ctx, c, &s->model, &s->be, s->eng, threads, kind, 0,
-                                 &s->eng_impl, &s->logits, &s->probs, &s->opt);
+        rc = nn_clf_task_trainer(ctx, t);
     if (rc < 0) {
         state_free(s);
         return rc;
     }
-    c->flops_fwd = nn_model_forward_flops(&s->model);
-    /* One inference pass now, so that one-off costs (OpenBLAS's thread
-     * pool and buffers, first touches) are not inside the timed phases. It
-     * changes no state: inference-mode batch norm only reads. */
-    int warm = c->test.n < (size_t)c->max_batch ? (int)c->test.n : c->max_batch;
-    (void)net_forward(s, c->test.x, warm);
-    /* And one query's worth: engines set up per batch size (onednn's plans). */
-    if (s->eng && c->infer_batch < warm)
-        (void)net_forward(s, c->test.x, c->infer_batch);
-
-    size_t params = s->model.n_weights;
     mlb_log(ctx, MLB_LOG_DEBUG,
             "%s on %s: %zu train / %zu test images of %dx%dx%d, %d classes, %zu parameters, "
             "%.3f MFLOP per image forward, %s kernels, %d thread(s)",
-            s->model_name, s->dataset, c->train.n, c->test.n, s->c, s->h, s->w, c->classes, params,
-            c->flops_fwd * 1e-6,
-            s->eng ? s->eng->name : s->be.k->name, threads);
+            s->model_name, s->dataset, c->train.n, c->test.n, s->c, s->h, s->w, c->classes,
+            t->model.n_weights, c->flops_fwd * 1e-6, t->eng ? t->eng->name : t->be.k->name,
+            t->threads);
     *state = s;
     return 0;
 }
 
 int cnn_train(mlb_ctx *ctx, void *state)
 {
-    cnn_state *s = state;
-    return nn_clf_train(ctx, &s->clf, &cnn_net, s, "lower lr");
+    return nn_clf_task_train(ctx, &((cnn_state *)state)->t, "lower lr");
 }
 
 int cnn_infer(mlb_ctx *ctx, void *state)
 {
-    cnn_state *s = state;
-    return nn_clf_infer(ctx, &s->clf, &cnn_net, s);
+    return nn_clf_task_infer(ctx, &((cnn_state *)state)->t);
 }
 
 int cnn_infer_n(mlb_ctx *ctx, void *state, int n)
 {
-    cnn_state *s = state;
-    return nn_clf_infer_n(ctx, &s->clf, &cnn_net, s, n);
+    return nn_clf_task_infer_n(ctx, &((cnn_state *)state)->t, n);
 }
 
 /* For peers (docs/peer-protocol.md): the images and labels exactly as the
@@ -383,19 +294,13 @@ int cnn_export_data(mlb_ctx *ctx, void *state, const char *dir)
 {
     cnn_state *s = state;
     size_t row[3] = {(size_t)s->c, (size_t)s->h, (size_t)s->w};
-    return nn_clf_export(ctx, &s->clf, dir, row, 3, &s->model);
+    return nn_clf_export(ctx, &s->t.clf, dir, row, 3, &s->t.model);
 }
 
 int cnn_teardown(mlb_ctx *ctx, void *state)
 {
     cnn_state *s = state;
-    int rc = 0;
-    char err[512];
-    if (s && s->weights_out[0] && s->eng &&
-        s->eng->weights_to(s->eng_impl, &s->model, err, sizeof err) < 0)
-        rc = mlb_error(ctx, "%s engine: %s", s->eng->name, err);
-    else if (s && s->weights_out[0] && nn_weights_save(&s->model, s->weights_out, err, sizeof err) < 0)
-        rc = mlb_error(ctx, "%s", err);
-    state_free(s);
+    int rc = nn_clf_task_teardown(ctx, s ? &s->t : NULL);
+    free(s);
     return rc;
 }

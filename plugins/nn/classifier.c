@@ -239,33 +239,151 @@ int nn_clf_export(mlb_ctx *ctx, const nn_clf *c, const char *dir, const size_t *
     return 0;
 }
 
-int nn_clf_trainer_init(mlb_ctx *ctx, const nn_clf *c, nn_model *m, nn_backend *be,
-                        const nn_engine *eng, int threads, nn_optim_kind kind, double clip,
-                        void **eng_impl, float **logits, float **probs, nn_optim *opt)
+int nn_clf_task_params(mlb_ctx *ctx, nn_clf_task *t)
+{
+    t->clf.epochs = (int)mlb_param_int(ctx, "epochs");
+    t->clf.batch_size = (int)mlb_param_int(ctx, "batch_size");
+    t->clf.infer_batch = (int)mlb_param_int(ctx, "infer_batch");
+    t->clf.target_accuracy = mlb_param_float(ctx, "target_accuracy");
+    t->threads = (int)mlb_param_int(ctx, "threads");
+    t->n_train = (size_t)mlb_param_int(ctx, "train_samples");
+    t->n_test = (size_t)mlb_param_int(ctx, "test_samples");
+    t->kind = strcmp(mlb_param_str(ctx, "optimizer"), "adam") ? NN_SGD : NN_ADAM;
+    const char *wo = mlb_param_str(ctx, "weights_out");
+    if (strlen(wo) >= sizeof t->weights_out)
+        return mlb_error(ctx, "parameter weights_out: path too long");
+    snprintf(t->weights_out, sizeof t->weights_out, "%s", wo);
+    return 0;
+}
+
+int nn_clf_task_backend(mlb_ctx *ctx, nn_clf_task *t, const nn_kernels *kernels,
+                        const nn_engine *eng)
 {
     char err[512];
+    if (nn_backend_init(&t->be, kernels, t->threads, err, sizeof err) < 0)
+        return mlb_error(ctx, "%s", err);
+    t->eng = eng;
+    if (t->threads > 1 && kernels == &nn_kernels_naive && !eng)
+        mlb_log(ctx, MLB_LOG_WARN, "the naive variant is single-threaded; threads=%d ignored",
+                t->threads);
+    return 0;
+}
+
+int nn_clf_task_trainer(mlb_ctx *ctx, nn_clf_task *t)
+{
+    char err[512];
+    nn_clf *c = &t->clf;
+    nn_model *m = &t->model;
     double lr = mlb_param_float(ctx, "lr"), momentum = mlb_param_float(ctx, "momentum");
     double decay = mlb_param_float(ctx, "weight_decay");
-    if (nn_model_compile(m, be, eng ? 1 : c->max_batch, err, sizeof err) < 0)
+    if (nn_model_compile(m, &t->be, t->eng ? 1 : c->max_batch, err, sizeof err) < 0)
         return mlb_error(ctx, "%s", err);
     nn_model_init_weights(m, mlb_seed(ctx));
     const char *wi = mlb_param_str(ctx, "weights_in");
     if (wi[0] && nn_weights_load(m, wi, err, sizeof err) < 0)
         return mlb_error(ctx, "parameter weights_in: %s", err);
-    if (!eng) {
-        if (nn_optim_init(opt, kind, m->n_weights, lr, momentum, decay, err, sizeof err) < 0)
+    if (!t->eng) {
+        if (nn_optim_init(&t->opt, t->kind, m->n_weights, lr, momentum, decay, err,
+                          sizeof err) < 0)
             return mlb_error(ctx, "%s", err);
-        return 0;
+    } else {
+        nn_engine_setup su = {.init = m, .max_batch = c->max_batch,
+                              .train_batch = c->batch_size, .threads = t->threads,
+                              .optimizer = t->kind, .lr = lr, .momentum = momentum,
+                              .weight_decay = decay, .clip = t->clip};
+        size_t nk = (size_t)c->max_batch * (size_t)c->classes;
+        t->logits = nn_alloc(nk, sizeof *t->logits);
+        t->probs = nn_alloc(nk, sizeof *t->probs);
+        if (!t->logits || !t->probs)
+            return mlb_error(ctx, "out of memory for logits");
+        if (t->eng->create(&t->eng_impl, &su, err, sizeof err) < 0)
+            return mlb_error(ctx, "%s engine: %s", t->eng->name, err);
     }
-    nn_engine_setup su = {.init = m, .max_batch = c->max_batch, .train_batch = c->batch_size,
-                          .threads = threads, .optimizer = kind, .lr = lr,
-                          .momentum = momentum, .weight_decay = decay, .clip = clip};
-    size_t nk = (size_t)c->max_batch * (size_t)c->classes;
-    *logits = nn_alloc(nk, sizeof **logits);
-    *probs = nn_alloc(nk, sizeof **probs);
-    if (!*logits || !*probs)
-        return mlb_error(ctx, "out of memory for logits");
-    if (eng->create(eng_impl, &su, err, sizeof err) < 0)
-        return mlb_error(ctx, "%s engine: %s", eng->name, err);
+    c->flops_fwd = nn_model_forward_flops(m);
+    /* Inference only reads (batch norm included), so these change no state. */
+    int warm = c->test.n < (size_t)c->max_batch ? (int)c->test.n : c->max_batch;
+    (void)nn_clf_task_net.forward(t, c->test.x, warm);
+    if (t->eng && c->infer_batch < warm)
+        (void)nn_clf_task_net.forward(t, c->test.x, c->infer_batch);
     return 0;
+}
+
+static double task_train_step(void *u, const float *x, const int32_t *y, int n)
+{
+    nn_clf_task *t = u;
+    if (t->eng) /* forward, backward, clipping and the update, all its own */
+        return t->eng->train_step(t->eng_impl, x, y, n);
+    nn_model_forward(&t->model, x, n, 1);
+    double loss = nn_model_loss(&t->model, n, y);
+    if (!isfinite(loss))
+        return loss;
+    nn_model_zero_grad(&t->model);
+    nn_model_backward(&t->model, n, y);
+    if (t->clip > 0)
+        nn_clip_grad_norm(t->model.grads, t->model.n_weights, t->clip);
+    nn_optim_step(&t->opt, t->model.weights, t->model.grads);
+    return loss;
+}
+
+static const float *task_forward(void *u, const float *x, int n)
+{
+    nn_clf_task *t = u;
+    if (t->eng) {
+        t->eng->forward(t->eng_impl, x, n, t->logits);
+        return t->logits;
+    }
+    nn_model_forward(&t->model, x, n, 0);
+    return nn_model_output(&t->model);
+}
+
+static double task_loss(void *u, int n, const int32_t *y)
+{
+    nn_clf_task *t = u;
+    if (t->eng)
+        return nn_xent_forward(n, t->clf.classes, t->logits, y, t->probs);
+    return nn_model_loss(&t->model, n, y);
+}
+
+const nn_clf_net nn_clf_task_net = {task_train_step, task_forward, task_loss};
+
+int nn_clf_task_train(mlb_ctx *ctx, nn_clf_task *t, const char *remedy)
+{
+    return nn_clf_train(ctx, &t->clf, &nn_clf_task_net, t, remedy);
+}
+
+int nn_clf_task_infer(mlb_ctx *ctx, nn_clf_task *t)
+{
+    return nn_clf_infer(ctx, &t->clf, &nn_clf_task_net, t);
+}
+
+int nn_clf_task_infer_n(mlb_ctx *ctx, nn_clf_task *t, int n)
+{
+    return nn_clf_infer_n(ctx, &t->clf, &nn_clf_task_net, t, n);
+}
+
+void nn_clf_task_free(nn_clf_task *t)
+{
+    if (t->eng && t->eng_impl)
+        t->eng->destroy(t->eng_impl);
+    nn_free(t->logits);
+    nn_free(t->probs);
+    nn_model_free(&t->model);
+    nn_optim_free(&t->opt);
+    nn_backend_release(&t->be);
+    nn_clf_free(&t->clf);
+}
+
+int nn_clf_task_teardown(mlb_ctx *ctx, nn_clf_task *t)
+{
+    int rc = 0;
+    char err[512];
+    if (t && t->weights_out[0] && t->eng &&
+        t->eng->weights_to(t->eng_impl, &t->model, err, sizeof err) < 0)
+        rc = mlb_error(ctx, "%s engine: %s", t->eng->name, err);
+    else if (t && t->weights_out[0] &&
+             nn_weights_save(&t->model, t->weights_out, err, sizeof err) < 0)
+        rc = mlb_error(ctx, "%s", err);
+    if (t)
+        nn_clf_task_free(t);
+    return rc;
 }

@@ -85,17 +85,58 @@ int nn_clf_infer(mlb_ctx *ctx, nn_clf *c, const nn_clf_net *net, void *u);
 /* n queries in forward passes of up to max_batch samples (ABI 1.3). */
 int nn_clf_infer_n(mlb_ctx *ctx, nn_clf *c, const nn_clf_net *net, void *u, int n);
 
-/* After the task has built model m: compiles it for c->max_batch samples
- * (for one when an engine eng runs the network, the model then holding
- * only the weights), gives it the seeded initial weights or those of the
- * file in parameter weights_in, then creates either the engine on them
- * (*eng_impl, with *logits and *probs of [max_batch, classes]) or the
- * core's optimiser *opt of `kind`. The optimiser's settings are the
- * parameters lr, momentum and weight_decay; clip: the engine's gradient
- * clipping (0: none). Errors are reported through ctx. */
-int nn_clf_trainer_init(mlb_ctx *ctx, const nn_clf *c, nn_model *m, nn_backend *be,
-                        const nn_engine *eng, int threads, nn_optim_kind kind, double clip,
-                        void **eng_impl, float **logits, float **probs, nn_optim *opt);
+/* What a classifier task holds beside its own data and model shape: the
+ * harness, the network (the NN core's model on a backend, or an engine
+ * running it), the optimiser and the parameters every such task has. A
+ * task's state embeds one and hands it to the calls below; the same
+ * calls, in the same order, make every classifier task (cnn, rnn). */
+typedef struct {
+    nn_clf clf; /* data, batches, loop, metrics */
+    nn_backend be;
+    nn_model model;        /* with an engine: only the weights */
+    nn_optim opt;          /* the core's optimiser (no engine) */
+    const nn_engine *eng;  /* NULL: the NN core runs the network */
+    void *eng_impl;
+    float *logits, *probs; /* engines: one batch's logits and their softmax */
+    double clip;           /* gradient clipping to this global norm (0: none) */
+    int threads;
+    nn_optim_kind kind;
+    size_t n_train, n_test; /* parameters train_samples, test_samples (0: all) */
+    char weights_out[1024];
+} nn_clf_task;
+
+/* The parameters every classifier task declares: epochs, batch_size,
+ * infer_batch, threads, train_samples, test_samples, optimizer (adam or
+ * sgd), target_accuracy and weights_out. (A task with clipping sets
+ * t->clip itself.) */
+int nn_clf_task_params(mlb_ctx *ctx, nn_clf_task *t);
+/* The backend of kernels (or the engine eng, when not NULL), for
+ * t->threads threads; warns that the naive kernels are serial. */
+int nn_clf_task_backend(mlb_ctx *ctx, nn_clf_task *t, const nn_kernels *kernels,
+                        const nn_engine *eng);
+/* After the task has prepared t->clf and built t->model: compiles it for
+ * clf.max_batch samples (for one when an engine runs the network, the
+ * model then holding only the weights), gives it the seeded initial
+ * weights or those of the file in parameter weights_in, then creates
+ * either the engine on them or the core's optimiser (parameters lr,
+ * momentum, weight_decay). Then one inference pass of a full batch and,
+ * for an engine, one of infer_batch, so that one-off costs (OpenBLAS's
+ * thread pool, first touches, an engine's plans per batch size) are not
+ * inside the timed phases. Errors are reported through ctx. */
+int nn_clf_task_trainer(mlb_ctx *ctx, nn_clf_task *t);
+/* t as the harness's network (u is the nn_clf_task): the core's model,
+ * clipped when t->clip > 0, or the engine, with the core's loss on its
+ * logits. */
+extern const nn_clf_net nn_clf_task_net;
+/* The phases on t. */
+int nn_clf_task_train(mlb_ctx *ctx, nn_clf_task *t, const char *remedy);
+int nn_clf_task_infer(mlb_ctx *ctx, nn_clf_task *t);
+int nn_clf_task_infer_n(mlb_ctx *ctx, nn_clf_task *t, int n);
+/* Saves the weights to weights_out where set (from the engine if one
+ * ran), then frees t; t may be NULL. */
+int nn_clf_task_teardown(mlb_ctx *ctx, nn_clf_task *t);
+/* Frees what t holds (not t). */
+void nn_clf_task_free(nn_clf_task *t);
 
 /* For peers (docs/peer-protocol.md): X_train.npy, y_train.npy, X_test.npy,
  * y_test.npy (float32 [n, row_shape...], int64 [n]) and the initial
