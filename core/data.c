@@ -69,6 +69,29 @@ int mlb_data_gzcheck(gzFile gz, const char *path, char *err, size_t err_len)
                          path, (long long)gztell(gz), msg ? msg : "unknown zlib error");
 }
 
+int mlb_data_gzread_exact(gzFile gz, const char *path, size_t *offset, void *buf, size_t n,
+                          const char *what, char *err, size_t err_len)
+{
+    unsigned char *p = buf;
+    size_t done = 0;
+    while (done < n) {
+        /* gzread counts in unsigned and returns int: at most 1 GiB a call. */
+        size_t want = n - done > (1u << 30) ? (1u << 30) : n - done;
+        int got = gzread(gz, p + done, (unsigned)want);
+        if (got <= 0) {
+            int rc = mlb_data_gzcheck(gz, path, err, err_len);
+            if (rc < 0)
+                return rc;
+            return mlb_data_fail(err, err_len, -EINVAL,
+                                 "%s: truncated at byte %zu: %s needs %zu more bytes", path,
+                                 *offset + done, what, n - done);
+        }
+        done += (size_t)got;
+    }
+    *offset += n;
+    return 0;
+}
+
 int mlb_data_gz_end(gzFile gz, const char *path, char *err, size_t err_len)
 {
     if (gzdirect(gz))

@@ -33,23 +33,7 @@ static const char *idx_type_name(unsigned t)
 static int read_exact(idx_file *f, void *buf, size_t n, const char *what, char *err,
                       size_t err_len)
 {
-    unsigned char *p = buf;
-    size_t done = 0;
-    while (done < n) {
-        size_t want = n - done > (1u << 30) ? (1u << 30) : n - done;
-        int got = gzread(f->gz, p + done, (unsigned)want);
-        if (got <= 0) {
-            int rc = mlb_data_gzcheck(f->gz, f->path, err, err_len);
-            if (rc < 0)
-                return rc;
-            return mlb_data_fail(err, err_len, -EINVAL,
-                                 "%s: truncated at byte %zu: %s needs %zu more bytes", f->path,
-                                 f->offset + done, what, n - done);
-        }
-        done += (size_t)got;
-    }
-    f->offset += n;
-    return 0;
+    return mlb_data_gzread_exact(f->gz, f->path, &f->offset, buf, n, what, err, err_len);
 }
 
 static int idx_open(idx_file *f, const char *path, int min_dim, int max_dim, char *err,

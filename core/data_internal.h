@@ -33,6 +33,11 @@ MLB_HIDDEN int mlb_data_gzopen(const char *path, gzFile *out, char *err, size_t 
 /* After gzread returned <= 0: 0 at a clean end of data, or -EIO with err set
  * (a read error, a corrupt or truncated gzip stream). */
 MLB_HIDDEN int mlb_data_gzcheck(gzFile gz, const char *path, char *err, size_t err_len);
+/* Reads exactly n bytes at *offset (the uncompressed offset, advanced by
+ * n): a short read is a truncated file, "what" naming what it cut. 0, or
+ * -EINVAL / -EIO with err set. */
+MLB_HIDDEN int mlb_data_gzread_exact(gzFile gz, const char *path, size_t *offset, void *buf,
+                                     size_t n, const char *what, char *err, size_t err_len);
 /* After the last byte of a gzip file was read: an error when bytes that are
  * not another gzip member follow the compressed data (gzread ignores them),
  * naming the file offset. 0 for an uncompressed file. */
