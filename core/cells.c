@@ -518,3 +518,51 @@ int mlb_group_metric_names(const mlb_doc_group *g, mlb_name_list *out)
     }
     return 0;
 }
+
+/* ---- Scaling fits (the terminal, HTML and Markdown reports) ---------- */
+
+void mlb_scaling_b_text(char *buf, size_t n, const cJSON *fit)
+{
+    const cJSON *ci = mlb_jget(fit, "exponent_ci95");
+    const cJSON *lo = cJSON_GetArrayItem(ci, 0), *hi = cJSON_GetArrayItem(ci, 1);
+    double e = mlb_jnum(fit, "exponent");
+    if (!isfinite(e))
+        snprintf(buf, n, MLB_DASH);
+    else if (cJSON_IsNumber(lo) && cJSON_IsNumber(hi))
+        snprintf(buf, n, "%.2f [%.2f, %.2f]", e, mlb_jval(lo), mlb_jval(hi));
+    else
+        snprintf(buf, n, "%.2f", e);
+}
+
+void mlb_scaling_rms_text(char *buf, size_t n, const cJSON *fit)
+{
+    double rms = mlb_jnum(fit, "complexity_rms");
+    if (isfinite(rms))
+        snprintf(buf, n, "%.0f%%", 100 * rms);
+    else
+        snprintf(buf, n, MLB_DASH);
+}
+
+void mlb_scaling_fixed_text(mlb_sbuf *b, const cJSON *fit, mlb_escape_fn esc, const char *before,
+                            const char *after)
+{
+    const cJSON *v;
+    int first = 1;
+    cJSON_ArrayForEach(v, mlb_jget(fit, "fixed"))
+    {
+        char num[64];
+        const char *text = cJSON_IsString(v) ? v->valuestring : NULL;
+        if (cJSON_IsNumber(v)) {
+            mlb_fmt_exact(num, sizeof num, mlb_jval(v));
+            text = num;
+        } else if (cJSON_IsBool(v))
+            text = cJSON_IsTrue(v) ? "true" : "false";
+        mlb_sb_puts(b, first ? before : " ");
+        put(b, v->string ? v->string : "?", esc);
+        mlb_sb_puts(b, "=");
+        put(b, mlb_or_dash(text), esc);
+        first = 0;
+    }
+    if (!first)
+        mlb_sb_puts(b, after);
+}

@@ -101,6 +101,15 @@ void mlb_cells_fill(mlb_cells *c, const mlb_doc_group *g, const cJSON *run);
 /* A run's quality metrics' medians, "name = v, name = v", or "–". */
 void mlb_metrics_text(mlb_sbuf *b, const cJSON *run, mlb_escape_fn esc);
 
+/* A scaling fit's exponent "b [lo, hi]" (two decimals; "b" without a CI,
+ * "–" without b) and its class's RMS error "12%" (or "–"). */
+void mlb_scaling_b_text(char *buf, size_t n, const cJSON *fit);
+void mlb_scaling_rms_text(char *buf, size_t n, const cJSON *fit);
+/* A fit's slice, its fixed parameters "k=v k=v", between before and after;
+ * nothing when it has none. */
+void mlb_scaling_fixed_text(mlb_sbuf *b, const cJSON *fit, mlb_escape_fn esc, const char *before,
+                            const char *after);
+
 /* Names in order of first appearance, with each one's "better" (or NULL).
  * The strings belong to the document. */
 typedef struct {

@@ -304,18 +304,13 @@ static void print_scaling(FILE *f, const cJSON *doc)
             "quantity", "b [95% CI]", "class", "RMS");
     cJSON_ArrayForEach(c, sc)
     {
-        char ci[64] = "";
-        const cJSON *lo = cJSON_GetArrayItem(mlb_jget(c, "exponent_ci95"), 0),
-                    *hi = cJSON_GetArrayItem(mlb_jget(c, "exponent_ci95"), 1);
-        if (cJSON_IsNumber(lo) && cJSON_IsNumber(hi))
-            snprintf(ci, sizeof ci, "%.2f [%.2f, %.2f]", mlb_jnum(c, "exponent"), lo->valuedouble,
-                     hi->valuedouble);
-        else
-            snprintf(ci, sizeof ci, "%.2f", mlb_jnum(c, "exponent"));
-        fprintf(f, "  %-12s %-12s %-12s %-22s %-20s %-11s %.0f%%\n",
+        char ci[96], rms[32];
+        mlb_scaling_b_text(ci, sizeof ci, c);
+        mlb_scaling_rms_text(rms, sizeof rms, c);
+        fprintf(f, "  %-12s %-12s %-12s %-22s %-20s %-11s %s\n",
                 mlb_or_dash(mlb_jstr(c, "task")), mlb_or_dash(mlb_jstr(c, "param")),
                 mlb_or_dash(mlb_jstr(c, "variant")), mlb_or_dash(mlb_jstr(c, "quantity")), ci,
-                mlb_or_dash(mlb_jstr(c, "complexity")), 100 * mlb_jnum(c, "complexity_rms"));
+                mlb_or_dash(mlb_jstr(c, "complexity")), rms);
     }
 }
 

@@ -587,52 +587,6 @@ static int same_quantity(const cJSON *a, const cJSON *b)
     return (qa == NULL) == (qb == NULL) && (!qa || !strcmp(qa, qb));
 }
 
-/* "b [lo, hi]" to two decimals, as the terminal prints it. */
-static void scaling_b_text(char *buf, size_t n, const cJSON *fit)
-{
-    const cJSON *ci = mlb_jget(fit, "exponent_ci95");
-    const cJSON *lo = cJSON_GetArrayItem(ci, 0), *hi = cJSON_GetArrayItem(ci, 1);
-    double e = mlb_jnum(fit, "exponent");
-    if (!isfinite(e))
-        snprintf(buf, n, MLB_DASH);
-    else if (cJSON_IsNumber(lo) && cJSON_IsNumber(hi))
-        snprintf(buf, n, "%.2f [%.2f, %.2f]", e, mlb_jval(lo), mlb_jval(hi));
-    else
-        snprintf(buf, n, "%.2f", e);
-}
-
-static void scaling_rms_text(char *buf, size_t n, const cJSON *fit)
-{
-    double rms = mlb_jnum(fit, "complexity_rms");
-    if (isfinite(rms))
-        snprintf(buf, n, "%.0f%%", 100 * rms);
-    else
-        snprintf(buf, n, MLB_DASH);
-}
-
-/* A slice's fixed parameters as "k=v k=v" (nothing when none). */
-static void scaling_fixed_text(mlb_sbuf *b, const cJSON *fit, mlb_escape_fn esc)
-{
-    const cJSON *v;
-    int first = 1;
-    cJSON_ArrayForEach(v, mlb_jget(fit, "fixed"))
-    {
-        char num[64];
-        const char *text = cJSON_IsString(v) ? v->valuestring : NULL;
-        if (cJSON_IsNumber(v)) {
-            mlb_fmt_exact(num, sizeof num, mlb_jval(v));
-            text = num;
-        } else if (cJSON_IsBool(v))
-            text = cJSON_IsTrue(v) ? "true" : "false";
-        if (!first)
-            mlb_sb_puts(b, " ");
-        esc(b, v->string ? v->string : "?");
-        mlb_sb_puts(b, "=");
-        esc(b, mlb_or_dash(text));
-        first = 0;
-    }
-}
-
 /* One figure: the plot of a slice's quantity and its table of fits. */
 static int html_scaling_figure(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group_list *gl,
                                const cJSON *const *fits, size_t n)
@@ -654,8 +608,8 @@ static int html_scaling_figure(mlb_sbuf *b, const cJSON *doc, const mlb_doc_grou
     int any_floor = 0;
     for (size_t f = 0; f < n; f++) {
         char bt[96], rms[32];
-        scaling_b_text(bt, sizeof bt, fits[f]);
-        scaling_rms_text(rms, sizeof rms, fits[f]);
+        mlb_scaling_b_text(bt, sizeof bt, fits[f]);
+        mlb_scaling_rms_text(rms, sizeof rms, fits[f]);
         mlb_sb_printf(b, "<tr><td><span class=\"swatch\" style=\"background:%s\"></span>",
                       mlb_svg_color(mlb_scaling_color(gl, fits[f], f)));
         mlb_sb_html(b, mlb_run_variant(fits[f]));
@@ -729,7 +683,7 @@ static int html_scaling(mlb_sbuf *b, const cJSON *doc, const mlb_doc_group_list 
         mlb_sb_html(b, mlb_or_dash(mlb_jstr(all[i], "param")));
         if (cJSON_GetArraySize(mlb_jget(all[i], "fixed"))) {
             mlb_sb_puts(b, " at ");
-            scaling_fixed_text(b, all[i], mlb_sb_html);
+            mlb_scaling_fixed_text(b, all[i], mlb_sb_html, "", "");
         }
         mlb_sb_puts(b, "</h3>\n<div class=\"plots\">\n");
         for (int j = i; j < n && rc >= 0; j++) {

@@ -129,43 +129,14 @@ static void md_scaling(mlb_sbuf *b, const cJSON *doc)
     cJSON_ArrayForEach(c, sc)
     {
         char bt[96], rms[32];
-        const cJSON *ci = mlb_jget(c, "exponent_ci95");
-        const cJSON *lo = cJSON_GetArrayItem(ci, 0), *hi = cJSON_GetArrayItem(ci, 1);
-        double e = mlb_jnum(c, "exponent"), r = mlb_jnum(c, "complexity_rms");
-        if (!isfinite(e))
-            snprintf(bt, sizeof bt, MLB_DASH);
-        else if (cJSON_IsNumber(lo) && cJSON_IsNumber(hi))
-            snprintf(bt, sizeof bt, "%.2f [%.2f, %.2f]", e, mlb_jval(lo), mlb_jval(hi));
-        else
-            snprintf(bt, sizeof bt, "%.2f", e);
-        if (isfinite(r))
-            snprintf(rms, sizeof rms, "%.0f%%", 100 * r);
-        else
-            snprintf(rms, sizeof rms, MLB_DASH);
+        mlb_scaling_b_text(bt, sizeof bt, c);
+        mlb_scaling_rms_text(rms, sizeof rms, c);
         mlb_sb_puts(b, "| ");
         mlb_sb_md(b, mlb_or_dash(mlb_jstr(c, "task")));
         mlb_sb_puts(b, " | ");
         mlb_sb_md(b, mlb_or_dash(mlb_jstr(c, "param")));
         /* The slice: the other swept parameters' values. */
-        const cJSON *v;
-        int first = 1;
-        cJSON_ArrayForEach(v, mlb_jget(c, "fixed"))
-        {
-            char num[64];
-            const char *text = cJSON_IsString(v) ? v->valuestring : NULL;
-            if (cJSON_IsNumber(v)) {
-                mlb_fmt_exact(num, sizeof num, mlb_jval(v));
-                text = num;
-            } else if (cJSON_IsBool(v))
-                text = cJSON_IsTrue(v) ? "true" : "false";
-            mlb_sb_puts(b, first ? " (" : " ");
-            mlb_sb_md(b, v->string ? v->string : "?");
-            mlb_sb_puts(b, "=");
-            mlb_sb_md(b, mlb_or_dash(text));
-            first = 0;
-        }
-        if (!first)
-            mlb_sb_puts(b, ")");
+        mlb_scaling_fixed_text(b, c, mlb_sb_md, " (", ")");
         const char *cells[] = {mlb_or_dash(mlb_jstr(c, "variant")),
                                mlb_or_dash(mlb_jstr(c, "quantity")), bt,
                                mlb_or_dash(mlb_jstr(c, "complexity")), rms};
