@@ -140,8 +140,10 @@ static int load_file(mlb_ctx *ctx, cnn_state *s, mlb_dataset **train, mlb_datase
     return 0;
 }
 
-static int load_data(mlb_ctx *ctx, cnn_state *s, size_t n_train, size_t n_test)
+/* The data set, up to train_samples and test_samples rows (0: all). */
+static int load_data(mlb_ctx *ctx, cnn_state *s)
 {
+    const size_t n_train = s->t.n_train, n_test = s->t.n_test;
     char err[512];
     mlb_dataset *a = NULL, *b = NULL;
     mlb_data_opts o = {.dtype = MLB_DTYPE_F32, .image_unit = 1};
@@ -246,7 +248,7 @@ int cnn_setup(mlb_ctx *ctx, void **state, const cnn_variant *variant)
     if (rc == 0)
         rc = nn_clf_task_backend(ctx, t, variant->kernels, variant->engine);
     if (rc == 0)
-        rc = load_data(ctx, s, t->n_train, t->n_test);
+        rc = load_data(ctx, s);
     if (rc == 0)
         rc = nn_clf_prepare(ctx, c, s->dataset, CNN_CLASSES_MAX);
     if (rc == 0 && mlb_param_bool(ctx, "standardize"))

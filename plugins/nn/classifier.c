@@ -375,15 +375,15 @@ void nn_clf_task_free(nn_clf_task *t)
 
 int nn_clf_task_teardown(mlb_ctx *ctx, nn_clf_task *t)
 {
+    if (!t)
+        return 0;
     int rc = 0;
     char err[512];
-    if (t && t->weights_out[0] && t->eng &&
+    if (t->weights_out[0] && t->eng &&
         t->eng->weights_to(t->eng_impl, &t->model, err, sizeof err) < 0)
         rc = mlb_error(ctx, "%s engine: %s", t->eng->name, err);
-    else if (t && t->weights_out[0] &&
-             nn_weights_save(&t->model, t->weights_out, err, sizeof err) < 0)
+    else if (t->weights_out[0] && nn_weights_save(&t->model, t->weights_out, err, sizeof err) < 0)
         rc = mlb_error(ctx, "%s", err);
-    if (t)
-        nn_clf_task_free(t);
+    nn_clf_task_free(t);
     return rc;
 }

@@ -133,7 +133,7 @@ int nn_clf_task_train(mlb_ctx *ctx, nn_clf_task *t, const char *remedy);
 int nn_clf_task_infer(mlb_ctx *ctx, nn_clf_task *t);
 int nn_clf_task_infer_n(mlb_ctx *ctx, nn_clf_task *t, int n);
 /* Saves the weights to weights_out where set (from the engine if one
- * ran), then frees t; t may be NULL. */
+ * ran), then frees what t holds (nn_clf_task_free); t may be NULL. */
 int nn_clf_task_teardown(mlb_ctx *ctx, nn_clf_task *t);
 /* Frees what t holds (not t). */
 void nn_clf_task_free(nn_clf_task *t);

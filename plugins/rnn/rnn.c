@@ -40,8 +40,10 @@ static int data_from(mlb_ctx *ctx, nn_samples *d, mlb_dataset *ds, size_t limit,
     return nn_samples_from(ctx, d, ds, limit, ds->d);
 }
 
-static int load_data(mlb_ctx *ctx, rnn_state *s, size_t n_train, size_t n_test)
+/* The data set, up to train_samples and test_samples rows (0: all). */
+static int load_data(mlb_ctx *ctx, rnn_state *s)
 {
+    const size_t n_train = s->t.n_train, n_test = s->t.n_test;
     char err[512];
     mlb_dataset *a = NULL, *b = NULL;
     int rc;
@@ -123,7 +125,7 @@ int rnn_setup(mlb_ctx *ctx, void **state, const rnn_variant *variant)
     if (rc == 0)
         rc = nn_clf_task_backend(ctx, t, variant->kernels, variant->engine);
     if (rc == 0)
-        rc = load_data(ctx, s, t->n_train, t->n_test);
+        rc = load_data(ctx, s);
     if (rc == 0)
         rc = nn_clf_prepare(ctx, c, s->dataset, INT32_MAX);
     /* Zero mean and unit variance over every value (torchvision's
